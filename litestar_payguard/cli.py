@@ -1,0 +1,27 @@
+"""``litestar payguard …`` commands."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+from litestar import Litestar
+from litestar.cli._utils import LitestarGroup
+
+__all__ = ("payguard_group",)
+
+
+@click.group(cls=LitestarGroup, name="payguard")
+def payguard_group() -> None:
+    """Run payguard's background workers."""
+
+
+@payguard_group.command(name="worker")  # type: ignore[untyped-decorator]
+@click.option("--concurrency", type=int, default=None, help="Jobs run at once (default: worker_concurrency).")
+def run_worker(app: Litestar, concurrency: int | None) -> None:
+    """Process payguard's jobs and cron schedule until SIGINT/SIGTERM. Start as many as you need."""
+    from litestar_payguard.plugins import PayGuardPlugin  # noqa: PLC0415  # avoid an import cycle
+
+    payguard = app.plugins.get(PayGuardPlugin).payguard
+    click.echo(f"payguard worker on queue {payguard.queue.name!r}")
+    asyncio.run(payguard.run_worker(concurrency=concurrency))

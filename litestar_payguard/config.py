@@ -1,0 +1,137 @@
+"""Configuration of the payguard plugin."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Self
+
+from litestar_payguard.clock import Clock, SystemClock
+from litestar_payguard.exceptions import ImproperConfigurationError
+from litestar_payguard.gateways import Gateway, SimulatedGateway
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from litestar.connection import ASGIConnection
+    from litestar.types import Guard
+    from saq import Queue
+
+__all__ = ("CustomerResolver", "PayGuardConfig")
+
+CustomerResolver = Callable[["ASGIConnection[Any, Any, Any, Any]"], "Awaitable[str | None] | str | None"]
+"""Reads the customer id from a request, using the host's own authentication; ``None`` when anonymous."""
+
+_POLICY = {"policy": True}
+
+
+@dataclass
+class PayGuardConfig:
+    """Everything payguard needs from its host; policy values have production defaults.
+
+    Policy fields (marked in their metadata) can be read from ``PAYGUARD_<FIELD>`` environment variables
+    with :meth:`from_env`.
+    """
+
+    path: str = "/payguard"
+    """Path prefix of every payguard route."""
+    queue_url: str | None = None
+    """SAQ queue URL: ``redis://…`` or ``postgres://…``. One of ``queue_url`` and ``queue`` is required."""
+    queue: Queue | None = None
+    """A SAQ queue the host already has, instead of ``queue_url``."""
+    queue_name: str = "payguard"
+    """Name of the SAQ queue payguard creates from ``queue_url``."""
+    run_worker_in_app: bool = False
+    """Run a worker inside the application process (development, demo). Production runs
+    ``litestar payguard worker`` processes instead."""
+    sqlalchemy_config: SQLAlchemyAsyncConfig | None = None
+    """The host's advanced-alchemy config to use; found among the app's plugins when not given."""
+    customer_id: CustomerResolver | None = None
+    """Hook reading the customer id from a request (the host's auth). Customer routes answer 401 without one."""
+    default_merchant_key: str | None = None
+    """API key of the merchant that requests without ``X-Api-Key`` act for (single-tenant hosts). The merchant
+    is created on first use if missing. ``None`` requires API key headers on every request."""
+    admin_enabled: bool = True
+    """Register the admin routes."""
+    admin_guards: Sequence[Guard] = ()
+    """Guards protecting the admin routes; required when ``admin_enabled`` (fail closed)."""
+    gateway: Gateway = field(default_factory=SimulatedGateway)
+    """The payment gateway adapter."""
+    clock: Clock = field(default_factory=SystemClock)
+    """Source of the current time; tests inject a manual clock."""
+    max_body_bytes: int = 64 * 1024
+    """Largest request body payguard's routes accept (413 beyond)."""
+
+    attempt_timeout_seconds: float = field(default=30.0, metadata=_POLICY)
+    """Deadline of one payment attempt; an attempt past it is reported as interrupted (``timeout``)."""
+    max_attempts: int = field(default=3, metadata=_POLICY)
+    """Attempts per checkout session."""
+    retry_delay_seconds: float = field(default=2.0, metadata=_POLICY)
+    """Minimum delay between an interruption and the next attempt."""
+    session_expiry_seconds: float = field(default=900.0, metadata=_POLICY)
+    """Lifetime of a checkout session; it expires (and its payment is cancelled) after it."""
+    session_cleanup_cron: str = field(default="*/5 * * * *", metadata=_POLICY)
+    """Cron schedule of the job expiring sessions."""
+    session_cleanup_batch_size: int = field(default=500, metadata=_POLICY)
+    """Sessions expired per transaction by the cleanup job."""
+    poll_interval_ms: int = field(default=2000, metadata=_POLICY)
+    """Status polling interval suggested to clients."""
+    max_amount: int = field(default=100_000_000, metadata=_POLICY)
+    """Largest accepted amount, in minor units of any currency."""
+    worker_concurrency: int = field(default=5, metadata=_POLICY)
+    """Jobs one worker runs at once."""
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/") or (len(self.path) > 1 and self.path.endswith("/")):
+            msg = f"PayGuardConfig.path must start with '/' and not end with one, got {self.path!r}"
+            raise ImproperConfigurationError(msg)
+        if (self.queue_url is None) == (self.queue is None):
+            msg = "PayGuardConfig needs exactly one of queue_url ('redis://…' or 'postgres://…') and queue."
+            raise ImproperConfigurationError(msg)
+        for name in ("attempt_timeout_seconds", "session_expiry_seconds", "max_attempts", "max_amount"):
+            if getattr(self, name) <= 0:
+                msg = f"PayGuardConfig.{name} must be positive, got {getattr(self, name)!r}"
+                raise ImproperConfigurationError(msg)
+        for name in ("retry_delay_seconds",):
+            if getattr(self, name) < 0:
+                msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
+                raise ImproperConfigurationError(msg)
+        for name in ("poll_interval_ms", "worker_concurrency", "session_cleanup_batch_size", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                msg = f"PayGuardConfig.{name} must be at least 1, got {getattr(self, name)!r}"
+                raise ImproperConfigurationError(msg)
+
+    @classmethod
+    def policy_fields(cls) -> dict[str, Any]:
+        """Return the policy fields and their defaults, by field name."""
+        return {
+            f.name: (f.default if f.default is not MISSING else None) for f in fields(cls) if f.metadata.get("policy")
+        }
+
+    @classmethod
+    def env_var(cls, field_name: str, prefix: str = "PAYGUARD_") -> str:
+        """Return the environment variable that overrides a policy field."""
+        return f"{prefix}{field_name.upper()}"
+
+    def with_env(self, environ: Mapping[str, str] | None = None, prefix: str = "PAYGUARD_") -> Self:
+        """Return a copy with policy fields overridden by ``PAYGUARD_<FIELD>`` environment variables.
+
+        Args:
+            environ: Variables to read; ``os.environ`` by default.
+            prefix: Variable name prefix.
+
+        Raises:
+            ImproperConfigurationError: A variable does not parse as its field's type.
+        """
+        env = os.environ if environ is None else environ
+        overrides: dict[str, Any] = {}
+        for name, default in self.policy_fields().items():
+            raw = env.get(self.env_var(name, prefix))
+            if raw is None:
+                continue
+            try:
+                overrides[name] = type(default)(raw)
+            except ValueError as exc:
+                msg = f"{self.env_var(name, prefix)}={raw!r} is not a valid {type(default).__name__}"
+                raise ImproperConfigurationError(msg) from exc
+        return replace(self, **overrides)

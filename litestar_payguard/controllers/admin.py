@@ -1,0 +1,33 @@
+"""Admin monitoring, behind the host's guards."""
+
+from __future__ import annotations
+
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from litestar_payguard.principal import Principal
+from litestar_payguard.schemas import ActiveSession
+from litestar_payguard.services.sessions import SessionService
+
+__all__ = ("AdminSessionController",)
+
+
+class AdminSessionController(Controller):
+    """Sessions in progress across the merchant's customers."""
+
+    path = "/sessions"
+    tags = ["payguard: admin"]
+
+    @get("/active", operation_id="payguardListActiveSessions")
+    async def list_active_sessions(
+        self,
+        payguard_sessions: SessionService,
+        payguard_principal: Principal,
+        current_page: int = Parameter(query="currentPage", ge=1, default=1),
+        page_size: int = Parameter(query="pageSize", ge=1, le=100, default=20),
+    ) -> OffsetPagination[ActiveSession]:
+        """Open sessions, oldest first: age, attempt, last interruption, customer."""
+        return await payguard_sessions.list_active(
+            payguard_principal.merchant_id, limit=page_size, offset=(current_page - 1) * page_size
+        )

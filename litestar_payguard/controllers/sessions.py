@@ -1,0 +1,79 @@
+"""Checkout sessions, for customers."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+
+from litestar_payguard.principal import Principal
+from litestar_payguard.schemas import Session, SessionComplete, SessionCreate, SessionInterrupt, SessionSummary
+from litestar_payguard.services.sessions import SessionService
+
+__all__ = ("SessionController",)
+
+
+class SessionController(Controller):
+    """Open, poll, interrupt, resume, complete and cancel checkout sessions."""
+
+    path = "/sessions"
+    tags = ["payguard: sessions"]
+
+    @post("/", operation_id="payguardCreateSession", status_code=201)
+    async def create_session(
+        self, data: SessionCreate, payguard_sessions: SessionService, payguard_principal: Principal
+    ) -> Session:
+        """Open a session and its pending payment; attempt 1 starts now."""
+        return payguard_sessions.view(await payguard_sessions.create(payguard_principal, data))
+
+    @get("/{session_id:str}", operation_id="payguardGetSession")
+    async def get_session(
+        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+    ) -> Session:
+        """Poll a session: server-side truth, including timeouts and expiry the client did not notice."""
+        return payguard_sessions.view(await payguard_sessions.get(payguard_principal, session_id))
+
+    @post("/{session_id:str}/interrupt", operation_id="payguardInterruptSession", status_code=200)
+    async def interrupt_session(
+        self,
+        session_id: str,
+        data: SessionInterrupt,
+        payguard_sessions: SessionService,
+        payguard_principal: Principal,
+    ) -> Session:
+        """Report that the current attempt stopped (timeout, network, gateway, unload, user)."""
+        session = await payguard_sessions.interrupt(payguard_principal, session_id, data.kind, data.detail)
+        return payguard_sessions.view(session)
+
+    @post("/{session_id:str}/resume", operation_id="payguardResumeSession", status_code=200)
+    async def resume_session(
+        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+    ) -> Session:
+        """Start the next attempt with a fresh deadline."""
+        return payguard_sessions.view(await payguard_sessions.resume(payguard_principal, session_id))
+
+    @post("/{session_id:str}/complete", operation_id="payguardCompleteSession", status_code=200)
+    async def complete_session(
+        self,
+        session_id: str,
+        data: SessionComplete,
+        payguard_sessions: SessionService,
+        payguard_principal: Principal,
+    ) -> Session:
+        """Verify the payment with the gateway and complete the session; repeating it changes nothing."""
+        session = await payguard_sessions.complete(
+            payguard_principal, session_id, data.gateway_payment_id, data.signature
+        )
+        return payguard_sessions.view(session)
+
+    @post("/{session_id:str}/cancel", operation_id="payguardCancelSession", status_code=200)
+    async def cancel_session(
+        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+    ) -> Session:
+        """Cancel the session and its payment."""
+        return payguard_sessions.view(await payguard_sessions.cancel(payguard_principal, session_id))
+
+    @get("/{session_id:str}/summary", operation_id="payguardSummarizeSession")
+    async def summarize_session(
+        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+    ) -> SessionSummary:
+        """Attempts, interruptions by kind, durations and outcome."""
+        return await payguard_sessions.summary(payguard_principal, session_id)

@@ -1,0 +1,195 @@
+"""Errors raised by payguard's services, each with a stable code.
+
+Every error here is rendered as an RFC 9457 problem-details response on payguard's routes (see
+``litestar_payguard.problems``). Services raise them without knowing about HTTP; the status code is a
+class attribute so the mapping lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from litestar.exceptions import ImproperlyConfiguredException
+
+__all__ = (
+    "Action",
+    "AuthenticationError",
+    "ConflictError",
+    "GatewayError",
+    "ImproperConfigurationError",
+    "InvalidRequestError",
+    "MaxAttemptsReachedError",
+    "NotFoundError",
+    "PayGuardError",
+    "PaymentDeclinedError",
+    "RetryTooSoonError",
+    "ServiceUnavailableError",
+    "SessionCancelledError",
+    "SessionCompletedError",
+    "SessionExpiredError",
+    "SessionFailedError",
+    "SessionNotActiveError",
+)
+
+
+class ImproperConfigurationError(ImproperlyConfiguredException):
+    """payguard was configured in a way that cannot work; raised at application start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A way out offered with an error: an HTTP call the client may make next.
+
+    ``path`` is relative to payguard's route prefix; the problem renderer makes it absolute.
+    """
+
+    method: str
+    path: str
+    label: str
+
+
+class PayGuardError(Exception):
+    """Base of every error payguard reports to a client.
+
+    Attributes:
+        status_code: HTTP status used when rendered.
+        code: Stable, machine-readable error code.
+        title: Short human-readable summary of the problem type.
+    """
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "PAYGUARD_ERROR"
+    title: ClassVar[str] = "Request rejected"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        actions: Mapping[str, Action] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        keep_changes: bool = False,
+    ) -> None:
+        """Create the error.
+
+        Args:
+            detail: Human-readable explanation specific to this occurrence.
+            actions: Ways out the client can take, by name.
+            headers: Extra response headers (e.g. ``Retry-After``).
+            extra: Extra problem members, merged into the body.
+            keep_changes: The service recorded a state change before refusing (for example the session
+                became ``failed``); the transaction is committed although the response is an error.
+        """
+        super().__init__(detail)
+        self.detail = detail
+        self.actions = dict(actions or {})
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        self.keep_changes = keep_changes
+
+
+class InvalidRequestError(PayGuardError):
+    """The request is well-formed but its values are not acceptable."""
+
+    status_code = 422
+    code = "INVALID_REQUEST"
+    title = "Invalid request"
+
+
+class AuthenticationError(PayGuardError):
+    """The caller could not be identified."""
+
+    status_code = 401
+    code = "AUTHENTICATION_REQUIRED"
+    title = "Authentication required"
+
+
+class NotFoundError(PayGuardError):
+    """The resource does not exist or belongs to someone else (never distinguished)."""
+
+    status_code = 404
+    code = "NOT_FOUND"
+    title = "Not found"
+
+
+class ConflictError(PayGuardError):
+    """The request conflicts with the current state of the resource."""
+
+    status_code = 409
+    code = "CONFLICT"
+    title = "Conflict"
+
+
+class SessionNotActiveError(ConflictError):
+    """The transition needs an active session."""
+
+    code = "SESSION_NOT_ACTIVE"
+    title = "Session is not active"
+
+
+class SessionCompletedError(ConflictError):
+    """The session is already completed."""
+
+    code = "SESSION_COMPLETED"
+    title = "Session already completed"
+
+
+class SessionCancelledError(ConflictError):
+    """The session was cancelled."""
+
+    code = "SESSION_CANCELLED"
+    title = "Session cancelled"
+
+
+class SessionFailedError(ConflictError):
+    """The session failed (its attempts are exhausted)."""
+
+    code = "SESSION_FAILED"
+    title = "Session failed"
+
+
+class SessionExpiredError(ConflictError):
+    """The session outlived its expiry."""
+
+    code = "SESSION_EXPIRED"
+    title = "Session expired"
+
+
+class MaxAttemptsReachedError(ConflictError):
+    """Every attempt of the session is used."""
+
+    code = "MAX_ATTEMPTS_REACHED"
+    title = "Maximum attempts reached"
+
+
+class RetryTooSoonError(ConflictError):
+    """A retry came before the minimum delay since the interruption."""
+
+    code = "RETRY_TOO_SOON"
+    title = "Retry too soon"
+
+
+class PaymentDeclinedError(PayGuardError):
+    """The gateway declined the payment of this attempt."""
+
+    status_code = 402
+    code = "PAYMENT_DECLINED"
+    title = "Payment declined"
+
+
+class GatewayError(PayGuardError):
+    """The payment gateway could not be reached or answered nonsense; nothing was changed."""
+
+    status_code = 502
+    code = "GATEWAY_ERROR"
+    title = "Payment gateway error"
+
+
+class ServiceUnavailableError(PayGuardError):
+    """A backing service (database, queue) is unavailable; the client should retry later."""
+
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    title = "Service unavailable"

@@ -1,0 +1,84 @@
+"""Resolving the principal of a request.
+
+The merchant comes from API key headers or is the default merchant; the customer comes from the host's hook.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from litestar_payguard.exceptions import AuthenticationError
+from litestar_payguard.principal import Principal
+from litestar_payguard.services.merchants import InvalidCredentialsError, MerchantService
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from litestar.connection import ASGIConnection
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("API_KEY_HEADER", "API_SECRET_HEADER", "PrincipalResolver")
+
+API_KEY_HEADER = "X-Api-Key"
+API_SECRET_HEADER = "X-Api-Secret"  # noqa: S105  # a header name, not a secret
+
+
+class PrincipalResolver:
+    """Finds who a request acts for.
+
+    The default merchant's id is looked up (or created) once, in a transaction of its own, and cached:
+    it must exist whatever becomes of the request's own transaction.
+    """
+
+    __slots__ = ("_config", "_default_merchant_id", "_sqlalchemy_config")
+
+    def __init__(self, config: PayGuardConfig, sqlalchemy_config: SQLAlchemyAsyncConfig) -> None:
+        self._config = config
+        self._sqlalchemy_config = sqlalchemy_config
+        self._default_merchant_id: UUID | None = None
+
+    async def resolve(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> Principal:
+        """Return the request's principal.
+
+        Raises:
+            InvalidCredentialsError: API key headers that do not authenticate.
+            AuthenticationError: No API key headers and no default merchant.
+        """
+        merchant_id = await self._merchant_id(connection, db)
+        return Principal(merchant_id=merchant_id, customer_id=await self._customer_id(connection))
+
+    async def _merchant_id(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> UUID:
+        api_key = connection.headers.get(API_KEY_HEADER)
+        secret = connection.headers.get(API_SECRET_HEADER)
+        if api_key is not None or secret is not None:
+            if not api_key or not secret:
+                msg = f"Send both {API_KEY_HEADER} and {API_SECRET_HEADER}."
+                raise InvalidCredentialsError(msg)
+            return (await MerchantService(db).authenticate(api_key, secret)).id
+        if self._config.default_merchant_key is None:
+            msg = f"Send {API_KEY_HEADER} and {API_SECRET_HEADER}."
+            raise AuthenticationError(msg)
+        return await self.default_merchant_id()
+
+    async def default_merchant_id(self) -> UUID:
+        """Return the default merchant's id, creating the merchant on first use."""
+        if self._default_merchant_id is None:
+            key = self._config.default_merchant_key
+            assert key is not None
+            async with self._sqlalchemy_config.get_session() as db:
+                merchant_id = (await MerchantService(db).ensure(key)).id
+                await db.commit()
+            self._default_merchant_id = merchant_id
+        return self._default_merchant_id
+
+    async def _customer_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        hook = self._config.customer_id
+        if hook is None:
+            return None
+        customer = hook(connection)
+        if inspect.isawaitable(customer):
+            customer = await customer
+        return None if customer is None else str(customer)

@@ -1,0 +1,24 @@
+"""SAQ task functions and cron definitions. Jobs take ids, load state, call services, commit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from saq import CronJob
+
+from litestar_payguard.jobs.sessions import expire_sessions
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("FUNCTIONS", "cron_jobs", "expire_sessions")
+
+FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (expire_sessions,)
+"""Every task function a payguard worker runs."""
+
+
+def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
+    """Return the scheduled jobs; SAQ's job keys make each tick run once across all workers."""
+    return [CronJob(expire_sessions, cron=config.session_cleanup_cron, timeout=300)]

@@ -1,0 +1,32 @@
+"""SQLAlchemy models; every table is prefixed ``payguard_``."""
+
+from litestar_payguard.models.base import PayGuardModel
+from litestar_payguard.models.enums import (
+    OPEN_PAYMENT_STATUSES,
+    PAYMENT_TERMINAL,
+    SESSION_TERMINAL,
+    InterruptKind,
+    PaymentStatus,
+    SessionEventType,
+    SessionStatus,
+)
+from litestar_payguard.models.event import OutboxEvent
+from litestar_payguard.models.merchant import Merchant
+from litestar_payguard.models.payment import Payment
+from litestar_payguard.models.session import CheckoutSession, SessionEvent
+
+__all__ = (
+    "OPEN_PAYMENT_STATUSES",
+    "PAYMENT_TERMINAL",
+    "SESSION_TERMINAL",
+    "CheckoutSession",
+    "InterruptKind",
+    "Merchant",
+    "OutboxEvent",
+    "PayGuardModel",
+    "Payment",
+    "PaymentStatus",
+    "SessionEvent",
+    "SessionEventType",
+    "SessionStatus",
+)

@@ -1,0 +1,31 @@
+"""Shared column types and the declarative base of payguard's tables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from advanced_alchemy.base import UUIDAuditBase
+from sqlalchemy import Enum
+
+__all__ = ("PayGuardModel", "enum_column_type")
+
+
+class PayGuardModel(UUIDAuditBase):
+    """Base of every payguard table: UUID primary key, UTC ``created_at``/``updated_at``.
+
+    It lives in advanced-alchemy's default registry, so the host's ``create_all`` and its Alembic
+    migrations (``litestar database make-migrations``) include payguard's tables.
+    """
+
+    __abstract__ = True
+
+
+def enum_column_type(enum: type[StrEnum]) -> Enum:
+    """Store a str enum by value in a VARCHAR, so adding a member needs no type migration."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,77 @@
+"""Status enums; each has a ``TERMINAL`` set beside it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = (
+    "OPEN_PAYMENT_STATUSES",
+    "PAYMENT_TERMINAL",
+    "SESSION_TERMINAL",
+    "InterruptKind",
+    "PaymentStatus",
+    "SessionEventType",
+    "SessionStatus",
+)
+
+
+class PaymentStatus(StrEnum):
+    """Lifecycle of a payment."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+PAYMENT_TERMINAL = frozenset(
+    {PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.REFUNDED}
+)
+"""Payment statuses nothing leaves."""
+OPEN_PAYMENT_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING})
+"""Payments still waiting for money to move."""
+
+
+class SessionStatus(StrEnum):
+    """Lifecycle of a checkout session."""
+
+    ACTIVE = "active"
+    INTERRUPTED = "interrupted"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+SESSION_TERMINAL = frozenset(
+    {SessionStatus.COMPLETED, SessionStatus.CANCELLED, SessionStatus.FAILED, SessionStatus.EXPIRED}
+)
+"""Session statuses nothing leaves."""
+
+
+class InterruptKind(StrEnum):
+    """Why an attempt stopped before completing."""
+
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    GATEWAY = "gateway"
+    UNLOAD = "unload"
+    USER = "user"
+
+
+class SessionEventType(StrEnum):
+    """Entries of a session's append-only log; one per transition."""
+
+    CREATED = "created"
+    """Attempt 1 started."""
+    INTERRUPTED = "interrupted"
+    RESUMED = "resumed"
+    """Attempt n > 1 started."""
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    EXPIRED = "expired"

@@ -1,0 +1,31 @@
+"""The outbox: one row per state change, written in the transaction that makes the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from litestar_payguard.models.base import PayGuardModel
+
+__all__ = ("OutboxEvent",)
+
+
+class OutboxEvent(PayGuardModel):
+    """A state change to be delivered to the merchant's webhook endpoints."""
+
+    __tablename__ = "payguard_event"
+    __table_args__ = (Index("ix_payguard_event_merchant_time", "merchant_id", "occurred_at"),)
+
+    merchant_id: Mapped[UUID] = mapped_column(ForeignKey("payguard_merchant.id", ondelete="RESTRICT"))
+    type: Mapped[str] = mapped_column(String(64))
+    """``<resource>.<change>``, e.g. ``payment.succeeded``."""
+    subject_id: Mapped[UUID]
+    """Id of the payment or session that changed."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    """Snapshot of the resource after the change, as the API renders it."""
+    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

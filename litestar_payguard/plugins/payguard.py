@@ -1,0 +1,70 @@
+"""The Litestar plugin: wiring only, no business rules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from litestar.plugins import CLIPlugin, InitPlugin
+
+from litestar_payguard.exceptions import ImproperConfigurationError
+from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
+from litestar_payguard.principal import Principal
+from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.sessions import SessionService
+
+if TYPE_CHECKING:
+    from click import Group
+    from litestar.config.app import AppConfig
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("PayGuardPlugin",)
+
+
+class PayGuardPlugin(InitPlugin, CLIPlugin):
+    """Adds payguard to a Litestar app.
+
+    It registers routes under ``config.path``, admin routes behind the host's guards, service dependencies,
+    the SAQ queue, cron jobs and optionally an in-app worker, and the ``litestar payguard`` CLI group.
+
+    Args:
+        config: The plugin configuration.
+    """
+
+    __slots__ = ("_config", "_payguard")
+
+    def __init__(self, config: PayGuardConfig) -> None:
+        self._config = config
+        self._payguard: PayGuard | None = None
+
+    @property
+    def config(self) -> PayGuardConfig:
+        """The plugin configuration."""
+        return self._config
+
+    @property
+    def payguard(self) -> PayGuard:
+        """The wired core (available once the app is initialised)."""
+        if self._payguard is None:
+            msg = "PayGuardPlugin is not initialised: add it to a Litestar app's plugins first."
+            raise ImproperConfigurationError(msg)
+        return self._payguard
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        """Validate the configuration and register routers, dependencies and the lifespan."""
+        sqlalchemy_config = self._config.sqlalchemy_config or find_sqlalchemy_config(app_config.plugins)
+        payguard = PayGuard(self._config, sqlalchemy_config)
+        app_config.route_handlers.extend(build_routers(payguard))
+        app_config.dependencies.update(build_dependencies(payguard))
+        app_config.lifespan.append(payguard.lifespan)
+        app_config.signature_namespace.update(
+            {"PayGuard": PayGuard, "Principal": Principal, "SessionService": SessionService}
+        )
+        self._payguard = payguard
+        return app_config
+
+    def on_cli_init(self, cli: Group) -> None:
+        """Add the ``litestar payguard`` command group."""
+        from litestar_payguard.cli import payguard_group  # noqa: PLC0415  # click is only needed by the CLI
+
+        cli.add_command(payguard_group)

@@ -1,0 +1,101 @@
+"""Routers and dependency providers of payguard, built from a configured :class:`PayGuard`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyInitPlugin, SQLAlchemyPlugin
+from litestar import Request, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.types import Scope
+
+from litestar_payguard.controllers import AdminSessionController, SessionController
+from litestar_payguard.exceptions import ImproperConfigurationError
+from litestar_payguard.middleware import TransactionMiddleware
+from litestar_payguard.principal import Principal
+from litestar_payguard.problems import build_exception_handlers
+from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.sessions import SessionService
+
+__all__ = ("build_dependencies", "build_routers", "find_sqlalchemy_config")
+
+
+def find_sqlalchemy_config(plugins: list[Any]) -> SQLAlchemyAsyncConfig:
+    """Return the host's one async advanced-alchemy config.
+
+    Raises:
+        ImproperConfigurationError: None, or several (then pass ``PayGuardConfig.sqlalchemy_config``).
+    """
+    configs = [
+        config
+        for plugin in plugins
+        if isinstance(plugin, SQLAlchemyPlugin | SQLAlchemyInitPlugin)
+        for config in plugin.config
+        if isinstance(config, SQLAlchemyAsyncConfig)
+    ]
+    unique = list({id(config): config for config in configs}.values())
+    if not unique:
+        msg = (
+            "PayGuardPlugin needs the host's advanced-alchemy SQLAlchemyPlugin with an SQLAlchemyAsyncConfig: "
+            "add SQLAlchemyPlugin(config=SQLAlchemyAsyncConfig(connection_string=...)) to the app's plugins."
+        )
+        raise ImproperConfigurationError(msg)
+    if len(unique) > 1:
+        msg = "The app has several async SQLAlchemy configs: pass the one to use as PayGuardConfig.sqlalchemy_config."
+        raise ImproperConfigurationError(msg)
+    return unique[0]
+
+
+def build_routers(payguard: PayGuard) -> list[Router]:
+    """Build the public router and, when enabled, the admin router behind the host's guards.
+
+    Raises:
+        ImproperConfigurationError: Admin routes enabled without guards (fail closed).
+    """
+    config = payguard.config
+    if config.admin_enabled and not config.admin_guards:
+        msg = (
+            "PayGuardConfig.admin_enabled is set but admin_guards is empty: the admin routes would be open to "
+            "anyone. Pass admin_guards=[your_staff_guard], or admin_enabled=False."
+        )
+        raise ImproperConfigurationError(msg)
+    shared: dict[str, Any] = {
+        "middleware": [TransactionMiddleware(payguard.sqlalchemy_config.session_scope_key)],
+        "exception_handlers": build_exception_handlers(config.path),
+        "request_max_body_size": config.max_body_bytes,
+    }
+    routers = [Router(path=config.path, route_handlers=[SessionController], **shared)]
+    if config.admin_enabled:
+        routers.append(
+            Router(
+                path=f"{config.path.rstrip('/')}/admin",
+                route_handlers=[AdminSessionController],
+                guards=list(config.admin_guards),
+                **shared,
+            )
+        )
+    return routers
+
+
+def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
+    """Build the providers of payguard's services; the host's handlers can use them too.
+
+    They share the request's database session with the host's ``db_session`` dependency.
+    """
+    sqlalchemy_config = payguard.sqlalchemy_config
+
+    async def provide_principal(request: Request[Any, Any, Any], state: State, scope: Scope) -> Principal:
+        return await payguard.principals.resolve(request, sqlalchemy_config.provide_session(state, scope))
+
+    def provide_sessions(state: State, scope: Scope) -> SessionService:
+        return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config)
+
+    def provide_payguard() -> PayGuard:
+        return payguard
+
+    return {
+        "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
+        "payguard_principal": Provide(provide_principal),
+        "payguard_sessions": Provide(provide_sessions, sync_to_thread=False),
+    }

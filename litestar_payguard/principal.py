@@ -1,0 +1,32 @@
+"""Who a request acts for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from litestar_payguard.exceptions import AuthenticationError
+
+__all__ = ("Principal",)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A merchant, and the customer of that merchant when the request has one.
+
+    A principal sees only its own rows: the merchant's, and among those the customer's.
+    """
+
+    merchant_id: UUID
+    customer_id: str | None = None
+
+    def require_customer(self) -> str:
+        """Return the customer id.
+
+        Raises:
+            AuthenticationError: The request identifies no customer.
+        """
+        if self.customer_id is None:
+            msg = "This operation needs a signed-in customer."
+            raise AuthenticationError(msg, extra={"reason": "customer_required"})
+        return self.customer_id

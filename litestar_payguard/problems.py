@@ -1,0 +1,202 @@
+"""RFC 9457 problem-details responses for payguard's routes.
+
+Every error leaving a payguard route is ``application/problem+json`` with a stable ``code``. The handlers
+are registered on payguard's routers only, so the host's own error format is untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from advanced_alchemy.exceptions import RepositoryError
+from litestar import Request, Response
+from litestar.exceptions import ClientException, HTTPException, SerializationException, ValidationException
+from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from litestar_payguard.exceptions import PayGuardError
+
+__all__ = (
+    "KEEP_CHANGES_STATE_KEY",
+    "PROBLEM_MEDIA_TYPE",
+    "RETRY_AFTER_SECONDS",
+    "build_exception_handlers",
+    "is_infrastructure_error",
+    "problem_body",
+)
+
+logger = logging.getLogger("litestar_payguard")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+KEEP_CHANGES_STATE_KEY = "payguard_keep_changes"
+"""Request state flag: the error response must commit the transaction (the service recorded a change)."""
+RETRY_AFTER_SECONDS = 5
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "AUTHENTICATION_REQUIRED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, instance: str | None = None, **members: Any
+) -> dict[str, Any]:
+    """Build a problem-details document; ``members`` are extension members (``actions``, ``errors``…)."""
+    body: dict[str, Any] = {
+        "type": f"urn:payguard:problem:{code.lower().replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update({key: value for key, value in members.items() if value is not None})
+    return body
+
+
+def _response(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {})
+    )
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """Tell whether an exception means a backing service is down rather than a bug or bad input."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionError | TimeoutError)
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.warning("payguard: backing service unavailable on %s %s: %r", request.method, request.url.path, exc)
+    body = problem_body(
+        status=503,
+        code="SERVICE_UNAVAILABLE",
+        title="Service unavailable",
+        detail="A backing service is unavailable. Retry later.",
+        instance=request.url.path,
+    )
+    return _response(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error("payguard: unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = problem_body(
+        status=500,
+        code="INTERNAL_ERROR",
+        title="Internal server error",
+        detail="An unexpected error occurred.",
+        instance=request.url.path,
+    )
+    return _response(body)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        key, message = item.get("key"), str(item.get("message", ""))
+        if key == "data" and message == "'data'":
+            message = "A JSON request body is required."
+        errors.append({"field": None if key == "data" else key, "source": item.get("source"), "message": message})
+    return errors
+
+
+def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
+    """Return the exception handlers of payguard's routers.
+
+    Args:
+        prefix: payguard's route prefix, to make action paths absolute.
+    """
+
+    def handle_payguard_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        assert isinstance(exc, PayGuardError)
+        if exc.keep_changes:
+            request.state[KEEP_CHANGES_STATE_KEY] = True
+        actions = {
+            name: {"method": action.method, "url": f"{prefix}{action.path}", "label": action.label}
+            for name, action in exc.actions.items()
+        }
+        body = problem_body(
+            status=exc.status_code,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            actions=actions or None,
+            **exc.extra,
+        )
+        return _response(body, exc.headers)
+
+    def handle_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        if is_infrastructure_error(exc) or is_infrastructure_error(exc.__cause__ or exc):
+            return _unavailable(request, exc)
+        if not isinstance(exc, HTTPException):
+            return _internal(request, exc)
+        status = exc.status_code
+        if status >= 500:
+            return _internal(request, exc)
+        if isinstance(exc, ValidationException):
+            body = problem_body(
+                status=422,
+                code="VALIDATION_FAILED",
+                title="Validation failed",
+                detail="The request does not match the expected schema.",
+                instance=request.url.path,
+                errors=_validation_errors(exc),
+            )
+        elif isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
+            body = problem_body(
+                status=400,
+                code="MALFORMED_JSON",
+                title="Malformed JSON",
+                detail=str(exc.detail),
+                instance=request.url.path,
+            )
+        else:
+            body = problem_body(
+                status=status,
+                code=_HTTP_CODES.get(status, f"HTTP_{status}"),
+                title=HTTPStatus(status).phrase,
+                detail=str(exc.detail),
+                instance=request.url.path,
+            )
+        return _response(body, exc.headers)
+
+    def handle_other(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        if is_infrastructure_error(exc):
+            return _unavailable(request, exc)
+        return _internal(request, exc)
+
+    handlers: dict[int | type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]] = {
+        PayGuardError: handle_payguard_error,
+        HTTPException: handle_http_exception,
+        SQLAlchemyError: handle_other,
+        RepositoryError: handle_other,
+        RedisError: handle_other,
+        OSError: handle_other,
+        Exception: handle_other,
+    }
+    # Status-code keys take precedence over exception classes in Litestar's lookup, so claim them too: a
+    # host's app-level handler for, say, 400 must not reformat payguard's errors.
+    for status in (*_HTTP_CODES, 409, 422, 500, 503):
+        handlers[status] = handle_http_exception
+    return handlers

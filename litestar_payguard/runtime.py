@@ -1,0 +1,113 @@
+"""The wired core of payguard.
+
+Configuration, database access, queue and workers, shared by the plugin, the jobs and the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from saq import Queue, Worker
+
+from litestar_payguard.identity import PrincipalResolver
+from litestar_payguard.jobs import FUNCTIONS, cron_jobs
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("PayGuard",)
+
+logger = logging.getLogger("litestar_payguard")
+
+
+class PayGuard:
+    """payguard as configured for one application.
+
+    Args:
+        config: The plugin configuration.
+        sqlalchemy_config: The host's advanced-alchemy config; its engine is the only one payguard uses.
+    """
+
+    __slots__ = ("_owns_queue", "_worker", "_worker_task", "config", "principals", "queue", "sqlalchemy_config")
+
+    def __init__(self, config: PayGuardConfig, sqlalchemy_config: SQLAlchemyAsyncConfig) -> None:
+        self.config = config
+        self.sqlalchemy_config = sqlalchemy_config
+        self._owns_queue = config.queue is None
+        if config.queue is not None:
+            self.queue: Queue = config.queue
+        else:
+            assert config.queue_url is not None
+            self.queue = Queue.from_url(config.queue_url, name=config.queue_name)
+        self.principals = PrincipalResolver(config, sqlalchemy_config)
+        self._worker: Worker[Any] | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def db_session(self) -> AsyncIterator[AsyncSession]:
+        """Open a session on the host's engine, for work outside a request (jobs, start-up)."""
+        async with self.sqlalchemy_config.get_session() as session:
+            yield session
+
+    def build_worker(self, *, concurrency: int | None = None, handle_signals: bool = True) -> Worker[Any]:
+        """Build a SAQ worker running payguard's jobs and cron schedule.
+
+        Args:
+            concurrency: Jobs run at once; ``PayGuardConfig.worker_concurrency`` by default.
+            handle_signals: Stop on SIGINT/SIGTERM. Off inside the application, whose server owns signals.
+        """
+
+        async def startup(ctx: dict[str, Any]) -> None:
+            ctx["payguard"] = self
+
+        worker = Worker(
+            self.queue,
+            functions=list(FUNCTIONS),
+            cron_jobs=cron_jobs(self.config),
+            concurrency=concurrency or self.config.worker_concurrency,
+            startup=startup,
+        )
+        if not handle_signals:
+            worker.SIGNALS = []
+        return worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        """Connect the queue; run a worker in the app when configured; stop both on shutdown."""
+        await self.queue.connect()
+        if self.config.run_worker_in_app:
+            self._worker = self.build_worker(handle_signals=False)
+            self._worker_task = asyncio.create_task(self._worker.start(), name="payguard-worker")
+            logger.info("payguard: worker running in the application process")
+        try:
+            yield
+        finally:
+            await self._stop_worker()
+            if self._owns_queue:
+                await self.queue.disconnect()
+
+    async def _stop_worker(self) -> None:
+        if self._worker is None or self._worker_task is None:
+            return
+        await self._worker.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker_task
+        self._worker = self._worker_task = None
+
+    async def run_worker(self, *, concurrency: int | None = None) -> None:
+        """Run a worker in this process until SIGINT/SIGTERM (``litestar payguard worker``)."""
+        await self.queue.connect()
+        try:
+            await self.build_worker(concurrency=concurrency).start()
+        finally:
+            if self._owns_queue:
+                await self.queue.disconnect()

@@ -1,0 +1,26 @@
+"""msgspec schemas of requests and responses (camelCase on the wire)."""
+
+from litestar_payguard.schemas.payments import Payment, PaymentBrief
+from litestar_payguard.schemas.sessions import (
+    ActiveSession,
+    AttemptSummary,
+    Interruption,
+    Session,
+    SessionComplete,
+    SessionCreate,
+    SessionInterrupt,
+    SessionSummary,
+)
+
+__all__ = (
+    "ActiveSession",
+    "AttemptSummary",
+    "Interruption",
+    "Payment",
+    "PaymentBrief",
+    "Session",
+    "SessionComplete",
+    "SessionCreate",
+    "SessionInterrupt",
+    "SessionSummary",
+)

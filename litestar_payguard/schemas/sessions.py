@@ -1,0 +1,183 @@
+"""Checkout session schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from msgspec import Meta
+
+from litestar_payguard.models import CheckoutSession, InterruptKind, SessionStatus
+from litestar_payguard.schemas.base import CamelStruct, InputStruct
+from litestar_payguard.schemas.payments import PaymentBrief, payment_brief
+
+__all__ = (
+    "ActiveSession",
+    "AttemptSummary",
+    "Interruption",
+    "Session",
+    "SessionComplete",
+    "SessionCreate",
+    "SessionInterrupt",
+    "SessionSummary",
+    "active_session",
+    "session_view",
+)
+
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer every JSON client represents exactly; amounts are capped by the schema here and by
+``PayGuardConfig.max_amount`` in the service."""
+
+BundleId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+PlanName = Annotated[str, Meta(min_length=1, max_length=128)]
+CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}$")]
+Amount = Annotated[int, Meta(gt=0, le=MAX_SAFE_INTEGER)]
+MetadataKey = Annotated[str, Meta(min_length=1, max_length=40)]
+MetadataValue = Annotated[str, Meta(max_length=500)]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=20)]
+Detail = Annotated[str, Meta(max_length=500)]
+GatewayReference = Annotated[str, Meta(min_length=1, max_length=255)]
+Signature = Annotated[str, Meta(min_length=1, max_length=512)]
+
+
+class SessionCreate(InputStruct):
+    """Open a checkout session for a bundle."""
+
+    bundle_id: BundleId
+    amount: Amount
+    """Minor units (cents, paise)."""
+    currency: CurrencyCode
+    """ISO 4217 code, any case."""
+    plan_name: PlanName | None = None
+    metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+
+
+class SessionInterrupt(InputStruct):
+    """Report that the current attempt stopped."""
+
+    kind: InterruptKind
+    detail: Detail | None = None
+
+
+class SessionComplete(InputStruct):
+    """The client's report of a payment made at the gateway."""
+
+    gateway_payment_id: GatewayReference
+    signature: Signature | None = None
+
+
+class Interruption(CamelStruct):
+    """The last interruption of a session."""
+
+    kind: InterruptKind
+    detail: str | None
+    at: datetime
+
+
+class Session(CamelStruct):
+    """A checkout session as the client polls it."""
+
+    id: UUID
+    status: SessionStatus
+    bundle_id: str
+    plan_name: str | None
+    attempt: int
+    max_attempts: int
+    attempt_deadline: datetime
+    expires_at: datetime
+    poll_interval_ms: int
+    last_interruption: Interruption | None
+    payment: PaymentBrief
+    metadata: dict[str, str]
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class AttemptSummary(CamelStruct):
+    """One attempt of a session."""
+
+    number: int
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str
+    """``in_progress``, ``interrupted``, ``completed``, ``cancelled``, ``expired`` or ``failed``."""
+    interruption_kind: InterruptKind | None
+    detail: str | None
+    duration_ms: int
+    """Up to now while in progress."""
+
+
+class SessionSummary(CamelStruct):
+    """What happened in a session, from its event log."""
+
+    session_id: UUID
+    status: SessionStatus
+    outcome: str
+    """The terminal status, or ``in_progress``."""
+    attempts: list[AttemptSummary]
+    interruptions: dict[str, int]
+    """Count per interruption kind, every kind listed."""
+    total_interruptions: int
+    started_at: datetime
+    ended_at: datetime | None
+    total_duration_ms: int
+    """Up to now while the session is open."""
+
+
+class ActiveSession(CamelStruct):
+    """An open session, as admins monitor it."""
+
+    id: UUID
+    customer_id: str
+    status: SessionStatus
+    attempt: int
+    max_attempts: int
+    age_seconds: int
+    created_at: datetime
+    expires_at: datetime
+    last_interruption: Interruption | None
+    payment: PaymentBrief
+
+
+def _interruption(session: CheckoutSession) -> Interruption | None:
+    if session.interrupt_kind is None or session.interrupted_at is None:
+        return None
+    return Interruption(kind=session.interrupt_kind, detail=session.interrupt_detail, at=session.interrupted_at)
+
+
+def session_view(session: CheckoutSession, *, poll_interval_ms: int) -> Session:
+    """Render a session for its customer."""
+    payment = session.payment
+    return Session(
+        id=session.id,
+        status=session.status,
+        bundle_id=payment.bundle_id,
+        plan_name=payment.plan_name,
+        attempt=session.attempt,
+        max_attempts=session.max_attempts,
+        attempt_deadline=session.attempt_deadline,
+        expires_at=session.expires_at,
+        poll_interval_ms=poll_interval_ms,
+        last_interruption=_interruption(session),
+        payment=payment_brief(payment),
+        metadata=payment.extra,
+        created_at=session.created_at,
+        ended_at=session.ended_at,
+    )
+
+
+def active_session(session: CheckoutSession, *, now: datetime) -> ActiveSession:
+    """Render an open session for an admin."""
+    return ActiveSession(
+        id=session.id,
+        customer_id=session.customer_id,
+        status=session.status,
+        attempt=session.attempt,
+        max_attempts=session.max_attempts,
+        age_seconds=max(0, int((now - session.created_at).total_seconds())),
+        created_at=session.created_at,
+        expires_at=session.expires_at,
+        last_interruption=_interruption(session),
+        payment=payment_brief(session.payment),
+    )

@@ -1,0 +1,97 @@
+"""Merchants: API credentials and the default merchant of single-tenant hosts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from litestar_payguard.exceptions import AuthenticationError
+from litestar_payguard.models import Merchant
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("InvalidCredentialsError", "MerchantService", "hash_secret", "verify_secret")
+
+_SCHEME = "sha256"
+
+
+class InvalidCredentialsError(AuthenticationError):
+    """The API key is unknown or the secret does not match (never said which)."""
+
+    code = "INVALID_API_CREDENTIALS"
+    title = "Invalid API credentials"
+
+
+def hash_secret(secret: str, *, salt: str | None = None) -> str:
+    """Hash an API secret for storage as ``sha256$<salt>$<hex digest>``.
+
+    API secrets are long random strings, so a salted SHA-256 is enough (as for GitHub or Stripe tokens);
+    a slow password hash would cost every API request tens of milliseconds.
+    """
+    salt = salt or secrets.token_hex(16)
+    digest = hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+    return f"{_SCHEME}${salt}${digest}"
+
+
+def verify_secret(secret: str, stored: str | None) -> bool:
+    """Compare a presented secret with a stored hash in constant time."""
+    if not stored or stored.count("$") != 2:
+        # Still spend the time of a comparison, so unknown keys are not told apart by timing.
+        hmac.compare_digest(hash_secret(secret, salt="x"), hash_secret("", salt="x"))
+        return False
+    scheme, salt, _ = stored.split("$")
+    return scheme == _SCHEME and hmac.compare_digest(hash_secret(secret, salt=salt), stored)
+
+
+class MerchantService:
+    """Looks up, authenticates and provisions merchants."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncSession) -> None:
+        self._db = db
+
+    async def get_by_key(self, api_key: str) -> Merchant | None:
+        """Return the merchant with this API key, if any."""
+        result = await self._db.execute(select(Merchant).where(Merchant.api_key == api_key))
+        return result.scalar_one_or_none()
+
+    async def authenticate(self, api_key: str, secret: str) -> Merchant:
+        """Return the merchant whose key and secret these are.
+
+        Raises:
+            InvalidCredentialsError: Unknown key or wrong secret.
+        """
+        merchant = await self.get_by_key(api_key)
+        if not verify_secret(secret, merchant.secret_hash if merchant else None) or merchant is None:
+            msg = "The API key and secret do not match a merchant."
+            raise InvalidCredentialsError(msg)
+        return merchant
+
+    async def ensure(
+        self, api_key: str, *, name: str | None = None, secret: str | None = None, test_mode: bool = True
+    ) -> Merchant:
+        """Return the merchant with this key, creating it when missing; the caller commits.
+
+        When ``secret`` is given, the stored hash is set to it (so seeding is repeatable). Safe against a
+        concurrent creation of the same key: the loser re-reads the winner's row.
+        """
+        merchant = await self.get_by_key(api_key)
+        if merchant is None:
+            merchant = Merchant(api_key=api_key, name=name or api_key, test_mode=test_mode)
+            try:
+                async with self._db.begin_nested():
+                    self._db.add(merchant)
+            except IntegrityError:
+                merchant = await self.get_by_key(api_key)
+                assert merchant is not None  # the concurrent creator committed it
+        if secret is not None and not verify_secret(secret, merchant.secret_hash):
+            merchant.secret_hash = hash_secret(secret)
+        await self._db.flush()
+        return merchant

@@ -1,0 +1,54 @@
+"""Writes state changes to the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import msgspec
+
+from litestar_payguard.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("Outbox",)
+
+
+class Outbox:
+    """Appends one ``payguard_event`` row per state change; delivery happens elsewhere, later."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncSession) -> None:
+        self._db = db
+
+    def record(
+        self,
+        *,
+        merchant_id: UUID,
+        type: str,  # noqa: A002  # the event's type, as stored
+        subject_id: UUID,
+        payload: msgspec.Struct,
+        at: datetime,
+    ) -> OutboxEvent:
+        """Add an event to the current transaction.
+
+        Args:
+            merchant_id: Tenant of the changed resource.
+            type: ``<resource>.<change>``.
+            subject_id: Id of the changed resource.
+            payload: Snapshot of the resource after the change, as the API renders it.
+            at: When the change happened.
+        """
+        event = OutboxEvent(
+            merchant_id=merchant_id,
+            type=type,
+            subject_id=subject_id,
+            payload=msgspec.to_builtins(payload),
+            occurred_at=at,
+            created_at=at,
+        )
+        self._db.add(event)
+        return event

@@ -1,0 +1,283 @@
+"""The checkout-session state machine, as pure functions over a session row.
+
+Each function applies what the rules allow to the in-memory session and returns a :class:`Decision`: the
+transitions that happened (to be logged and published by the service) and, when the request is refused,
+the error to raise once those transitions are stored. Nothing here does I/O, so the whole machine is
+tested without a database.
+
+::
+
+    active ⇄ interrupted → completed | cancelled | failed (attempts exhausted) | expired
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from litestar_payguard.exceptions import (
+    Action,
+    ConflictError,
+    MaxAttemptsReachedError,
+    PayGuardError,
+    PaymentDeclinedError,
+    RetryTooSoonError,
+    SessionCancelledError,
+    SessionCompletedError,
+    SessionExpiredError,
+    SessionFailedError,
+    SessionNotActiveError,
+)
+from litestar_payguard.gateways import PaymentOutcome
+from litestar_payguard.models import (
+    SESSION_TERMINAL,
+    CheckoutSession,
+    InterruptKind,
+    PaymentStatus,
+    SessionEventType,
+    SessionStatus,
+)
+
+__all__ = (
+    "Decision",
+    "SessionPolicy",
+    "Transition",
+    "apply_outcome",
+    "cancel",
+    "check_completable",
+    "interrupt",
+    "observe",
+    "resume",
+)
+
+START_NEW = Action("POST", "/sessions", "Start a new checkout")
+
+_TERMINAL_ERRORS: dict[SessionStatus, type[ConflictError]] = {
+    SessionStatus.COMPLETED: SessionCompletedError,
+    SessionStatus.CANCELLED: SessionCancelledError,
+    SessionStatus.FAILED: SessionFailedError,
+    SessionStatus.EXPIRED: SessionExpiredError,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """The timing rules of sessions (from ``PayGuardConfig``)."""
+
+    attempt_timeout: timedelta
+    retry_delay: timedelta
+    expiry: timedelta
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One state change of a session, and the change of its payment that goes with it."""
+
+    event: SessionEventType
+    attempt: int
+    at: datetime
+    kind: InterruptKind | None = None
+    detail: str | None = None
+    payment_status: PaymentStatus | None = None
+    gateway_payment_id: str | None = None
+    """The gateway's reference, when the payment succeeded."""
+    failure_code: str | None = None
+    """Why the payment failed, when it did."""
+
+
+@dataclass(slots=True)
+class Decision:
+    """What a rule did: transitions to store, then an error to raise (if refused)."""
+
+    transitions: list[Transition] = field(default_factory=list)
+    error: PayGuardError | None = None
+
+    def refuse(self, error: PayGuardError) -> Decision:
+        """Refuse the request; transitions already made are still stored (and committed with the error)."""
+        self.error = error
+        return self
+
+
+def _actions_for(session: CheckoutSession) -> dict[str, Action]:
+    base = f"/sessions/{session.id}"
+    actions = {"cancel": Action("POST", f"{base}/cancel", "Cancel this checkout")}
+    if session.attempt < session.max_attempts:
+        actions["resume"] = Action("POST", f"{base}/resume", "Try again")
+    else:
+        actions["startNew"] = START_NEW
+    return actions
+
+
+def terminal_error(session: CheckoutSession) -> ConflictError:
+    """Return the error that refuses any transition out of a terminal session."""
+    error_class = _TERMINAL_ERRORS[session.status]
+    return error_class(f"Session {session.id} is {session.status.value}.", actions={"startNew": START_NEW})
+
+
+def _interrupt(session: CheckoutSession, at: datetime, kind: InterruptKind, detail: str | None) -> Transition:
+    session.status = SessionStatus.INTERRUPTED
+    session.interrupted_at = at
+    session.interrupt_kind = kind
+    session.interrupt_detail = detail
+    return Transition(SessionEventType.INTERRUPTED, session.attempt, at, kind=kind, detail=detail)
+
+
+def _end(
+    session: CheckoutSession,
+    status: SessionStatus,
+    at: datetime,
+    payment_status: PaymentStatus,
+    detail: str | None,
+    *,
+    gateway_payment_id: str | None = None,
+    failure_code: str | None = None,
+) -> Transition:
+    session.status = status
+    session.ended_at = at
+    return Transition(
+        SessionEventType(status.value),
+        session.attempt,
+        at,
+        detail=detail,
+        payment_status=payment_status,
+        gateway_payment_id=gateway_payment_id,
+        failure_code=failure_code,
+    )
+
+
+def observe(session: CheckoutSession, now: datetime) -> Decision:
+    """Apply what time alone decides: an attempt past its deadline timed out; a session past its expiry expired.
+
+    Both are dated when they happened (the deadline, the expiry), not when they were noticed.
+    """
+    decision = Decision()
+    if session.status in SESSION_TERMINAL:
+        return decision
+    if session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline:
+        at = min(session.attempt_deadline, session.expires_at)
+        decision.transitions.append(_interrupt(session, at, InterruptKind.TIMEOUT, "attempt deadline passed"))
+    if now >= session.expires_at:
+        decision.transitions.append(
+            _end(session, SessionStatus.EXPIRED, session.expires_at, PaymentStatus.CANCELLED, "session expired")
+        )
+    return decision
+
+
+def interrupt(session: CheckoutSession, now: datetime, kind: InterruptKind, detail: str | None) -> Decision:
+    """Record that the current attempt stopped (active → interrupted)."""
+    decision = observe(session, now)
+    if session.status in SESSION_TERMINAL:
+        return decision.refuse(terminal_error(session))
+    if session.status is SessionStatus.INTERRUPTED:
+        if decision.transitions:
+            # The deadline passed before the client noticed: the timeout already ended this attempt.
+            return decision
+        return decision.refuse(
+            SessionNotActiveError(
+                f"Attempt {session.attempt} of session {session.id} is already interrupted.",
+                actions=_actions_for(session),
+            )
+        )
+    decision.transitions.append(_interrupt(session, now, kind, detail))
+    return decision
+
+
+def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> Decision:
+    """Start the next attempt with a fresh deadline.
+
+    Resuming an active session supersedes its attempt (logged as a ``user`` interruption). The minimum
+    delay counts from the interruption, or from the start of an attempt that was never interrupted.
+    """
+    decision = observe(session, now)
+    if session.status in SESSION_TERMINAL:
+        return decision.refuse(terminal_error(session))
+    if session.attempt >= session.max_attempts:
+        decision.transitions.append(
+            _end(
+                session,
+                SessionStatus.FAILED,
+                now,
+                PaymentStatus.FAILED,
+                "maximum attempts reached",
+                failure_code="max_attempts_reached",
+            )
+        )
+        return decision.refuse(
+            MaxAttemptsReachedError(
+                f"All {session.max_attempts} attempts of session {session.id} are used.",
+                actions={"startNew": START_NEW},
+            )
+        )
+    since = session.interrupted_at if session.status is SessionStatus.INTERRUPTED else session.attempt_started_at
+    assert since is not None  # an interrupted session always has interrupted_at
+    wait = (since + policy.retry_delay - now).total_seconds()
+    if wait > 0:
+        seconds = math.ceil(wait)
+        return decision.refuse(
+            RetryTooSoonError(
+                f"Wait {seconds} s before the next attempt.",
+                headers={"Retry-After": str(seconds)},
+                extra={"retryAfterSeconds": seconds},
+            )
+        )
+    if session.status is SessionStatus.ACTIVE:
+        decision.transitions.append(_interrupt(session, now, InterruptKind.USER, "superseded by a new attempt"))
+    session.attempt += 1
+    session.status = SessionStatus.ACTIVE
+    session.attempt_started_at = now
+    session.attempt_deadline = min(now + policy.attempt_timeout, session.expires_at)
+    decision.transitions.append(Transition(SessionEventType.RESUMED, session.attempt, now))
+    return decision
+
+
+def check_completable(session: CheckoutSession, now: datetime, gateway_payment_id: str) -> Decision:
+    """Decide whether the gateway should be asked about this completion.
+
+    Returns a decision without error when the gateway must be consulted. A session already completed with
+    the same gateway reference is a repeat: the caller returns it unchanged without asking the gateway.
+    """
+    decision = observe(session, now)
+    if session.status is SessionStatus.COMPLETED and session.payment.gateway_payment_id == gateway_payment_id:
+        return decision
+    if session.status in SESSION_TERMINAL:
+        return decision.refuse(terminal_error(session))
+    return decision
+
+
+def apply_outcome(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
+    """Apply the gateway's verdict: success completes the session; a decline interrupts the attempt."""
+    decision = Decision()
+    if outcome.succeeded:
+        decision.transitions.append(
+            _end(
+                session,
+                SessionStatus.COMPLETED,
+                now,
+                PaymentStatus.SUCCEEDED,
+                None,
+                gateway_payment_id=outcome.gateway_payment_id,
+            )
+        )
+        return decision
+    if session.status is SessionStatus.ACTIVE:
+        decision.transitions.append(_interrupt(session, now, InterruptKind.GATEWAY, outcome.failure_message))
+    return decision.refuse(
+        PaymentDeclinedError(
+            outcome.failure_message or "The gateway declined the payment.",
+            actions=_actions_for(session),
+            extra={"declineCode": outcome.failure_code},
+        )
+    )
+
+
+def cancel(session: CheckoutSession, now: datetime) -> Decision:
+    """Cancel the session and its payment; cancelling a cancelled session changes nothing."""
+    decision = observe(session, now)
+    if session.status is SessionStatus.CANCELLED and not decision.transitions:
+        return decision
+    if session.status in SESSION_TERMINAL:
+        return decision.refuse(terminal_error(session))
+    decision.transitions.append(_end(session, SessionStatus.CANCELLED, now, PaymentStatus.CANCELLED, None))
+    return decision

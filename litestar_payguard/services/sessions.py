@@ -1,0 +1,295 @@
+"""Checkout sessions: every transition goes through here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+from advanced_alchemy.service import OffsetPagination
+from sqlalchemy import func, select
+
+from litestar_payguard.exceptions import NotFoundError
+from litestar_payguard.gateways import PaymentConfirmation
+from litestar_payguard.models import SESSION_TERMINAL, CheckoutSession, SessionEvent, SessionEventType, SessionStatus
+from litestar_payguard.schemas.sessions import active_session, session_view
+from litestar_payguard.services import session_rules as rules
+from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.session_summary import build_summary
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql import Select
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.models import InterruptKind
+    from litestar_payguard.principal import Principal
+    from litestar_payguard.schemas.sessions import ActiveSession, Session, SessionCreate, SessionSummary
+
+__all__ = ("SessionNotFoundError", "SessionService")
+
+OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.INTERRUPTED)
+
+
+class SessionNotFoundError(NotFoundError):
+    """No session with this id belongs to the caller."""
+
+    code = "SESSION_NOT_FOUND"
+    title = "Session not found"
+
+
+def _needs_observation(session: CheckoutSession, now: datetime) -> bool:
+    if session.status in SESSION_TERMINAL:
+        return False
+    return now >= session.expires_at or (session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline)
+
+
+class SessionService:
+    """Opens sessions and moves them through the state machine of :mod:`.session_rules`.
+
+    Services flush and never commit: inside a request, payguard's transaction layer commits before the
+    response leaves; jobs commit their own sessions.
+    """
+
+    __slots__ = ("_config", "_db", "_outbox", "_payments", "_stored", "policy")
+
+    def __init__(self, db: AsyncSession, config: PayGuardConfig) -> None:
+        self._db = db
+        self._config = config
+        self._outbox = Outbox(db)
+        self._payments = PaymentService(db, config, self._outbox)
+        self._stored = False
+        self.policy = rules.SessionPolicy(
+            attempt_timeout=timedelta(seconds=config.attempt_timeout_seconds),
+            retry_delay=timedelta(seconds=config.retry_delay_seconds),
+            expiry=timedelta(seconds=config.session_expiry_seconds),
+            max_attempts=config.max_attempts,
+        )
+
+    def _now(self) -> datetime:
+        return self._config.clock.now()
+
+    def view(self, session: CheckoutSession) -> Session:
+        """Render a session as its customer sees it."""
+        return session_view(session, poll_interval_ms=self._config.poll_interval_ms)
+
+    async def create(self, owner: Principal, data: SessionCreate) -> CheckoutSession:
+        """Open a session and its pending payment; attempt 1 starts now."""
+        now = self._now()
+        payment = self._payments.create(
+            owner,
+            bundle_id=data.bundle_id,
+            amount=data.amount,
+            currency=data.currency,
+            plan_name=data.plan_name,
+            metadata=data.metadata,
+            at=now,
+        )
+        expires_at = now + self.policy.expiry
+        session = CheckoutSession(
+            id=uuid4(),
+            merchant_id=owner.merchant_id,
+            customer_id=payment.customer_id,
+            payment_id=payment.id,
+            payment=payment,
+            status=SessionStatus.ACTIVE,
+            attempt=1,
+            max_attempts=self.policy.max_attempts,
+            attempt_started_at=now,
+            attempt_deadline=min(now + self.policy.attempt_timeout, expires_at),
+            expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
+        )
+        self._db.add(session)
+        await self._store(session, rules.Decision([rules.Transition(SessionEventType.CREATED, 1, now)]))
+        return session
+
+    async def get(self, owner: Principal, session_id: str | UUID) -> CheckoutSession:
+        """Return the session as it stands now: a passed deadline or expiry is stored before it is reported."""
+        session = await self._load(owner, session_id)
+        now = self._now()
+        if _needs_observation(session, now):
+            session = await self._load(owner, session_id, lock=True)
+            await self._store(session, rules.observe(session, now))
+        return session
+
+    async def interrupt(
+        self, owner: Principal, session_id: str | UUID, kind: InterruptKind, detail: str | None
+    ) -> CheckoutSession:
+        """Record that the current attempt stopped."""
+        session = await self._load(owner, session_id, lock=True)
+        await self._store(session, rules.interrupt(session, self._now(), kind, detail))
+        return session
+
+    async def resume(self, owner: Principal, session_id: str | UUID) -> CheckoutSession:
+        """Start the next attempt."""
+        session = await self._load(owner, session_id, lock=True)
+        await self._store(session, rules.resume(session, self._now(), self.policy))
+        return session
+
+    async def complete(
+        self, owner: Principal, session_id: str | UUID, gateway_payment_id: str, signature: str | None
+    ) -> CheckoutSession:
+        """Verify the client's payment with the gateway and complete the session on success.
+
+        Completing again with the same gateway reference returns the session unchanged.
+        """
+        session = await self._load(owner, session_id, lock=True)
+        await self._store(session, rules.check_completable(session, self._now(), gateway_payment_id))
+        if session.status is SessionStatus.COMPLETED:
+            return session
+        payment = session.payment
+        outcome = await self._config.gateway.confirm_payment(
+            PaymentConfirmation(
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                gateway_payment_id=gateway_payment_id,
+                signature=signature,
+                idempotency_key=f"payment:{payment.id}:confirm:{gateway_payment_id}",
+            )
+        )
+        await self._store(session, rules.apply_outcome(session, self._now(), outcome))
+        return session
+
+    async def cancel(self, owner: Principal, session_id: str | UUID) -> CheckoutSession:
+        """Cancel the session and its payment."""
+        session = await self._load(owner, session_id, lock=True)
+        await self._store(session, rules.cancel(session, self._now()))
+        return session
+
+    async def summary(self, owner: Principal, session_id: str | UUID) -> SessionSummary:
+        """Summarise the session from its event log."""
+        session = await self.get(owner, session_id)
+        events = await self._db.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id))
+        return build_summary(session, events.all(), self._now())
+
+    async def list_active(self, merchant_id: UUID, *, limit: int, offset: int) -> OffsetPagination[ActiveSession]:
+        """Return a page of the merchant's open, unexpired sessions, oldest first, as admins monitor them.
+
+        Sessions whose attempt deadline passed are stored as interrupted first, as :meth:`get` does.
+        """
+        now = self._now()
+        where = (
+            CheckoutSession.merchant_id == merchant_id,
+            CheckoutSession.status.in_(OPEN_STATUSES),
+            CheckoutSession.expires_at > now,
+        )
+        total = await self._db.scalar(select(func.count()).select_from(CheckoutSession).where(*where))
+        page = await self._db.scalars(
+            select(CheckoutSession)
+            .where(*where)
+            .order_by(CheckoutSession.created_at, CheckoutSession.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        sessions = list(page.all())
+        for index, session in enumerate(sessions):
+            if _needs_observation(session, now):
+                sessions[index] = locked = await self._reload_locked(session.id)
+                await self._store(locked, rules.observe(locked, now))
+        return OffsetPagination(
+            items=[active_session(session, now=now) for session in sessions],
+            limit=limit,
+            offset=offset,
+            total=total or 0,
+        )
+
+    async def expire_due(self, *, batch_size: int) -> int:
+        """Expire one batch of open sessions past their expiry (and cancel their payments).
+
+        Rows another worker holds are skipped, so concurrent runs never expire a session twice.
+
+        Returns:
+            How many sessions this call expired; fewer than ``batch_size`` means none are left.
+        """
+        now = self._now()
+        due = await self._db.scalars(
+            select(CheckoutSession)
+            .where(CheckoutSession.status.in_(OPEN_STATUSES), CheckoutSession.expires_at <= now)
+            .order_by(CheckoutSession.expires_at)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        expired = 0
+        for session in due.all():
+            await self._store(session, rules.observe(session, now))
+            expired += 1
+        return expired
+
+    def _select(self, owner: Principal, session_id: UUID) -> Select[tuple[CheckoutSession]]:
+        return select(CheckoutSession).where(
+            CheckoutSession.id == session_id,
+            CheckoutSession.merchant_id == owner.merchant_id,
+            CheckoutSession.customer_id == owner.require_customer(),
+        )
+
+    async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
+        try:
+            key = session_id if isinstance(session_id, UUID) else UUID(session_id)
+        except ValueError:
+            key = None
+        session = None
+        if key is not None:
+            statement = self._select(owner, key)
+            if lock:
+                statement = statement.with_for_update().execution_options(populate_existing=True)
+            session = await self._db.scalar(statement)
+        if session is None:
+            msg = f"No session {session_id}."
+            raise SessionNotFoundError(msg)
+        return session
+
+    async def _reload_locked(self, session_id: UUID) -> CheckoutSession:
+        statement = (
+            select(CheckoutSession)
+            .where(CheckoutSession.id == session_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self._db.scalars(statement)).one()
+
+    async def _store(self, session: CheckoutSession, decision: rules.Decision) -> None:
+        """Log and publish the decision's transitions, flush, then raise its error if it refused.
+
+        A refusal after stored transitions (an expiry noticed on the way, a session failed for lack of
+        attempts) is marked to keep them: the error response commits what was learned.
+        """
+        for transition in decision.transitions:
+            self._db.add(
+                SessionEvent(
+                    session_id=session.id,
+                    type=transition.event,
+                    attempt=transition.attempt,
+                    kind=transition.kind,
+                    detail=transition.detail,
+                    occurred_at=transition.at,
+                    created_at=transition.at,
+                )
+            )
+            if transition.payment_status is not None:
+                self._payments.transition(
+                    session.payment,
+                    transition.payment_status,
+                    at=transition.at,
+                    gateway_payment_id=transition.gateway_payment_id,
+                    failure_code=transition.failure_code,
+                    failure_message=transition.detail if transition.failure_code else None,
+                )
+            self._outbox.record(
+                merchant_id=session.merchant_id,
+                type=f"session.{transition.event.value}",
+                subject_id=session.id,
+                payload=session_view(session, poll_interval_ms=self._config.poll_interval_ms),
+                at=transition.at,
+            )
+        if decision.transitions:
+            self._stored = True
+            await self._db.flush()
+        if decision.error is not None:
+            decision.error.keep_changes = self._stored
+            raise decision.error
