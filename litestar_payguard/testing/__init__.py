@@ -1,0 +1,1 @@
+"""Helpers for testing litestar-payguard and running its demo."""
