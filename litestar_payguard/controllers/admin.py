@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import ActiveSession
@@ -22,10 +25,10 @@ class AdminSessionController(Controller):
     @get("/active", operation_id="payguardListActiveSessions")
     async def list_active_sessions(
         self,
-        payguard_sessions: SessionService,
-        payguard_principal: Principal,
-        current_page: int = Parameter(query="currentPage", ge=1, default=1),
-        page_size: int = Parameter(query="pageSize", ge=1, le=100, default=20),
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
+        current_page: Annotated[int, QueryParameter(name="currentPage", ge=1)] = 1,
+        page_size: Annotated[int, QueryParameter(name="pageSize", ge=1, le=100)] = 20,
     ) -> OffsetPagination[ActiveSession]:
         """Open sessions, oldest first: age, attempt, last interruption, customer."""
         return await payguard_sessions.list_active(

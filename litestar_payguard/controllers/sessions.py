@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import Session, SessionComplete, SessionCreate, SessionInterrupt, SessionSummary
@@ -19,14 +21,20 @@ class SessionController(Controller):
 
     @post("/", operation_id="payguardCreateSession", status_code=201)
     async def create_session(
-        self, data: SessionCreate, payguard_sessions: SessionService, payguard_principal: Principal
+        self,
+        data: JSONBody[SessionCreate],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Open a session and its pending payment; attempt 1 starts now."""
         return payguard_sessions.view(await payguard_sessions.create(payguard_principal, data))
 
     @get("/{session_id:str}", operation_id="payguardGetSession")
     async def get_session(
-        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+        self,
+        session_id: FromPath[str],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Poll a session: server-side truth, including timeouts and expiry the client did not notice."""
         return payguard_sessions.view(await payguard_sessions.get(payguard_principal, session_id))
@@ -34,10 +42,10 @@ class SessionController(Controller):
     @post("/{session_id:str}/interrupt", operation_id="payguardInterruptSession", status_code=200)
     async def interrupt_session(
         self,
-        session_id: str,
-        data: SessionInterrupt,
-        payguard_sessions: SessionService,
-        payguard_principal: Principal,
+        session_id: FromPath[str],
+        data: JSONBody[SessionInterrupt],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Report that the current attempt stopped (timeout, network, gateway, unload, user)."""
         session = await payguard_sessions.interrupt(payguard_principal, session_id, data.kind, data.detail)
@@ -45,7 +53,10 @@ class SessionController(Controller):
 
     @post("/{session_id:str}/resume", operation_id="payguardResumeSession", status_code=200)
     async def resume_session(
-        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+        self,
+        session_id: FromPath[str],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Start the next attempt with a fresh deadline."""
         return payguard_sessions.view(await payguard_sessions.resume(payguard_principal, session_id))
@@ -53,10 +64,10 @@ class SessionController(Controller):
     @post("/{session_id:str}/complete", operation_id="payguardCompleteSession", status_code=200)
     async def complete_session(
         self,
-        session_id: str,
-        data: SessionComplete,
-        payguard_sessions: SessionService,
-        payguard_principal: Principal,
+        session_id: FromPath[str],
+        data: JSONBody[SessionComplete],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Verify the payment with the gateway and complete the session; repeating it changes nothing."""
         session = await payguard_sessions.complete(
@@ -66,14 +77,20 @@ class SessionController(Controller):
 
     @post("/{session_id:str}/cancel", operation_id="payguardCancelSession", status_code=200)
     async def cancel_session(
-        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+        self,
+        session_id: FromPath[str],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Cancel the session and its payment."""
         return payguard_sessions.view(await payguard_sessions.cancel(payguard_principal, session_id))
 
     @get("/{session_id:str}/summary", operation_id="payguardSummarizeSession")
     async def summarize_session(
-        self, session_id: str, payguard_sessions: SessionService, payguard_principal: Principal
+        self,
+        session_id: FromPath[str],
+        payguard_sessions: NamedDependency[SessionService],
+        payguard_principal: NamedDependency[Principal],
     ) -> SessionSummary:
         """Attempts, interruptions by kind, durations and outcome."""
         return await payguard_sessions.summary(payguard_principal, session_id)

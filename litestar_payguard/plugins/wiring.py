@@ -15,6 +15,7 @@ from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.middleware import TransactionMiddleware
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
+from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.sessions import SessionService
 
@@ -64,6 +65,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         "middleware": [TransactionMiddleware(payguard.sqlalchemy_config.session_scope_key)],
         "exception_handlers": build_exception_handlers(config.path),
         "request_max_body_size": config.max_body_bytes,
+        "before_request": decode_body_strictly,
     }
     routers = [Router(path=config.path, route_handlers=[SessionController], **shared)]
     if config.admin_enabled:

@@ -1,0 +1,74 @@
+"""A host application for the tests: payguard in a real Litestar app, with header-based auth.
+
+``X-Customer: <id>`` signs a customer in; ``X-Role: admin`` passes the admin guard. The CLI tests start
+workers with ``litestar --app tests.hostapp:app_from_env payguard worker``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SystemClock
+
+DEFAULT_MERCHANT_KEY = "key_test_default"
+
+
+def customer_from_headers(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    return connection.headers.get("x-customer")
+
+
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    role = connection.headers.get("x-role")
+    if role is None:
+        raise NotAuthorizedException("Sign in first.")
+    if role != "admin":
+        raise PermissionDeniedException("Admins only.")
+
+
+@get("/host/ping", sync_to_thread=False)
+def ping() -> dict[str, str]:
+    return {"host": "ok"}
+
+
+def create_app(
+    *,
+    database_url: str,
+    queue_url: str,
+    queue_name: str = "payguard",
+    clock: Clock | None = None,
+    pool_size: int = 10,
+    **overrides: Any,
+) -> Litestar:
+    sqlalchemy_config = SQLAlchemyAsyncConfig(
+        connection_string=database_url,
+        engine_config=EngineConfig(pool_size=pool_size, max_overflow=pool_size),
+    )
+    settings: dict[str, Any] = {
+        "queue_url": queue_url,
+        "queue_name": queue_name,
+        "admin_guards": [requires_admin],
+        "customer_id": customer_from_headers,
+        "default_merchant_key": DEFAULT_MERCHANT_KEY,
+        "clock": clock or SystemClock(),
+    }
+    settings.update(overrides)
+    return Litestar(
+        route_handlers=[ping],
+        plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
+    )
+
+
+def app_from_env() -> Litestar:
+    """The app the CLI tests load: URLs and queue name from the environment."""
+    return create_app(
+        database_url=os.environ["PAYGUARD_TEST_DATABASE_URL"],
+        queue_url=os.environ["PAYGUARD_TEST_QUEUE_URL"],
+        queue_name=os.environ.get("PAYGUARD_TEST_QUEUE_NAME", "payguard"),
+    )

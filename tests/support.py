@@ -1,0 +1,115 @@
+"""Helpers shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from litestar_payguard import PayGuardPlugin
+from litestar_payguard.runtime import PayGuard
+
+ALICE = {"X-Customer": "alice"}
+BOB = {"X-Customer": "bob"}
+ADMIN = {"X-Role": "admin"}
+
+
+class Client(httpx.AsyncClient):
+    """An HTTP client calling the app in the test's own event loop, so concurrent requests really overlap
+    (Litestar's AsyncTestClient runs the app behind a blocking portal on another thread)."""
+
+    def __init__(self, app: Litestar) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.app = app
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """Run the app's lifespan (start-up … shutdown) in a task of its own.
+
+    Its anyio cancel scope must be entered and exited by the same task, which a fixture's setup and
+    teardown are not.
+    """
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready.cancel()
+        task.result()  # start-up failed: raise its error
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def dispose_engine(app: Litestar) -> None:
+    """Close the app's pool.
+
+    advanced-alchemy's lifespan disposes the engine only for the first config of a process: later configs get
+    a suffixed ``engine_app_state_key`` and its lifespan looks the engine up under ``engine_dependency_key``.
+    """
+    await payguard_of(app).sqlalchemy_config.get_engine().dispose()
+
+
+@asynccontextmanager
+async def serve(app: Litestar) -> AsyncIterator[Client]:
+    """Start the app, yield a client for it, stop it and close its pool."""
+    try:
+        async with running(app), Client(app) as client:
+            yield client
+    finally:
+        await dispose_engine(app)
+
+
+def payguard_of(app: Litestar) -> PayGuard:
+    return app.plugins.get(PayGuardPlugin).payguard
+
+
+class Store:
+    """Reads what is stored, with the tests' own engine (never through the app)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(text(sql), params)
+            return [dict(row._mapping) for row in result]
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(text(sql), params)).scalar()
+
+    async def count(self, table: str, where: str = "true", **params: Any) -> int:
+        return int(await self.scalar(f"SELECT count(*) FROM {table} WHERE {where}", **params))
+
+    async def execute(self, sql: str, **params: Any) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(text(sql), params)
+
+    async def event_types(self, subject_id: str) -> list[str]:
+        rows = await self.rows(
+            "SELECT type FROM payguard_event WHERE subject_id = :id ORDER BY occurred_at, created_at", id=subject_id
+        )
+        return [row["type"] for row in rows]
+
+
+async def create_session(client: httpx.AsyncClient, headers: dict[str, str] = ALICE, **body: Any) -> dict[str, Any]:
+    payload = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD", **body}
+    response = await client.post("/payguard/sessions", json=payload, headers=headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
