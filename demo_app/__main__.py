@@ -1,0 +1,24 @@
+"""``payguard-demo``: run the demo shop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from demo_app.app import create_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse ``--host``/``--port`` and serve the demo until interrupted."""
+    parser = argparse.ArgumentParser(prog="payguard-demo", description="Run the litestar-payguard demo shop.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

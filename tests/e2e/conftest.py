@@ -1,0 +1,56 @@
+"""End-to-end fixtures: real processes (the demo, CLI workers) talking over real sockets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def process(
+    command: list[str], *, env: Mapping[str, str], log: Path, ready_url: str | None = None, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a command until the block ends; wait for ``ready_url`` to answer first. Stopped with SIGINT."""
+    with log.open("wb") as output:
+        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        if ready_url is not None:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{command[0]} exited with {proc.returncode}:\n{log.read_text()}")
+                try:
+                    if httpx.get(ready_url, timeout=1).status_code < 500:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[0]} did not answer {ready_url}:\n{log.read_text()}")
+                time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

