@@ -14,4 +14,6 @@ ensure_uv() {
     UV="$root/.tools/bin/uv"
   fi
   export UV
+  # Trust the system's certificate store too (proxies with their own CA, corporate mirrors).
+  export UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-1}"
 }
