@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
-from litestar_payguard import Principal, SessionService
+from litestar_payguard import SessionService
 from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.middleware import TransactionMiddleware
 from litestar_payguard.problems import build_exception_handlers
@@ -85,7 +85,6 @@ def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def checkout(
     data: JSONBody[Checkout],
     payguard_sessions: NamedDependency[SessionService],
-    payguard_principal: NamedDependency[Principal],
 ) -> Session:
     """Open a payguard checkout session for a catalogue product, priced by the shop, not the client."""
     product = CATALOGUE.get(data.product_id)
@@ -95,7 +94,7 @@ async def checkout(
     order = SessionCreate(
         bundle_id=product.id, amount=product.amount, currency=product.currency, plan_name=product.name
     )
-    return payguard_sessions.view(await payguard_sessions.create(payguard_principal, order))
+    return payguard_sessions.view(await payguard_sessions.create(order))
 
 
 def build_shop_router(*, session_scope_key: str, payguard_path: str) -> Router:

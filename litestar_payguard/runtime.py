@@ -92,8 +92,7 @@ class PayGuard:
             yield
         finally:
             await self._stop_worker()
-            if self._owns_queue:
-                await self.queue.disconnect()
+            await self._disconnect_queue()
 
     async def _stop_worker(self) -> None:
         if self._worker is None or self._worker_task is None:
@@ -109,5 +108,13 @@ class PayGuard:
         try:
             await self.build_worker(concurrency=concurrency).start()
         finally:
-            if self._owns_queue:
-                await self.queue.disconnect()
+            await self._disconnect_queue()
+
+    async def _disconnect_queue(self) -> None:
+        """Close the queue payguard opened; an unreachable backend must not turn shutdown into a crash."""
+        if not self._owns_queue:
+            return
+        try:
+            await self.queue.disconnect()
+        except Exception as exc:  # any backend error: the process is stopping anyway
+            logger.warning("payguard: closing the queue failed during shutdown: %r", exc)

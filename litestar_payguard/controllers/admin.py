@@ -9,7 +9,6 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import ActiveSession
 from litestar_payguard.services.sessions import SessionService
 
@@ -26,11 +25,8 @@ class AdminSessionController(Controller):
     async def list_active_sessions(
         self,
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
         current_page: Annotated[int, QueryParameter(name="currentPage", ge=1)] = 1,
         page_size: Annotated[int, QueryParameter(name="pageSize", ge=1, le=100)] = 20,
     ) -> OffsetPagination[ActiveSession]:
         """Open sessions, oldest first: age, attempt, last interruption, customer."""
-        return await payguard_sessions.list_active(
-            payguard_principal.merchant_id, limit=page_size, offset=(current_page - 1) * page_size
-        )
+        return await payguard_sessions.list_active(limit=page_size, offset=(current_page - 1) * page_size)

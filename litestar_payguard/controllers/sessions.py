@@ -6,7 +6,6 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import Session, SessionComplete, SessionCreate, SessionInterrupt, SessionSummary
 from litestar_payguard.services.sessions import SessionService
 
@@ -24,20 +23,18 @@ class SessionController(Controller):
         self,
         data: JSONBody[SessionCreate],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Open a session and its pending payment; attempt 1 starts now."""
-        return payguard_sessions.view(await payguard_sessions.create(payguard_principal, data))
+        return payguard_sessions.view(await payguard_sessions.create(data))
 
     @get("/{session_id:str}", operation_id="payguardGetSession")
     async def get_session(
         self,
         session_id: FromPath[str],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Poll a session: server-side truth, including timeouts and expiry the client did not notice."""
-        return payguard_sessions.view(await payguard_sessions.get(payguard_principal, session_id))
+        return payguard_sessions.view(await payguard_sessions.get(session_id))
 
     @post("/{session_id:str}/interrupt", operation_id="payguardInterruptSession", status_code=200)
     async def interrupt_session(
@@ -45,10 +42,9 @@ class SessionController(Controller):
         session_id: FromPath[str],
         data: JSONBody[SessionInterrupt],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Report that the current attempt stopped (timeout, network, gateway, unload, user)."""
-        session = await payguard_sessions.interrupt(payguard_principal, session_id, data.kind, data.detail)
+        session = await payguard_sessions.interrupt(session_id, data.kind, data.detail)
         return payguard_sessions.view(session)
 
     @post("/{session_id:str}/resume", operation_id="payguardResumeSession", status_code=200)
@@ -56,10 +52,9 @@ class SessionController(Controller):
         self,
         session_id: FromPath[str],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Start the next attempt with a fresh deadline."""
-        return payguard_sessions.view(await payguard_sessions.resume(payguard_principal, session_id))
+        return payguard_sessions.view(await payguard_sessions.resume(session_id))
 
     @post("/{session_id:str}/complete", operation_id="payguardCompleteSession", status_code=200)
     async def complete_session(
@@ -67,12 +62,9 @@ class SessionController(Controller):
         session_id: FromPath[str],
         data: JSONBody[SessionComplete],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Verify the payment with the gateway and complete the session; repeating it changes nothing."""
-        session = await payguard_sessions.complete(
-            payguard_principal, session_id, data.gateway_payment_id, data.signature
-        )
+        session = await payguard_sessions.complete(session_id, data.gateway_payment_id, data.signature)
         return payguard_sessions.view(session)
 
     @post("/{session_id:str}/cancel", operation_id="payguardCancelSession", status_code=200)
@@ -80,17 +72,15 @@ class SessionController(Controller):
         self,
         session_id: FromPath[str],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> Session:
         """Cancel the session and its payment."""
-        return payguard_sessions.view(await payguard_sessions.cancel(payguard_principal, session_id))
+        return payguard_sessions.view(await payguard_sessions.cancel(session_id))
 
     @get("/{session_id:str}/summary", operation_id="payguardSummarizeSession")
     async def summarize_session(
         self,
         session_id: FromPath[str],
         payguard_sessions: NamedDependency[SessionService],
-        payguard_principal: NamedDependency[Principal],
     ) -> SessionSummary:
         """Attempts, interruptions by kind, durations and outcome."""
-        return await payguard_sessions.summary(payguard_principal, session_id)
+        return await payguard_sessions.summary(session_id)

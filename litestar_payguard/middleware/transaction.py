@@ -6,7 +6,10 @@ holds the whole response, commits the request's database session, and only then 
 failed commit becomes a 503 problem-details response instead.
 
 What is committed: every response below 400, and error responses whose service recorded a state change
-before refusing (see ``PayGuardError.keep_changes``). Everything else is rolled back.
+before refusing (see ``PayGuardError.keep_changes``). Everything else is rolled back. A GET or HEAD that
+wrote nothing through the ORM (no pending objects, no flush) is not committed at all: the host's
+before-send handler closes its session, which ends the read-only transaction. Other methods always commit,
+so writes made with Core statements are never skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import msgspec
 from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from litestar_payguard.problems import (
     KEEP_CHANGES_STATE_KEY,
@@ -44,6 +49,16 @@ logger = logging.getLogger("litestar_payguard")
 
 _START = "http.response.start"
 _BODY = "http.response.body"
+_FLUSHED = "payguard_flushed"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _mark_flushed(session: Session, _: object) -> None:
+    session.info[_FLUSHED] = True
+
+
+def _has_writes(session: AsyncSession) -> bool:
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_FLUSHED))
 
 
 def _commit_failed_messages(path: str) -> tuple[Message, Message]:
@@ -82,6 +97,9 @@ class TransactionMiddleware(ASGIMiddleware):
 
     def __init__(self, session_scope_key: str) -> None:
         self.session_scope_key = session_scope_key
+        # Sessions remember that they flushed, so read-only requests skip the commit.
+        if not event.contains(Session, "after_flush", _mark_flushed):
+            event.listen(Session, "after_flush", _mark_flushed)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Run the route, holding its response until the transaction is settled."""
@@ -115,6 +133,8 @@ class TransactionMiddleware(ASGIMiddleware):
         keep = status < 400 or bool(scope.get("state", {}).get(KEEP_CHANGES_STATE_KEY))
         if not keep:
             await self._rollback(scope)
+            return held
+        if scope.get("method") in _SAFE_METHODS and not _has_writes(session):
             return held
         try:
             await session.commit()

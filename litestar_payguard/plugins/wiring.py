@@ -19,7 +19,9 @@ from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.sessions import SessionService
 
-__all__ = ("build_dependencies", "build_routers", "find_sqlalchemy_config")
+__all__ = ("PRINCIPAL_STATE_KEY", "build_dependencies", "build_routers", "find_sqlalchemy_config")
+
+PRINCIPAL_STATE_KEY = "payguard_principal"
 
 
 def find_sqlalchemy_config(plugins: list[Any]) -> SQLAlchemyAsyncConfig:
@@ -83,15 +85,23 @@ def build_routers(payguard: PayGuard) -> list[Router]:
 def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     """Build the providers of payguard's services; the host's handlers can use them too.
 
-    They share the request's database session with the host's ``db_session`` dependency.
+    ``payguard_sessions`` is a :class:`SessionService` acting for the request's principal, which it resolves
+    itself: payguard's handlers need a single dependency, and Litestar resolves a single dependency without
+    spawning a task group. The principal is resolved once per request (``payguard_principal`` reuses it).
+    Both share the request's database session with the host's ``db_session`` dependency.
     """
     sqlalchemy_config = payguard.sqlalchemy_config
 
     async def provide_principal(request: Request[Any, Any, Any], state: State, scope: Scope) -> Principal:
-        return await payguard.principals.resolve(request, sqlalchemy_config.provide_session(state, scope))
+        principal: Principal | None = request.state.get(PRINCIPAL_STATE_KEY)
+        if principal is None:
+            principal = await payguard.principals.resolve(request, sqlalchemy_config.provide_session(state, scope))
+            request.state[PRINCIPAL_STATE_KEY] = principal
+        return principal
 
-    def provide_sessions(state: State, scope: Scope) -> SessionService:
-        return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config)
+    async def provide_sessions(request: Request[Any, Any, Any], state: State, scope: Scope) -> SessionService:
+        owner = await provide_principal(request, state, scope)
+        return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner)
 
     def provide_payguard() -> PayGuard:
         return payguard
@@ -99,5 +109,5 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     return {
         "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
         "payguard_principal": Provide(provide_principal),
-        "payguard_sessions": Provide(provide_sessions, sync_to_thread=False),
+        "payguard_sessions": Provide(provide_sessions),
     }

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 from advanced_alchemy.service import OffsetPagination
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from litestar_payguard.exceptions import NotFoundError
+from litestar_payguard.exceptions import AuthenticationError, NotFoundError
 from litestar_payguard.gateways import PaymentConfirmation
 from litestar_payguard.models import SESSION_TERMINAL, CheckoutSession, SessionEvent, SessionEventType, SessionStatus
 from litestar_payguard.schemas.sessions import active_session, session_view
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
-    from sqlalchemy.sql import Select
 
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.models import InterruptKind
@@ -32,6 +31,14 @@ if TYPE_CHECKING:
 __all__ = ("SessionNotFoundError", "SessionService")
 
 OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.INTERRUPTED)
+
+# Built once: a statement with bind parameters keeps its cache key, so polling pays no statement building.
+_OWNED = select(CheckoutSession).where(
+    CheckoutSession.id == bindparam("session_id"),
+    CheckoutSession.merchant_id == bindparam("merchant_id"),
+    CheckoutSession.customer_id == bindparam("customer_id"),
+)
+_OWNED_FOR_UPDATE = _OWNED.with_for_update().execution_options(populate_existing=True)
 
 
 class SessionNotFoundError(NotFoundError):
@@ -50,15 +57,22 @@ def _needs_observation(session: CheckoutSession, now: datetime) -> bool:
 class SessionService:
     """Opens sessions and moves them through the state machine of :mod:`.session_rules`.
 
-    Services flush and never commit: inside a request, payguard's transaction layer commits before the
-    response leaves; jobs commit their own sessions.
+    Injected as ``payguard_sessions``, the service acts for the request's principal; every method also takes
+    an explicit ``owner`` (a host acting for someone else, a job). Services flush and never commit: inside a
+    request, payguard's transaction layer commits before the response leaves; jobs commit their own sessions.
+
+    Args:
+        db: The database session to work in.
+        config: payguard's configuration.
+        owner: The principal the service acts for when a method is given none.
     """
 
-    __slots__ = ("_config", "_db", "_outbox", "_payments", "_stored", "policy")
+    __slots__ = ("_config", "_db", "_outbox", "_owner", "_payments", "_stored", "policy")
 
-    def __init__(self, db: AsyncSession, config: PayGuardConfig) -> None:
+    def __init__(self, db: AsyncSession, config: PayGuardConfig, owner: Principal | None = None) -> None:
         self._db = db
         self._config = config
+        self._owner = owner
         self._outbox = Outbox(db)
         self._payments = PaymentService(db, config, self._outbox)
         self._stored = False
@@ -72,12 +86,20 @@ class SessionService:
     def _now(self) -> datetime:
         return self._config.clock.now()
 
+    def _acting(self, owner: Principal | None) -> Principal:
+        acting = owner or self._owner
+        if acting is None:
+            msg = "No principal: pass owner= or use the service injected for a request."
+            raise AuthenticationError(msg)
+        return acting
+
     def view(self, session: CheckoutSession) -> Session:
         """Render a session as its customer sees it."""
         return session_view(session, poll_interval_ms=self._config.poll_interval_ms)
 
-    async def create(self, owner: Principal, data: SessionCreate) -> CheckoutSession:
+    async def create(self, data: SessionCreate, *, owner: Principal | None = None) -> CheckoutSession:
         """Open a session and its pending payment; attempt 1 starts now."""
+        owner = self._acting(owner)
         now = self._now()
         payment = self._payments.create(
             owner,
@@ -108,8 +130,9 @@ class SessionService:
         await self._store(session, rules.Decision([rules.Transition(SessionEventType.CREATED, 1, now)]))
         return session
 
-    async def get(self, owner: Principal, session_id: str | UUID) -> CheckoutSession:
+    async def get(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Return the session as it stands now: a passed deadline or expiry is stored before it is reported."""
+        owner = self._acting(owner)
         session = await self._load(owner, session_id)
         now = self._now()
         if _needs_observation(session, now):
@@ -118,27 +141,32 @@ class SessionService:
         return session
 
     async def interrupt(
-        self, owner: Principal, session_id: str | UUID, kind: InterruptKind, detail: str | None
+        self, session_id: str | UUID, kind: InterruptKind, detail: str | None = None, *, owner: Principal | None = None
     ) -> CheckoutSession:
         """Record that the current attempt stopped."""
-        session = await self._load(owner, session_id, lock=True)
+        session = await self._load(self._acting(owner), session_id, lock=True)
         await self._store(session, rules.interrupt(session, self._now(), kind, detail))
         return session
 
-    async def resume(self, owner: Principal, session_id: str | UUID) -> CheckoutSession:
+    async def resume(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Start the next attempt."""
-        session = await self._load(owner, session_id, lock=True)
+        session = await self._load(self._acting(owner), session_id, lock=True)
         await self._store(session, rules.resume(session, self._now(), self.policy))
         return session
 
     async def complete(
-        self, owner: Principal, session_id: str | UUID, gateway_payment_id: str, signature: str | None
+        self,
+        session_id: str | UUID,
+        gateway_payment_id: str,
+        signature: str | None = None,
+        *,
+        owner: Principal | None = None,
     ) -> CheckoutSession:
         """Verify the client's payment with the gateway and complete the session on success.
 
         Completing again with the same gateway reference returns the session unchanged.
         """
-        session = await self._load(owner, session_id, lock=True)
+        session = await self._load(self._acting(owner), session_id, lock=True)
         await self._store(session, rules.check_completable(session, self._now(), gateway_payment_id))
         if session.status is SessionStatus.COMPLETED:
             return session
@@ -156,23 +184,26 @@ class SessionService:
         await self._store(session, rules.apply_outcome(session, self._now(), outcome))
         return session
 
-    async def cancel(self, owner: Principal, session_id: str | UUID) -> CheckoutSession:
+    async def cancel(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Cancel the session and its payment."""
-        session = await self._load(owner, session_id, lock=True)
+        session = await self._load(self._acting(owner), session_id, lock=True)
         await self._store(session, rules.cancel(session, self._now()))
         return session
 
-    async def summary(self, owner: Principal, session_id: str | UUID) -> SessionSummary:
+    async def summary(self, session_id: str | UUID, *, owner: Principal | None = None) -> SessionSummary:
         """Summarise the session from its event log."""
-        session = await self.get(owner, session_id)
+        session = await self.get(session_id, owner=owner)
         events = await self._db.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id))
         return build_summary(session, events.all(), self._now())
 
-    async def list_active(self, merchant_id: UUID, *, limit: int, offset: int) -> OffsetPagination[ActiveSession]:
-        """Return a page of the merchant's open, unexpired sessions, oldest first, as admins monitor them.
+    async def list_active(
+        self, *, limit: int, offset: int, owner: Principal | None = None
+    ) -> OffsetPagination[ActiveSession]:
+        """Return a page of the owner's merchant's open, unexpired sessions, oldest first, as admins monitor them.
 
         Sessions whose attempt deadline passed are stored as interrupted first, as :meth:`get` does.
         """
+        merchant_id = self._acting(owner).merchant_id
         now = self._now()
         where = (
             CheckoutSession.merchant_id == merchant_id,
@@ -221,13 +252,6 @@ class SessionService:
             expired += 1
         return expired
 
-    def _select(self, owner: Principal, session_id: UUID) -> Select[tuple[CheckoutSession]]:
-        return select(CheckoutSession).where(
-            CheckoutSession.id == session_id,
-            CheckoutSession.merchant_id == owner.merchant_id,
-            CheckoutSession.customer_id == owner.require_customer(),
-        )
-
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
         try:
             key = session_id if isinstance(session_id, UUID) else UUID(session_id)
@@ -235,10 +259,8 @@ class SessionService:
             key = None
         session = None
         if key is not None:
-            statement = self._select(owner, key)
-            if lock:
-                statement = statement.with_for_update().execution_options(populate_existing=True)
-            session = await self._db.scalar(statement)
+            params = {"session_id": key, "merchant_id": owner.merchant_id, "customer_id": owner.require_customer()}
+            session = await self._db.scalar(_OWNED_FOR_UPDATE if lock else _OWNED, params)
         if session is None:
             msg = f"No session {session_id}."
             raise SessionNotFoundError(msg)

@@ -97,3 +97,10 @@ async def test_database_down_answers_503_not_a_traceback(client_for: ClientFacto
         assert answer.headers["retry-after"] == "5"
         assert answer.json()["code"] == "SERVICE_UNAVAILABLE"
         assert "Traceback" not in answer.text
+
+
+async def test_the_app_starts_serves_and_stops_with_redis_down(client_for: ClientFactory, store: Store) -> None:
+    """Redis is only needed by jobs: requests still work, and shutdown does not crash."""
+    async with client_for(queue_url="redis://127.0.0.1:9/0") as client:
+        response = await client.post(BASE, json={"bundleId": "b", "amount": 100, "currency": "USD"}, headers=ALICE)
+    assert response.status_code == 201

@@ -1,0 +1,10 @@
+-- POST /payguard/sessions: a new customer and bundle per request.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local counter = 0
+request = function()
+  counter = counter + 1
+  wrk.headers["X-Customer"] = "bench-" .. math.random(1, 2000000000)
+  local body = '{"bundleId":"bundle-' .. counter .. '","amount":4900,"currency":"USD"}'
+  return wrk.format(nil, "/payguard/sessions", nil, body)
+end
