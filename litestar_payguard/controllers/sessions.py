@@ -34,7 +34,7 @@ class SessionController(Controller):
         payguard_sessions: NamedDependency[SessionService],
     ) -> Session:
         """Poll a session: server-side truth, including timeouts and expiry the client did not notice."""
-        return payguard_sessions.view(await payguard_sessions.get(session_id))
+        return await payguard_sessions.status(session_id)
 
     @post("/{session_id:str}/interrupt", operation_id="payguardInterruptSession", status_code=200)
     async def interrupt_session(

@@ -14,6 +14,7 @@ from litestar_payguard.models.event import OutboxEvent
 from litestar_payguard.models.merchant import Merchant
 from litestar_payguard.models.payment import Payment
 from litestar_payguard.models.session import CheckoutSession, SessionEvent
+from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot
 
 __all__ = (
     "OPEN_PAYMENT_STATUSES",
@@ -25,8 +26,10 @@ __all__ = (
     "OutboxEvent",
     "PayGuardModel",
     "Payment",
+    "PaymentSnapshot",
     "PaymentStatus",
     "SessionEvent",
     "SessionEventType",
+    "SessionSnapshot",
     "SessionStatus",
 )

@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from litestar_payguard.models import Payment as PaymentModel
-from litestar_payguard.models import PaymentStatus
+from litestar_payguard.models import PaymentSnapshot, PaymentStatus
 from litestar_payguard.schemas.base import CamelStruct
 
 __all__ = ("Payment", "PaymentBrief", "payment_brief", "payment_view")
@@ -42,7 +42,7 @@ class Payment(CamelStruct):
     created_at: datetime
 
 
-def payment_brief(payment: PaymentModel) -> PaymentBrief:
+def payment_brief(payment: PaymentModel | PaymentSnapshot) -> PaymentBrief:
     """Render a payment inside a session."""
     return PaymentBrief(
         id=payment.id,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from litestar_payguard.models import CheckoutSession, InterruptKind, SessionStatus
+from litestar_payguard.models import CheckoutSession, InterruptKind, SessionSnapshot, SessionStatus
 from litestar_payguard.schemas.base import CamelStruct, InputStruct
 from litestar_payguard.schemas.payments import PaymentBrief, payment_brief
 
@@ -140,14 +140,14 @@ class ActiveSession(CamelStruct):
     payment: PaymentBrief
 
 
-def _interruption(session: CheckoutSession) -> Interruption | None:
+def _interruption(session: CheckoutSession | SessionSnapshot) -> Interruption | None:
     if session.interrupt_kind is None or session.interrupted_at is None:
         return None
     return Interruption(kind=session.interrupt_kind, detail=session.interrupt_detail, at=session.interrupted_at)
 
 
-def session_view(session: CheckoutSession, *, poll_interval_ms: int) -> Session:
-    """Render a session for its customer."""
+def session_view(session: CheckoutSession | SessionSnapshot, *, poll_interval_ms: int) -> Session:
+    """Render a session (an ORM row, or the snapshot polling reads) for its customer."""
     payment = session.payment
     return Session(
         id=session.id,

@@ -11,7 +11,15 @@ from sqlalchemy import bindparam, func, select
 
 from litestar_payguard.exceptions import AuthenticationError, NotFoundError
 from litestar_payguard.gateways import PaymentConfirmation
-from litestar_payguard.models import SESSION_TERMINAL, CheckoutSession, SessionEvent, SessionEventType, SessionStatus
+from litestar_payguard.models import (
+    SESSION_TERMINAL,
+    CheckoutSession,
+    Payment,
+    SessionEvent,
+    SessionEventType,
+    SessionSnapshot,
+    SessionStatus,
+)
 from litestar_payguard.schemas.sessions import active_session, session_view
 from litestar_payguard.services import session_rules as rules
 from litestar_payguard.services.outbox import Outbox
@@ -39,6 +47,15 @@ _OWNED = select(CheckoutSession).where(
     CheckoutSession.customer_id == bindparam("customer_id"),
 )
 _OWNED_FOR_UPDATE = _OWNED.with_for_update().execution_options(populate_existing=True)
+_POLL = (
+    select(*SessionSnapshot.columns())
+    .select_from(CheckoutSession.__table__.join(Payment.__table__))
+    .where(
+        CheckoutSession.__table__.c.id == bindparam("session_id"),
+        CheckoutSession.__table__.c.merchant_id == bindparam("merchant_id"),
+        CheckoutSession.__table__.c.customer_id == bindparam("customer_id"),
+    )
+)
 
 
 class SessionNotFoundError(NotFoundError):
@@ -48,10 +65,20 @@ class SessionNotFoundError(NotFoundError):
     title = "Session not found"
 
 
-def _needs_observation(session: CheckoutSession, now: datetime) -> bool:
+def _needs_observation(session: CheckoutSession | SessionSnapshot, now: datetime) -> bool:
     if session.status in SESSION_TERMINAL:
         return False
     return now >= session.expires_at or (session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline)
+
+
+def _as_uuid(session_id: str | UUID) -> UUID | None:
+    """Parse an id; a string that is no UUID names no session."""
+    if isinstance(session_id, UUID):
+        return session_id
+    try:
+        return UUID(session_id)
+    except ValueError:
+        return None
 
 
 class SessionService:
@@ -93,7 +120,7 @@ class SessionService:
             raise AuthenticationError(msg)
         return acting
 
-    def view(self, session: CheckoutSession) -> Session:
+    def view(self, session: CheckoutSession | SessionSnapshot) -> Session:
         """Render a session as its customer sees it."""
         return session_view(session, poll_interval_ms=self._config.poll_interval_ms)
 
@@ -139,6 +166,26 @@ class SessionService:
             session = await self._load(owner, session_id, lock=True)
             await self._store(session, rules.observe(session, now))
         return session
+
+    async def status(self, session_id: str | UUID, *, owner: Principal | None = None) -> Session:
+        """Return the session as its customer polls it: one Core read while nothing is due.
+
+        When the attempt deadline or the expiry has passed, the session goes through :meth:`get`, which stores
+        the change under a row lock before it is reported.
+        """
+        acting = self._acting(owner)
+        key = _as_uuid(session_id)
+        row = None
+        if key is not None:
+            params = {"session_id": key, "merchant_id": acting.merchant_id, "customer_id": acting.require_customer()}
+            row = (await self._db.execute(_POLL, params)).first()
+        if row is None or key is None:
+            msg = f"No session {session_id}."
+            raise SessionNotFoundError(msg)
+        snapshot = SessionSnapshot.from_row(row)
+        if _needs_observation(snapshot, self._now()):
+            return self.view(await self.get(key, owner=acting))
+        return self.view(snapshot)
 
     async def interrupt(
         self, session_id: str | UUID, kind: InterruptKind, detail: str | None = None, *, owner: Principal | None = None
@@ -253,12 +300,8 @@ class SessionService:
         return expired
 
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
-        try:
-            key = session_id if isinstance(session_id, UUID) else UUID(session_id)
-        except ValueError:
-            key = None
         session = None
-        if key is not None:
+        if (key := _as_uuid(session_id)) is not None:
             params = {"session_id": key, "merchant_id": owner.merchant_id, "customer_id": owner.require_customer()}
             session = await self._db.scalar(_OWNED_FOR_UPDATE if lock else _OWNED, params)
         if session is None:
