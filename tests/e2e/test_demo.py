@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from litestar_payguard.testing.servers import Server
-from tests.e2e.conftest import BIN, free_port, process
+from tests.e2e.conftest import BIN, ROOT, free_port, process
 
 
 def _login(client: httpx.Client, username: str) -> dict[str, str]:
@@ -133,3 +133,24 @@ def test_policy_values_come_from_the_environment(tmp_path: Path, variable: str) 
             "/shop/checkout", json={"productId": "pro-monthly"}, headers={"Authorization": f"Bearer {token}"}
         ).json()
     assert session["maxAttempts"] == 1
+
+
+def test_the_readme_demo_command_serves_the_shop(tmp_path: Path) -> None:
+    """``./scripts/demo --port N``, exactly as the README gives it."""
+    port = free_port()
+    env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), "DATABASE_URL": "", "REDIS_URL": ""}
+    with (
+        process(
+            [str(ROOT / "scripts" / "demo"), "--port", str(port)],
+            env=env,
+            log=tmp_path / "demo.log",
+            ready_url=f"http://127.0.0.1:{port}/",
+            timeout=180,
+        ),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        assert {product["id"] for product in client.get("/products").json()} >= {"pro-monthly"}
+        headers = _login(client, "dora")
+        created = client.post("/shop/checkout", json={"productId": "starter-monthly"}, headers=headers)
+    assert created.status_code == 201
+    assert created.json()["payment"]["amount"] == 900

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
+from saq import Queue
+
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.servers import Server
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
@@ -89,6 +91,26 @@ async def test_a_postgres_queue_works_too(
         clock.advance(15 * 60)
 
         expired = await payguard_of(client.app).queue.apply("expire_sessions", timeout=20)
+
+    assert expired == 1
+    assert await store.scalar("SELECT status FROM payguard_session") == "expired"
+
+
+async def test_a_queue_the_host_passes_is_used_and_left_open(
+    client_for: ClientFactory, store: Store, clock: ManualClock, redis_url: str, queue_name: str
+) -> None:
+    host_queue = Queue.from_url(redis_url, name=f"{queue_name}-host")
+    await host_queue.connect()
+    try:
+        async with client_for(queue_url=None, queue=host_queue, run_worker_in_app=True) as client:
+            assert payguard_of(client.app).queue is host_queue
+            await create_session(client, headers=ALICE)
+            clock.advance(15 * 60)
+            expired = await host_queue.apply("expire_sessions", timeout=20)
+        # payguard did not close the host's queue: it still answers.
+        assert await host_queue.info() is not None
+    finally:
+        await host_queue.disconnect()
 
     assert expired == 1
     assert await store.scalar("SELECT status FROM payguard_session") == "expired"
