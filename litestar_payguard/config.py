@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -82,6 +83,11 @@ class PayGuardConfig:
     """Jobs one worker runs at once."""
 
     def __post_init__(self) -> None:
+        for name in self.policy_fields():
+            value = getattr(self, name)
+            if isinstance(value, float) and not math.isfinite(value):
+                msg = f"PayGuardConfig.{name} must be a finite number, got {value!r}"
+                raise ImproperConfigurationError(msg)
         if not self.path.startswith("/") or (len(self.path) > 1 and self.path.endswith("/")):
             msg = f"PayGuardConfig.path must start with '/' and not end with one, got {self.path!r}"
             raise ImproperConfigurationError(msg)

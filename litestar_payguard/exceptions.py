@@ -25,12 +25,12 @@ __all__ = (
     "PayGuardError",
     "PaymentDeclinedError",
     "RetryTooSoonError",
-    "ServiceUnavailableError",
     "SessionCancelledError",
     "SessionCompletedError",
     "SessionExpiredError",
     "SessionFailedError",
     "SessionNotActiveError",
+    "ValidationFailedError",
 )
 
 
@@ -96,6 +96,13 @@ class InvalidRequestError(PayGuardError):
     status_code = 422
     code = "INVALID_REQUEST"
     title = "Invalid request"
+
+
+class ValidationFailedError(InvalidRequestError):
+    """The input does not match its schema."""
+
+    code = "VALIDATION_FAILED"
+    title = "Validation failed"
 
 
 class AuthenticationError(PayGuardError):
@@ -185,11 +192,3 @@ class GatewayError(PayGuardError):
     status_code = 502
     code = "GATEWAY_ERROR"
     title = "Payment gateway error"
-
-
-class ServiceUnavailableError(PayGuardError):
-    """A backing service (database, queue) is unavailable; the client should retry later."""
-
-    status_code = 503
-    code = "SERVICE_UNAVAILABLE"
-    title = "Service unavailable"

@@ -20,10 +20,19 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("API_KEY_HEADER", "API_SECRET_HEADER", "PrincipalResolver")
+__all__ = ("API_KEY_HEADER", "API_SECRET_HEADER", "InvalidCustomerError", "PrincipalResolver")
 
+CUSTOMER_ID_LENGTH = 255
+"""Longest customer id stored (the column size)."""
 API_KEY_HEADER = "X-Api-Key"
 API_SECRET_HEADER = "X-Api-Secret"  # noqa: S105  # a header name, not a secret
+
+
+class InvalidCustomerError(AuthenticationError):
+    """The host's customer hook returned an id payguard cannot store."""
+
+    code = "INVALID_CUSTOMER_ID"
+    title = "Invalid customer id"
 
 
 class PrincipalResolver:
@@ -81,4 +90,10 @@ class PrincipalResolver:
         customer = hook(connection)
         if inspect.isawaitable(customer):
             customer = await customer
-        return None if customer is None else str(customer)
+        if customer is None or str(customer) == "":
+            return None
+        customer = str(customer)
+        if len(customer) > CUSTOMER_ID_LENGTH or "\x00" in customer:
+            msg = f"The customer id must be 1 to {CUSTOMER_ID_LENGTH} characters without NUL."
+            raise InvalidCustomerError(msg)
+        return customer

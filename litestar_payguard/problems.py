@@ -186,6 +186,8 @@ def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
             return _unavailable(request, exc)
         return _internal(request, exc)
 
+    # The classes below Exception are listed because hosts (and advanced-alchemy, for RepositoryError) register
+    # app-level handlers for them; a more specific class in the exception's MRO would otherwise win.
     handlers: dict[int | type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]] = {
         PayGuardError: handle_payguard_error,
         HTTPException: handle_http_exception,

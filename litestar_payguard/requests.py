@@ -7,21 +7,15 @@ type its handler declares, and refuse wrong types with the usual 422.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
+from litestar_payguard.schemas.base import error_field
+
 __all__ = ("decode_body_strictly",)
-
-_PATH = re.compile(r"at `\$\.?([A-Za-z0-9_]*)")
-
-
-def _field(message: str) -> str:
-    match = _PATH.search(message)
-    return match.group(1) if match and match.group(1) else "data"
 
 
 async def decode_body_strictly(request: Request[Any, Any, Any]) -> None:
@@ -39,10 +33,10 @@ async def decode_body_strictly(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.json.decode(raw, type=field.annotation, strict=True)
     except msgspec.ValidationError as exc:
-        message = str(exc)
+        message = str(exc).split(" - at ", maxsplit=1)[0]
         raise ValidationException(
             detail=f"Validation failed for {request.method} {request.url.path}",
-            extra=[{"message": message.split(" - at ", maxsplit=1)[0], "key": _field(message), "source": "body"}],
+            extra=[{"message": message, "key": error_field(exc) or "data", "source": "body"}],
         ) from exc
     except msgspec.DecodeError:
         return

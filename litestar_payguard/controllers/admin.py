@@ -25,7 +25,7 @@ class AdminSessionController(Controller):
     async def list_active_sessions(
         self,
         payguard_sessions: NamedDependency[SessionService],
-        current_page: Annotated[int, QueryParameter(name="currentPage", ge=1)] = 1,
+        current_page: Annotated[int, QueryParameter(name="currentPage", ge=1, le=1_000_000)] = 1,
         page_size: Annotated[int, QueryParameter(name="pageSize", ge=1, le=100)] = 20,
     ) -> OffsetPagination[ActiveSession]:
         """Open sessions, oldest first: age, attempt, last interruption, customer."""

@@ -14,7 +14,7 @@ from litestar_payguard.models.event import OutboxEvent
 from litestar_payguard.models.merchant import Merchant
 from litestar_payguard.models.payment import Payment
 from litestar_payguard.models.session import CheckoutSession, SessionEvent
-from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot
+from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot, SessionState
 
 __all__ = (
     "OPEN_PAYMENT_STATUSES",
@@ -31,5 +31,6 @@ __all__ = (
     "SessionEvent",
     "SessionEventType",
     "SessionSnapshot",
+    "SessionState",
     "SessionStatus",
 )

@@ -20,7 +20,37 @@ if TYPE_CHECKING:
 
     from sqlalchemy import ColumnElement
 
-__all__ = ("PaymentSnapshot", "SessionSnapshot")
+__all__ = ("PaymentSnapshot", "SessionSnapshot", "SessionState")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """The columns of a session a transition changes, as they stood right after it.
+
+    One request can make several transitions (a timeout, then an expiry); each outbox event shows the session
+    as it was after its own transition, not after the last one.
+    """
+
+    status: SessionStatus
+    attempt: int
+    attempt_deadline: datetime
+    interrupted_at: datetime | None
+    interrupt_kind: InterruptKind | None
+    interrupt_detail: str | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, session: CheckoutSession) -> SessionState:
+        """Capture the session's current state."""
+        return cls(
+            status=session.status,
+            attempt=session.attempt,
+            attempt_deadline=session.attempt_deadline,
+            interrupted_at=session.interrupted_at,
+            interrupt_kind=session.interrupt_kind,
+            interrupt_detail=session.interrupt_detail,
+            ended_at=session.ended_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

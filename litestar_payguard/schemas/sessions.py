@@ -8,8 +8,8 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from litestar_payguard.models import CheckoutSession, InterruptKind, SessionSnapshot, SessionStatus
-from litestar_payguard.schemas.base import CamelStruct, InputStruct
+from litestar_payguard.models import CheckoutSession, InterruptKind, SessionSnapshot, SessionState, SessionStatus
+from litestar_payguard.schemas.base import CamelStruct, InputStruct, validated
 from litestar_payguard.schemas.payments import PaymentBrief, payment_brief
 
 __all__ = (
@@ -23,22 +23,26 @@ __all__ = (
     "SessionSummary",
     "active_session",
     "session_view",
+    "validated",
 )
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer every JSON client represents exactly; amounts are capped by the schema here and by
 ``PayGuardConfig.max_amount`` in the service."""
 
+NO_NUL = r"^[^\x00]*$"
+"""Free text may hold anything but NUL, which Postgres cannot store in text columns."""
+
 BundleId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
-PlanName = Annotated[str, Meta(min_length=1, max_length=128)]
+PlanName = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}$")]
 Amount = Annotated[int, Meta(gt=0, le=MAX_SAFE_INTEGER)]
-MetadataKey = Annotated[str, Meta(min_length=1, max_length=40)]
-MetadataValue = Annotated[str, Meta(max_length=500)]
+MetadataKey = Annotated[str, Meta(min_length=1, max_length=40, pattern=NO_NUL)]
+MetadataValue = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=20)]
-Detail = Annotated[str, Meta(max_length=500)]
-GatewayReference = Annotated[str, Meta(min_length=1, max_length=255)]
-Signature = Annotated[str, Meta(min_length=1, max_length=512)]
+Detail = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
+GatewayReference = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
+Signature = Annotated[str, Meta(min_length=1, max_length=512, pattern=NO_NUL)]
 
 
 class SessionCreate(InputStruct):
@@ -140,30 +144,36 @@ class ActiveSession(CamelStruct):
     payment: PaymentBrief
 
 
-def _interruption(session: CheckoutSession | SessionSnapshot) -> Interruption | None:
+def _interruption(session: CheckoutSession | SessionSnapshot | SessionState) -> Interruption | None:
     if session.interrupt_kind is None or session.interrupted_at is None:
         return None
     return Interruption(kind=session.interrupt_kind, detail=session.interrupt_detail, at=session.interrupted_at)
 
 
-def session_view(session: CheckoutSession | SessionSnapshot, *, poll_interval_ms: int) -> Session:
-    """Render a session (an ORM row, or the snapshot polling reads) for its customer."""
+def session_view(
+    session: CheckoutSession | SessionSnapshot, *, poll_interval_ms: int, state: SessionState | None = None
+) -> Session:
+    """Render a session (an ORM row, or the snapshot polling reads) for its customer.
+
+    ``state`` renders the session as it stood after one of its transitions instead of as it stands now.
+    """
     payment = session.payment
+    now: CheckoutSession | SessionSnapshot | SessionState = state or session
     return Session(
         id=session.id,
-        status=session.status,
+        status=now.status,
         bundle_id=payment.bundle_id,
         plan_name=payment.plan_name,
-        attempt=session.attempt,
+        attempt=now.attempt,
         max_attempts=session.max_attempts,
-        attempt_deadline=session.attempt_deadline,
+        attempt_deadline=now.attempt_deadline,
         expires_at=session.expires_at,
         poll_interval_ms=poll_interval_ms,
-        last_interruption=_interruption(session),
+        last_interruption=_interruption(now),
         payment=payment_brief(payment),
         metadata=payment.extra,
         created_at=session.created_at,
-        ended_at=session.ended_at,
+        ended_at=now.ended_at,
     )
 
 

@@ -13,16 +13,19 @@ from litestar_payguard.models import OutboxEvent
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from litestar_payguard.clock import Clock
+
 __all__ = ("Outbox",)
 
 
 class Outbox:
     """Appends one ``payguard_event`` row per state change; delivery happens elsewhere, later."""
 
-    __slots__ = ("_db",)
+    __slots__ = ("_clock", "_db")
 
-    def __init__(self, db: AsyncSession) -> None:
+    def __init__(self, db: AsyncSession, clock: Clock) -> None:
         self._db = db
+        self._clock = clock
 
     def record(
         self,
@@ -40,7 +43,7 @@ class Outbox:
             type: ``<resource>.<change>``.
             subject_id: Id of the changed resource.
             payload: Snapshot of the resource after the change, as the API renders it.
-            at: When the change happened.
+            at: When the change happened; the row's ``created_at`` is when it is written.
         """
         event = OutboxEvent(
             merchant_id=merchant_id,
@@ -48,7 +51,7 @@ class Outbox:
             subject_id=subject_id,
             payload=msgspec.to_builtins(payload),
             occurred_at=at,
-            created_at=at,
+            created_at=self._clock.now(),
         )
         self._db.add(event)
         return event

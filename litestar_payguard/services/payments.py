@@ -60,7 +60,7 @@ class PaymentService:
     def __init__(self, db: AsyncSession, config: PayGuardConfig, outbox: Outbox | None = None) -> None:
         self._db = db
         self._config = config
-        self._outbox = outbox or Outbox(db)
+        self._outbox = outbox or Outbox(db, config.clock)
 
     def check_amount(self, amount: int) -> None:
         """Refuse amounts above ``PayGuardConfig.max_amount``."""

@@ -31,11 +31,14 @@ from litestar_payguard.exceptions import (
 )
 from litestar_payguard.gateways import PaymentOutcome
 from litestar_payguard.models import (
+    OPEN_PAYMENT_STATUSES,
     SESSION_TERMINAL,
     CheckoutSession,
     InterruptKind,
     PaymentStatus,
     SessionEventType,
+    SessionSnapshot,
+    SessionState,
     SessionStatus,
 )
 
@@ -47,11 +50,16 @@ __all__ = (
     "cancel",
     "check_completable",
     "interrupt",
+    "is_due",
     "observe",
     "resume",
+    "start",
 )
 
 START_NEW = Action("POST", "/sessions", "Start a new checkout")
+DETAIL_LENGTH = 500
+"""Longest interruption or failure text stored (the column size); gateways' texts are cut to it."""
+CODE_LENGTH = 64
 
 _TERMINAL_ERRORS: dict[SessionStatus, type[ConflictError]] = {
     SessionStatus.COMPLETED: SessionCompletedError,
@@ -76,15 +84,22 @@ class Transition:
     """One state change of a session, and the change of its payment that goes with it."""
 
     event: SessionEventType
-    attempt: int
     at: datetime
+    state: SessionState
+    """The session right after this transition."""
     kind: InterruptKind | None = None
     detail: str | None = None
     payment_status: PaymentStatus | None = None
+    """The payment's new status; ``None`` leaves the payment alone."""
     gateway_payment_id: str | None = None
     """The gateway's reference, when the payment succeeded."""
     failure_code: str | None = None
     """Why the payment failed, when it did."""
+
+    @property
+    def attempt(self) -> int:
+        """The attempt the transition belongs to."""
+        return self.state.attempt
 
 
 @dataclass(slots=True)
@@ -98,6 +113,10 @@ class Decision:
         """Refuse the request; transitions already made are still stored (and committed with the error)."""
         self.error = error
         return self
+
+
+def _clip(text: str | None, length: int = DETAIL_LENGTH) -> str | None:
+    return None if text is None else text[:length]
 
 
 def _actions_for(session: CheckoutSession) -> dict[str, Action]:
@@ -116,12 +135,30 @@ def terminal_error(session: CheckoutSession) -> ConflictError:
     return error_class(f"Session {session.id} is {session.status.value}.", actions={"startNew": START_NEW})
 
 
+def is_due(session: CheckoutSession | SessionSnapshot, now: datetime) -> bool:
+    """Tell whether time alone changes the session now (what :func:`observe` would store)."""
+    if session.status in SESSION_TERMINAL:
+        return False
+    return now >= session.expires_at or (session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline)
+
+
+def start(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> Decision:
+    """Open a new session: attempt 1 starts now, with its deadline, inside the session's lifetime."""
+    session.status = SessionStatus.ACTIVE
+    session.attempt = 1
+    session.max_attempts = policy.max_attempts
+    session.expires_at = now + policy.expiry
+    session.attempt_started_at = now
+    session.attempt_deadline = min(now + policy.attempt_timeout, session.expires_at)
+    return Decision([Transition(SessionEventType.CREATED, now, SessionState.of(session))])
+
+
 def _interrupt(session: CheckoutSession, at: datetime, kind: InterruptKind, detail: str | None) -> Transition:
     session.status = SessionStatus.INTERRUPTED
     session.interrupted_at = at
     session.interrupt_kind = kind
-    session.interrupt_detail = detail
-    return Transition(SessionEventType.INTERRUPTED, session.attempt, at, kind=kind, detail=detail)
+    session.interrupt_detail = _clip(detail)
+    return Transition(SessionEventType.INTERRUPTED, at, SessionState.of(session), kind=kind, detail=_clip(detail))
 
 
 def _end(
@@ -134,14 +171,16 @@ def _end(
     gateway_payment_id: str | None = None,
     failure_code: str | None = None,
 ) -> Transition:
+    """End the session; a payment no longer open (expired or failed meanwhile) is left as it is."""
     session.status = status
     session.ended_at = at
+    settles_payment = payment_status is PaymentStatus.SUCCEEDED or session.payment.status in OPEN_PAYMENT_STATUSES
     return Transition(
         SessionEventType(status.value),
-        session.attempt,
         at,
+        SessionState.of(session),
         detail=detail,
-        payment_status=payment_status,
+        payment_status=payment_status if settles_payment else None,
         gateway_payment_id=gateway_payment_id,
         failure_code=failure_code,
     )
@@ -153,7 +192,7 @@ def observe(session: CheckoutSession, now: datetime) -> Decision:
     Both are dated when they happened (the deadline, the expiry), not when they were noticed.
     """
     decision = Decision()
-    if session.status in SESSION_TERMINAL:
+    if not is_due(session, now):
         return decision
     if session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline:
         at = min(session.attempt_deadline, session.expires_at)
@@ -188,12 +227,22 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
     """Start the next attempt with a fresh deadline.
 
     Resuming an active session supersedes its attempt (logged as a ``user`` interruption). The minimum
-    delay counts from the interruption, or from the start of an attempt that was never interrupted.
+    delay counts from the interruption, or from the start of an attempt that was never interrupted. Once the
+    last attempt has ended, asking for another fails the session and its payment; while the last attempt is
+    still running it is only refused, because that attempt may yet be paid at the gateway.
     """
     decision = observe(session, now)
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
     if session.attempt >= session.max_attempts:
+        if session.status is SessionStatus.ACTIVE:
+            return decision.refuse(
+                MaxAttemptsReachedError(
+                    f"Attempt {session.attempt} of {session.max_attempts} is still in progress: complete it or "
+                    "cancel the session.",
+                    actions=_actions_for(session),
+                )
+            )
         decision.transitions.append(
             _end(
                 session,
@@ -228,7 +277,7 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
     session.status = SessionStatus.ACTIVE
     session.attempt_started_at = now
     session.attempt_deadline = min(now + policy.attempt_timeout, session.expires_at)
-    decision.transitions.append(Transition(SessionEventType.RESUMED, session.attempt, now))
+    decision.transitions.append(Transition(SessionEventType.RESUMED, now, SessionState.of(session)))
     return decision
 
 
@@ -261,13 +310,12 @@ def apply_outcome(session: CheckoutSession, now: datetime, outcome: PaymentOutco
             )
         )
         return decision
+    message = _clip(outcome.failure_message) or "The gateway declined the payment."
     if session.status is SessionStatus.ACTIVE:
-        decision.transitions.append(_interrupt(session, now, InterruptKind.GATEWAY, outcome.failure_message))
+        decision.transitions.append(_interrupt(session, now, InterruptKind.GATEWAY, message))
     return decision.refuse(
         PaymentDeclinedError(
-            outcome.failure_message or "The gateway declined the payment.",
-            actions=_actions_for(session),
-            extra={"declineCode": outcome.failure_code},
+            message, actions=_actions_for(session), extra={"declineCode": _clip(outcome.failure_code, CODE_LENGTH)}
         )
     )
 
@@ -275,7 +323,7 @@ def apply_outcome(session: CheckoutSession, now: datetime, outcome: PaymentOutco
 def cancel(session: CheckoutSession, now: datetime) -> Decision:
     """Cancel the session and its payment; cancelling a cancelled session changes nothing."""
     decision = observe(session, now)
-    if session.status is SessionStatus.CANCELLED and not decision.transitions:
+    if session.status is SessionStatus.CANCELLED:
         return decision
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))

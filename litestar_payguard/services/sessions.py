@@ -9,18 +9,16 @@ from uuid import UUID, uuid4
 from advanced_alchemy.service import OffsetPagination
 from sqlalchemy import bindparam, func, select
 
-from litestar_payguard.exceptions import AuthenticationError, NotFoundError
+from litestar_payguard.exceptions import AuthenticationError, GatewayError, NotFoundError, PayGuardError
 from litestar_payguard.gateways import PaymentConfirmation
 from litestar_payguard.models import (
-    SESSION_TERMINAL,
     CheckoutSession,
     Payment,
     SessionEvent,
-    SessionEventType,
     SessionSnapshot,
     SessionStatus,
 )
-from litestar_payguard.schemas.sessions import active_session, session_view
+from litestar_payguard.schemas.sessions import active_session, session_view, validated
 from litestar_payguard.services import session_rules as rules
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
@@ -65,12 +63,6 @@ class SessionNotFoundError(NotFoundError):
     title = "Session not found"
 
 
-def _needs_observation(session: CheckoutSession | SessionSnapshot, now: datetime) -> bool:
-    if session.status in SESSION_TERMINAL:
-        return False
-    return now >= session.expires_at or (session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline)
-
-
 def _as_uuid(session_id: str | UUID) -> UUID | None:
     """Parse an id; a string that is no UUID names no session."""
     if isinstance(session_id, UUID):
@@ -100,7 +92,7 @@ class SessionService:
         self._db = db
         self._config = config
         self._owner = owner
-        self._outbox = Outbox(db)
+        self._outbox = Outbox(db, config.clock)
         self._payments = PaymentService(db, config, self._outbox)
         self._stored = False
         self.policy = rules.SessionPolicy(
@@ -125,8 +117,13 @@ class SessionService:
         return session_view(session, poll_interval_ms=self._config.poll_interval_ms)
 
     async def create(self, data: SessionCreate, *, owner: Principal | None = None) -> CheckoutSession:
-        """Open a session and its pending payment; attempt 1 starts now."""
+        """Open a session and its pending payment; attempt 1 starts now.
+
+        ``data`` is checked against its schema here too, so a struct built in the host's code meets the same
+        rules as a request body.
+        """
         owner = self._acting(owner)
+        data = validated(data)
         now = self._now()
         payment = self._payments.create(
             owner,
@@ -137,24 +134,18 @@ class SessionService:
             metadata=data.metadata,
             at=now,
         )
-        expires_at = now + self.policy.expiry
         session = CheckoutSession(
             id=uuid4(),
             merchant_id=owner.merchant_id,
             customer_id=payment.customer_id,
             payment_id=payment.id,
             payment=payment,
-            status=SessionStatus.ACTIVE,
-            attempt=1,
-            max_attempts=self.policy.max_attempts,
-            attempt_started_at=now,
-            attempt_deadline=min(now + self.policy.attempt_timeout, expires_at),
-            expires_at=expires_at,
             created_at=now,
             updated_at=now,
         )
+        decision = rules.start(session, now, self.policy)
         self._db.add(session)
-        await self._store(session, rules.Decision([rules.Transition(SessionEventType.CREATED, 1, now)]))
+        await self._store(session, decision)
         return session
 
     async def get(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
@@ -162,7 +153,7 @@ class SessionService:
         owner = self._acting(owner)
         session = await self._load(owner, session_id)
         now = self._now()
-        if _needs_observation(session, now):
+        if rules.is_due(session, now):
             session = await self._load(owner, session_id, lock=True)
             await self._store(session, rules.observe(session, now))
         return session
@@ -183,7 +174,7 @@ class SessionService:
             msg = f"No session {session_id}."
             raise SessionNotFoundError(msg)
         snapshot = SessionSnapshot.from_row(row)
-        if _needs_observation(snapshot, self._now()):
+        if rules.is_due(snapshot, self._now()):
             return self.view(await self.get(key, owner=acting))
         return self.view(snapshot)
 
@@ -218,16 +209,21 @@ class SessionService:
         if session.status is SessionStatus.COMPLETED:
             return session
         payment = session.payment
-        outcome = await self._config.gateway.confirm_payment(
-            PaymentConfirmation(
-                payment_id=payment.id,
-                amount=payment.amount,
-                currency=payment.currency,
-                gateway_payment_id=gateway_payment_id,
-                signature=signature,
-                idempotency_key=f"payment:{payment.id}:confirm:{gateway_payment_id}",
-            )
+        confirmation = PaymentConfirmation(
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=payment.currency,
+            gateway_payment_id=gateway_payment_id,
+            signature=signature,
+            idempotency_key=f"payment:{payment.id}:confirm:{gateway_payment_id}",
         )
+        try:
+            outcome = await self._config.gateway.confirm_payment(confirmation)
+        except PayGuardError:
+            raise
+        except Exception as exc:  # any adapter failure: the gateway gave no answer, nothing changes
+            msg = f"The {self._config.gateway.name} gateway did not answer: {type(exc).__name__}."
+            raise GatewayError(msg) from exc
         await self._store(session, rules.apply_outcome(session, self._now(), outcome))
         return session
 
@@ -267,7 +263,7 @@ class SessionService:
         )
         sessions = list(page.all())
         for index, session in enumerate(sessions):
-            if _needs_observation(session, now):
+            if rules.is_due(session, now):
                 sessions[index] = locked = await self._reload_locked(session.id)
                 await self._store(locked, rules.observe(locked, now))
         return OffsetPagination(
@@ -321,19 +317,22 @@ class SessionService:
     async def _store(self, session: CheckoutSession, decision: rules.Decision) -> None:
         """Log and publish the decision's transitions, flush, then raise its error if it refused.
 
-        A refusal after stored transitions (an expiry noticed on the way, a session failed for lack of
-        attempts) is marked to keep them: the error response commits what was learned.
+        Each outbox event shows the session as it stood right after its own transition. A refusal after
+        stored transitions (an expiry noticed on the way, a session failed for lack of attempts) is marked to
+        keep them: the error response commits what was learned.
         """
+        written = self._now()
         for transition in decision.transitions:
             self._db.add(
                 SessionEvent(
                     session_id=session.id,
+                    session=session,
                     type=transition.event,
                     attempt=transition.attempt,
                     kind=transition.kind,
                     detail=transition.detail,
                     occurred_at=transition.at,
-                    created_at=transition.at,
+                    created_at=written,
                 )
             )
             if transition.payment_status is not None:
@@ -349,7 +348,7 @@ class SessionService:
                 merchant_id=session.merchant_id,
                 type=f"session.{transition.event.value}",
                 subject_id=session.id,
-                payload=session_view(session, poll_interval_ms=self._config.poll_interval_ms),
+                payload=session_view(session, poll_interval_ms=self._config.poll_interval_ms, state=transition.state),
                 at=transition.at,
             )
         if decision.transitions:

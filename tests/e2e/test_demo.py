@@ -38,6 +38,12 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
         time.sleep(retry_delay)
         refused = client.post(f"/payguard/sessions/{sid}/resume", headers=alice)
         assert (refused.status_code, refused.json()["code"]) == (409, "MAX_ATTEMPTS_REACHED")
+        # Attempt 3 may still be paid at the gateway: it goes on until it ends.
+        assert client.get(f"/payguard/sessions/{sid}", headers=alice).json()["status"] == "active"
+        client.post(f"/payguard/sessions/{sid}/interrupt", json={"kind": "gateway"}, headers=alice)
+        time.sleep(retry_delay)
+        final = client.post(f"/payguard/sessions/{sid}/resume", headers=alice)
+        assert (final.status_code, final.json()["code"]) == (409, "MAX_ATTEMPTS_REACHED")
         assert client.get(f"/payguard/sessions/{sid}", headers=alice).json()["status"] == "failed"
 
         # another session completed
@@ -56,6 +62,7 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
         assert [attempt["number"] for attempt in summary["attempts"]] == [1, 2, 3]
         assert summary["interruptions"]["network"] == 1
         assert summary["interruptions"]["user"] == 1  # attempt 2 was superseded by the resume
+        assert summary["interruptions"]["gateway"] == 1
         assert client.get(f"/payguard/sessions/{other['id']}/summary", headers=alice).json()["outcome"] == "completed"
 
         # another customer gets 404

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from litestar_payguard.services.merchants import MerchantService
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ADMIN, ALICE, BOB, Client, Store, create_session
+from tests.integration.conftest import ADMIN, ALICE, BOB, Client, Store, create_session, payguard_of
 
 ACTIVE = "/payguard/admin/sessions/active"
 
@@ -79,3 +80,23 @@ async def test_customers_get_403_and_anonymous_callers_401(client: Client) -> No
     assert (as_customer.status_code, as_customer.json()["code"]) == (403, "FORBIDDEN")
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, "AUTHENTICATION_REQUIRED")
     assert "items" not in as_customer.text
+
+
+async def test_admins_see_only_their_merchants_sessions(client: Client, store: Store) -> None:
+    async with payguard_of(client.app).db_session() as db:
+        await MerchantService(db).ensure("key_acme", secret="secret_acme")
+        await db.commit()
+    acme = {"X-Api-Key": "key_acme", "X-Api-Secret": "secret_acme"}
+    own = await create_session(client, headers=ALICE)
+    other = await create_session(client, headers={**ALICE, **acme})
+
+    default_view = (await client.get(ACTIVE, headers=ADMIN)).json()
+    acme_view = (await client.get(ACTIVE, headers={**ADMIN, **acme})).json()
+
+    assert [item["id"] for item in default_view["items"]] == [own["id"]]
+    assert [item["id"] for item in acme_view["items"]] == [other["id"]]
+
+
+async def test_a_huge_page_number_is_a_validation_error(client: Client) -> None:
+    response = await client.get(ACTIVE, params={"currentPage": 10**19}, headers=ADMIN)
+    assert (response.status_code, response.json()["code"]) == (422, "VALIDATION_FAILED")

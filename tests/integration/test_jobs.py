@@ -6,6 +6,8 @@ import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 from saq import Queue
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.servers import Server
@@ -114,3 +116,21 @@ async def test_a_queue_the_host_passes_is_used_and_left_open(
 
     assert expired == 1
     assert await store.scalar("SELECT status FROM payguard_session") == "expired"
+
+
+async def test_the_job_skips_a_session_another_transaction_holds(
+    client_for: ClientFactory, store: Store, clock: ManualClock, engine: AsyncEngine
+) -> None:
+    """SKIP LOCKED: a held row is left for a later run instead of blocking the job."""
+    async with client_for(run_worker_in_app=True) as client:
+        held, *_ = await _open_sessions(client, 4)
+        clock.advance(15 * 60)
+        async with engine.connect() as other:
+            transaction = await other.begin()
+            await other.execute(text("SELECT 1 FROM payguard_session WHERE id = :id FOR UPDATE"), {"id": held["id"]})
+            expired_while_held = await payguard_of(client.app).queue.apply("expire_sessions", timeout=10)
+            await transaction.rollback()
+        expired_later = await payguard_of(client.app).queue.apply("expire_sessions", timeout=10)
+
+    assert (expired_while_held, expired_later) == (3, 1)
+    assert await store.count("payguard_session", "status = 'expired'") == 4

@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from litestar_payguard import Principal, SessionService
+from litestar_payguard.exceptions import ValidationFailedError
+from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.services.merchants import MerchantService
-from tests.integration.conftest import ALICE, BOB, Client, Store, create_session, payguard_of
+from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
 
 BASE = "/payguard/sessions"
 VALID = {"bundleId": "bundle-1", "amount": 100, "currency": "USD"}
@@ -36,6 +39,9 @@ VALID = {"bundleId": "bundle-1", "amount": 100, "currency": "USD"}
         ({**VALID, "metadata": {"k": "v" * 501}}, 422, "VALIDATION_FAILED", "metadata"),
         ({**VALID, "metadata": {"k": 1}}, 422, "VALIDATION_FAILED", "metadata"),
         ({**VALID, "unknownField": 1}, 422, "VALIDATION_FAILED", None),
+        ({**VALID, "planName": "nul\u0000byte"}, 422, "VALIDATION_FAILED", "planName"),
+        ({**VALID, "metadata": {"k": "nul\u0000"}}, 422, "VALIDATION_FAILED", "metadata"),
+        ({**VALID, "metadata": {"k\u0000": "v"}}, 422, "VALIDATION_FAILED", "metadata"),
         ({"amount": 100, "currency": "USD"}, 422, "VALIDATION_FAILED", None),
     ],
 )
@@ -77,6 +83,8 @@ async def test_an_oversized_body_is_refused_with_413(client: Client, store: Stor
         ("/complete", {}),
         ("/complete", {"gatewayPaymentId": ""}),
         ("/complete", {"gatewayPaymentId": 12}),
+        ("/complete", {"gatewayPaymentId": "pay\u0000"}),
+        ("/interrupt", {"kind": "network", "detail": "\u0000"}),
     ],
 )
 async def test_bad_transition_bodies_change_nothing(
@@ -187,3 +195,36 @@ async def test_errors_outside_payguard_keep_the_hosts_format(client: Client) -> 
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/json")
     assert (await client.get("/host/ping")).json() == {"host": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("customer", "code"),
+    [("c" * 256, "INVALID_CUSTOMER_ID"), ("nul\x00", "INVALID_CUSTOMER_ID"), ("", "AUTHENTICATION_REQUIRED")],
+)
+async def test_an_unusable_customer_id_from_the_host_is_refused(
+    client_for: ClientFactory, store: Store, customer: str, code: str
+) -> None:
+    async with client_for(customer_id=lambda _: customer) as client:
+        response = await client.post(BASE, json=VALID)
+
+    assert (response.status_code, response.json()["code"]) == (401, code)
+    assert await store.count("payguard_payment") == 0
+
+
+async def test_structs_built_in_code_meet_the_schema_too(client: Client, store: Store) -> None:
+    payguard = payguard_of(client.app)
+    merchant = await payguard.principals.default_merchant_id()
+    async with payguard.db_session() as db:
+        service = SessionService(db, payguard.config, Principal(merchant_id=merchant, customer_id="alice"))
+        for bad in (
+            SessionCreate(bundle_id="ok", amount=0, currency="USD"),
+            SessionCreate(bundle_id="has space", amount=100, currency="USD"),
+            SessionCreate(bundle_id="x" * 200, amount=100, currency="USD"),
+        ):
+            with pytest.raises(ValidationFailedError):
+                await service.create(bad)
+        created = await service.create(SessionCreate(bundle_id="ok", amount=100, currency="usd"))
+        assert created.payment.currency == "USD"
+        await db.commit()
+
+    assert await store.count("payguard_session") == 1

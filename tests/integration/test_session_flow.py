@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from litestar_payguard import SimulatedGateway
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
@@ -115,6 +117,16 @@ async def test_a_fourth_attempt_is_refused_and_fails_the_session_and_payment(
     assert (await client.post(f"{BASE}/{sid}/resume", headers=ALICE)).json()["attempt"] == 3
     clock.advance(2)
 
+    while_running = await client.post(f"{BASE}/{sid}/resume", headers=ALICE)
+
+    # Attempt 3 is still running and may yet be paid at the gateway: refused, nothing failed.
+    assert (while_running.status_code, while_running.json()["code"]) == (409, "MAX_ATTEMPTS_REACHED")
+    assert set(while_running.json()["actions"]) == {"cancel", "startNew"}
+    assert await store.scalar("SELECT status FROM payguard_session") == "active"
+    assert await store.scalar("SELECT status FROM payguard_payment") == "pending"
+
+    await client.post(f"{BASE}/{sid}/interrupt", json={"kind": "network"}, headers=ALICE)
+    clock.advance(2)
     refused = await client.post(f"{BASE}/{sid}/resume", headers=ALICE)
 
     assert refused.status_code == 409
@@ -297,3 +309,57 @@ async def test_summary_reports_attempts_interruptions_and_outcome(client: Client
     ]
     assert summary["attempts"][1]["startedAt"] == "2026-03-01T12:00:35Z"
     assert summary["attempts"][1]["endedAt"] == "2026-03-01T12:00:45Z"
+
+
+async def test_each_outbox_event_shows_the_session_after_its_own_transition(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    session = await create_session(client)
+    clock.advance(3)
+    await client.post(f"{BASE}/{session['id']}/resume", headers=ALICE)  # supersedes attempt 1
+    clock.advance(20 * 60)
+    await client.get(f"{BASE}/{session['id']}", headers=ALICE)  # attempt 2 timed out, then the session expired
+
+    rows = await store.rows(
+        "SELECT type, payload FROM payguard_event WHERE subject_id = :id ORDER BY occurred_at, created_at, type",
+        id=session["id"],
+    )
+    shown = [(row["type"], row["payload"]["status"], row["payload"]["attempt"]) for row in rows]
+    assert shown == [
+        ("session.created", "active", 1),
+        ("session.interrupted", "interrupted", 1),
+        ("session.resumed", "active", 2),
+        ("session.interrupted", "interrupted", 2),
+        ("session.expired", "expired", 2),
+    ]
+    expired = rows[-1]["payload"]
+    assert expired["endedAt"] == "2026-03-01T12:15:00Z"
+    assert rows[-2]["payload"]["endedAt"] is None
+    assert rows[-2]["payload"]["lastInterruption"]["kind"] == "timeout"
+    payment = await store.rows(
+        "SELECT payload FROM payguard_event WHERE type = 'payment.cancelled' AND subject_id = :id",
+        id=session["payment"]["id"],
+    )
+    assert payment[0]["payload"]["status"] == "cancelled"
+
+
+class UnreachableGateway:
+    """A gateway adapter whose gateway is down: a real connection to a closed port."""
+
+    name = "unreachable"
+
+    async def confirm_payment(self, confirmation: object) -> object:
+        async with httpx.AsyncClient() as http:
+            await http.post("http://127.0.0.1:9/confirm", json={})
+        raise AssertionError("unreachable")
+
+
+async def test_an_unreachable_gateway_answers_502_and_changes_nothing(client_for: ClientFactory, store: Store) -> None:
+    async with client_for(gateway=UnreachableGateway()) as client:
+        session = await create_session(client)
+        events = await store.count("payguard_event")
+        response = await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "p"}, headers=ALICE)
+
+    assert (response.status_code, response.json()["code"]) == (502, "GATEWAY_ERROR")
+    assert await store.scalar("SELECT status FROM payguard_session") == "active"
+    assert await store.count("payguard_event") == events

@@ -60,3 +60,9 @@ def test_a_variable_that_does_not_parse_is_a_configuration_error() -> None:
 def test_an_impossible_variable_is_refused_too() -> None:
     with pytest.raises(ImproperConfigurationError):
         PayGuardConfig(queue_url="redis://x").with_env({"PAYGUARD_MAX_ATTEMPTS": "0"})
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_refused(value: str) -> None:
+    with pytest.raises(ImproperConfigurationError, match="finite"):
+        PayGuardConfig(queue_url="redis://x").with_env({"PAYGUARD_ATTEMPT_TIMEOUT_SECONDS": value})

@@ -219,3 +219,51 @@ def test_cancel_is_idempotent_but_not_after_completion() -> None:
     again = rules.cancel(session, at(2))
     assert (again.error, again.transitions) == (None, [])
     assert isinstance(rules.cancel(make_session(status=SessionStatus.COMPLETED), at(1)).error, SessionCompletedError)
+
+
+def test_the_deadline_itself_is_already_past() -> None:
+    assert rules.observe(make_session(), at(29.999)).transitions == []
+    assert events(rules.observe(make_session(), at(30))) == [SessionEventType.INTERRUPTED]
+    assert rules.is_due(make_session(), at(30))
+    assert not rules.is_due(make_session(), at(29.999))
+
+
+def test_resume_during_the_last_attempt_is_refused_without_failing_anything() -> None:
+    session = make_session(attempt=3, attempt_started_at=at(100), attempt_deadline=at(130))
+    decision = rules.resume(session, at(110), POLICY)
+    assert isinstance(decision.error, MaxAttemptsReachedError)
+    assert decision.transitions == []
+    assert (session.status, session.payment.status) == (SessionStatus.ACTIVE, PaymentStatus.PENDING)
+
+
+def test_ending_a_session_leaves_a_payment_that_is_no_longer_open_alone() -> None:
+    session = make_session()
+    session.payment.status = PaymentStatus.EXPIRED  # expired meanwhile by the stale-payment cleanup
+    decision = rules.cancel(session, at(5))
+    assert events(decision) == [SessionEventType.CANCELLED]
+    assert decision.transitions[0].payment_status is None
+
+
+def test_each_transition_carries_the_state_right_after_it() -> None:
+    session = make_session()
+    decision = rules.observe(session, at(20 * 60))
+    timeout, expiry = decision.transitions
+    assert (timeout.state.status, timeout.state.ended_at) == (SessionStatus.INTERRUPTED, None)
+    assert (expiry.state.status, expiry.state.ended_at) == (SessionStatus.EXPIRED, at(15 * 60))
+
+
+def test_a_gateways_long_decline_text_is_cut_to_the_column_size() -> None:
+    session = make_session()
+    outcome = PaymentOutcome(succeeded=False, gateway_payment_id="p", failure_code="c" * 100, failure_message="m" * 900)
+    decision = rules.apply_outcome(session, at(5), outcome)
+    assert session.interrupt_detail == "m" * rules.DETAIL_LENGTH
+    assert decision.error is not None
+    assert decision.error.extra["declineCode"] == "c" * rules.CODE_LENGTH
+
+
+def test_start_opens_attempt_one_within_the_lifetime() -> None:
+    session = CheckoutSession(payment=Payment(status=PaymentStatus.PENDING))
+    decision = rules.start(session, T0, POLICY)
+    assert events(decision) == [SessionEventType.CREATED]
+    assert (session.status, session.attempt, session.max_attempts) == (SessionStatus.ACTIVE, 1, 3)
+    assert (session.attempt_deadline, session.expires_at) == (at(30), at(15 * 60))
