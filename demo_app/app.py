@@ -70,7 +70,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
             login,
             products,
             me,
-            build_shop_router(session_scope_key=db_config.session_scope_key, payguard_path=payguard_config.path),
+            build_shop_router(payguard_path=payguard_config.path),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config), PayGuardPlugin(payguard_config)],
         middleware=[TokenAuthMiddleware(signer)],

@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 
 from litestar_payguard import SessionService
 from litestar_payguard.exceptions import NotFoundError
-from litestar_payguard.middleware import TransactionMiddleware
+from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
 
@@ -97,15 +97,15 @@ async def checkout(
     return payguard_sessions.view(await payguard_sessions.create(order))
 
 
-def build_shop_router(*, session_scope_key: str, payguard_path: str) -> Router:
+def build_shop_router(*, payguard_path: str) -> Router:
     """Build the shop's own routes that write through payguard.
 
-    They use payguard's transaction boundary and problem details, as any host route calling payguard's
-    services should.
+    They use payguard's transaction boundary, ``Idempotency-Key`` support and problem details, as any host route
+    calling payguard's services should: a client that times out and retries a checkout gets the same session.
     """
     return Router(
         path="/shop",
         route_handlers=[checkout],
-        middleware=[TransactionMiddleware(session_scope_key)],
+        middleware=[IdempotencyMiddleware()],
         exception_handlers=build_exception_handlers(payguard_path),
     )

@@ -62,6 +62,10 @@ class PayGuardConfig:
     """Source of the current time; tests inject a manual clock."""
     max_body_bytes: int = 64 * 1024
     """Largest request body payguard's routes accept (413 beyond)."""
+    idempotency_required_routes: Sequence[str] = ()
+    """Route path templates (``scope["path_template"]``, e.g. ``"/payguard/v1/payments"``) where an unsafe
+    request without ``Idempotency-Key`` is refused; a route can also say so with
+    ``opt={"payguard_idempotency": "required"}``."""
 
     attempt_timeout_seconds: float = field(default=30.0, metadata=_POLICY)
     """Deadline of one payment attempt; an attempt past it is reported as interrupted (``timeout``)."""
@@ -81,6 +85,14 @@ class PayGuardConfig:
     """Largest accepted amount, in minor units of any currency."""
     worker_concurrency: int = field(default=5, metadata=_POLICY)
     """Jobs one worker runs at once."""
+    idempotency_key_ttl_seconds: float = field(default=86_400.0, metadata=_POLICY)
+    """How long a key and its stored response live."""
+    idempotency_lock_timeout_seconds: float = field(default=90.0, metadata=_POLICY)
+    """After this, the claim of a request that never finished (its process died) may be taken over."""
+    idempotency_purge_cron: str = field(default="0 * * * *", metadata=_POLICY)
+    """Cron schedule of the job deleting expired keys."""
+    idempotency_purge_batch_size: int = field(default=1000, metadata=_POLICY)
+    """Keys deleted per transaction by that job."""
 
     def __post_init__(self) -> None:
         for name in self.policy_fields():
@@ -94,7 +106,14 @@ class PayGuardConfig:
         if (self.queue_url is None) == (self.queue is None):
             msg = "PayGuardConfig needs exactly one of queue_url ('redis://…' or 'postgres://…') and queue."
             raise ImproperConfigurationError(msg)
-        for name in ("attempt_timeout_seconds", "session_expiry_seconds", "max_attempts", "max_amount"):
+        for name in (
+            "attempt_timeout_seconds",
+            "session_expiry_seconds",
+            "max_attempts",
+            "max_amount",
+            "idempotency_key_ttl_seconds",
+            "idempotency_lock_timeout_seconds",
+        ):
             if getattr(self, name) <= 0:
                 msg = f"PayGuardConfig.{name} must be positive, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
@@ -102,7 +121,13 @@ class PayGuardConfig:
             if getattr(self, name) < 0:
                 msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
-        for name in ("poll_interval_ms", "worker_concurrency", "session_cleanup_batch_size", "max_body_bytes"):
+        for name in (
+            "poll_interval_ms",
+            "worker_concurrency",
+            "session_cleanup_batch_size",
+            "max_body_bytes",
+            "idempotency_purge_batch_size",
+        ):
             if getattr(self, name) < 1:
                 msg = f"PayGuardConfig.{name} must be at least 1, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)

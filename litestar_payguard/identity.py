@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("API_KEY_HEADER", "API_SECRET_HEADER", "InvalidCustomerError", "PrincipalResolver")
+__all__ = ("API_KEY_HEADER", "API_SECRET_HEADER", "PRINCIPAL_STATE_KEY", "InvalidCustomerError", "PrincipalResolver")
+
+PRINCIPAL_STATE_KEY = "payguard_principal"
+"""Request state key of the resolved principal (resolved once per request)."""
 
 CUSTOMER_ID_LENGTH = 255
 """Longest customer id stored (the column size)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import msgspec
 from advanced_alchemy.exceptions import RepositoryError
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, SerializationException, ValidationException
@@ -23,13 +24,19 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from litestar_payguard.exceptions import PayGuardError
 
+if TYPE_CHECKING:
+    from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Message
+
 __all__ = (
     "KEEP_CHANGES_STATE_KEY",
     "PROBLEM_MEDIA_TYPE",
     "RETRY_AFTER_SECONDS",
     "build_exception_handlers",
+    "error_body",
     "is_infrastructure_error",
     "problem_body",
+    "problem_messages",
+    "unavailable_body",
 )
 
 logger = logging.getLogger("litestar_payguard")
@@ -69,6 +76,47 @@ def problem_body(
     return body
 
 
+def error_body(exc: PayGuardError, *, prefix: str, instance: str) -> dict[str, Any]:
+    """Render a payguard error as a problem document; action paths become absolute under ``prefix``."""
+    actions = {
+        name: {"method": action.method, "url": f"{prefix}{action.path}", "label": action.label}
+        for name, action in exc.actions.items()
+    }
+    return problem_body(
+        status=exc.status_code,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        instance=instance,
+        actions=actions or None,
+        **exc.extra,
+    )
+
+
+def unavailable_body(instance: str, *, code: str = "SERVICE_UNAVAILABLE", detail: str | None = None) -> dict[str, Any]:
+    """The problem document of a backing service being down (sent with ``Retry-After``)."""
+    return problem_body(
+        status=503,
+        code=code,
+        title="Service unavailable",
+        detail=detail or "A backing service is unavailable. Retry later.",
+        instance=instance,
+    )
+
+
+def problem_messages(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> list[Message]:
+    """The ASGI messages of a problem response, for middleware that answers without a handler."""
+    content = msgspec.json.encode(body)
+    raw_headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(content)).encode()),
+        *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()),
+    ]
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": body["status"], "headers": raw_headers}
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
+    return [start, end]
+
+
 def _response(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response[Any]:
     return Response(
         content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {})
@@ -86,14 +134,7 @@ def is_infrastructure_error(exc: BaseException) -> bool:
 
 def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.warning("payguard: backing service unavailable on %s %s: %r", request.method, request.url.path, exc)
-    body = problem_body(
-        status=503,
-        code="SERVICE_UNAVAILABLE",
-        title="Service unavailable",
-        detail="A backing service is unavailable. Retry later.",
-        instance=request.url.path,
-    )
-    return _response(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return _response(unavailable_body(request.url.path), {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -131,20 +172,7 @@ def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
         assert isinstance(exc, PayGuardError)
         if exc.keep_changes:
             request.state[KEEP_CHANGES_STATE_KEY] = True
-        actions = {
-            name: {"method": action.method, "url": f"{prefix}{action.path}", "label": action.label}
-            for name, action in exc.actions.items()
-        }
-        body = problem_body(
-            status=exc.status_code,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.detail,
-            instance=request.url.path,
-            actions=actions or None,
-            **exc.extra,
-        )
-        return _response(body, exc.headers)
+        return _response(error_body(exc, prefix=prefix, instance=request.url.path), exc.headers)
 
     def handle_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if is_infrastructure_error(exc) or is_infrastructure_error(exc.__cause__ or exc):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from saq import Queue, Worker
 
+from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.jobs import FUNCTIONS, cron_jobs
 
@@ -20,11 +21,15 @@ if TYPE_CHECKING:
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar import Litestar
+    from litestar.types import Scope
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("PayGuard",)
+__all__ = ("STATE_KEY", "PayGuard", "payguard_of")
+
+STATE_KEY = "payguard"
+"""Key of the wired :class:`PayGuard` in the application's state."""
 
 logger = logging.getLogger("litestar_payguard")
 
@@ -118,3 +123,16 @@ class PayGuard:
             await self.queue.disconnect()
         except Exception as exc:  # any backend error: the process is stopping anyway
             logger.warning("payguard: closing the queue failed during shutdown: %r", exc)
+
+
+def payguard_of(scope: Scope) -> PayGuard:
+    """Return the :class:`PayGuard` of the application serving this connection.
+
+    Raises:
+        ImproperConfigurationError: The application has no PayGuardPlugin.
+    """
+    payguard = scope["litestar_app"].state.get(STATE_KEY)
+    if payguard is None:
+        msg = "payguard's middleware needs PayGuardPlugin in the application's plugins."
+        raise ImproperConfigurationError(msg)
+    return cast("PayGuard", payguard)

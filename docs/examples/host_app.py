@@ -18,7 +18,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath
 
 from litestar_payguard import PayGuardConfig, PayGuardPlugin, SessionService
-from litestar_payguard.middleware import TransactionMiddleware
+from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
 
@@ -45,10 +45,11 @@ def create_app() -> Litestar:
         customer_id=customer_from_header,
         default_merchant_key="my-shop",
     )
-    # The host's own route writes through payguard: give it payguard's commit-then-respond boundary and errors.
+    # The host's own route writes through payguard: give it payguard's commit-then-respond boundary,
+    # Idempotency-Key support and problem details.
     buy_route = post(
         "/buy/{plan:str}",
-        middleware=[TransactionMiddleware(db_config.session_scope_key)],
+        middleware=[IdempotencyMiddleware()],
         exception_handlers=build_exception_handlers(payguard_config.path),
     )(buy)
     return Litestar(

@@ -1,15 +1,19 @@
-"""The transaction boundary of payguard's routes: commit, then respond.
+"""The transaction boundary: commit, then respond.
 
-advanced-alchemy's ``autocommit`` before-send handler commits while the response start is already on its
-way and swallows a failed commit, so a client can receive a 2xx for data that was never stored. This layer
-holds the whole response, commits the request's database session, and only then lets the response go. A
-failed commit becomes a 503 problem-details response instead.
+advanced-alchemy's ``autocommit`` before-send handler commits while the response start is already on its way and
+swallows a failed commit, so a client can receive a 2xx for data that was never stored. This layer holds the
+whole response, commits the request's database session, and only then lets the response go. A failed commit
+becomes a 503 problem-details response instead.
 
-What is committed: every response below 400, and error responses whose service recorded a state change
-before refusing (see ``PayGuardError.keep_changes``). Everything else is rolled back. A GET or HEAD that
-wrote nothing through the ORM (no pending objects, no flush) is not committed at all: the host's
-before-send handler closes its session, which ends the read-only transaction. Other methods always commit,
-so writes made with Core statements are never skipped.
+What is committed: every response below 400, and error responses whose service recorded a state change before
+refusing (see ``PayGuardError.keep_changes``). Everything else is rolled back. A GET or HEAD that wrote nothing
+through the ORM (no pending objects, no flush) is not committed at all: the host's before-send handler closes its
+session, which ends the read-only transaction. Other methods always commit, so writes made with Core statements
+are never skipped.
+
+Under an ``Idempotency-Key`` (:class:`~litestar_payguard.middleware.idempotency.IdempotencyMiddleware`), the
+response is stored into the same transaction right before the commit, and the key is released whenever the
+transaction does not commit.
 """
 
 from __future__ import annotations
@@ -17,31 +21,28 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
-import msgspec
 from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from litestar_payguard.exceptions import PayGuardError
 from litestar_payguard.problems import (
     KEEP_CHANGES_STATE_KEY,
-    PROBLEM_MEDIA_TYPE,
     RETRY_AFTER_SECONDS,
-    problem_body,
+    error_body,
+    problem_messages,
+    unavailable_body,
 )
+from litestar_payguard.runtime import payguard_of
+from litestar_payguard.services.idempotency import Claim, IdempotencyService, StoredResponse
 
 if TYPE_CHECKING:
-    from litestar.types import (
-        ASGIApp,
-        HTTPResponseBodyEvent,
-        HTTPResponseStartEvent,
-        Message,
-        Receive,
-        Scope,
-        Send,
-    )
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.runtime import PayGuard
 
 __all__ = ("TransactionMiddleware",)
 
@@ -51,6 +52,8 @@ _START = "http.response.start"
 _BODY = "http.response.body"
 _FLUSHED = "payguard_flushed"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STORED_HEADERS = frozenset({b"content-type", b"content-language", b"content-encoding", b"location"})
+"""Response headers kept with an idempotent response and replayed with it."""
 
 
 def _mark_flushed(session: Session, _: object) -> None:
@@ -61,48 +64,36 @@ def _has_writes(session: AsyncSession) -> bool:
     return bool(session.new or session.dirty or session.deleted or session.info.get(_FLUSHED))
 
 
-def _commit_failed_messages(path: str) -> tuple[Message, Message]:
-    body = msgspec.json.encode(
-        problem_body(
-            status=503,
-            code="COMMIT_FAILED",
-            title="Service unavailable",
-            detail="The change could not be saved; nothing was stored. Retry later.",
-            instance=path,
-        )
-    )
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": 503,
-        "headers": [
-            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-        ],
-    }
-    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
-    return start, end
-
-
 class TransactionMiddleware(ASGIMiddleware):
     """Commits (or rolls back) the request's session before any byte of the response is sent.
 
-    Args:
-        session_scope_key: The advanced-alchemy config's ``session_scope_key``, under which the request's
-            session is found in the connection scope.
+    payguard's routers use it (through :class:`IdempotencyMiddleware`); add it to the host's own routes that
+    write through payguard's services. It finds payguard through the application, so it takes no arguments.
     """
 
     scopes = (ScopeType.HTTP,)
     exclude_opt_key = "payguard_no_transaction"
 
-    def __init__(self, session_scope_key: str) -> None:
-        self.session_scope_key = session_scope_key
+    def __init__(self) -> None:
         # Sessions remember that they flushed, so read-only requests skip the commit.
         if not event.contains(Session, "after_flush", _mark_flushed):
             event.listen(Session, "after_flush", _mark_flushed)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Run the route, holding its response until the transaction is settled."""
+        await self.run_in_transaction(scope, receive, send, next_app, payguard=payguard_of(scope), claim=None)
+
+    async def run_in_transaction(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        next_app: ASGIApp,
+        *,
+        payguard: PayGuard,
+        claim: Claim | None,
+    ) -> None:
+        """Run the route and settle its transaction; ``claim`` is the idempotency key this request owns."""
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
@@ -115,40 +106,79 @@ class TransactionMiddleware(ASGIMiddleware):
             held.append(message)
             if message.get("more_body", False):
                 return
-            for outgoing in await self._settle(scope, held):
+            for outgoing in await self._settle(scope, held, payguard, claim):
                 await send(outgoing)
             held.clear()
 
         try:
             await next_app(scope, receive, hold)
         except BaseException:
-            await self._rollback(scope)
+            await self._rollback(scope, payguard)
+            await self._release(payguard, claim)
             raise
 
-    async def _settle(self, scope: Scope, held: list[Message]) -> list[Message]:
-        session = cast("AsyncSession | None", get_aa_scope_state(scope, self.session_scope_key))
-        if session is None:
-            return held
+    async def _settle(
+        self, scope: Scope, held: list[Message], payguard: PayGuard, claim: Claim | None
+    ) -> list[Message]:
+        key = payguard.sqlalchemy_config.session_scope_key
+        session = cast("AsyncSession | None", get_aa_scope_state(scope, key))
         status = cast("dict[str, Any]", held[0])["status"]
         keep = status < 400 or bool(scope.get("state", {}).get(KEEP_CHANGES_STATE_KEY))
         if not keep:
-            await self._rollback(scope)
+            await self._rollback(scope, payguard)
+            await self._release(payguard, claim)
             return held
-        if scope.get("method") in _SAFE_METHODS and not _has_writes(session):
+        if claim is None and (session is None or (scope.get("method") in _SAFE_METHODS and not _has_writes(session))):
             return held
+        if session is None:
+            session = payguard.sqlalchemy_config.provide_session(scope["app"].state, scope)
         try:
+            if claim is not None:
+                await IdempotencyService(session, payguard.config).complete(claim, _stored(held))
             await session.commit()
+        except PayGuardError as exc:  # the idempotency claim was taken over: this request must not apply
+            await self._rollback(scope, payguard)
+            return problem_messages(error_body(exc, prefix=payguard.config.path, instance=scope["path"]), exc.headers)
         except Exception:
             logger.exception("payguard: commit failed on %s %s; answering 503", scope.get("method"), scope["path"])
-            await self._rollback(scope)
-            return list(_commit_failed_messages(scope["path"]))
+            await self._rollback(scope, payguard)
+            await self._release(payguard, claim)
+            body = unavailable_body(
+                scope["path"],
+                code="COMMIT_FAILED",
+                detail="The change could not be saved; nothing was stored. Retry later.",
+            )
+            return problem_messages(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return held
 
-    async def _rollback(self, scope: Scope) -> None:
-        session = cast("AsyncSession | None", get_aa_scope_state(scope, self.session_scope_key))
+    async def _rollback(self, scope: Scope, payguard: PayGuard) -> None:
+        key = payguard.sqlalchemy_config.session_scope_key
+        session = cast("AsyncSession | None", get_aa_scope_state(scope, key))
         if session is None:
             return
         try:
             await session.rollback()
         except Exception:  # the connection may be gone; closing the session releases it either way
             logger.warning("payguard: rollback failed on %s", scope["path"], exc_info=True)
+
+    async def _release(self, payguard: PayGuard, claim: Claim | None) -> None:
+        """Give the idempotency key back: nothing this request did was committed."""
+        if claim is None:
+            return
+        try:
+            async with payguard.db_session() as db:
+                await IdempotencyService(db, payguard.config).release(claim)
+                await db.commit()
+        except Exception:  # the claim then expires after the lock timeout
+            logger.warning("payguard: could not release an idempotency key", exc_info=True)
+
+
+def _stored(held: list[Message]) -> StoredResponse:
+    start = cast("dict[str, Any]", held[0])
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in start.get("headers", [])
+        if name.lower() in STORED_HEADERS
+    ]
+    body = b"".join(cast("dict[str, Any]", message).get("body", b"") for message in held[1:])
+    return StoredResponse(status=start["status"], headers=headers, body=body)

@@ -5,12 +5,14 @@ from litestar_payguard.models.enums import (
     OPEN_PAYMENT_STATUSES,
     PAYMENT_TERMINAL,
     SESSION_TERMINAL,
+    IdempotencyStatus,
     InterruptKind,
     PaymentStatus,
     SessionEventType,
     SessionStatus,
 )
 from litestar_payguard.models.event import OutboxEvent
+from litestar_payguard.models.idempotency import IdempotencyKey
 from litestar_payguard.models.merchant import Merchant
 from litestar_payguard.models.payment import Payment
 from litestar_payguard.models.session import CheckoutSession, SessionEvent
@@ -21,6 +23,8 @@ __all__ = (
     "PAYMENT_TERMINAL",
     "SESSION_TERMINAL",
     "CheckoutSession",
+    "IdempotencyKey",
+    "IdempotencyStatus",
     "InterruptKind",
     "Merchant",
     "OutboxEvent",

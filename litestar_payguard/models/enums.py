@@ -8,6 +8,7 @@ __all__ = (
     "OPEN_PAYMENT_STATUSES",
     "PAYMENT_TERMINAL",
     "SESSION_TERMINAL",
+    "IdempotencyStatus",
     "InterruptKind",
     "PaymentStatus",
     "SessionEventType",
@@ -75,3 +76,10 @@ class SessionEventType(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     EXPIRED = "expired"
+
+
+class IdempotencyStatus(StrEnum):
+    """Lifecycle of an idempotency key."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"

@@ -9,7 +9,7 @@ from litestar.plugins import CLIPlugin, InitPlugin
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
-from litestar_payguard.runtime import PayGuard
+from litestar_payguard.runtime import STATE_KEY, PayGuard
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         app_config.route_handlers.extend(build_routers(payguard))
         app_config.dependencies.update(build_dependencies(payguard))
         app_config.lifespan.append(payguard.lifespan)
+        app_config.state[STATE_KEY] = payguard
         app_config.signature_namespace.update(
             {"PayGuard": PayGuard, "Principal": Principal, "SessionService": SessionService}
         )

@@ -12,16 +12,15 @@ from litestar.types import Scope
 
 from litestar_payguard.controllers import AdminSessionController, SessionController
 from litestar_payguard.exceptions import ImproperConfigurationError
-from litestar_payguard.middleware import TransactionMiddleware
+from litestar_payguard.identity import PRINCIPAL_STATE_KEY
+from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.sessions import SessionService
 
-__all__ = ("PRINCIPAL_STATE_KEY", "build_dependencies", "build_routers", "find_sqlalchemy_config")
-
-PRINCIPAL_STATE_KEY = "payguard_principal"
+__all__ = ("build_dependencies", "build_routers", "find_sqlalchemy_config")
 
 
 def find_sqlalchemy_config(plugins: list[Any]) -> SQLAlchemyAsyncConfig:
@@ -64,7 +63,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         )
         raise ImproperConfigurationError(msg)
     shared: dict[str, Any] = {
-        "middleware": [TransactionMiddleware(payguard.sqlalchemy_config.session_scope_key)],
+        "middleware": [IdempotencyMiddleware()],
         "exception_handlers": build_exception_handlers(config.path),
         "request_max_body_size": config.max_body_bytes,
         "before_request": decode_body_strictly,

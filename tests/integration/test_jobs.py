@@ -75,12 +75,15 @@ async def test_concurrent_runs_never_expire_a_session_twice(
     assert await store.count("payguard_event", "type = 'session.expired'") == 40
 
 
-async def test_the_cron_schedule_registers_the_expiry_job(client: Client) -> None:
+async def test_the_cron_schedule_registers_the_jobs(client: Client) -> None:
     worker = payguard_of(client.app).build_worker(handle_signals=False)
 
-    assert [(job.function.__qualname__, job.cron) for job in worker.cron_jobs] == [("expire_sessions", "*/5 * * * *")]
+    assert [(job.function.__qualname__, job.cron) for job in worker.cron_jobs] == [
+        ("expire_sessions", "*/5 * * * *"),
+        ("purge_idempotency_keys", "0 * * * *"),
+    ]
     assert worker.concurrency == 5
-    assert "expire_sessions" in worker.functions
+    assert {"expire_sessions", "purge_idempotency_keys"} <= set(worker.functions)
 
 
 async def test_a_postgres_queue_works_too(

@@ -1,0 +1,193 @@
+"""The ``Idempotency-Key`` middleware: every unsafe request safe to retry, exactly once.
+
+Semantics (IETF idempotency-key draft, Stripe):
+
+- A key is 1 to 255 printable ASCII characters (else 400 ``IDEMPOTENCY_KEY_INVALID``). Where a route requires one,
+  a request without it is 400 ``IDEMPOTENCY_KEY_REQUIRED``; elsewhere requests without a key pass untouched.
+- A key lives in a scope: the principal (merchant, and customer when there is one), the method and the route.
+- The first request claims the key atomically (a unique constraint) and runs. Meanwhile the same key answers
+  409 ``IDEMPOTENCY_KEY_IN_USE`` with ``Retry-After``.
+- Once it completed, the same key and request get the stored response back, byte for byte, with
+  ``Idempotent-Replayed: true``, and nothing runs again. The same key with another request (fingerprint: the
+  canonical body and the path parameters) is 422 ``IDEMPOTENCY_KEY_REUSED``.
+- A response is stored exactly when its transaction commits: 2xx, and refusals that recorded a change (they
+  replay too). Any other response (4xx that changed nothing, 5xx, a failed commit) releases the key.
+- A claim whose request died is taken over after the lock timeout (90 s).
+
+It applies to POST, PUT, PATCH and DELETE on the routes it is attached to. ``opt={"payguard_idempotency":
+"required"}`` (or ``PayGuardConfig.idempotency_required_routes``) requires a key; ``"off"`` disables it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+from litestar import Request
+
+from litestar_payguard.exceptions import PayGuardError
+from litestar_payguard.identity import PRINCIPAL_STATE_KEY
+from litestar_payguard.middleware.transaction import TransactionMiddleware
+from litestar_payguard.problems import (
+    RETRY_AFTER_SECONDS,
+    error_body,
+    is_infrastructure_error,
+    problem_body,
+    problem_messages,
+    unavailable_body,
+)
+from litestar_payguard.runtime import payguard_of
+from litestar_payguard.services.idempotency import (
+    IdempotencyService,
+    StoredResponse,
+    fingerprint,
+    key_scope,
+    parse_key,
+)
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+
+    from litestar_payguard.principal import Principal
+    from litestar_payguard.runtime import PayGuard
+
+__all__ = ("IDEMPOTENCY_OPT_KEY", "IdempotencyMiddleware")
+
+logger = logging.getLogger("litestar_payguard")
+
+IDEMPOTENCY_OPT_KEY = "payguard_idempotency"
+"""Route ``opt`` key: ``"optional"`` (the default), ``"required"`` or ``"off"``."""
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REPLAYED_HEADER = (b"idempotent-replayed", b"true")
+
+
+class IdempotencyMiddleware(TransactionMiddleware):
+    """Idempotency keys on top of the transaction boundary; holds no per-request state."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Claim, replay or refuse the request's key, then run it inside the transaction boundary."""
+        payguard = payguard_of(scope)
+        mode = self._mode(scope, payguard)
+        raw_key = _header(scope, b"idempotency-key")
+        if mode == "off" or (raw_key is None and mode == "optional"):
+            await self.run_in_transaction(scope, receive, send, next_app, payguard=payguard, claim=None)
+            return
+        try:
+            key = parse_key(raw_key, required=mode == "required")
+            assert key is not None
+            body = await _read_body(receive, limit=payguard.config.max_body_bytes)
+            if body is None:
+                await _answer(send, problem_messages(_too_large(scope)))
+                return
+            principal = await self._principal(scope, payguard)
+            claimed = await self._claim(scope, payguard, principal, key, body)
+        except PayGuardError as exc:
+            await _answer(
+                send,
+                problem_messages(error_body(exc, prefix=payguard.config.path, instance=scope["path"]), exc.headers),
+            )
+            return
+        except Exception as exc:
+            if not is_infrastructure_error(exc):
+                raise
+            logger.warning("payguard: idempotency store unavailable on %s: %r", scope["path"], exc)
+            await _answer(
+                send, problem_messages(unavailable_body(scope["path"]), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            )
+            return
+        if isinstance(claimed, StoredResponse):
+            await _answer(send, _replay(claimed))
+            return
+        await self.run_in_transaction(
+            scope, _replaying(body, receive), send, next_app, payguard=payguard, claim=claimed
+        )
+
+    @staticmethod
+    def _mode(scope: Scope, payguard: PayGuard) -> str:
+        if scope.get("method") not in UNSAFE_METHODS:
+            return "off"
+        if scope.get("path_template") in payguard.config.idempotency_required_routes:
+            return "required"
+        return cast("str", scope["route_handler"].opt.get(IDEMPOTENCY_OPT_KEY, "optional"))
+
+    @staticmethod
+    async def _principal(scope: Scope, payguard: PayGuard) -> Principal:
+        """Resolve the key's principal once; the route's ``payguard_principal`` dependency reuses it."""
+        request: Request[Any, Any, Any] = Request(scope)
+        principal = cast("Principal | None", request.state.get(PRINCIPAL_STATE_KEY))
+        if principal is None:
+            db = payguard.sqlalchemy_config.provide_session(scope["app"].state, scope)
+            principal = await payguard.principals.resolve(request, db)
+            request.state[PRINCIPAL_STATE_KEY] = principal
+        return principal
+
+    @staticmethod
+    async def _claim(scope: Scope, payguard: PayGuard, principal: Principal, key: str, body: bytes) -> Any:
+        method = cast("str", scope.get("method", ""))
+        namespace = key_scope(principal, method, scope.get("path_template", scope["path"]))
+        print_ = fingerprint(body, scope.get("path_params", {}))
+        async with payguard.db_session() as db:
+            claimed = await IdempotencyService(db, payguard.config).claim(namespace, key, print_)
+            await db.commit()
+        return claimed
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for header, value in scope["headers"]:
+        if header == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Receive, *, limit: int) -> bytes | None:
+    """Read the whole request body (``None`` when it exceeds ``limit``)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the route, then defers to the client's."""
+    delivered = False
+
+    async def replay() -> ReceiveMessage:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _replay(stored: StoredResponse) -> list[Message]:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored.headers]
+    headers += [(b"content-length", str(len(stored.body)).encode()), REPLAYED_HEADER]
+    start = {"type": "http.response.start", "status": stored.status, "headers": headers}
+    end = {"type": "http.response.body", "body": stored.body, "more_body": False}
+    return [cast("Message", start), cast("Message", end)]
+
+
+def _too_large(scope: Scope) -> dict[str, Any]:
+    return problem_body(
+        status=413,
+        code="PAYLOAD_TOO_LARGE",
+        title="Request Entity Too Large",
+        detail="The request body is too large.",
+        instance=scope["path"],
+    )
+
+
+async def _answer(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
