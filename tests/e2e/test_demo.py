@@ -46,6 +46,14 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
         assert (final.status_code, final.json()["code"]) == (409, "MAX_ATTEMPTS_REACHED")
         assert client.get(f"/payguard/sessions/{sid}", headers=alice).json()["status"] == "failed"
 
+        # a checkout retried with the same Idempotency-Key is the same checkout
+        keyed = {**bob, "Idempotency-Key": "checkout-1"}
+        once = client.post("/shop/checkout", json={"productId": "starter-monthly"}, headers=keyed)
+        twice = client.post("/shop/checkout", json={"productId": "starter-monthly"}, headers=keyed)
+        assert once.status_code == twice.status_code == 201
+        assert (twice.content, twice.headers["idempotent-replayed"]) == (once.content, "true")
+        client.post(f"/payguard/sessions/{once.json()['id']}/cancel", headers=bob)
+
         # another session completed
         other = client.post(
             "/payguard/sessions", json={"bundleId": "starter-monthly", "amount": 900, "currency": "usd"}, headers=alice

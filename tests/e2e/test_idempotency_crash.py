@@ -1,0 +1,77 @@
+"""A server killed in the middle of an idempotent request: the retry, on a new server, applies exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from litestar_payguard.testing.servers import Server
+from tests.e2e.conftest import BIN, free_port, process
+from tests.support import Store
+
+
+def _demo(port: int, env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return process(
+        [str(BIN / "payguard-demo"), "--port", str(port)], env=env, log=log, ready_url=f"http://127.0.0.1:{port}/"
+    )
+
+
+async def test_a_retry_after_a_killed_server_completes_the_payment_once(
+    tmp_path: Path, redis_server: Server, database_url: str, engine: AsyncEngine
+) -> None:
+    store = Store(engine)
+    env = {
+        "PAYGUARD_DEMO_DATA": str(tmp_path / "data"),
+        "DATABASE_URL": urlunsplit(urlsplit(database_url)._replace(scheme="postgresql")),
+        "REDIS_URL": redis_server.url,
+        "PAYGUARD_DEMO_SECRET": "e2e-secret",  # tokens stay valid across the restart
+        "PAYGUARD_SIMULATED_DELAY_SECONDS": "3",  # the gateway call the kill interrupts
+        "PAYGUARD_IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1",
+        "PAYGUARD_DEMO_WORKER": "0",
+    }
+    first_port, second_port = free_port(), free_port()
+
+    async with contextlib.AsyncExitStack() as stack:
+        server = stack.enter_context(_demo(first_port, env, tmp_path / "first.log"))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{first_port}", timeout=10)
+        )
+        token = (await client.post("/auth/login", json={"username": "erin"})).json()["accessToken"]
+        auth = {"Authorization": f"Bearer {token}"}
+        session = (await client.post("/shop/checkout", json={"productId": "pro-monthly"}, headers=auth)).json()
+        url = f"/payguard/sessions/{session['id']}/complete"
+        headers = {**auth, "Idempotency-Key": "complete-1"}
+        doomed = asyncio.create_task(client.post(url, json={"gatewayPaymentId": "pay_e2e"}, headers=headers))
+        for _ in range(100):  # the request has claimed its key and is waiting for the gateway
+            if await store.count("payguard_idempotency_key", "key = 'complete-1' AND status = 'in_progress'"):
+                break
+            await asyncio.sleep(0.05)
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        with contextlib.suppress(httpx.HTTPError):  # the server died under it
+            await doomed
+
+    assert await store.scalar("SELECT status FROM payguard_session WHERE id = :id", id=session["id"]) == "active"
+    await asyncio.sleep(1.1)  # the dead request's claim is now past its lock timeout
+
+    async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(_demo(second_port, env, tmp_path / "second.log"))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{second_port}", timeout=30)
+        )
+        retried = await client.post(url, json={"gatewayPaymentId": "pay_e2e"}, headers=headers)
+        replayed = await client.post(url, json={"gatewayPaymentId": "pay_e2e"}, headers=headers)
+
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "completed"
+    assert (replayed.content, replayed.headers["idempotent-replayed"]) == (retried.content, "true")
+    completed = "subject_id = :id AND type = 'session.completed'"
+    assert await store.count("payguard_event", completed, id=session["id"]) == 1
+    assert await store.count("payguard_session_event", "session_id = :id AND type = 'completed'", id=session["id"]) == 1

@@ -1,0 +1,316 @@
+"""Idempotency-Key on payguard's routes, against real Postgres: every unsafe request safe to retry, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+from litestar_payguard import Principal, SimulatedGateway
+from litestar_payguard.services.idempotency import IdempotencyService, fingerprint, key_scope
+from litestar_payguard.services.merchants import MerchantService
+from litestar_payguard.testing import ManualClock
+from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
+
+BASE = "/payguard/sessions"
+BODY = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD"}
+
+
+def keyed(key: str, headers: dict[str, str] = ALICE) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key}
+
+
+async def test_a_completed_key_replays_the_stored_response_byte_for_byte(client: Client, store: Store) -> None:
+    first = await client.post(BASE, json=BODY, headers=keyed("k-1"))
+    second = await client.post(BASE, json=BODY, headers=keyed("k-1"))
+    # Same JSON written differently: same canonical body, same fingerprint.
+    third = await client.post(
+        BASE,
+        content=b'{ "currency":"USD",  "amount":4900, "bundleId":"bundle-1" }',
+        headers={**keyed("k-1"), "content-type": "application/json"},
+    )
+
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    for replay in (second, third):
+        assert replay.status_code == 201
+        assert replay.content == first.content
+        assert replay.headers["content-type"] == first.headers["content-type"]
+        assert replay.headers["idempotent-replayed"] == "true"
+    assert await store.count("payguard_session") == 1
+    assert await store.count("payguard_payment") == 1
+    assert await store.scalar("SELECT status FROM payguard_idempotency_key") == "completed"
+
+
+async def test_the_same_key_with_another_body_is_refused(client: Client, store: Store) -> None:
+    await client.post(BASE, json=BODY, headers=keyed("k-2"))
+
+    response = await client.post(BASE, json={**BODY, "amount": 5000}, headers=keyed("k-2"))
+
+    assert (response.status_code, response.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert await store.count("payguard_session") == 1
+
+
+async def test_keys_are_scoped_by_customer_merchant_and_route(client: Client, store: Store) -> None:
+    async with payguard_of(client.app).db_session() as db:
+        await MerchantService(db).ensure("key_acme", secret="secret_acme")
+        await db.commit()
+    acme = {"X-Api-Key": "key_acme", "X-Api-Secret": "secret_acme"}
+
+    alice = await client.post(BASE, json=BODY, headers=keyed("shared"))
+    bob = await client.post(BASE, json=BODY, headers=keyed("shared", BOB))
+    alice_at_acme = await client.post(BASE, json=BODY, headers=keyed("shared", {**ALICE, **acme}))
+    sid = alice.json()["id"]
+    interrupted = await client.post(f"{BASE}/{sid}/interrupt", json={"kind": "network"}, headers=keyed("shared"))
+
+    assert [r.status_code for r in (alice, bob, alice_at_acme, interrupted)] == [201, 201, 201, 200]
+    assert len({alice.json()["id"], bob.json()["id"], alice_at_acme.json()["id"]}) == 3
+    assert not any("idempotent-replayed" in r.headers for r in (bob, alice_at_acme, interrupted))
+    assert await store.count("payguard_session") == 3
+    assert await store.count("payguard_idempotency_key") == 4
+
+
+@pytest.mark.parametrize("key", [b"", b"x" * 256, "caf\u00e9".encode(), b"tab\there"])
+async def test_invalid_keys_are_refused_before_anything_runs(client: Client, store: Store, key: bytes) -> None:
+    response = await client.post(BASE, json=BODY, headers=[*ALICE.items(), ("Idempotency-Key", key)])
+
+    assert (response.status_code, response.json()["code"]) == (400, "IDEMPOTENCY_KEY_INVALID")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await store.count("payguard_session") == 0
+    assert await store.count("payguard_idempotency_key") == 0
+
+
+async def test_a_route_can_require_a_key(client_for: ClientFactory, store: Store) -> None:
+    async with client_for(idempotency_required_routes=["/payguard/sessions"]) as client:
+        missing = await client.post(BASE, json=BODY, headers=ALICE)
+        given = await client.post(BASE, json=BODY, headers=keyed("k-req"))
+
+    assert (missing.status_code, missing.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
+    assert given.status_code == 201
+    assert await store.count("payguard_session") == 1
+
+
+async def test_200_concurrent_identical_requests_create_exactly_one_session(
+    client_for: ClientFactory, store: Store
+) -> None:
+    async with client_for(pool_size=20) as client:
+        responses = await asyncio.gather(*(client.post(BASE, json=BODY, headers=keyed("burst")) for _ in range(200)))
+        created = [r for r in responses if r.status_code == 201]
+        replays = await asyncio.gather(*(client.post(BASE, json=BODY, headers=keyed("burst")) for _ in range(20)))
+
+    outcomes = Counter(r.status_code if r.status_code == 201 else r.json()["code"] for r in responses)
+    assert set(outcomes) <= {201, "IDEMPOTENCY_KEY_IN_USE"}, outcomes
+    assert len({r.content for r in created}) == 1
+    fresh = [r for r in created if "idempotent-replayed" not in r.headers]
+    assert len(fresh) == 1
+    for response in responses:
+        if response.status_code == 409:
+            assert response.headers["retry-after"] == "1"
+    for replay in replays:
+        assert replay.status_code == 201
+        assert replay.content == fresh[0].content
+        assert replay.headers["idempotent-replayed"] == "true"
+    assert await store.count("payguard_session") == 1
+    assert await store.count("payguard_payment") == 1
+    assert await store.count("payguard_event", "type = 'session.created'") == 1
+
+
+@pytest.fixture
+async def slow_gateway_client(client_for: ClientFactory) -> AsyncIterator[Client]:
+    async with client_for(gateway=SimulatedGateway(delay_seconds=0.6)) as client:
+        yield client
+
+
+async def _wait_for_claim(store: Store, key: str) -> None:
+    for _ in range(200):
+        if await store.count("payguard_idempotency_key", "key = :key AND status = 'in_progress'", key=key):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the first request never claimed its key")
+
+
+async def test_the_same_key_while_the_first_request_runs_is_in_use(slow_gateway_client: Client, store: Store) -> None:
+    client = slow_gateway_client
+    session = await create_session(client)
+    url = f"{BASE}/{session['id']}/complete"
+    first = asyncio.create_task(client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("pay")))
+    await _wait_for_claim(store, "pay")
+
+    second = await client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("pay"))
+    done = await first
+    third = await client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("pay"))
+
+    assert (second.status_code, second.json()["code"]) == (409, "IDEMPOTENCY_KEY_IN_USE")
+    assert second.headers["retry-after"] == "1"
+    assert done.status_code == 200
+    assert (third.status_code, third.content, third.headers["idempotent-replayed"]) == (200, done.content, "true")
+    assert await store.count("payguard_session_event", "type = 'completed'") == 1
+
+
+async def test_a_claim_whose_request_died_is_taken_over_after_the_lock_timeout(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    payguard = payguard_of(client.app)
+    first = await client.post(BASE, json=BODY, headers=keyed("warm-up"))  # resolves the default merchant
+    # A request that claimed the key and then died with its process: the claim is committed, nothing else is.
+    principal = Principal(merchant_id=await payguard.principals.default_merchant_id(), customer_id="alice")
+    body = b'{"bundleId":"bundle-2","amount":100,"currency":"EUR"}'
+    async with payguard.db_session() as db:
+        await IdempotencyService(db, payguard.config).claim(
+            key_scope(principal, "POST", "/payguard/sessions"), "orphan", fingerprint(body, {})
+        )
+        await db.commit()
+    headers = {**keyed("orphan"), "content-type": "application/json"}
+
+    blocked = await client.post(BASE, content=body, headers=headers)
+    clock.advance(89)
+    still_blocked = await client.post(BASE, content=body, headers=headers)
+    clock.advance(2)
+    taken_over = await client.post(BASE, content=body, headers=headers)
+    replay = await client.post(BASE, content=body, headers=headers)
+
+    assert first.status_code == 201
+    assert [blocked.json()["code"], still_blocked.json()["code"]] == ["IDEMPOTENCY_KEY_IN_USE"] * 2
+    assert taken_over.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert await store.count("payguard_payment", "bundle_id = 'bundle-2'") == 1
+
+
+async def test_a_request_that_lost_its_claim_never_commits(
+    slow_gateway_client: Client, store: Store, clock: ManualClock
+) -> None:
+    """The first request outlives the lock timeout; a retry takes the key over. Exactly one applies."""
+    client = slow_gateway_client
+    session = await create_session(client)
+    url = f"{BASE}/{session['id']}/complete"
+    first = asyncio.create_task(client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("slow")))
+    await _wait_for_claim(store, "slow")
+    clock.advance(91)
+
+    second = await client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("slow"))
+    lost = await first
+
+    assert (lost.status_code, lost.json()["code"]) == (409, "IDEMPOTENCY_KEY_IN_USE")
+    assert second.status_code == 200
+    assert second.json()["status"] == "completed"
+    assert await store.count("payguard_session_event", "type = 'completed'") == 1
+    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1
+
+
+async def test_a_refusal_that_changed_nothing_releases_the_key(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    session = await create_session(client)
+    await client.post(f"{BASE}/{session['id']}/interrupt", json={"kind": "network"}, headers=ALICE)
+    url = f"{BASE}/{session['id']}/resume"
+
+    too_soon = await client.post(url, headers=keyed("retry"))
+    clock.advance(3)
+    retried = await client.post(url, headers=keyed("retry"))
+
+    assert too_soon.json()["code"] == "RETRY_TOO_SOON"
+    assert (retried.status_code, retried.json()["attempt"]) == (200, 2)
+    assert "idempotent-replayed" not in retried.headers
+
+
+async def test_a_refusal_that_recorded_a_change_is_stored_and_replayed(client: Client, store: Store) -> None:
+    session = await create_session(client)
+    await store.execute("UPDATE payguard_session SET attempt = 3, status = 'interrupted', interrupted_at = created_at")
+    url = f"{BASE}/{session['id']}/resume"
+
+    refused = await client.post(url, headers=keyed("last"))
+    replayed = await client.post(url, headers=keyed("last"))
+
+    assert refused.json()["code"] == "MAX_ATTEMPTS_REACHED"
+    assert await store.scalar("SELECT status FROM payguard_session") == "failed"
+    assert (replayed.status_code, replayed.content, replayed.headers["idempotent-replayed"]) == (
+        409,
+        refused.content,
+        "true",
+    )
+    assert replayed.headers["content-type"] == "application/problem+json"
+
+
+async def _refuse_when(store: Store, sql_condition: str, *, deferred: bool) -> None:
+    await store.execute(
+        """
+        CREATE OR REPLACE FUNCTION payguard_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'injected failure'; END $$
+        """
+    )
+    timing = (
+        "CONSTRAINT TRIGGER payguard_test_refuse AFTER UPDATE"
+        if deferred
+        else "TRIGGER payguard_test_refuse BEFORE UPDATE"
+    )
+    suffix = "DEFERRABLE INITIALLY DEFERRED" if deferred else ""
+    await store.execute(
+        f"CREATE {timing} ON payguard_idempotency_key {suffix} FOR EACH ROW WHEN ({sql_condition}) "
+        "EXECUTE FUNCTION payguard_test_refuse()"
+    )
+
+
+async def _disarm(store: Store) -> None:
+    await store.execute("DROP TRIGGER IF EXISTS payguard_test_refuse ON payguard_idempotency_key")
+    await store.execute("DROP FUNCTION IF EXISTS payguard_test_refuse()")
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["storing-the-response", "at-commit"])
+async def test_a_failure_where_the_response_is_stored_never_leads_to_a_second_execution(
+    client: Client, store: Store, deferred: bool
+) -> None:
+    """The crash window: the handler ran, its response is being stored. Both commit together or not at all."""
+    await _refuse_when(store, "NEW.status = 'completed'", deferred=deferred)
+    try:
+        crashed = await client.post(BASE, json=BODY, headers=keyed("crash"))
+        assert (crashed.status_code, crashed.json()["code"]) == (503, "COMMIT_FAILED")
+        # The handler's writes did not survive the failed storing of its response.
+        assert await store.count("payguard_session") == 0
+        assert await store.count("payguard_idempotency_key") == 0  # released: the client may retry
+    finally:
+        await _disarm(store)
+
+    retried = await client.post(BASE, json=BODY, headers=keyed("crash"))
+    again = await client.post(BASE, json=BODY, headers=keyed("crash"))
+
+    assert retried.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await store.count("payguard_session") == 1
+    assert await store.count("payguard_event", "type = 'session.created'") == 1
+
+
+async def test_expired_keys_are_fresh_again_and_purged_by_the_job(
+    client_for: ClientFactory, store: Store, clock: ManualClock
+) -> None:
+    async with client_for(run_worker_in_app=True, idempotency_purge_batch_size=2) as client:
+        for index in range(5):
+            await client.post(BASE, json={**BODY, "bundleId": f"b-{index}"}, headers=keyed(f"old-{index}"))
+        clock.advance(24 * 3600)
+        reused = await client.post(BASE, json={**BODY, "amount": 1}, headers=keyed("old-0"))
+        await client.post(BASE, json=BODY, headers=keyed("fresh"))
+        clock.advance(1)
+
+        purged = await payguard_of(client.app).queue.apply("purge_idempotency_keys", timeout=20)
+
+    assert reused.status_code == 201  # a new request, not IDEMPOTENCY_KEY_REUSED
+    assert "idempotent-replayed" not in reused.headers
+    assert purged == 4
+    assert sorted(row["key"] for row in await store.rows("SELECT key FROM payguard_idempotency_key")) == [
+        "fresh",
+        "old-0",
+    ]
+
+
+async def test_database_down_during_the_claim_answers_503(client_for: ClientFactory) -> None:
+    async with client_for(database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none") as client:
+        response = await client.post(BASE, json=BODY, headers=keyed("k"))
+    assert (response.status_code, response.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert response.headers["retry-after"] == "5"
+
+
+async def test_an_oversized_body_with_a_key_is_refused_before_the_claim(client: Client, store: Store) -> None:
+    response = await client.post(BASE, json={**BODY, "planName": "p" * 70_000}, headers=keyed("big"))
+    assert (response.status_code, response.json()["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    assert await store.count("payguard_idempotency_key") == 0
