@@ -71,3 +71,17 @@ def create_app() -> Litestar:
         session_expiry_seconds=7200,
     )
     return Litestar(route_handlers=[bare_insert, bare_select], plugins=[SQLAlchemyPlugin(db), PayGuardPlugin(payguard)])
+
+
+def create_app_with_asgi_idempotency_header() -> Any:
+    """The same app wrapped in ``asgi-idempotency-header`` (in-memory backend), keyed by ``X-Aih-Key``.
+
+    Its Redis backend needs ``redis<5``, which SAQ's Redis client excludes, so only the in-memory backend runs
+    beside payguard; a different header name keeps it out of payguard's own ``Idempotency-Key`` path.
+    """
+    from idempotency_header_middleware import IdempotencyHeaderMiddleware  # noqa: PLC0415  # bench group only
+    from idempotency_header_middleware.backends import MemoryBackend  # noqa: PLC0415
+
+    return IdempotencyHeaderMiddleware(
+        app=create_app(), backend=MemoryBackend(), idempotency_header_key="X-Aih-Key", applicable_methods=["POST"]
+    )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,11 +22,92 @@ import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks import wrk
 from litestar_payguard.models import PayGuardModel
 from litestar_payguard.testing.servers import FAST_POSTGRES_SETTINGS, Server, find_postgres, find_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+LUA = ROOT / "benchmarks" / "lua"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load: a wrk Lua script against one of the app processes."""
+
+    name: str
+    label: str
+    script: str
+    app: str = "main"
+    ids: str | None = None
+    """Name of the seeded id file the script reads (``BENCH_IDS``)."""
+
+
+def measure(
+    scenarios: list[Scenario],
+    bases: Mapping[str, str],
+    files: Mapping[str, Path],
+    *,
+    rounds: int,
+    seconds: int,
+    connections: int,
+) -> dict[str, dict[str, object]]:
+    """Warm every scenario up, then run them in turn for ``rounds`` rounds; return medians and raw runs."""
+
+    def run(scenario: Scenario, duration: int) -> wrk.Result:
+        env = {"BENCH_IDS": str(files[scenario.ids])} if scenario.ids else None
+        return wrk.run(bases[scenario.app], LUA / scenario.script, connections=connections, seconds=duration, env=env)
+
+    for scenario in scenarios:
+        run(scenario, 2)
+    runs: dict[str, list[wrk.Result]] = {scenario.name: [] for scenario in scenarios}
+    for round_number in range(rounds):
+        for scenario in scenarios:
+            result = run(scenario, seconds)
+            if result.errors:
+                raise SystemExit(f"{scenario.label}: {result.errors} failed requests")
+            runs[scenario.name].append(result)
+            print(
+                f"round {round_number + 1} {scenario.label}: {result.requests_per_second:.0f} req/s, "
+                f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms"
+            )
+    return {
+        scenario.name: {
+            "label": scenario.label,
+            "requests_per_second": statistics.median(r.requests_per_second for r in runs[scenario.name]),
+            "p50_ms": statistics.median(r.p50_ms for r in runs[scenario.name]),
+            "p99_ms": statistics.median(r.p99_ms for r in runs[scenario.name]),
+            "runs": [asdict(r) for r in runs[scenario.name]],
+        }
+        for scenario in scenarios
+    }
+
+
+def report(
+    name: str,
+    summary: dict[str, dict[str, object]],
+    ratios: Mapping[str, tuple[str, str, float | None]],
+    settings: Mapping[str, object],
+) -> None:
+    """Print the table and the ratios (numerator, denominator, target) and keep the raw results."""
+    computed = {
+        ratio: float(summary[top]["requests_per_second"]) / float(summary[bottom]["requests_per_second"])  # type: ignore[arg-type]
+        for ratio, (top, bottom, _) in ratios.items()
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}-{int(time.time())}.json"
+    payload = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
+    payload.update({"settings": dict(settings), "summary": summary, "ratios": computed})
+    out.write_text(json.dumps(payload, indent=2))
+    print("\n| endpoint | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
+    for entry in summary.values():
+        rps, p50, p99 = entry["requests_per_second"], entry["p50_ms"], entry["p99_ms"]
+        print(f"| {entry['label']} | {rps:.0f} | {p50:.2f} | {p99:.2f} |")
+    print()
+    for ratio, (_, _, target) in ratios.items():
+        wanted = f" (target >= {target})" if target is not None else ""
+        print(f"{ratio} = {computed[ratio]:.2f}{wanted}")
+    print(f"results: {out.relative_to(ROOT)}")
 
 
 def free_port() -> int:

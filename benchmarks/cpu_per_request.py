@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import time
@@ -72,9 +73,11 @@ async def measure(requests: int, database_url: str) -> dict[str, float]:
         async with running(app):
             _, created = await call(app, "POST", "/payguard/sessions", customer, CREATE_BODY)
             _, row = await call(app, "POST", "/bare/rows", [], b"")
+            keys = (f"cpu-{number}".encode() for number in itertools.count())
             cases = {
                 "bare_insert": ("POST", "/bare/rows", [], b""),
                 "create_session": ("POST", "/payguard/sessions", customer, CREATE_BODY),
+                "create_session_keyed": ("POST", "/payguard/sessions", customer, CREATE_BODY),
                 "bare_select": ("GET", f"/bare/rows/{json.loads(row)['id']}", [], b""),
                 "get_session": ("GET", f"/payguard/sessions/{json.loads(created)['id']}", customer, b""),
             }
@@ -83,7 +86,8 @@ async def measure(requests: int, database_url: str) -> dict[str, float]:
                 for name, (method, path, headers, body) in cases.items():
                     started = time.process_time()
                     for _ in range(requests):
-                        status, answer = await call(app, method, path, headers, body)
+                        extra = [(b"idempotency-key", next(keys))] if name == "create_session_keyed" else []
+                        status, answer = await call(app, method, path, [*headers, *extra], body)
                         if status >= 300:
                             raise SystemExit(f"{name}: {status} {answer[:200]!r}")
                     per_request = (time.process_time() - started) / requests * 1e6
@@ -105,6 +109,7 @@ def main() -> None:
     for name, micros in best.items():
         print(f"| {name} | {micros:.0f} |")
     print(f"\ncreate / bare insert = {best['bare_insert'] / best['create_session']:.2f}")
+    print(f"create with a fresh key / without = {best['create_session'] / best['create_session_keyed']:.2f}")
     print(f"status / bare select = {best['bare_select'] / best['get_session']:.2f}")
 
 

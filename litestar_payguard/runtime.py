@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar import Litestar
     from litestar.types import Scope
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
 
@@ -62,6 +62,12 @@ class PayGuard:
         """Open a session on the host's engine, for work outside a request (jobs, start-up)."""
         async with self.sqlalchemy_config.get_session() as session:
             yield session
+
+    @contextlib.asynccontextmanager
+    async def db_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of the host's engine in a transaction committed on exit (short, Core-only work)."""
+        async with self.sqlalchemy_config.get_engine().begin() as connection:
+            yield connection
 
     def build_worker(self, *, concurrency: int | None = None, handle_signals: bool = True) -> Worker[Any]:
         """Build a SAQ worker running payguard's jobs and cron schedule.

@@ -1,4 +1,6 @@
 -- POST /payguard/sessions: a new customer and bundle per request.
+-- Seeded per run: wrk's Lua starts unseeded, and repeated keys or customers would turn into replays.
+math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local counter = 0

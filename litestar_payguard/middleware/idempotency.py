@@ -126,10 +126,8 @@ class IdempotencyMiddleware(TransactionMiddleware):
         method = cast("str", scope.get("method", ""))
         namespace = key_scope(principal, method, scope.get("path_template", scope["path"]))
         print_ = fingerprint(body, scope.get("path_params", {}))
-        async with payguard.db_session() as db:
-            claimed = await IdempotencyService(db, payguard.config).claim(namespace, key, print_)
-            await db.commit()
-        return claimed
+        async with payguard.db_connection() as connection:
+            return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -166,9 +166,8 @@ class TransactionMiddleware(ASGIMiddleware):
         if claim is None:
             return
         try:
-            async with payguard.db_session() as db:
-                await IdempotencyService(db, payguard.config).release(claim)
-                await db.commit()
+            async with payguard.db_connection() as connection:
+                await IdempotencyService(connection, payguard.config).release(claim)
         except Exception:  # the claim then expires after the lock timeout
             logger.warning("payguard: could not release an idempotency key", exc_info=True)
 

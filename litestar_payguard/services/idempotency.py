@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, text, update
 
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, PayGuardError
 from litestar_payguard.models import IdempotencyKey, IdempotencyStatus
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Table
     from sqlalchemy.engine import CursorResult
-    from sqlalchemy.ext.asyncio import AsyncSession
-    from sqlalchemy.sql.dml import Insert
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.principal import Principal
@@ -67,15 +65,47 @@ _OWNED = (
     & (_COLUMNS.locked_at == bindparam("claimed_at"))
     & (_COLUMNS.status == IdempotencyStatus.IN_PROGRESS)
 )
-_COMPLETE = update(_TABLE).where(_OWNED)
+# Statements are built once, with bind parameters, so SQLAlchemy compiles each one once and reuses it.
+_COMPLETE = (
+    update(_TABLE)
+    .where(_OWNED)
+    .values(
+        status=IdempotencyStatus.COMPLETED,
+        response_status=bindparam("stored_status"),
+        response_headers=bindparam("stored_headers", type_=_COLUMNS.response_headers.type),
+        response_body=bindparam("stored_body", type_=_COLUMNS.response_body.type),
+    )
+)
 _RELEASE = delete(_TABLE).where(_OWNED)
-_TAKE_OVER = update(_TABLE).where(
-    _COLUMNS.id == bindparam("record_id"),
-    _COLUMNS.locked_at == bindparam("seen_locked_at"),
-    _COLUMNS.status == bindparam("seen_status"),
+_TAKE_OVER = (
+    update(_TABLE)
+    .where(
+        _COLUMNS.id == bindparam("record_id"),
+        _COLUMNS.locked_at == bindparam("seen_locked_at"),
+        _COLUMNS.status == bindparam("seen_status"),
+    )
+    .values(
+        fingerprint=bindparam("new_fingerprint"),
+        status=IdempotencyStatus.IN_PROGRESS,
+        locked_at=bindparam("claimed_at"),
+        expires_at=bindparam("new_expires_at"),
+        response_status=None,
+        response_headers=None,
+        response_body=None,
+    )
 )
 _CLAIM_COLUMNS = ("id", "scope", "key", "fingerprint", "status", "locked_at", "expires_at", "created_at", "updated_at")
-_INSERTS: dict[str, Insert] = {}
+# SQLAlchemy cannot cache its dialects' ON CONFLICT constructs (they would be compiled on every claim); the same
+# SQL as text, with the columns' types on its parameters, is cached, and runs on Postgres and SQLite alike.
+_CLAIM = (
+    text(
+        f"INSERT INTO {_TABLE.name} ({', '.join(_CLAIM_COLUMNS)}) "  # noqa: S608  # constant names only
+        f"VALUES ({', '.join(':' + name for name in _CLAIM_COLUMNS)}) "
+        "ON CONFLICT (scope, key) DO NOTHING RETURNING id"
+    )
+    .bindparams(*(bindparam(name, type_=_COLUMNS[name].type) for name in _CLAIM_COLUMNS))
+    .columns(_COLUMNS.id)
+)
 
 
 class IdempotencyKeyInvalidError(PayGuardError):
@@ -166,22 +196,16 @@ def fingerprint(body: bytes, path_params: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _insert_unless_taken(dialect: str) -> Insert:
-    """INSERT … ON CONFLICT (scope, key) DO NOTHING RETURNING id, for the session's dialect."""
-    if dialect not in _INSERTS:
-        builder = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        values: dict[str, Any] = {name: bindparam(name) for name in _CLAIM_COLUMNS}
-        statement = builder(_TABLE).values(values).on_conflict_do_nothing(index_elements=["scope", "key"])
-        _INSERTS[dialect] = statement.returning(_COLUMNS.id)
-    return _INSERTS[dialect]
-
-
 class IdempotencyService:
-    """Claims keys, replays stored responses, and stores new ones; flushes, never commits."""
+    """Claims keys, replays stored responses, and stores new ones; never commits.
+
+    Claims and releases run on a connection of their own (committed at once); :meth:`complete` runs in the
+    request's session, so the stored response commits with the request's writes.
+    """
 
     __slots__ = ("_config", "_db")
 
-    def __init__(self, db: AsyncSession, config: PayGuardConfig) -> None:
+    def __init__(self, db: AsyncSession | AsyncConnection, config: PayGuardConfig) -> None:
         self._db = db
         self._config = config
 
@@ -200,7 +224,7 @@ class IdempotencyService:
         if row is None:
             record_id = uuid4()
             claimed = await self._db.execute(
-                _insert_unless_taken(self._db.get_bind().dialect.name),
+                _CLAIM,
                 {
                     "id": record_id,
                     **params,
@@ -232,16 +256,15 @@ class IdempotencyService:
             raise self._in_use()
         # The claim is stale (its request died) or the key expired: take it over, unless someone else just did.
         taken: CursorResult[Any] = await self._db.execute(  # type: ignore[assignment]
-            _TAKE_OVER.values(
-                fingerprint=print_,
-                status=IdempotencyStatus.IN_PROGRESS,
-                locked_at=now,
-                expires_at=now + timedelta(seconds=self._config.idempotency_key_ttl_seconds),
-                response_status=None,
-                response_headers=None,
-                response_body=None,
-            ),
-            {"record_id": row.id, "seen_locked_at": row.locked_at, "seen_status": row.status},
+            _TAKE_OVER,
+            {
+                "record_id": row.id,
+                "seen_locked_at": row.locked_at,
+                "seen_status": row.status,
+                "new_fingerprint": print_,
+                "claimed_at": now,
+                "new_expires_at": now + timedelta(seconds=self._config.idempotency_key_ttl_seconds),
+            },
         )
         if taken.rowcount != 1:
             raise self._in_use()
@@ -254,13 +277,14 @@ class IdempotencyService:
             IdempotencyKeyInUseError: The claim was taken over meanwhile; the request must not commit.
         """
         stored: CursorResult[Any] = await self._db.execute(  # type: ignore[assignment]
-            _COMPLETE.values(
-                status=IdempotencyStatus.COMPLETED,
-                response_status=response.status,
-                response_headers=[list(header) for header in response.headers],
-                response_body=response.body,
-            ),
-            {"record_id": claim.record_id, "claimed_at": claim.claimed_at},
+            _COMPLETE,
+            {
+                "record_id": claim.record_id,
+                "claimed_at": claim.claimed_at,
+                "stored_status": response.status,
+                "stored_headers": [list(header) for header in response.headers],
+                "stored_body": response.body,
+            },
         )
         if stored.rowcount != 1:
             msg = "Another request took over this idempotency key; this one was not applied."
