@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 
 from litestar_payguard import SessionService
 from litestar_payguard.exceptions import NotFoundError
-from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
 
@@ -100,12 +100,13 @@ async def checkout(
 def build_shop_router(*, payguard_path: str) -> Router:
     """Build the shop's own routes that write through payguard.
 
-    They use payguard's transaction boundary, ``Idempotency-Key`` support and problem details, as any host route
-    calling payguard's services should: a client that times out and retries a checkout gets the same session.
+    They opt in to payguard's transaction boundary and ``Idempotency-Key`` support (``opt``) and use its problem
+    details, as any host route calling payguard's services should: a client that times out and retries a
+    checkout gets the same session.
     """
     return Router(
         path="/shop",
         route_handlers=[checkout],
-        middleware=[IdempotencyMiddleware()],
+        opt={IDEMPOTENCY_OPT_KEY: "optional"},
         exception_handlers=build_exception_handlers(payguard_path),
     )

@@ -62,8 +62,13 @@ class PayGuardConfig:
     """Source of the current time; tests inject a manual clock."""
     max_body_bytes: int = 64 * 1024
     """Largest request body payguard's routes accept (413 beyond)."""
+    idempotency_routes: Sequence[str] = ()
+    """The host's route path templates (``scope["path_template"]``, e.g. ``"/shop/orders/{order_id}"``) that accept
+    ``Idempotency-Key`` and get payguard's transaction boundary, without touching the routes themselves; a route
+    can also opt in with ``opt={"payguard_idempotency": "optional"}``."""
     idempotency_required_routes: Sequence[str] = ()
-    """Route path templates (``scope["path_template"]``, e.g. ``"/payguard/v1/payments"``) where an unsafe
+    """Route path templates (``scope["path_template"]``: parameters without their type, e.g.
+    ``"/payguard/v1/payments"``) where an unsafe
     request without ``Idempotency-Key`` is refused; a route can also say so with
     ``opt={"payguard_idempotency": "required"}``."""
 

@@ -10,12 +10,16 @@ import os
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, get
+from litestar import Litestar, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath
 
-from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SystemClock
+from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SessionService, SystemClock
+from litestar_payguard.problems import build_exception_handlers
+from litestar_payguard.schemas import Session, SessionCreate
 
 DEFAULT_MERCHANT_KEY = "key_test_default"
 
@@ -35,6 +39,26 @@ def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 @get("/host/ping", sync_to_thread=False)
 def ping() -> dict[str, str]:
     return {"host": "ok"}
+
+
+async def _open(payguard_sessions: SessionService, plan: str) -> Session:
+    session = await payguard_sessions.create(SessionCreate(bundle_id=plan, amount=1500, currency="EUR"))
+    return payguard_sessions.view(session)
+
+
+PROBLEMS = build_exception_handlers("/payguard")
+
+
+@post("/host/checkout/{plan:str}", exception_handlers=PROBLEMS)
+async def host_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+    """A host route using payguard's service, with no payguard middleware of its own."""
+    return await _open(payguard_sessions, plan)
+
+
+@post("/host/strict-checkout/{plan:str}", opt={"payguard_idempotency": "required"}, exception_handlers=PROBLEMS)
+async def host_strict_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+    """A host route opting in, with a key required, through its ``opt``."""
+    return await _open(payguard_sessions, plan)
 
 
 def create_app(
@@ -60,7 +84,7 @@ def create_app(
     }
     settings.update(overrides)
     return Litestar(
-        route_handlers=[ping],
+        route_handlers=[ping, host_checkout, host_strict_checkout],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
     )
 

@@ -14,8 +14,11 @@ Semantics (IETF idempotency-key draft, Stripe):
   replay too). Any other response (4xx that changed nothing, 5xx, a failed commit) releases the key.
 - A claim whose request died is taken over after the lock timeout (90 s).
 
-It applies to POST, PUT, PATCH and DELETE on the routes it is attached to. ``opt={"payguard_idempotency":
-"required"}`` (or ``PayGuardConfig.idempotency_required_routes``) requires a key; ``"off"`` disables it.
+It applies to POST, PUT, PATCH and DELETE. payguard's routers carry one; the plugin also registers one at the
+application level that acts only on the host's routes that opt in, with ``opt={"payguard_idempotency":
+"optional" | "required"}`` or by being listed in ``PayGuardConfig.idempotency_routes`` /
+``idempotency_required_routes``. A host may also attach ``IdempotencyMiddleware()`` to a route or router itself.
+``"off"`` disables it on a route.
 """
 
 from __future__ import annotations
@@ -62,7 +65,18 @@ REPLAYED_HEADER = (b"idempotent-replayed", b"true")
 
 
 class IdempotencyMiddleware(TransactionMiddleware):
-    """Idempotency keys on top of the transaction boundary; holds no per-request state."""
+    """Idempotency keys on top of the transaction boundary; holds no per-request state.
+
+    Args:
+        opt_in: Act only on routes that opt in (route ``opt`` or the config's route lists) and leave
+            payguard's own routes, which have their own instance, alone. The plugin's application-level
+            instance is built this way; an instance attached to routes directly acts on all of them.
+    """
+
+    def __init__(self, *, opt_in: bool = False) -> None:
+        super().__init__()
+        if opt_in:
+            self.should_bypass_for_scope = _not_opted_in
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Claim, replay or refuse the request's key, then run it inside the transaction boundary."""
@@ -128,6 +142,19 @@ class IdempotencyMiddleware(TransactionMiddleware):
         print_ = fingerprint(body, scope.get("path_params", {}))
         async with payguard.db_connection() as connection:
             return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
+
+
+def _not_opted_in(scope: Scope) -> bool:
+    """Whether the application-level instance should stay out of this request."""
+    handler = scope.get("route_handler")
+    if handler is not None and handler.opt.get(IDEMPOTENCY_OPT_KEY) in {"optional", "required"}:
+        return False
+    payguard = payguard_of(scope)
+    template = scope.get("path_template", "")
+    config = payguard.config
+    if template == config.path or template.startswith(config.path + "/"):
+        return True  # payguard's own routes: their router's instance handles them
+    return template not in config.idempotency_routes and template not in config.idempotency_required_routes
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

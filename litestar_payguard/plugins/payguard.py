@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from litestar.plugins import CLIPlugin, InitPlugin
 
 from litestar_payguard.exceptions import ImproperConfigurationError
+from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
@@ -55,6 +56,8 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         sqlalchemy_config = self._config.sqlalchemy_config or find_sqlalchemy_config(app_config.plugins)
         payguard = PayGuard(self._config, sqlalchemy_config)
         app_config.route_handlers.extend(build_routers(payguard))
+        # Acts only on the host's routes that opt in; after the host's own middleware, so its auth has run.
+        app_config.middleware.append(IdempotencyMiddleware(opt_in=True))
         app_config.dependencies.update(build_dependencies(payguard))
         app_config.lifespan.append(payguard.lifespan)
         app_config.state[STATE_KEY] = payguard

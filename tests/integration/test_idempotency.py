@@ -314,3 +314,26 @@ async def test_an_oversized_body_with_a_key_is_refused_before_the_claim(client: 
     response = await client.post(BASE, json={**BODY, "planName": "p" * 70_000}, headers=keyed("big"))
     assert (response.status_code, response.json()["code"]) == (413, "PAYLOAD_TOO_LARGE")
     assert await store.count("payguard_idempotency_key") == 0
+
+
+async def test_host_routes_opt_in_through_the_config_list_or_their_opt(client_for: ClientFactory, store: Store) -> None:
+    async with client_for(idempotency_routes=["/host/checkout/{plan}"]) as listed:
+        first = await listed.post("/host/checkout/gold", headers=keyed("host-1"))
+        again = await listed.post("/host/checkout/gold", headers=keyed("host-1"))
+        strict_without = await listed.post("/host/strict-checkout/gold", headers=ALICE)
+        strict_with = await listed.post("/host/strict-checkout/gold", headers=keyed("host-2"))
+    assert first.status_code == 201
+    assert (again.content, again.headers["idempotent-replayed"]) == (first.content, "true")
+    assert (strict_without.status_code, strict_without.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
+    assert strict_with.status_code == 201
+    assert await store.count("payguard_session") == 2
+
+
+async def test_a_host_route_that_did_not_opt_in_ignores_the_key(client: Client, store: Store) -> None:
+    first = await client.post("/host/checkout/gold", headers=keyed("host-3"))
+    again = await client.post("/host/checkout/gold", headers=keyed("host-3"))
+
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] != again.json()["id"]  # ran twice: no key handling on this route
+    assert "idempotent-replayed" not in again.headers
+    assert await store.count("payguard_idempotency_key") == 0
