@@ -126,6 +126,9 @@ class PayGuardConfig:
             if getattr(self, name) < 0:
                 msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
+        if self.idempotency_key_ttl_seconds <= self.idempotency_lock_timeout_seconds:
+            msg = "PayGuardConfig.idempotency_key_ttl_seconds must be longer than idempotency_lock_timeout_seconds."
+            raise ImproperConfigurationError(msg)
         for name in (
             "poll_interval_ms",
             "worker_concurrency",

@@ -18,6 +18,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath
 
 from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SessionService, SystemClock
+from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
 
@@ -55,6 +56,17 @@ async def host_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[
     return await _open(payguard_sessions, plan)
 
 
+@post(
+    "/host/double-checkout/{plan:str}",
+    opt={"payguard_idempotency": "optional"},
+    middleware=[IdempotencyMiddleware()],
+    exception_handlers=PROBLEMS,
+)
+async def host_double_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+    """Opted in twice (opt and its own middleware): one boundary must hold the request, not two."""
+    return await _open(payguard_sessions, plan)
+
+
 @post("/host/strict-checkout/{plan:str}", opt={"payguard_idempotency": "required"}, exception_handlers=PROBLEMS)
 async def host_strict_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
     """A host route opting in, with a key required, through its ``opt``."""
@@ -84,7 +96,7 @@ def create_app(
     }
     settings.update(overrides)
     return Litestar(
-        route_handlers=[ping, host_checkout, host_strict_checkout],
+        route_handlers=[ping, host_checkout, host_double_checkout, host_strict_checkout],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
     )
 

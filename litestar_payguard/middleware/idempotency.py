@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Request
 
-from litestar_payguard.exceptions import PayGuardError
+from litestar_payguard.exceptions import ImproperConfigurationError, PayGuardError
 from litestar_payguard.identity import PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware.transaction import TransactionMiddleware
 from litestar_payguard.problems import (
@@ -41,6 +41,7 @@ from litestar_payguard.problems import (
 )
 from litestar_payguard.runtime import payguard_of
 from litestar_payguard.services.idempotency import (
+    Claim,
     IdempotencyService,
     StoredResponse,
     fingerprint,
@@ -54,12 +55,13 @@ if TYPE_CHECKING:
     from litestar_payguard.principal import Principal
     from litestar_payguard.runtime import PayGuard
 
-__all__ = ("IDEMPOTENCY_OPT_KEY", "IdempotencyMiddleware")
+__all__ = ("IDEMPOTENCY_MODES", "IDEMPOTENCY_OPT_KEY", "IdempotencyMiddleware", "check_idempotency_opts")
 
 logger = logging.getLogger("litestar_payguard")
 
 IDEMPOTENCY_OPT_KEY = "payguard_idempotency"
 """Route ``opt`` key: ``"optional"`` (the default), ``"required"`` or ``"off"``."""
+IDEMPOTENCY_MODES = frozenset({"optional", "required", "off"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REPLAYED_HEADER = (b"idempotent-replayed", b"true")
 
@@ -80,41 +82,48 @@ class IdempotencyMiddleware(TransactionMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Claim, replay or refuse the request's key, then run it inside the transaction boundary."""
+        if self.is_inside_boundary(scope):
+            await next_app(scope, receive, send)
+            return
         payguard = payguard_of(scope)
         mode = self._mode(scope, payguard)
         raw_key = _header(scope, b"idempotency-key")
-        if mode == "off" or (raw_key is None and mode == "optional"):
+        if mode == "off" or (raw_key is None and mode != "required"):
             await self.run_in_transaction(scope, receive, send, next_app, payguard=payguard, claim=None)
             return
+        outcome = await self._prepare(scope, receive, payguard, raw_key)
+        if isinstance(outcome, list):  # a replay, a refusal, or nothing at all for a client that went away
+            for message in outcome:
+                await send(message)
+            return
+        claim, body = outcome
+        await self.run_in_transaction(scope, _replaying(body, receive), send, next_app, payguard=payguard, claim=claim)
+
+    async def _prepare(
+        self, scope: Scope, receive: Receive, payguard: PayGuard, raw_key: str | None
+    ) -> list[Message] | tuple[Claim, bytes]:
+        """Validate the key, read the body, resolve the principal and claim: the claim, or what to answer instead."""
+        instance = scope["path"]
         try:
-            key = parse_key(raw_key, required=mode == "required")
+            key = parse_key(raw_key, required=True)
             assert key is not None
             body = await _read_body(receive, limit=payguard.config.max_body_bytes)
+            if body is _GONE:
+                return []  # the client went away before sending its whole body: nothing is claimed or run
             if body is None:
-                await _answer(send, problem_messages(_too_large(scope)))
-                return
+                return problem_messages(_too_large(scope))
             principal = await self._principal(scope, payguard)
             claimed = await self._claim(scope, payguard, principal, key, body)
         except PayGuardError as exc:
-            await _answer(
-                send,
-                problem_messages(error_body(exc, prefix=payguard.config.path, instance=scope["path"]), exc.headers),
-            )
-            return
+            return problem_messages(error_body(exc, prefix=payguard.config.path, instance=instance), exc.headers)
         except Exception as exc:
             if not is_infrastructure_error(exc):
                 raise
-            logger.warning("payguard: idempotency store unavailable on %s: %r", scope["path"], exc)
-            await _answer(
-                send, problem_messages(unavailable_body(scope["path"]), {"Retry-After": str(RETRY_AFTER_SECONDS)})
-            )
-            return
+            logger.warning("payguard: idempotency store unavailable on %s: %r", instance, exc)
+            return problem_messages(unavailable_body(instance), {"Retry-After": str(RETRY_AFTER_SECONDS)})
         if isinstance(claimed, StoredResponse):
-            await _answer(send, _replay(claimed))
-            return
-        await self.run_in_transaction(
-            scope, _replaying(body, receive), send, next_app, payguard=payguard, claim=claimed
-        )
+            return _replay(claimed)
+        return claimed, body
 
     @staticmethod
     def _mode(scope: Scope, payguard: PayGuard) -> str:
@@ -126,12 +135,16 @@ class IdempotencyMiddleware(TransactionMiddleware):
 
     @staticmethod
     async def _principal(scope: Scope, payguard: PayGuard) -> Principal:
-        """Resolve the key's principal once; the route's ``payguard_principal`` dependency reuses it."""
+        """Resolve the key's principal once; the route's ``payguard_principal`` dependency reuses it.
+
+        It is resolved in a short session of its own, closed before the claim takes a connection: holding the
+        request's session (and its pooled connection) while waiting for another would deadlock a full pool.
+        """
         request: Request[Any, Any, Any] = Request(scope)
         principal = cast("Principal | None", request.state.get(PRINCIPAL_STATE_KEY))
         if principal is None:
-            db = payguard.sqlalchemy_config.provide_session(scope["app"].state, scope)
-            principal = await payguard.principals.resolve(request, db)
+            async with payguard.db_session() as db:
+                principal = await payguard.principals.resolve(request, db)
             request.state[PRINCIPAL_STATE_KEY] = principal
         return principal
 
@@ -142,6 +155,22 @@ class IdempotencyMiddleware(TransactionMiddleware):
         print_ = fingerprint(body, scope.get("path_params", {}))
         async with payguard.db_connection() as connection:
             return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
+
+
+def check_idempotency_opts(handlers: Any) -> None:
+    """Refuse, at start-up, a route ``opt`` value that is not a mode (a typo would silently mean "optional").
+
+    Raises:
+        ImproperConfigurationError: A route's ``payguard_idempotency`` is not one of the modes.
+    """
+    for handler in handlers:
+        mode = handler.opt.get(IDEMPOTENCY_OPT_KEY)
+        if mode is not None and mode not in IDEMPOTENCY_MODES:
+            msg = (
+                f"Route {sorted(handler.paths)}: opt {IDEMPOTENCY_OPT_KEY}={mode!r} must be one of "
+                f"{sorted(IDEMPOTENCY_MODES)}."
+            )
+            raise ImproperConfigurationError(msg)
 
 
 def _not_opted_in(scope: Scope) -> bool:
@@ -164,14 +193,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+_GONE = b"\x00client-disconnected"
+
+
 async def _read_body(receive: Receive, *, limit: int) -> bytes | None:
-    """Read the whole request body (``None`` when it exceeds ``limit``)."""
+    """Read the whole request body: ``None`` when it exceeds ``limit``, ``_GONE`` when the client disconnected."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks)
+            return _GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -211,8 +243,3 @@ def _too_large(scope: Scope) -> dict[str, Any]:
         detail="The request body is too large.",
         instance=scope["path"],
     )
-
-
-async def _answer(send: Send, messages: list[Message]) -> None:
-    for message in messages:
-        await send(message)

@@ -52,7 +52,11 @@ _START = "http.response.start"
 _BODY = "http.response.body"
 _FLUSHED = "payguard_flushed"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-STORED_HEADERS = frozenset({b"content-type", b"content-language", b"content-encoding", b"location"})
+_BOUNDARY = "payguard_boundary"
+"""Scope state flag: a payguard transaction boundary already holds this request."""
+STORED_HEADERS = frozenset(
+    {b"content-type", b"content-language", b"content-encoding", b"location", b"retry-after", b"vary"}
+)
 """Response headers kept with an idempotent response and replayed with it."""
 
 
@@ -81,7 +85,19 @@ class TransactionMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Run the route, holding its response until the transaction is settled."""
+        if self.is_inside_boundary(scope):
+            await next_app(scope, receive, send)
+            return
         await self.run_in_transaction(scope, receive, send, next_app, payguard=payguard_of(scope), claim=None)
+
+    @staticmethod
+    def is_inside_boundary(scope: Scope) -> bool:
+        """Whether an outer payguard layer already holds this request; inner layers then pass through.
+
+        One transaction per request: two stacked boundaries would commit the handler's writes and the stored
+        response separately, and a crash between them could run the request twice.
+        """
+        return bool(scope.get("state", {}).get(_BOUNDARY))
 
     async def run_in_transaction(
         self,
@@ -94,6 +110,7 @@ class TransactionMiddleware(ASGIMiddleware):
         claim: Claim | None,
     ) -> None:
         """Run the route and settle its transaction; ``claim`` is the idempotency key this request owns."""
+        scope.setdefault("state", {})[_BOUNDARY] = True
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
@@ -146,7 +163,8 @@ class TransactionMiddleware(ASGIMiddleware):
             body = unavailable_body(
                 scope["path"],
                 code="COMMIT_FAILED",
-                detail="The change could not be saved; nothing was stored. Retry later.",
+                detail="The change could not be confirmed as saved. Retry later (with the same Idempotency-Key: "
+                "a change that was saved is replayed, one that was not is applied).",
             )
             return problem_messages(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return held

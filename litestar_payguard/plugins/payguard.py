@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from litestar.plugins import CLIPlugin, InitPlugin
+from litestar.routes import HTTPRoute
 
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.middleware.idempotency import check_idempotency_opts
 from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
@@ -15,11 +17,21 @@ from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
     from click import Group
+    from litestar import Litestar
     from litestar.config.app import AppConfig
 
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = ("PayGuardPlugin",)
+
+
+def _check_routes(app: Litestar) -> None:
+    """Fail at start-up on a route whose idempotency ``opt`` is not a mode."""
+    check_idempotency_opts(
+        handler
+        for route in app.routes
+        for handler in (route.route_handlers if isinstance(route, HTTPRoute) else [route.route_handler])
+    )
 
 
 class PayGuardPlugin(InitPlugin, CLIPlugin):
@@ -60,6 +72,7 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         app_config.middleware.append(IdempotencyMiddleware(opt_in=True))
         app_config.dependencies.update(build_dependencies(payguard))
         app_config.lifespan.append(payguard.lifespan)
+        app_config.on_startup.append(_check_routes)
         app_config.state[STATE_KEY] = payguard
         app_config.signature_namespace.update(
             {"PayGuard": PayGuard, "Principal": Principal, "SessionService": SessionService}

@@ -188,7 +188,7 @@ def fingerprint(body: bytes, path_params: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical body (JSON re-encoded with sorted keys, else the raw bytes) and path parameters."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or nested beyond what json handles: the raw bytes
         canonical = body
     digest = hashlib.sha256(canonical)
     digest.update(b"\0")
@@ -218,6 +218,14 @@ class IdempotencyService:
             IdempotencyKeyReusedError: The key belongs to a request with another fingerprint.
             IdempotencyKeyInUseError: A request with the key is still running.
         """
+        for _ in range(2):  # a second pass when the key was purged between our read and our takeover
+            outcome = await self._claim_once(scope, key, print_)
+            if outcome is not None:
+                return outcome
+        raise self._in_use()
+
+    async def _claim_once(self, scope: str, key: str, print_: str) -> Claim | StoredResponse | None:
+        """One claim attempt; ``None`` when the row vanished under us (purged) and the caller should retry."""
         now = self._config.clock.now()
         params = {"scope": scope, "key": key}
         row = (await self._db.execute(_FIND, params)).first()
@@ -239,8 +247,8 @@ class IdempotencyService:
             if claimed.first() is not None:
                 return Claim(record_id=record_id, claimed_at=now)
             row = (await self._db.execute(_FIND, params)).first()  # a concurrent request won the insert
-            if row is None:  # and was purged in between: let the client come back
-                raise self._in_use()
+            if row is None:  # and it was purged in between
+                return None
         live = row.expires_at > now
         if live and row.fingerprint != print_:
             msg = f"{KEY_HEADER} {key!r} was already used with a different request."
@@ -267,6 +275,8 @@ class IdempotencyService:
             },
         )
         if taken.rowcount != 1:
+            if (await self._db.execute(_FIND, params)).first() is None:
+                return None  # purged meanwhile: the key is free again
             raise self._in_use()
         return Claim(record_id=row.id, claimed_at=now)
 

@@ -53,12 +53,15 @@ async def test_a_retry_after_a_killed_server_completes_the_payment_once(
             if await store.count("payguard_idempotency_key", "key = 'complete-1' AND status = 'in_progress'"):
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the request never claimed its key: the kill would not test the takeover")
         server.send_signal(signal.SIGKILL)
         server.wait()
         with contextlib.suppress(httpx.HTTPError):  # the server died under it
             await doomed
 
     assert await store.scalar("SELECT status FROM payguard_session WHERE id = :id", id=session["id"]) == "active"
+    assert await store.count("payguard_idempotency_key", "key = 'complete-1' AND status = 'in_progress'") == 1
     await asyncio.sleep(1.1)  # the dead request's claim is now past its lock timeout
 
     async with contextlib.AsyncExitStack() as stack:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from litestar_payguard.services.idempotency import IdempotencyService, fingerpri
 from litestar_payguard.services.merchants import MerchantService
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
+from tests.integration.test_session_flow import UnreachableGateway
 
 BASE = "/payguard/sessions"
 BODY = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD"}
@@ -337,3 +339,109 @@ async def test_a_host_route_that_did_not_opt_in_ignores_the_key(client: Client, 
     assert first.json()["id"] != again.json()["id"]  # ran twice: no key handling on this route
     assert "idempotent-replayed" not in again.headers
     assert await store.count("payguard_idempotency_key") == 0
+
+
+async def test_concurrent_keyed_requests_of_api_key_merchants_do_not_starve_a_small_pool(
+    client_for: ClientFactory, store: Store
+) -> None:
+    """Each request holds one connection at a time: resolving an API-key merchant, claiming, then running."""
+    async with client_for(pool_size=3) as client:
+        async with payguard_of(client.app).db_session() as db:
+            await MerchantService(db).ensure("key_acme", secret="secret_acme")
+            await db.commit()
+        acme = {**ALICE, "X-Api-Key": "key_acme", "X-Api-Secret": "secret_acme"}
+        responses = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    client.post(BASE, json={**BODY, "bundleId": f"b-{i}"}, headers=keyed(f"api-{i}", acme))
+                    for i in range(30)
+                )
+            ),
+            timeout=60,
+        )
+
+    assert [r.status_code for r in responses] == [201] * 30
+    assert await store.count("payguard_session") == 30
+
+
+async def test_path_parameters_are_part_of_the_request(client: Client, store: Store, clock: ManualClock) -> None:
+    first, second = await create_session(client), await create_session(client, bundleId="bundle-2")
+    for session in (first, second):
+        await client.post(f"{BASE}/{session['id']}/interrupt", json={"kind": "network"}, headers=ALICE)
+    clock.advance(3)
+
+    resumed = await client.post(f"{BASE}/{first['id']}/resume", headers=keyed("resume-once"))
+    other_session = await client.post(f"{BASE}/{second['id']}/resume", headers=keyed("resume-once"))
+
+    assert resumed.status_code == 200
+    assert (other_session.status_code, other_session.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+
+
+async def test_a_5xx_releases_the_key(client_for: ClientFactory, store: Store) -> None:
+    async with client_for(gateway=UnreachableGateway()) as client:
+        session = await create_session(client)
+        url = f"{BASE}/{session['id']}/complete"
+        failed = await client.post(url, json={"gatewayPaymentId": "p"}, headers=keyed("gw"))
+        keys_after_failure = await store.count("payguard_idempotency_key")
+        again = await client.post(url, json={"gatewayPaymentId": "p"}, headers=keyed("gw"))
+
+    assert (failed.status_code, failed.json()["code"]) == (502, "GATEWAY_ERROR")
+    assert keys_after_failure == 0
+    assert (again.status_code, again.json()["code"]) == (502, "GATEWAY_ERROR")  # ran again, not a replay
+    assert "idempotent-replayed" not in again.headers
+
+
+async def test_a_route_with_two_payguard_layers_is_held_by_one(client: Client, store: Store) -> None:
+    first = await client.post("/host/double-checkout/gold", headers=keyed("twice"))
+    again = await client.post("/host/double-checkout/gold", headers=keyed("twice"))
+
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert await store.count("payguard_session") == 1
+
+
+async def test_a_client_that_disconnects_mid_body_claims_nothing(client: Client, store: Store) -> None:
+    app = client.app
+    sent: list[dict[str, Any]] = []
+    chunks = [
+        {"type": "http.request", "body": b'{"bundleId":"b","amo', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": BASE,
+        "raw_path": BASE.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"t"),
+            (b"x-customer", b"alice"),
+            (b"idempotency-key", b"cut"),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
+    }
+    await app(scope, receive, send)
+
+    assert await store.count("payguard_idempotency_key") == 0
+    assert await store.count("payguard_session") == 0
+
+
+async def test_deeply_nested_bodies_with_a_key_are_refused_not_crashed(client: Client, store: Store) -> None:
+    body = b"[" * 30_000 + b"]" * 30_000
+    response = await client.post(BASE, content=body, headers={**keyed("deep"), "content-type": "application/json"})
+
+    assert 400 <= response.status_code < 500, response.text
+    assert await store.count("payguard_session") == 0

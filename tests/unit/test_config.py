@@ -30,6 +30,7 @@ def test_defaults_follow_the_design() -> None:
         {"queue_url": "redis://x", "attempt_timeout_seconds": -1},
         {"queue_url": "redis://x", "retry_delay_seconds": -0.5},
         {"queue_url": "redis://x", "poll_interval_ms": 0},
+        {"queue_url": "redis://x", "idempotency_key_ttl_seconds": 60, "idempotency_lock_timeout_seconds": 90},
     ],
 )
 def test_impossible_configurations_fail_at_construction(settings: dict[str, object]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, post
 
 from litestar_payguard import ImproperConfigurationError, PayGuardConfig, PayGuardPlugin
 
@@ -90,3 +90,17 @@ def test_the_cli_group_is_registered() -> None:
 def test_accessing_the_core_before_init_is_an_error() -> None:
     with pytest.raises(ImproperConfigurationError):
         _ = PayGuardPlugin(PayGuardConfig(queue_url="redis://x")).payguard
+
+
+async def test_a_misspelt_idempotency_opt_stops_the_app_at_start_up() -> None:
+    @post("/host/typo", opt={"payguard_idempotency": "yes"})
+    async def typo() -> None:
+        return None
+
+    config = PayGuardConfig(queue_url="redis://127.0.0.1:9", admin_enabled=False)
+    app = Litestar(route_handlers=[typo], plugins=[SQLAlchemyPlugin(_db()), PayGuardPlugin(config)])
+    with pytest.raises(BaseException) as raised:  # the lifespan's task group wraps it in an ExceptionGroup
+        async with app.lifespan():
+            pass
+    errors = raised.value.exceptions if isinstance(raised.value, BaseExceptionGroup) else (raised.value,)
+    assert any(isinstance(e, ImproperConfigurationError) and "payguard_idempotency" in str(e) for e in errors)
