@@ -89,15 +89,22 @@ def report(
     ratios: Mapping[str, tuple[str, str, float | None]],
     settings: Mapping[str, object],
 ) -> None:
-    """Print the table and the ratios (numerator, denominator, target) and keep the raw results."""
-    computed = {
-        ratio: float(summary[top]["requests_per_second"]) / float(summary[bottom]["requests_per_second"])  # type: ignore[arg-type]
-        for ratio, (top, bottom, _) in ratios.items()
-    }
+    """Print the table and the ratios (numerator, denominator, target) and keep the raw results.
+
+    A ratio is computed within each round, from scenarios measured minutes apart at most, and the median of the
+    rounds is reported: the machine's speed drifts over a run, and a ratio of medians would mix rounds.
+    """
+
+    def per_round(top: str, bottom: str) -> list[float]:
+        tops, bottoms = summary[top]["runs"], summary[bottom]["runs"]
+        return [a["requests_per_second"] / b["requests_per_second"] for a, b in zip(tops, bottoms, strict=True)]  # type: ignore[index,call-overload]
+
+    rounds = {ratio: per_round(top, bottom) for ratio, (top, bottom, _) in ratios.items()}
+    computed = {ratio: statistics.median(values) for ratio, values in rounds.items()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}-{int(time.time())}.json"
     payload = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
-    payload.update({"settings": dict(settings), "summary": summary, "ratios": computed})
+    payload.update({"settings": dict(settings), "summary": summary, "ratios": computed, "ratios_per_round": rounds})
     out.write_text(json.dumps(payload, indent=2))
     print("\n| endpoint | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|")
     for entry in summary.values():
@@ -106,7 +113,8 @@ def report(
     print()
     for ratio, (_, _, target) in ratios.items():
         wanted = f" (target >= {target})" if target is not None else ""
-        print(f"{ratio} = {computed[ratio]:.2f}{wanted}")
+        each = ", ".join(f"{value:.2f}" for value in rounds[ratio])
+        print(f"{ratio} = {computed[ratio]:.2f}{wanted}  (rounds: {each})")
     print(f"results: {out.relative_to(ROOT)}")
 
 

@@ -52,8 +52,15 @@ class PrincipalResolver:
         self._sqlalchemy_config = sqlalchemy_config
         self._default_merchant_id: UUID | None = None
 
-    async def resolve(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> Principal:
+    async def resolve(
+        self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession | None = None
+    ) -> Principal:
         """Return the request's principal.
+
+        Args:
+            connection: The request.
+            db: The session to look merchants up in; without one, a short session of its own is opened, and only
+                when a lookup is needed (API key headers, or the default merchant's first use).
 
         Raises:
             InvalidCredentialsError: API key headers that do not authenticate.
@@ -62,14 +69,17 @@ class PrincipalResolver:
         merchant_id = await self._merchant_id(connection, db)
         return Principal(merchant_id=merchant_id, customer_id=await self._customer_id(connection))
 
-    async def _merchant_id(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> UUID:
+    async def _merchant_id(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession | None) -> UUID:
         api_key = connection.headers.get(API_KEY_HEADER)
         secret = connection.headers.get(API_SECRET_HEADER)
         if api_key is not None or secret is not None:
             if not api_key or not secret:
                 msg = f"Send both {API_KEY_HEADER} and {API_SECRET_HEADER}."
                 raise InvalidCredentialsError(msg)
-            return (await MerchantService(db).authenticate(api_key, secret)).id
+            if db is not None:
+                return (await MerchantService(db).authenticate(api_key, secret)).id
+            async with self._sqlalchemy_config.get_session() as own:
+                return (await MerchantService(own).authenticate(api_key, secret)).id
         if self._config.default_merchant_key is None:
             msg = f"Send {API_KEY_HEADER} and {API_SECRET_HEADER}."
             raise AuthenticationError(msg)

@@ -137,14 +137,14 @@ class IdempotencyMiddleware(TransactionMiddleware):
     async def _principal(scope: Scope, payguard: PayGuard) -> Principal:
         """Resolve the key's principal once; the route's ``payguard_principal`` dependency reuses it.
 
-        It is resolved in a short session of its own, closed before the claim takes a connection: holding the
-        request's session (and its pooled connection) while waiting for another would deadlock a full pool.
+        Without the request's session: a merchant lookup, when one is needed, uses a short session of its own,
+        closed before the claim takes a connection. Holding the request's session (and its pooled connection)
+        while waiting for another would deadlock a full pool.
         """
         request: Request[Any, Any, Any] = Request(scope)
         principal = cast("Principal | None", request.state.get(PRINCIPAL_STATE_KEY))
         if principal is None:
-            async with payguard.db_session() as db:
-                principal = await payguard.principals.resolve(request, db)
+            principal = await payguard.principals.resolve(request)
             request.state[PRINCIPAL_STATE_KEY] = principal
         return principal
 
