@@ -14,7 +14,8 @@ from litestar_payguard import SessionService
 from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.problems import build_exception_handlers
-from litestar_payguard.schemas import Session, SessionCreate
+from litestar_payguard.schemas import SessionCreate
+from litestar_payguard.schemas.pending import SessionOpened
 
 __all__ = ("CATALOGUE", "Product", "build_shop_router", "index", "me", "products")
 
@@ -85,7 +86,7 @@ def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def checkout(
     data: JSONBody[Checkout],
     payguard_sessions: NamedDependency[SessionService],
-) -> Session:
+) -> SessionOpened:
     """Open a payguard checkout session for a catalogue product, priced by the shop, not the client."""
     product = CATALOGUE.get(data.product_id)
     if product is None:

@@ -90,6 +90,9 @@ class PayGuardConfig:
     """Largest accepted amount, in minor units of any currency."""
     worker_concurrency: int = field(default=5, metadata=_POLICY)
     """Jobs one worker runs at once."""
+    stale_pending_seconds: float = field(default=1800.0, metadata=_POLICY)
+    """A pending payment older than this is stale: it no longer blocks a new payment for its bundle and is expired.
+    A payment submitted to the gateway (``processing``) is never expired by age."""
     idempotency_key_ttl_seconds: float = field(default=86_400.0, metadata=_POLICY)
     """How long a key and its stored response live."""
     idempotency_lock_timeout_seconds: float = field(default=90.0, metadata=_POLICY)
@@ -118,6 +121,7 @@ class PayGuardConfig:
             "max_amount",
             "idempotency_key_ttl_seconds",
             "idempotency_lock_timeout_seconds",
+            "stale_pending_seconds",
         ):
             if getattr(self, name) <= 0:
                 msg = f"PayGuardConfig.{name} must be positive, got {getattr(self, name)!r}"
@@ -126,6 +130,12 @@ class PayGuardConfig:
             if getattr(self, name) < 0:
                 msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
+        if self.session_expiry_seconds > self.stale_pending_seconds:
+            msg = (
+                "PayGuardConfig.session_expiry_seconds must not exceed stale_pending_seconds: a payment must not go "
+                "stale while its checkout session can still complete it."
+            )
+            raise ImproperConfigurationError(msg)
         if self.idempotency_key_ttl_seconds <= self.idempotency_lock_timeout_seconds:
             msg = "PayGuardConfig.idempotency_key_ttl_seconds must be longer than idempotency_lock_timeout_seconds."
             raise ImproperConfigurationError(msg)

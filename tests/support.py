@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -109,7 +110,8 @@ class Store:
 
 
 async def create_session(client: httpx.AsyncClient, headers: dict[str, str] = ALICE, **body: Any) -> dict[str, Any]:
-    payload = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD", **body}
+    """Open a session; each call gets a bundle of its own unless told (one open payment per bundle)."""
+    payload = {"bundleId": f"bundle-{uuid.uuid4().hex[:8]}", "amount": 4900, "currency": "USD", **body}
     response = await client.post("/payguard/sessions", json=payload, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())

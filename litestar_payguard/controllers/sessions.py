@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from litestar_payguard.schemas import Session, SessionComplete, SessionCreate, SessionInterrupt, SessionSummary
+from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = ("SessionController",)
@@ -23,9 +24,13 @@ class SessionController(Controller):
         self,
         data: JSONBody[SessionCreate],
         payguard_sessions: NamedDependency[SessionService],
-    ) -> Session:
-        """Open a session and its pending payment; attempt 1 starts now."""
-        return payguard_sessions.view(await payguard_sessions.create(data))
+    ) -> SessionOpened:
+        """Open a session and its pending payment; attempt 1 starts now.
+
+        Open payments for other bundles come back as ``warnings``; one for the same bundle answers 409
+        ``PENDING_SAME_BUNDLE`` with the ways out.
+        """
+        return await payguard_sessions.open(data)
 
     @get("/{session_id:str}", operation_id="payguardGetSession")
     async def get_session(

@@ -6,13 +6,18 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import JsonB
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from litestar_payguard.models.base import PayGuardModel, enum_column_type
 from litestar_payguard.models.enums import PaymentStatus
 
-__all__ = ("Payment",)
+__all__ = ("OPEN_PAYMENT_INDEX", "Payment")
+
+OPEN_PAYMENT_INDEX = "uq_payguard_payment_open_bundle"
+"""At most one open (pending or processing) payment per merchant, customer and bundle: concurrent requests
+cannot both win, whatever the code above it does."""
+_OPEN = text("status IN ('pending', 'processing')")
 
 
 class Payment(PayGuardModel):
@@ -21,6 +26,16 @@ class Payment(PayGuardModel):
     __tablename__ = "payguard_payment"
     __table_args__ = (
         Index("ix_payguard_payment_owner", "merchant_id", "customer_id", "bundle_id"),
+        Index(
+            OPEN_PAYMENT_INDEX,
+            "merchant_id",
+            "customer_id",
+            "bundle_id",
+            unique=True,
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
+        Index("ix_payguard_payment_open_age", "status", "created_at"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount_refunded >= 0 AND amount_refunded <= amount", name="refunds_within_amount"),
     )

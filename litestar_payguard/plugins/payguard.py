@@ -13,6 +13,7 @@ from litestar_payguard.middleware.idempotency import check_idempotency_opts
 from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
+from litestar_payguard.services.pending import PendingPaymentService
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -75,7 +76,12 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         app_config.on_startup.append(_check_routes)
         app_config.state[STATE_KEY] = payguard
         app_config.signature_namespace.update(
-            {"PayGuard": PayGuard, "Principal": Principal, "SessionService": SessionService}
+            {
+                "PayGuard": PayGuard,
+                "PendingPaymentService": PendingPaymentService,
+                "Principal": Principal,
+                "SessionService": SessionService,
+            }
         )
         self._payguard = payguard
         return app_config

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.types import Scope
 
-from litestar_payguard.controllers import AdminSessionController, SessionController
+from litestar_payguard.controllers import AdminSessionController, PendingController, SessionController
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
@@ -18,6 +18,7 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.pending import PendingPaymentService
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = ("build_dependencies", "build_routers", "find_sqlalchemy_config")
@@ -68,7 +69,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         "request_max_body_size": config.max_body_bytes,
         "before_request": decode_body_strictly,
     }
-    routers = [Router(path=config.path, route_handlers=[SessionController], **shared)]
+    routers = [Router(path=config.path, route_handlers=[SessionController, PendingController], **shared)]
     if config.admin_enabled:
         routers.append(
             Router(
@@ -102,11 +103,16 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         owner = await provide_principal(request, state, scope)
         return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner)
 
+    async def provide_pending(request: Request[Any, Any, Any], state: State, scope: Scope) -> PendingPaymentService:
+        owner = await provide_principal(request, state, scope)
+        return PendingPaymentService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner)
+
     def provide_payguard() -> PayGuard:
         return payguard
 
     return {
         "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
+        "payguard_pending": Provide(provide_pending),
         "payguard_principal": Provide(provide_principal),
         "payguard_sessions": Provide(provide_sessions),
     }

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import uuid4
+from uuid import UUID, uuid4
+
+import msgspec
+from sqlalchemy import select
 
 from litestar_payguard.currencies import normalize_currency
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError
-from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.schemas.payments import payment_view
+from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
+from litestar_payguard.services import pending_rules as rules
 from litestar_payguard.services.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -19,7 +25,13 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.principal import Principal
 
-__all__ = ("AmountTooLargeError", "InvalidPaymentTransitionError", "PaymentService")
+__all__ = (
+    "AmountTooLargeError",
+    "InvalidPaymentTransitionError",
+    "NewPayment",
+    "PaymentService",
+    "PendingSameBundleError",
+)
 
 PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.PENDING: frozenset(
@@ -52,6 +64,21 @@ class InvalidPaymentTransitionError(ConflictError):
     title = "Invalid payment transition"
 
 
+class PendingSameBundleError(ConflictError):
+    """An open payment for the same bundle blocks a new one (``conflicts`` say how to get out)."""
+
+    code = "PENDING_SAME_BUNDLE"
+    title = "Pending payment for this bundle"
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """A payment just added, and the customer's open payments for other bundles (they do not block it)."""
+
+    payment: Payment
+    warnings: list[rules.OpenPayment]
+
+
 class PaymentService:
     """Creates payments and moves them between statuses."""
 
@@ -68,7 +95,7 @@ class PaymentService:
             msg = f"The amount {amount} is above the maximum of {self._config.max_amount} minor units."
             raise AmountTooLargeError(msg, extra={"field": "amount", "maximum": self._config.max_amount})
 
-    def create(
+    async def create(
         self,
         owner: Principal,
         *,
@@ -78,11 +105,24 @@ class PaymentService:
         plan_name: str | None,
         metadata: Mapping[str, str],
         at: datetime,
-    ) -> Payment:
-        """Add a pending payment for the owner's customer to the current transaction."""
+    ) -> NewPayment:
+        """Add a pending payment for the owner's customer to the current transaction, behind the pending guard.
+
+        A stale pending payment for the same bundle is expired in this transaction and stops blocking; a fresh
+        (or ``processing``) one refuses the new payment; open payments for other bundles never block and are
+        returned as warnings. The partial unique index on open payments backs this up under concurrency.
+
+        Raises:
+            PendingSameBundleError: An open payment for the bundle still blocks a new one.
+        """
         customer_id = owner.require_customer()
         currency = normalize_currency(currency)
         self.check_amount(amount)
+        found = rules.triage(await self.open_payments(owner, lock=True), bundle_id, at, self.stale_window)
+        for entry in found.expire:
+            self.transition(entry.payment, PaymentStatus.EXPIRED, at=at, failure_code="stale", failure_message=None)
+        if found.conflicts:
+            raise self.conflict_error(found.conflicts, plan_name, at)
         payment = Payment(
             id=uuid4(),
             merchant_id=owner.merchant_id,
@@ -100,7 +140,93 @@ class PaymentService:
         )
         self._db.add(payment)
         self._publish(payment, "created", at)
-        return payment
+        return NewPayment(payment=payment, warnings=found.warnings)
+
+    async def find(self, owner: Principal, payment_id: str | UUID) -> Payment | None:
+        """The owner's payment with this id, if any (an id that is no UUID names none)."""
+        try:
+            key = payment_id if isinstance(payment_id, UUID) else UUID(payment_id)
+        except ValueError:
+            return None
+        result = await self._db.execute(
+            select(Payment).where(
+                Payment.id == key,
+                Payment.merchant_id == owner.merchant_id,
+                Payment.customer_id == owner.require_customer(),
+            )
+        )
+        return result.scalar_one_or_none()
+
+    @property
+    def stale_window(self) -> timedelta:
+        """How old a pending payment is when it stops blocking its bundle."""
+        return timedelta(seconds=self._config.stale_pending_seconds)
+
+    async def open_payments(self, owner: Principal, *, lock: bool = False) -> list[rules.OpenPayment]:
+        """The customer's open (pending or processing) payments, oldest first, with their sessions.
+
+        Args:
+            owner: Whose payments.
+            lock: Lock the payment rows (for a decision that writes).
+        """
+        statement = (
+            select(Payment, CheckoutSession.id)
+            .outerjoin(CheckoutSession, CheckoutSession.payment_id == Payment.id)
+            .where(
+                Payment.merchant_id == owner.merchant_id,
+                Payment.customer_id == owner.require_customer(),
+                Payment.status.in_(OPEN_PAYMENT_STATUSES),
+            )
+            .order_by(Payment.created_at, Payment.id)
+        )
+        if lock:
+            statement = statement.with_for_update(of=Payment)
+        rows = await self._db.execute(statement)
+        return [rules.OpenPayment(payment=payment, session_id=session_id) for payment, session_id in rows.all()]
+
+    def conflict_error(
+        self, conflicts: list[rules.OpenPayment], plan_name: str | None, now: datetime
+    ) -> PendingSameBundleError:
+        """The 409 for open payments of the bundle, with each one's ways out and a recommendation."""
+        views = [self.pending_view(entry, now, conflict=True) for entry in conflicts]
+        first = conflicts[0].payment
+        plan = f" ({first.plan_name})" if first.plan_name else ""
+        msg = f"You already have a pending payment for this bundle{plan}: complete it, or cancel it and start again."
+        return PendingSameBundleError(
+            msg,
+            extra={
+                "conflicts": [msgspec.to_builtins(view) for view in views],
+                "recommendation": rules.recommend(first, plan_name),
+            },
+        )
+
+    def pending_view(self, entry: rules.OpenPayment, now: datetime, *, conflict: bool = False) -> PendingPayment:
+        """Render an open payment with its age, the time it still blocks, and its ways out."""
+        payment, prefix = entry.payment, self._config.path
+        actions: dict[str, PendingAction] = {}
+        if entry.session_id is not None:
+            label = "Complete existing payment" if conflict else "Continue this checkout"
+            actions["complete"] = PendingAction(method="GET", url=f"{prefix}/sessions/{entry.session_id}", label=label)
+        actions["cancel"] = PendingAction(
+            method="POST",
+            url=f"{prefix}/payments/{payment.id}/cancel",
+            label="Cancel & start new" if conflict else "Cancel this payment",
+        )
+        view_class = Conflict if conflict else PendingPayment
+        return view_class(
+            id=payment.id,
+            session_id=entry.session_id,
+            bundle_id=payment.bundle_id,
+            plan_name=payment.plan_name,
+            amount=payment.amount,
+            currency=payment.currency,
+            status=payment.status,
+            created_at=payment.created_at,
+            age_minutes=rules.age_minutes(payment, now),
+            time_remaining_minutes=rules.minutes_left(payment, now, self.stale_window),
+            stale=rules.is_stale(payment, now, self.stale_window),
+            actions=actions,
+        )
 
     def transition(
         self,

@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
+import msgspec
 from advanced_alchemy.service import OffsetPagination
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import AuthenticationError, GatewayError, NotFoundError, PayGuardError
 from litestar_payguard.gateways import PaymentConfirmation
@@ -18,6 +20,8 @@ from litestar_payguard.models import (
     SessionSnapshot,
     SessionStatus,
 )
+from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
+from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, session_view, validated
 from litestar_payguard.services import session_rules as rules
 from litestar_payguard.services.outbox import Outbox
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from litestar_payguard.models import InterruptKind
     from litestar_payguard.principal import Principal
     from litestar_payguard.schemas.sessions import ActiveSession, Session, SessionCreate, SessionSummary
+    from litestar_payguard.services.pending_rules import OpenPayment
 
 __all__ = ("SessionNotFoundError", "SessionService")
 
@@ -120,12 +125,28 @@ class SessionService:
         """Open a session and its pending payment; attempt 1 starts now.
 
         ``data`` is checked against its schema here too, so a struct built in the host's code meets the same
-        rules as a request body.
+        rules as a request body. The pending-payment guard applies (see :meth:`PaymentService.create`).
+
+        Raises:
+            PendingSameBundleError: An open payment for the bundle still blocks a new one.
         """
+        session, _ = await self._open(data, owner)
+        return session
+
+    async def open(self, data: SessionCreate, *, owner: Principal | None = None) -> SessionOpened:
+        """:meth:`create`, rendered with the customer's open payments for other bundles as warnings."""
+        session, warnings = await self._open(data, owner)
+        now = self._now()
+        return SessionOpened(
+            **msgspec.structs.asdict(self.view(session)),
+            warnings=[self._payments.pending_view(entry, now) for entry in warnings],
+        )
+
+    async def _open(self, data: SessionCreate, owner: Principal | None) -> tuple[CheckoutSession, list[OpenPayment]]:
         owner = self._acting(owner)
         data = validated(data)
         now = self._now()
-        payment = self._payments.create(
+        new = await self._payments.create(
             owner,
             bundle_id=data.bundle_id,
             amount=data.amount,
@@ -137,16 +158,29 @@ class SessionService:
         session = CheckoutSession(
             id=uuid4(),
             merchant_id=owner.merchant_id,
-            customer_id=payment.customer_id,
-            payment_id=payment.id,
-            payment=payment,
+            customer_id=new.payment.customer_id,
+            payment_id=new.payment.id,
+            payment=new.payment,
             created_at=now,
             updated_at=now,
         )
         decision = rules.start(session, now, self.policy)
         self._db.add(session)
-        await self._store(session, decision)
-        return session
+        try:
+            await self._store(session, decision)
+        except IntegrityError as exc:
+            if OPEN_PAYMENT_INDEX not in str(exc.orig):
+                raise
+            # A concurrent request opened a payment for this bundle between our check and our insert: the
+            # unique index refused ours. Nothing of this request stands; report the winner as the conflict.
+            await self._db.rollback()
+            conflicts = [
+                entry
+                for entry in await self._payments.open_payments(owner)
+                if entry.payment.bundle_id == data.bundle_id
+            ]
+            raise self._payments.conflict_error(conflicts, data.plan_name, now) from exc
+        return session, new.warnings
 
     async def get(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Return the session as it stands now: a passed deadline or expiry is stored before it is reported."""
