@@ -69,6 +69,7 @@ def create_app() -> Litestar:
         # Polls in the benchmark stay inside the attempt: the measured status path is the read-only one.
         attempt_timeout_seconds=3600,
         session_expiry_seconds=7200,
+        stale_pending_seconds=7200,
     )
     return Litestar(route_handlers=[bare_insert, bare_select], plugins=[SQLAlchemyPlugin(db), PayGuardPlugin(payguard)])
 
