@@ -20,6 +20,19 @@ class Principal:
     merchant_id: UUID
     customer_id: str | None = None
 
+    @staticmethod
+    def acting(owner: Principal | None, default: Principal | None) -> Principal:
+        """The principal a service acts for: the one given to the call, else the one it was made for.
+
+        Raises:
+            AuthenticationError: Neither is known.
+        """
+        acting = owner or default
+        if acting is None:
+            msg = "No principal: pass owner= or use the service injected for a request."
+            raise AuthenticationError(msg)
+        return acting
+
     def require_customer(self) -> str:
         """Return the customer id.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from litestar_payguard.jobs.batches import in_batches
 from litestar_payguard.services.idempotency import IdempotencyService
 
 if TYPE_CHECKING:
@@ -19,12 +20,7 @@ async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
         How many keys this run deleted.
     """
     payguard: PayGuard = ctx["payguard"]
-    batch_size = payguard.config.idempotency_purge_batch_size
-    total = 0
-    while True:
-        async with payguard.db_session() as db:
-            deleted = await IdempotencyService(db, payguard.config).purge_expired(batch_size=batch_size)
-            await db.commit()
-        total += deleted
-        if deleted < batch_size:
-            return total
+    size = payguard.config.idempotency_purge_batch_size
+    return await in_batches(
+        payguard, size, lambda db: IdempotencyService(db, payguard.config).purge_expired(batch_size=size)
+    )

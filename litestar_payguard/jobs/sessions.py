@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from litestar_payguard.jobs.batches import in_batches
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -21,12 +22,5 @@ async def expire_sessions(ctx: dict[str, Any]) -> int:
         How many sessions this run expired.
     """
     payguard: PayGuard = ctx["payguard"]
-    batch_size = payguard.config.session_cleanup_batch_size
-    total = 0
-    while True:
-        async with payguard.db_session() as db:
-            expired = await SessionService(db, payguard.config).expire_due(batch_size=batch_size)
-            await db.commit()
-        total += expired
-        if expired < batch_size:
-            return total
+    size = payguard.config.session_cleanup_batch_size
+    return await in_batches(payguard, size, lambda db: SessionService(db, payguard.config).expire_due(batch_size=size))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from litestar_payguard.exceptions import AuthenticationError, ConflictError, NotFoundError
+from litestar_payguard.exceptions import ConflictError, NotFoundError
 from litestar_payguard.models import PaymentStatus
+from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import CanProceed, CleanupResult, PendingList, PendingSummary
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
-    from litestar_payguard.principal import Principal
 
 __all__ = ("PaymentNotCancellableError", "PaymentNotFoundError", "PendingPaymentService")
 
@@ -50,11 +50,7 @@ class PendingPaymentService:
         self._sessions = SessionService(db, config, owner)
 
     def _acting(self, owner: Principal | None) -> Principal:
-        acting = owner or self._owner
-        if acting is None:
-            msg = "No principal: pass owner= or use the service injected for a request."
-            raise AuthenticationError(msg)
-        return acting
+        return Principal.acting(owner, self._owner)
 
     async def pending(self, *, owner: Principal | None = None) -> PendingList:
         """The customer's open payments with age, time left and ways out, and counts."""

@@ -11,7 +11,7 @@ from advanced_alchemy.service import OffsetPagination
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import AuthenticationError, GatewayError, NotFoundError, PayGuardError
+from litestar_payguard.exceptions import GatewayError, NotFoundError, PayGuardError
 from litestar_payguard.gateways import PaymentConfirmation
 from litestar_payguard.models import (
     CheckoutSession,
@@ -21,6 +21,7 @@ from litestar_payguard.models import (
     SessionStatus,
 )
 from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
+from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, session_view, validated
 from litestar_payguard.services import session_rules as rules
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.models import InterruptKind
-    from litestar_payguard.principal import Principal
     from litestar_payguard.schemas.sessions import ActiveSession, Session, SessionCreate, SessionSummary
     from litestar_payguard.services.pending_rules import OpenPayment
 
@@ -111,11 +111,7 @@ class SessionService:
         return self._config.clock.now()
 
     def _acting(self, owner: Principal | None) -> Principal:
-        acting = owner or self._owner
-        if acting is None:
-            msg = "No principal: pass owner= or use the service injected for a request."
-            raise AuthenticationError(msg)
-        return acting
+        return Principal.acting(owner, self._owner)
 
     def view(self, session: CheckoutSession | SessionSnapshot) -> Session:
         """Render a session as its customer sees it."""
