@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Self
 
+from croniter import croniter
+
 from litestar_payguard.clock import Clock, SystemClock
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.gateways import Gateway, SimulatedGateway
@@ -93,6 +95,13 @@ class PayGuardConfig:
     stale_pending_seconds: float = field(default=1800.0, metadata=_POLICY)
     """A pending payment older than this is stale: it no longer blocks a new payment for its bundle and is expired.
     A payment submitted to the gateway (``processing``) is never expired by age."""
+    stale_cleanup_cron: str = field(default="*/15 * * * *", metadata=_POLICY)
+    """Cron schedule (UTC) of the job expiring stale pending payments."""
+    stale_cleanup_batch_size: int = field(default=1000, metadata=_POLICY)
+    """Stale payments expired per transaction by that job."""
+    stale_cleanup_alert_threshold: int = field(default=10, metadata=_POLICY)
+    """A cleanup run expiring more payments than this logs a warning and writes a ``payguard.cleanup.large``
+    event: many abandoned payments at once usually means checkout is broken somewhere."""
     idempotency_key_ttl_seconds: float = field(default=86_400.0, metadata=_POLICY)
     """How long a key and its stored response live."""
     idempotency_lock_timeout_seconds: float = field(default=90.0, metadata=_POLICY)
@@ -145,9 +154,21 @@ class PayGuardConfig:
             "session_cleanup_batch_size",
             "max_body_bytes",
             "idempotency_purge_batch_size",
+            "stale_cleanup_batch_size",
         ):
             if getattr(self, name) < 1:
                 msg = f"PayGuardConfig.{name} must be at least 1, got {getattr(self, name)!r}"
+                raise ImproperConfigurationError(msg)
+        self._check_jobs()
+
+    def _check_jobs(self) -> None:
+        if self.stale_cleanup_alert_threshold < 0:
+            threshold = self.stale_cleanup_alert_threshold
+            msg = f"PayGuardConfig.stale_cleanup_alert_threshold must not be negative, got {threshold!r}"
+            raise ImproperConfigurationError(msg)
+        for name in ("session_cleanup_cron", "stale_cleanup_cron", "idempotency_purge_cron"):
+            if not croniter.is_valid(getattr(self, name)):
+                msg = f"PayGuardConfig.{name} is not a valid cron expression: {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
 
     @classmethod

@@ -1,18 +1,23 @@
-"""Admin monitoring, behind the host's guards."""
+"""Admin monitoring and control, behind the host's guards."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from litestar_payguard.models import CleanupTrigger
+from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import ActiveSession
+from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats
+from litestar_payguard.services.cleanup import CleanupService
+from litestar_payguard.services.cleanup_runner import StaleCleanup
 from litestar_payguard.services.sessions import SessionService
 
-__all__ = ("AdminSessionController",)
+__all__ = ("AdminCleanupController", "AdminPendingController", "AdminSessionController")
 
 
 class AdminSessionController(Controller):
@@ -30,3 +35,46 @@ class AdminSessionController(Controller):
     ) -> OffsetPagination[ActiveSession]:
         """Open sessions, oldest first: age, attempt, last interruption, customer."""
         return await payguard_sessions.list_active(limit=page_size, offset=(current_page - 1) * page_size)
+
+
+class AdminCleanupController(Controller):
+    """The stale-payment cleanup service: one per deployment, whatever the merchant."""
+
+    path = "/cleanup"
+    tags = ["payguard: admin"]
+
+    @get("/stats", operation_id="payguardCleanupStats")
+    async def stats(self, payguard_cleanup: NamedDependency[CleanupService]) -> CleanupStats:
+        """Runs, payments expired, last run and error, the switch, health and the next scheduled run."""
+        return await payguard_cleanup.stats()
+
+    @post("/force", operation_id="payguardForceCleanup", status_code=200)
+    async def force(self, payguard_stale_cleanup: NamedDependency[StaleCleanup]) -> CleanupRunView | None:
+        """Run the cleanup now (even while stopped) and return the run."""
+        return await payguard_stale_cleanup.run(CleanupTrigger.MANUAL)
+
+    @post("/stop", operation_id="payguardStopCleanup", status_code=200)
+    async def stop(self, payguard_cleanup: NamedDependency[CleanupService]) -> CleanupStats:
+        """Stop scheduled runs on every worker until started again."""
+        await payguard_cleanup.set_enabled(False)
+        return await payguard_cleanup.stats()
+
+    @post("/start", operation_id="payguardStartCleanup", status_code=200)
+    async def start(self, payguard_cleanup: NamedDependency[CleanupService]) -> CleanupStats:
+        """Let scheduled runs expire stale payments again."""
+        await payguard_cleanup.set_enabled(True)
+        return await payguard_cleanup.stats()
+
+
+class AdminPendingController(Controller):
+    """The merchant's open payments."""
+
+    path = "/pending"
+    tags = ["payguard: admin"]
+
+    @get("/stats", operation_id="payguardPendingStats")
+    async def stats(
+        self, payguard_cleanup: NamedDependency[CleanupService], payguard_principal: NamedDependency[Principal]
+    ) -> PendingStats:
+        """Open, pending, processing and stale counts, and the ages of open payments in buckets."""
+        return await payguard_cleanup.pending_stats(owner=payguard_principal)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from saq import CronJob
 
+from litestar_payguard.jobs.cleanup import expire_stale_payments
 from litestar_payguard.jobs.idempotency import purge_idempotency_keys
 from litestar_payguard.jobs.sessions import expire_sessions
 
@@ -14,9 +15,9 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("FUNCTIONS", "cron_jobs", "expire_sessions", "purge_idempotency_keys")
+__all__ = ("FUNCTIONS", "cron_jobs", "expire_sessions", "expire_stale_payments", "purge_idempotency_keys")
 
-FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (expire_sessions, purge_idempotency_keys)
+FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (expire_sessions, expire_stale_payments, purge_idempotency_keys)
 """Every task function a payguard worker runs."""
 
 
@@ -24,5 +25,6 @@ def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
     """Return the scheduled jobs; SAQ's job keys make each tick run once across all workers."""
     return [
         CronJob(expire_sessions, cron=config.session_cleanup_cron, timeout=300),
+        CronJob(expire_stale_payments, cron=config.stale_cleanup_cron, timeout=1800),
         CronJob(purge_idempotency_keys, cron=config.idempotency_purge_cron, timeout=600),
     ]

@@ -1,10 +1,12 @@
 """SQLAlchemy models; every table is prefixed ``payguard_``."""
 
 from litestar_payguard.models.base import PayGuardModel
+from litestar_payguard.models.cleanup import CleanupRun, JobControl
 from litestar_payguard.models.enums import (
     OPEN_PAYMENT_STATUSES,
     PAYMENT_TERMINAL,
     SESSION_TERMINAL,
+    CleanupTrigger,
     IdempotencyStatus,
     InterruptKind,
     PaymentStatus,
@@ -23,9 +25,12 @@ __all__ = (
     "PAYMENT_TERMINAL",
     "SESSION_TERMINAL",
     "CheckoutSession",
+    "CleanupRun",
+    "CleanupTrigger",
     "IdempotencyKey",
     "IdempotencyStatus",
     "InterruptKind",
+    "JobControl",
     "Merchant",
     "OutboxEvent",
     "PayGuardModel",

@@ -8,6 +8,7 @@ __all__ = (
     "OPEN_PAYMENT_STATUSES",
     "PAYMENT_TERMINAL",
     "SESSION_TERMINAL",
+    "CleanupTrigger",
     "IdempotencyStatus",
     "InterruptKind",
     "PaymentStatus",
@@ -83,3 +84,14 @@ class IdempotencyStatus(StrEnum):
 
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
+
+
+class CleanupTrigger(StrEnum):
+    """What started a run of the stale-payment cleanup."""
+
+    CRON = "cron"
+    """The schedule (``PayGuardConfig.stale_cleanup_cron``)."""
+    MANUAL = "manual"
+    """An admin (``POST /admin/cleanup/force``)."""
+    CUSTOMER = "customer"
+    """A customer cleaning up their own stale payments (``POST /pending/cleanup-stale``)."""

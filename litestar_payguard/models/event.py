@@ -21,11 +21,13 @@ class OutboxEvent(PayGuardModel):
     __tablename__ = "payguard_event"
     __table_args__ = (Index("ix_payguard_event_merchant_time", "merchant_id", "occurred_at"),)
 
-    merchant_id: Mapped[UUID] = mapped_column(ForeignKey("payguard_merchant.id", ondelete="RESTRICT"))
+    merchant_id: Mapped[UUID | None] = mapped_column(ForeignKey("payguard_merchant.id", ondelete="RESTRICT"))
+    """The tenant whose resource changed; ``None`` for an event about the deployment itself
+    (``payguard.cleanup.large``), meant for the operator rather than a merchant."""
     type: Mapped[str] = mapped_column(String(64))
     """``<resource>.<change>``, e.g. ``payment.succeeded``."""
     subject_id: Mapped[UUID]
-    """Id of the payment or session that changed."""
+    """Id of the payment, session or cleanup run the event is about."""
     payload: Mapped[dict[str, Any]] = mapped_column(JsonB)
     """Snapshot of the resource after the change, as the API renders it."""
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

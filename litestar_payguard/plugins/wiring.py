@@ -10,7 +10,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.types import Scope
 
-from litestar_payguard.controllers import AdminSessionController, PendingController, SessionController
+from litestar_payguard.controllers import (
+    AdminCleanupController,
+    AdminPendingController,
+    AdminSessionController,
+    PendingController,
+    SessionController,
+)
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
@@ -18,6 +24,8 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.cleanup import CleanupService
+from litestar_payguard.services.cleanup_runner import StaleCleanup
 from litestar_payguard.services.pending import PendingPaymentService
 from litestar_payguard.services.sessions import SessionService
 
@@ -74,7 +82,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         routers.append(
             Router(
                 path=f"{config.path.rstrip('/')}/admin",
-                route_handlers=[AdminSessionController],
+                route_handlers=[AdminSessionController, AdminCleanupController, AdminPendingController],
                 guards=list(config.admin_guards),
                 **shared,
             )
@@ -107,12 +115,20 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         owner = await provide_principal(request, state, scope)
         return PendingPaymentService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner)
 
+    def provide_cleanup(state: State, scope: Scope) -> CleanupService:
+        return CleanupService(sqlalchemy_config.provide_session(state, scope), payguard.config)
+
+    def provide_stale_cleanup() -> StaleCleanup:
+        return StaleCleanup(payguard.config, payguard.db_session)
+
     def provide_payguard() -> PayGuard:
         return payguard
 
     return {
         "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
+        "payguard_cleanup": Provide(provide_cleanup, sync_to_thread=False),
         "payguard_pending": Provide(provide_pending),
+        "payguard_stale_cleanup": Provide(provide_stale_cleanup, sync_to_thread=False, use_cache=True),
         "payguard_principal": Provide(provide_principal),
         "payguard_sessions": Provide(provide_sessions),
     }

@@ -90,9 +90,10 @@ class CanProceed(CamelStruct):
 
 
 class CleanupResult(CamelStruct):
-    """How many of the customer's stale payments were expired."""
+    """How many of the customer's stale payments were expired, and the run that recorded it."""
 
     expired: int
+    run_id: UUID
 
 
 class SessionOpened(Session):

@@ -30,7 +30,7 @@ class Outbox:
     def record(
         self,
         *,
-        merchant_id: UUID,
+        merchant_id: UUID | None,
         type: str,  # noqa: A002  # the event's type, as stored
         subject_id: UUID,
         payload: msgspec.Struct,
@@ -39,7 +39,7 @@ class Outbox:
         """Add an event to the current transaction.
 
         Args:
-            merchant_id: Tenant of the changed resource.
+            merchant_id: Tenant of the changed resource; ``None`` for a deployment-wide event.
             type: ``<resource>.<change>``.
             subject_id: Id of the changed resource.
             payload: Snapshot of the resource after the change, as the API renders it.

@@ -12,6 +12,7 @@ from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import CanProceed, CleanupResult, PendingList, PendingSummary
 from litestar_payguard.services import pending_rules as rules
+from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.sessions import SessionService
 
@@ -87,16 +88,12 @@ class PendingPaymentService:
         )
 
     async def cleanup_stale(self, *, owner: Principal | None = None) -> CleanupResult:
-        """Expire the customer's own stale pending payments now, rather than waiting for the cleanup job."""
-        now = self._config.clock.now()
-        expired = 0
-        for entry in await self._payments.open_payments(self._acting(owner), lock=True):
-            if rules.is_stale(entry.payment, now, self._payments.stale_window):
-                self._payments.transition(entry.payment, PaymentStatus.EXPIRED, at=now, failure_code="stale")
-                expired += 1
-        if expired:
-            await self._db.flush()
-        return CleanupResult(expired=expired)
+        """Expire the customer's own stale pending payments now, rather than waiting for the cleanup job.
+
+        Recorded as a ``customer`` run of the cleanup, in the request's transaction.
+        """
+        run = await CleanupService(self._db, self._config).clean_up_own(self._acting(owner))
+        return CleanupResult(expired=run.expired, run_id=run.id)
 
     async def cancel_payment(self, payment_id: str | UUID, *, owner: Principal | None = None) -> PaymentView:
         """Cancel one of the customer's pending payments, and its checkout session with it.

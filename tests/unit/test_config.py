@@ -17,6 +17,11 @@ def test_defaults_follow_the_design() -> None:
     )
     assert config.worker_concurrency == 5
     assert config.path == "/payguard"
+    assert (config.stale_pending_seconds, config.stale_cleanup_cron, config.stale_cleanup_alert_threshold) == (
+        1800.0,
+        "*/15 * * * *",
+        10,
+    )
 
 
 @pytest.mark.parametrize(
@@ -31,6 +36,10 @@ def test_defaults_follow_the_design() -> None:
         {"queue_url": "redis://x", "retry_delay_seconds": -0.5},
         {"queue_url": "redis://x", "poll_interval_ms": 0},
         {"queue_url": "redis://x", "idempotency_key_ttl_seconds": 60, "idempotency_lock_timeout_seconds": 90},
+        {"queue_url": "redis://x", "stale_cleanup_cron": "every 15 minutes"},
+        {"queue_url": "redis://x", "session_cleanup_cron": "*/5 * * *"},
+        {"queue_url": "redis://x", "stale_cleanup_batch_size": 0},
+        {"queue_url": "redis://x", "stale_cleanup_alert_threshold": -1},
     ],
 )
 def test_impossible_configurations_fail_at_construction(settings: dict[str, object]) -> None:

@@ -1,0 +1,104 @@
+"""A run of the stale-payment cleanup: one committed transaction per batch, recorded from start to finish."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from litestar_payguard.models import CleanupTrigger
+from litestar_payguard.services.cleanup import CleanupService
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.schemas.cleanup import CleanupRunView
+
+__all__ = ("SessionFactory", "StaleCleanup")
+
+logger = logging.getLogger("litestar_payguard.cleanup")
+
+SessionFactory = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
+"""Opens a fresh database session (``PayGuard.db_session``)."""
+
+
+class StaleCleanup:
+    """Expires every stale pending payment, batch by batch, as one recorded run.
+
+    The run's record is committed before its first batch; each batch expires its payments, writes their outbox
+    events and adds to the run's count in one transaction. A worker dying mid-run therefore loses nothing: the
+    committed batches stand and are counted, the rest waits for the next run. Two runs at once skip each other's
+    rows, so no payment is expired twice and their counts add up to the payments expired.
+
+    Args:
+        config: payguard's configuration.
+        sessions: Opens a database session per transaction.
+    """
+
+    __slots__ = ("_config", "_sessions")
+
+    def __init__(self, config: PayGuardConfig, sessions: SessionFactory) -> None:
+        self._config = config
+        self._sessions = sessions
+
+    async def run(self, trigger: CleanupTrigger) -> CleanupRunView | None:
+        """Run now.
+
+        A scheduled run (``cron``) honours the persisted switch: it does not start while the cleanup is stopped,
+        and stops after its current batch when an admin stops it meanwhile. A ``manual`` run is an admin's
+        explicit request and runs either way.
+
+        Returns:
+            The finished run, or ``None`` when a scheduled run was skipped because the cleanup is stopped.
+
+        Raises:
+            Exception: Whatever stopped the run, after it was recorded on the run (when the database allows).
+        """
+        scheduled = trigger is CleanupTrigger.CRON
+        async with self._sessions() as db:
+            service = CleanupService(db, self._config)
+            if scheduled and not await service.is_enabled():
+                logger.info("payguard: the stale-payment cleanup is stopped; skipping this scheduled run")
+                return None
+            started = self._config.clock.now()
+            run_id = (await service.start_run(trigger, at=started)).id
+            await db.commit()
+        cutoff = started - timedelta(seconds=self._config.stale_pending_seconds)
+        try:
+            await self._expire_all(run_id, cutoff, scheduled=scheduled)
+        except Exception as exc:
+            await self._record_failure(run_id, exc)
+            raise
+        async with self._sessions() as db:
+            view = await CleanupService(db, self._config).finish_run(run_id)
+            await db.commit()
+        return view
+
+    async def _expire_all(self, run_id: UUID, cutoff: datetime, *, scheduled: bool) -> None:
+        size = self._config.stale_cleanup_batch_size
+        while True:
+            async with self._sessions() as db:
+                service = CleanupService(db, self._config)
+                if scheduled and not await service.is_enabled():
+                    logger.info("payguard: the stale-payment cleanup was stopped; ending this run early")
+                    return
+                expired = await service.expire_batch(run_id, cutoff=cutoff, limit=size)
+                await db.commit()
+            if expired < size:
+                return
+
+    async def _record_failure(self, run_id: UUID, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        try:
+            async with self._sessions() as db:
+                await CleanupService(db, self._config).finish_run(run_id, error=message)
+                await db.commit()
+        except Exception as record_exc:  # the database that failed the run may still be down
+            logger.error(
+                "payguard: cleanup run %s failed (%s) and could not be recorded: %r", run_id, message, record_exc
+            )
