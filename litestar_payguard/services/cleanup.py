@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 from uuid import UUID, uuid4
 
-import msgspec
-from sqlalchemy import bindparam, func, insert, select, true, update
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, OutboxEvent, Payment, PaymentStatus
+from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, Payment, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.cleanup import (
     AgeBucket,
@@ -26,9 +25,9 @@ from litestar_payguard.schemas.cleanup import (
     TriggerCounts,
     run_view,
 )
-from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.services import cleanup_rules as rules
 from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.stale_expiry import START, ExpiredBatch, expire_stale
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -45,71 +44,9 @@ CLEANUP_JOB = "stale_cleanup"
 LARGE_CLEANUP_EVENT = "payguard.cleanup.large"
 """Outbox event of a run that expired more payments than ``PayGuardConfig.stale_cleanup_alert_threshold``."""
 
-_PAYMENTS = cast("Table", Payment.__table__)
 _RUNS = cast("Table", CleanupRun.__table__)
-_payment = _PAYMENTS.c
-_RETURNED = (
-    _payment.id,
-    _payment.merchant_id,
-    _payment.customer_id,
-    _payment.bundle_id,
-    _payment.plan_name,
-    _payment.amount,
-    _payment.currency,
-    _payment.amount_refunded,
-    _payment.gateway,
-    _payment.gateway_payment_id,
-    _payment.metadata,
-    _payment.created_at,
-)
-
-
-def _expire_statement(*, owned: bool) -> Any:
-    """``UPDATE … RETURNING`` expiring up to ``:limit`` stale pending payments, oldest first.
-
-    The rows are picked ``FOR UPDATE SKIP LOCKED``: a row another transaction holds (another run, a customer
-    paying again) is left to it, so concurrent runs never expire a payment twice. ``status = 'pending'`` is
-    checked again on the row the UPDATE locks. The pick is a CTE, computed once: as an ``IN (subquery)`` the
-    planner may run it again per row and update more than ``:limit`` rows.
-    """
-    picked = (
-        select(_payment.id)
-        .where(_payment.status == PaymentStatus.PENDING, _payment.created_at <= bindparam("cutoff"))
-        .order_by(_payment.created_at)
-        .limit(bindparam("limit"))
-        .with_for_update(skip_locked=True)
-    )
-    if owned:
-        picked = picked.where(
-            _payment.merchant_id == bindparam("owner_merchant"), _payment.customer_id == bindparam("owner_customer")
-        )
-    stale = picked.cte("stale")
-    return (
-        update(_PAYMENTS)
-        .where(_payment.id.in_(select(stale.c.id)), _payment.status == PaymentStatus.PENDING)
-        .values(
-            status=PaymentStatus.EXPIRED,
-            failure_code="stale",
-            failure_message=None,
-            updated_at=bindparam("now"),
-        )
-        .returning(*_RETURNED)
-    )
-
-
-# Built once, so their compiled form is cached: a run executes them once per batch.
-_EXPIRE_ANY = _expire_statement(owned=False)
-_EXPIRE_OWNED = _expire_statement(owned=True)
-_INSERT_EVENTS = insert(cast("Table", OutboxEvent.__table__))
-_COUNT_BATCH = (
-    update(_RUNS)
-    .where(_RUNS.c.id == bindparam("run_id"))
-    .values(
-        expired_count=_RUNS.c.expired_count + bindparam("expired"),
-        batches=_RUNS.c.batches + 1,
-        updated_at=bindparam("now"),
-    )
-)
+_payment = cast("Table", Payment.__table__).c
+_OWN_BATCH = 1000
 _SERVICE_TRIGGERS = (CleanupTrigger.CRON, CleanupTrigger.MANUAL)
 
 
@@ -185,7 +122,15 @@ class CleanupService:
         await self._db.flush()
         return run
 
-    async def expire_batch(self, run_id: UUID, *, cutoff: datetime, limit: int, owner: Principal | None = None) -> int:
+    async def expire_batch(
+        self,
+        run_id: UUID,
+        *,
+        cutoff: datetime,
+        limit: int,
+        after: datetime = START,
+        owner: Principal | None = None,
+    ) -> ExpiredBatch:
         """Expire up to ``limit`` pending payments created at or before ``cutoff``, and count them on the run.
 
         Each expired payment gets its ``payment.expired`` outbox event in the same transaction, as a payment
@@ -195,51 +140,22 @@ class CleanupService:
             run_id: The run to count the batch on.
             cutoff: Payments created at or before it are stale.
             limit: Most payments to expire in this call.
+            after: Only payments created at or after it (the previous batch's ``last_created_at``).
             owner: Only this customer's payments (a customer's own clean-up).
 
         Returns:
-            How many payments this call expired; fewer than ``limit`` means none are left (but those held by
-            another transaction right now).
+            The batch; fewer than ``limit`` expired means none are left (but rows another transaction holds).
         """
-        now = self._config.clock.now()
-        params: dict[str, Any] = {"cutoff": cutoff, "limit": limit, "now": now}
-        if owner is not None:
-            params |= {"owner_merchant": owner.merchant_id, "owner_customer": owner.require_customer()}
-        rows = (await self._db.execute(_EXPIRE_OWNED if owner else _EXPIRE_ANY, params)).all()
-        if rows:
-            await self._db.execute(_INSERT_EVENTS, [self._expired_event(row, now) for row in rows])
-        await self._db.execute(_COUNT_BATCH, {"run_id": run_id, "expired": len(rows), "now": now})
-        return len(rows)
-
-    @staticmethod
-    def _expired_event(row: Any, now: datetime) -> dict[str, Any]:
-        """The outbox row of a payment this cleanup expired, its payload rendered as the API renders payments."""
-        view = PaymentView(
-            id=row.id,
-            status=PaymentStatus.EXPIRED,
-            customer_id=row.customer_id,
-            bundle_id=row.bundle_id,
-            plan_name=row.plan_name,
-            amount=row.amount,
-            currency=row.currency,
-            amount_refunded=row.amount_refunded,
-            gateway=row.gateway,
-            gateway_payment_id=row.gateway_payment_id,
-            failure_code="stale",
-            failure_message=None,
-            metadata=row.metadata,
-            created_at=row.created_at,
+        customer = (owner.merchant_id, owner.require_customer()) if owner is not None else None
+        return await expire_stale(
+            self._db,
+            run_id=run_id,
+            cutoff=cutoff,
+            limit=limit,
+            now=self._config.clock.now(),
+            after=after,
+            owner=customer,
         )
-        return {
-            "id": uuid4(),
-            "merchant_id": row.merchant_id,
-            "type": f"payment.{PaymentStatus.EXPIRED.value}",
-            "subject_id": row.id,
-            "payload": msgspec.to_builtins(view),
-            "occurred_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
 
     async def finish_run(self, run_id: UUID, *, error: str | None = None) -> CleanupRunView:
         """Close a run; a run expiring more than the alert threshold logs a warning and writes an outbox event.
@@ -272,12 +188,12 @@ class CleanupService:
     async def clean_up_own(self, owner: Principal) -> CleanupRunView:
         """A customer's own clean-up: expire their stale pending payments now, recorded as a ``customer`` run.
 
-        One transaction (the caller's): a customer has at most one open payment per bundle.
+        One transaction (the caller's), one batch: a customer has at most one open payment per bundle.
         """
         now = self._config.clock.now()
         run = await self.start_run(CleanupTrigger.CUSTOMER, at=now, owner=owner)
-        size = self._config.stale_cleanup_batch_size
-        while await self.expire_batch(run.id, cutoff=now - self.stale_window, limit=size, owner=owner) == size:
+        cutoff = now - self.stale_window
+        while (await self.expire_batch(run.id, cutoff=cutoff, limit=_OWN_BATCH, owner=owner)).count == _OWN_BATCH:
             pass
         return await self.finish_run(run.id)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.models import CleanupTrigger
 from litestar_payguard.services.cleanup import CleanupService
+from litestar_payguard.services.stale_expiry import START
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -80,17 +81,18 @@ class StaleCleanup:
         return view
 
     async def _expire_all(self, run_id: UUID, cutoff: datetime, *, scheduled: bool) -> None:
-        size = self._config.stale_cleanup_batch_size
+        size, after = self._config.stale_cleanup_batch_size, START
         while True:
             async with self._sessions() as db:
                 service = CleanupService(db, self._config)
                 if scheduled and not await service.is_enabled():
                     logger.info("payguard: the stale-payment cleanup was stopped; ending this run early")
                     return
-                expired = await service.expire_batch(run_id, cutoff=cutoff, limit=size)
+                batch = await service.expire_batch(run_id, cutoff=cutoff, limit=size, after=after)
                 await db.commit()
-            if expired < size:
+            if batch.count < size or batch.last_created_at is None:
                 return
+            after = batch.last_created_at
 
     async def _record_failure(self, run_id: UUID, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]

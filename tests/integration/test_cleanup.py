@@ -62,7 +62,9 @@ async def test_an_admin_forces_a_run_that_expires_every_stale_payment_and_only_t
 async def test_the_expired_event_renders_the_payment_as_the_guard_does(
     client: Client, store: Store, clock: ManualClock
 ) -> None:
+    clock.advance(0.123456)  # timestamps with a fraction of a second render with six digits
     by_cleanup = await create_session(client, headers=ALICE, metadata={"order": "A-1"}, planName="Gold")
+    clock.advance(0.876544)  # and without one, none
     by_guard = await create_session(client, headers=BOB, bundleId="silver")
     clock.advance(31 * 60)
     await client.post(FORCE, headers=ADMIN)
@@ -79,6 +81,8 @@ async def test_the_expired_event_renders_the_payment_as_the_guard_does(
     assert cleanup_events["payment.expired"] == {**cleanup_events["payment.created"], **changed}
     assert guard_events["payment.expired"] == {**guard_events["payment.created"], **changed}
     assert cleanup_events["payment.expired"]["metadata"] == {"order": "A-1"}
+    assert cleanup_events["payment.expired"]["createdAt"] == "2026-03-01T12:00:00.123456Z"
+    assert guard_events["payment.expired"]["createdAt"] == "2026-03-01T12:00:01Z"
 
 
 async def test_stop_and_start_are_persisted_honoured_by_the_worker_and_visible_in_stats(
