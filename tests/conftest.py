@@ -10,10 +10,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from litestar_payguard.models import PayGuardModel
 from litestar_payguard.testing.servers import FAST_POSTGRES_SETTINGS, Server, find_postgres, find_redis
+from tests.support import Store
 
 TESTS = Path(__file__).parent
 
@@ -70,6 +72,15 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def store(engine: AsyncEngine) -> AsyncIterator[Store]:
+    """Empty payguard's tables before the test, and give it a way to read them."""
+    tables = ", ".join(table.name for table in PayGuardModel.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    yield Store(engine)
 
 
 @pytest.fixture

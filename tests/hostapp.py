@@ -102,9 +102,11 @@ def create_app(
 
 
 def app_from_env() -> Litestar:
-    """The app the CLI tests load: URLs and queue name from the environment."""
+    """The app the CLI tests load: URLs and queue name from the environment, policy from ``PAYGUARD_<FIELD>``."""
+    policy = PayGuardConfig(queue_url="redis://unused").with_env()
     return create_app(
         database_url=os.environ["PAYGUARD_TEST_DATABASE_URL"],
         queue_url=os.environ["PAYGUARD_TEST_QUEUE_URL"],
         queue_name=os.environ.get("PAYGUARD_TEST_QUEUE_NAME", "payguard"),
+        **{name: getattr(policy, name) for name in PayGuardConfig.policy_fields()},
     )

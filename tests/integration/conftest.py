@@ -9,10 +9,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from litestar_payguard.models import PayGuardModel
 from litestar_payguard.testing import ManualClock
 from tests.hostapp import create_app
 from tests.support import ADMIN, ALICE, BOB, Client, Store, create_session, payguard_of, serve
@@ -23,15 +20,6 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 AppFactory = Callable[..., Litestar]
 ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
-
-
-@pytest.fixture
-async def store(engine: AsyncEngine) -> AsyncIterator[Store]:
-    """Empty payguard's tables before the test, and give it a way to read them."""
-    tables = ", ".join(table.name for table in PayGuardModel.metadata.sorted_tables)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-    yield Store(engine)
 
 
 @pytest.fixture
