@@ -9,6 +9,7 @@ from saq import CronJob
 from litestar_payguard.jobs.cleanup import expire_stale_payments
 from litestar_payguard.jobs.idempotency import purge_idempotency_keys
 from litestar_payguard.jobs.sessions import expire_sessions
+from litestar_payguard.services.cleanup_rules import RUN_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -25,6 +26,6 @@ def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
     """Return the scheduled jobs; SAQ's job keys make each tick run once across all workers."""
     return [
         CronJob(expire_sessions, cron=config.session_cleanup_cron, timeout=300),
-        CronJob(expire_stale_payments, cron=config.stale_cleanup_cron, timeout=1800),
+        CronJob(expire_stale_payments, cron=config.stale_cleanup_cron, timeout=RUN_TIMEOUT_SECONDS),
         CronJob(purge_idempotency_keys, cron=config.idempotency_purge_cron, timeout=600),
     ]

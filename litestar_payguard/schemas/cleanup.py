@@ -22,7 +22,6 @@ class CleanupRunView(CamelStruct):
     expired: int
     batches: int
     error: str | None
-    customer_id: str | None
 
 
 def run_view(run: CleanupRun) -> CleanupRunView:
@@ -39,7 +38,6 @@ def run_view(run: CleanupRun) -> CleanupRunView:
         expired=run.expired_count,
         batches=run.batches,
         error=run.error,
-        customer_id=run.customer_id,
     )
 
 
@@ -78,6 +76,7 @@ class CleanupStats(CamelStruct):
     error_count: int
     by_trigger: dict[CleanupTrigger, TriggerCounts]
     last_run: CleanupRunView | None
+    """The latest scheduled or forced run (customers' own clean-ups are counted in ``byTrigger`` only)."""
     last_error: CleanupError | None
     stale_pending: int
     """Pending payments past the stale window right now: what the next run will expire."""

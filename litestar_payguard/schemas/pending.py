@@ -93,7 +93,8 @@ class CleanupResult(CamelStruct):
     """How many of the customer's stale payments were expired, and the run that recorded it."""
 
     expired: int
-    run_id: UUID
+    run_id: UUID | None
+    """The cleanup run recording it; ``null`` when nothing was stale (no run is recorded then)."""
 
 
 class SessionOpened(Session):

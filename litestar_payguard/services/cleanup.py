@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 from uuid import UUID, uuid4
 
 from sqlalchemy import func, select, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, Payment, PaymentStatus
 from litestar_payguard.principal import Principal
@@ -179,22 +179,45 @@ class CleanupService:
                 run.expired_count,
                 threshold,
             )
-            self._outbox.record(
-                merchant_id=run.merchant_id, type=LARGE_CLEANUP_EVENT, subject_id=run.id, payload=view, at=now
-            )
+            await self._alert(run, view, now)
         await self._db.flush()
         return view
 
-    async def clean_up_own(self, owner: Principal) -> CleanupRunView:
+    async def _alert(self, run: CleanupRun, view: CleanupRunView, now: datetime) -> None:
+        """Write the large-run event in a savepoint: an alert that cannot be stored must not leave the run open."""
+        try:
+            async with self._db.begin_nested():
+                self._outbox.record(
+                    merchant_id=run.merchant_id, type=LARGE_CLEANUP_EVENT, subject_id=run.id, payload=view, at=now
+                )
+                await self._db.flush()
+        except SQLAlchemyError as exc:
+            logger.error(
+                "payguard: the %s event of cleanup run %s could not be stored: %r", LARGE_CLEANUP_EVENT, run.id, exc
+            )
+
+    async def clean_up_own(self, owner: Principal) -> CleanupRunView | None:
         """A customer's own clean-up: expire their stale pending payments now, recorded as a ``customer`` run.
 
-        One transaction (the caller's), one batch: a customer has at most one open payment per bundle.
+        One transaction (the caller's). A clean-up that expires nothing leaves no run behind: customers call
+        this freely, and the run table must not grow with calls that changed nothing.
+
+        Returns:
+            The run, or ``None`` when nothing was stale.
         """
         now = self._config.clock.now()
+        savepoint = await self._db.begin_nested()
         run = await self.start_run(CleanupTrigger.CUSTOMER, at=now, owner=owner)
-        cutoff = now - self.stale_window
-        while (await self.expire_batch(run.id, cutoff=cutoff, limit=_OWN_BATCH, owner=owner)).count == _OWN_BATCH:
-            pass
+        cutoff, expired = now - self.stale_window, 0
+        while True:
+            batch = await self.expire_batch(run.id, cutoff=cutoff, limit=_OWN_BATCH, owner=owner)
+            expired += batch.count
+            if batch.count < _OWN_BATCH:
+                break
+        if not expired:
+            await savepoint.rollback()
+            return None
+        await savepoint.commit()
         return await self.finish_run(run.id)
 
     # What admins watch.
@@ -212,10 +235,14 @@ class CleanupService:
             ).all()
         }
         error_count = await self._db.scalar(select(func.count()).where(runs.error.is_not(None))) or 0
-        latest = select(CleanupRun).order_by(CleanupRun.started_at.desc(), CleanupRun.id.desc()).limit(1)
+        latest = (
+            select(CleanupRun)
+            .where(CleanupRun.trigger.in_(_SERVICE_TRIGGERS))
+            .order_by(CleanupRun.started_at.desc(), CleanupRun.id.desc())
+            .limit(1)
+        )
         last_run = await self._db.scalar(latest)
         last_failed = await self._db.scalar(latest.where(CleanupRun.error.is_not(None)))
-        last_service_run = await self._db.scalar(latest.where(CleanupRun.trigger.in_(_SERVICE_TRIGGERS)))
         stale_count, oldest_stale = (
             await self._db.execute(
                 select(func.count(), func.min(_payment.created_at)).where(
@@ -228,7 +255,8 @@ class CleanupService:
         cron = self._config.stale_cleanup_cron
         judged = rules.health(
             enabled=enabled,
-            last_service_error=last_service_run.error if last_service_run else None,
+            last_service_error=last_run.error if last_run else None,
+            unfinished_since=last_run.started_at if last_run and last_run.finished_at is None else None,
             oldest_stale_since=oldest_stale + self.stale_window if oldest_stale else None,
             now=now,
             interval=rules.schedule_interval(cron, now),

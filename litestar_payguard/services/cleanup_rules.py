@@ -8,10 +8,13 @@ from typing import Final
 
 from croniter import croniter
 
-__all__ = ("AGE_BUCKETS", "Health", "health", "next_run", "schedule_interval")
+__all__ = ("AGE_BUCKETS", "RUN_TIMEOUT_SECONDS", "Health", "health", "next_run", "schedule_interval")
 
 AGE_BUCKETS: Final = ((0, 5), (5, 15), (15, 30), (30, 60), (60, 240), (240, None))
 """Age ranges of open payments in minutes, ``[low, high)``; the last one is open-ended."""
+
+RUN_TIMEOUT_SECONDS: Final = 1800
+"""How long SAQ lets a scheduled run take: a run still unfinished after it died or was cancelled."""
 
 HEALTHY, STOPPED, FAILING, LAGGING = "healthy", "stopped", "failing", "lagging"
 
@@ -43,6 +46,7 @@ def health(
     enabled: bool,
     last_service_error: str | None,
     oldest_stale_since: datetime | None,
+    unfinished_since: datetime | None = None,
     now: datetime,
     interval: timedelta,
 ) -> Health:
@@ -52,6 +56,7 @@ def health(
         enabled: The persisted switch.
         last_service_error: The error of the latest scheduled or forced run, if it failed.
         oldest_stale_since: When the oldest pending payment became stale (``None``: none is stale).
+        unfinished_since: When the latest scheduled or forced run started, if it has not finished.
         now: The current time.
         interval: The gap between scheduled runs.
     """
@@ -63,6 +68,12 @@ def health(
         )
     if last_service_error is not None:
         return Health(FAILING, f"The last run failed: {last_service_error}")
+    if unfinished_since is not None and now - unfinished_since > timedelta(seconds=RUN_TIMEOUT_SECONDS):
+        return Health(
+            FAILING,
+            f"The last run started at {unfinished_since.isoformat()} and never finished: its worker died or it "
+            "timed out (its committed batches stand).",
+        )
     if oldest_stale_since is not None and now - oldest_stale_since > 2 * interval:
         minutes = int((now - oldest_stale_since).total_seconds() // 60)
         return Health(

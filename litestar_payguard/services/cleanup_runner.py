@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -72,12 +73,12 @@ class StaleCleanup:
         cutoff = started - timedelta(seconds=self._config.stale_pending_seconds)
         try:
             await self._expire_all(run_id, cutoff, scheduled=scheduled)
-        except Exception as exc:
-            await self._record_failure(run_id, exc)
+            async with self._sessions() as db:
+                view = await CleanupService(db, self._config).finish_run(run_id)
+                await db.commit()
+        except BaseException as exc:  # a cancelled (timed-out, shut-down) run is recorded as failed too
+            await asyncio.shield(self._record_failure(run_id, exc))
             raise
-        async with self._sessions() as db:
-            view = await CleanupService(db, self._config).finish_run(run_id)
-            await db.commit()
         return view
 
     async def _expire_all(self, run_id: UUID, cutoff: datetime, *, scheduled: bool) -> None:
@@ -94,8 +95,8 @@ class StaleCleanup:
                 return
             after = batch.last_created_at
 
-    async def _record_failure(self, run_id: UUID, exc: Exception) -> None:
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    async def _record_failure(self, run_id: UUID, exc: BaseException) -> None:
+        message = (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
         try:
             async with self._sessions() as db:
                 await CleanupService(db, self._config).finish_run(run_id, error=message)

@@ -90,10 +90,10 @@ class PendingPaymentService:
     async def cleanup_stale(self, *, owner: Principal | None = None) -> CleanupResult:
         """Expire the customer's own stale pending payments now, rather than waiting for the cleanup job.
 
-        Recorded as a ``customer`` run of the cleanup, in the request's transaction.
+        Recorded as a ``customer`` run of the cleanup, in the request's transaction, when it expired anything.
         """
         run = await CleanupService(self._db, self._config).clean_up_own(self._acting(owner))
-        return CleanupResult(expired=run.expired, run_id=run.id)
+        return CleanupResult(expired=run.expired if run else 0, run_id=run.id if run else None)
 
     async def cancel_payment(self, payment_id: str | UUID, *, owner: Principal | None = None) -> PaymentView:
         """Cancel one of the customer's pending payments, and its checkout session with it.

@@ -15,6 +15,8 @@ from tests.integration.conftest import ADMIN, ALICE, BOB, Client, ClientFactory,
 ADMIN_BASE = "/payguard/admin"
 STATS = f"{ADMIN_BASE}/cleanup/stats"
 FORCE = f"{ADMIN_BASE}/cleanup/force"
+NO_TICKS = {"stale_cleanup_cron": "0 0 1 1 *", "session_cleanup_cron": "0 0 1 1 *"}
+"""Schedules that never fire during a test: SAQ ticks on the wall clock, and an extra run would change counts."""
 
 
 async def _open(client: Client, count: int, **body: object) -> list[dict[str, object]]:
@@ -62,38 +64,43 @@ async def test_an_admin_forces_a_run_that_expires_every_stale_payment_and_only_t
 async def test_the_expired_event_renders_the_payment_as_the_guard_does(
     client: Client, store: Store, clock: ManualClock
 ) -> None:
-    clock.advance(0.123456)  # timestamps with a fraction of a second render with six digits
+    clock.advance(0.123456)  # a timestamp with a fraction of a second renders with six digits
     by_cleanup = await create_session(client, headers=ALICE, metadata={"order": "A-1"}, planName="Gold")
-    clock.advance(0.876544)  # and without one, none
+    bare = await create_session(client, headers=ALICE)  # no plan, no metadata
+    clock.advance(2 * 60 - 0.123456)  # and one without a fraction, none
     by_guard = await create_session(client, headers=BOB, bundleId="silver")
-    clock.advance(31 * 60)
-    await client.post(FORCE, headers=ADMIN)
-    await store.execute("UPDATE payguard_payment SET status = 'pending' WHERE id = :id", id=by_guard["payment"]["id"])
+    clock.advance(29 * 60)
+    forced = await client.post(FORCE, headers=ADMIN)  # bob's payment is 29 minutes old: not stale yet
+    clock.advance(2 * 60)
     await create_session(client, headers=BOB, bundleId="silver")  # the guard expires bob's stale one
 
-    async def payloads(payment_id: str) -> dict[str, dict[str, object]]:
-        rows = await store.rows("SELECT type, payload FROM payguard_event WHERE subject_id = :id", id=payment_id)
-        return {row["type"]: row["payload"] for row in rows}
+    async def payload(payment: dict[str, object], kind: str) -> dict[str, object]:
+        (row,) = await store.rows(
+            "SELECT payload FROM payguard_event WHERE subject_id = :id AND type = :type",
+            id=payment["id"],
+            type=f"payment.{kind}",
+        )
+        return dict(row["payload"])
 
-    cleanup_events = await payloads(by_cleanup["payment"]["id"])
-    guard_events = await payloads(by_guard["payment"]["id"])
+    assert forced.json()["expired"] == 2
     changed = {"status": "expired", "failureCode": "stale", "failureMessage": None}
-    assert cleanup_events["payment.expired"] == {**cleanup_events["payment.created"], **changed}
-    assert guard_events["payment.expired"] == {**guard_events["payment.created"], **changed}
-    assert cleanup_events["payment.expired"]["metadata"] == {"order": "A-1"}
-    assert cleanup_events["payment.expired"]["createdAt"] == "2026-03-01T12:00:00.123456Z"
-    assert guard_events["payment.expired"]["createdAt"] == "2026-03-01T12:00:01Z"
+    for payment in (by_cleanup["payment"], bare["payment"], by_guard["payment"]):
+        assert await payload(payment, "expired") == {**await payload(payment, "created"), **changed}
+    assert (await payload(by_cleanup["payment"], "expired"))["metadata"] == {"order": "A-1"}
+    assert (await payload(by_cleanup["payment"], "expired"))["createdAt"] == "2026-03-01T12:00:00.123456Z"
+    assert (await payload(bare["payment"], "expired"))["planName"] is None
+    assert (await payload(by_guard["payment"], "expired"))["createdAt"] == "2026-03-01T12:02:00Z"
 
 
 async def test_stop_and_start_are_persisted_honoured_by_the_worker_and_visible_in_stats(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(run_worker_in_app=True) as client:
+    async with client_for(run_worker_in_app=True, **NO_TICKS) as client:
         queue = payguard_of(client.app).queue
         before = (await client.get(STATS, headers=ADMIN)).json()
         assert (before["enabled"], before["health"], before["enabledChangedAt"]) == (True, "healthy", None)
-        assert before["nextScheduledRun"] == "2026-03-01T12:15:00Z"
-        assert before["schedule"] == "*/15 * * * *"
+        assert before["nextScheduledRun"] == "2027-01-01T00:00:00Z"
+        assert before["schedule"] == "0 0 1 1 *"
 
         stopped = await client.post(f"{ADMIN_BASE}/cleanup/stop", headers=ADMIN)
         assert stopped.status_code == 200
@@ -114,7 +121,7 @@ async def test_stop_and_start_are_persisted_honoured_by_the_worker_and_visible_i
 
         stats = (await client.get(STATS, headers=ADMIN)).json()
     assert (stats["enabled"], stats["health"], stats["enabledChangedAt"]) == (True, "healthy", "2026-03-01T12:31:00Z")
-    assert stats["nextScheduledRun"] == "2026-03-01T12:45:00Z"
+    assert stats["nextScheduledRun"] == "2027-01-01T00:00:00Z"
     assert (stats["runs"], stats["paymentsExpired"], stats["errorCount"], stats["stalePending"]) == (1, 2, 0, 0)
     assert stats["byTrigger"] == {"cron": {"runs": 1, "expired": 2}}
     assert stats["lastRun"]["trigger"] == "cron"
@@ -171,6 +178,32 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+async def test_a_customer_cleanup_that_expires_nothing_records_no_run(client: Client, store: Store) -> None:
+    await create_session(client, headers=ALICE)
+
+    response = await client.post("/payguard/pending/cleanup-stale", headers=ALICE)
+
+    assert response.json() == {"expired": 0, "runId": None}
+    assert await store.count("payguard_cleanup_run") == 0
+
+
+async def test_a_run_that_never_finished_shows_as_failing(client: Client, store: Store, clock: ManualClock) -> None:
+    # What a worker killed mid-run leaves behind (tests/e2e/test_cleanup_worker_crash.py kills one for real).
+    await store.execute(
+        "INSERT INTO payguard_cleanup_run (id, trigger, started_at, expired_count, batches, created_at, updated_at) "
+        "VALUES (gen_random_uuid(), 'cron', :started, 5, 1, :started, :started)",
+        started=clock.now(),
+    )
+    clock.advance(29 * 60)
+    assert (await client.get(STATS, headers=ADMIN)).json()["health"] == "healthy"
+
+    clock.advance(2 * 60)
+    stats = (await client.get(STATS, headers=ADMIN)).json()
+
+    assert (stats["health"], stats["lastRun"]["finishedAt"], stats["lastRun"]["expired"]) == ("failing", None, 5)
+    assert "never finished" in stats["healthDetail"]
+
+
 async def test_a_large_run_logs_a_warning_and_writes_an_outbox_event(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
@@ -205,7 +238,7 @@ async def test_a_run_at_the_threshold_raises_no_alert(client: Client, store: Sto
 async def test_the_job_expires_in_committed_batches(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(run_worker_in_app=True, stale_cleanup_batch_size=3) as client:
+    async with client_for(run_worker_in_app=True, stale_cleanup_batch_size=3, **NO_TICKS) as client:
         await _open(client, 8)
         clock.advance(31 * 60)
 
@@ -219,7 +252,9 @@ async def test_the_job_expires_in_committed_batches(
 async def test_concurrent_runs_never_expire_a_payment_twice_and_their_counts_add_up(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(run_worker_in_app=True, stale_cleanup_batch_size=4, worker_concurrency=4) as client:
+    async with client_for(
+        run_worker_in_app=True, stale_cleanup_batch_size=4, worker_concurrency=4, **NO_TICKS
+    ) as client:
         await _open(client, 60)
         clock.advance(31 * 60)
         queue = payguard_of(client.app).queue
@@ -340,3 +375,23 @@ async def test_the_cleanup_admin_routes_need_the_admin_guard(client: Client) -> 
     ):
         response = await client.request(method, path, headers=ALICE)
         assert response.status_code in (401, 403), (path, response.status_code)
+
+
+async def test_an_alert_that_cannot_be_stored_never_leaves_the_run_open(
+    client_for: ClientFactory, store: Store, clock: ManualClock
+) -> None:
+    # A database created before merchant_id became nullable, not migrated yet.
+    await store.execute("ALTER TABLE payguard_event ALTER COLUMN merchant_id SET NOT NULL")
+    try:
+        async with client_for(stale_cleanup_alert_threshold=1) as client:
+            await _open(client, 2)
+            clock.advance(31 * 60)
+            response = await client.post(FORCE, headers=ADMIN)
+    finally:
+        await store.execute("ALTER TABLE payguard_event ALTER COLUMN merchant_id DROP NOT NULL")
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["expired"], response.json()["error"]) == (2, None)
+    assert await store.count("payguard_cleanup_run", "finished_at IS NOT NULL AND expired_count = 2") == 1
+    assert await store.count("payguard_event", "type = 'payguard.cleanup.large'") == 0
+    assert await store.count("payguard_event", "type = 'payment.expired'") == 2

@@ -44,3 +44,11 @@ def test_health_in_order_of_what_an_operator_must_know_first() -> None:
     assert lagging.status == "lagging"
     assert "stale for 30 minutes" in lagging.detail
     assert "every 15 minutes" in lagging.detail
+
+
+def test_a_run_that_never_finished_fails_after_the_job_timeout() -> None:
+    started = NOW - timedelta(seconds=rules.RUN_TIMEOUT_SECONDS)
+    assert _health(unfinished_since=started).status == "healthy"  # may still be running
+    late = _health(unfinished_since=started - timedelta(seconds=1))
+    assert late.status == "failing"
+    assert "never finished" in late.detail
