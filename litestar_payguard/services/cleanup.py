@@ -154,6 +154,7 @@ class CleanupService:
             limit=limit,
             now=self._config.clock.now(),
             after=after,
+            outbox=self._outbox,
             owner=customer,
         )
 

@@ -16,17 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import msgspec
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, select, text, update
 
-from litestar_payguard.models import CleanupRun, OutboxEvent, Payment, PaymentStatus
+from litestar_payguard.models import CleanupRun, Payment, PaymentStatus
 from litestar_payguard.schemas.payments import Payment as PaymentView
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.services.outbox import Outbox
 
 __all__ = ("EXPIRED_EVENT", "START", "ExpiredBatch", "expire_stale", "payload_sql")
 
@@ -131,7 +133,6 @@ def _portable_statement(*, owned: bool) -> Any:
 
 _PORTABLE_ANY = _portable_statement(owned=False)
 _PORTABLE_OWNED = _portable_statement(owned=True)
-_INSERT_EVENTS = insert(cast("Table", OutboxEvent.__table__))
 _COUNT_BATCH = (
     update(_RUNS)
     .where(_RUNS.c.id == bindparam("run_id"))
@@ -143,26 +144,6 @@ _COUNT_BATCH = (
 )
 
 
-def _event_row(row: Any, now: datetime) -> dict[str, Any]:
-    """The outbox row of an expired payment, its payload rendered by the payment view itself."""
-    fields = {
-        field.name: getattr(row, field.name)
-        for field in msgspec.structs.fields(PaymentView)
-        if field.name != "metadata"
-    }
-    view = PaymentView(**fields, metadata=row.metadata)
-    return {
-        "id": uuid4(),
-        "merchant_id": row.merchant_id,
-        "type": EXPIRED_EVENT,
-        "subject_id": row.id,
-        "payload": msgspec.to_builtins(view),
-        "occurred_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 async def expire_stale(
     db: AsyncSession,
     *,
@@ -171,6 +152,7 @@ async def expire_stale(
     limit: int,
     now: datetime,
     after: datetime = START,
+    outbox: Outbox,
     owner: tuple[UUID, str] | None = None,
 ) -> ExpiredBatch:
     """Expire up to ``limit`` pending payments created at or before ``cutoff``, oldest first; count them on the run.
@@ -186,6 +168,7 @@ async def expire_stale(
         limit: Most payments to expire.
         now: The time of the change (``updated_at``, the events' ``occurred_at``).
         after: Only payments created at or after it.
+        outbox: Where the portable path records the events (Postgres writes them in its statement).
         owner: Only this (merchant, customer)'s payments.
 
     Returns:
@@ -199,7 +182,8 @@ async def expire_stale(
         count, last = (await db.execute(statement, {**params, "run_id": run_id})).one()
         return ExpiredBatch(count=int(count), last_created_at=last)
     rows = (await db.execute(_PORTABLE_OWNED if owner else _PORTABLE_ANY, params)).all()
-    if rows:
-        await db.execute(_INSERT_EVENTS, [_event_row(row, now) for row in rows])
+    for row in rows:
+        view = PaymentView(**{field.name: getattr(row, field.name) for field in msgspec.structs.fields(PaymentView)})
+        outbox.record(merchant_id=row.merchant_id, type=EXPIRED_EVENT, subject_id=row.id, payload=view, at=now)
     await db.execute(_COUNT_BATCH, {"run_id": run_id, "expired": len(rows), "now": now})
     return ExpiredBatch(count=len(rows), last_created_at=max((row.created_at for row in rows), default=None))
