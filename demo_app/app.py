@@ -49,6 +49,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         gateway=SimulatedGateway(
             outcome="failure" if settings.simulated_outcome == "failure" else "success",
             delay_seconds=settings.simulated_delay_seconds,
+            refund_delay_seconds=settings.simulated_refund_delay_seconds,
         ),
     ).with_env()
     signer = TokenSigner(settings.token_secret or secrets.token_hex(32), settings.admins)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ("DemoSettings", "database_url_from")
+__all__ = ("DemoSettings", "database_url_from", "parse_delay")
 
 DEMO_MERCHANT_KEY = "key_test_demo"
 DEMO_MERCHANT_SECRET = "secret_test_demo"  # noqa: S105  # the demo's published test credentials
@@ -20,6 +20,18 @@ def database_url_from(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
     return url
+
+
+def parse_delay(value: str) -> float | tuple[float, float]:
+    """``"2.5"`` is 2.5 s; ``"5-10"`` is a range of 5 to 10 s.
+
+    Raises:
+        ValueError: Not a number or a ``low-high`` range.
+    """
+    low, sep, high = value.strip().partition("-")
+    if sep:
+        return float(low), float(high)
+    return float(low)
 
 
 def _flag(value: str) -> bool:
@@ -48,10 +60,14 @@ class DemoSettings:
     """Signing key of login tokens; random per start when unset (tokens then end with the process)."""
     simulated_outcome: str = field(default_factory=lambda: os.environ.get("PAYGUARD_SIMULATED_OUTCOME", "success"))
     """``success`` or ``failure``: what the simulated gateway answers."""
-    simulated_delay_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("PAYGUARD_SIMULATED_DELAY_SECONDS", "0"))
+    simulated_delay_seconds: float | tuple[float, float] = field(
+        default_factory=lambda: parse_delay(os.environ.get("PAYGUARD_SIMULATED_DELAY_SECONDS", "5-10"))
     )
-    """Processing time the simulated gateway takes."""
+    """Processing time the simulated gateway takes: seconds, or a ``low-high`` range drawn from per payment."""
+    simulated_refund_delay_seconds: float | tuple[float, float] = field(
+        default_factory=lambda: parse_delay(os.environ.get("PAYGUARD_SIMULATED_REFUND_DELAY_SECONDS", "3-5"))
+    )
+    """Processing time of a simulated refund."""
 
     def sqlalchemy_url(self) -> str:
         """The database URL with an async driver; the embedded SQLite file by default."""

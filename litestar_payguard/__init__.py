@@ -1,28 +1,46 @@
 """litestar-payguard: reliable payments for Litestar apps."""
 
 from litestar_payguard.clock import Clock, SystemClock
-from litestar_payguard.config import CustomerResolver, PayGuardConfig
+from litestar_payguard.config import CustomerResolver, FulfilmentHook, PayGuardConfig
 from litestar_payguard.exceptions import ImproperConfigurationError, PayGuardError
-from litestar_payguard.gateways import Gateway, PaymentConfirmation, PaymentOutcome, SimulatedGateway
+from litestar_payguard.gateways import (
+    ChargeRequest,
+    Gateway,
+    GatewayStatus,
+    PaymentOutcome,
+    RazorpayGateway,
+    RefundOutcome,
+    RefundRequest,
+    SimulatedGateway,
+)
 from litestar_payguard.plugins import PayGuardPlugin
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.merchant_payments import MerchantPaymentService
 from litestar_payguard.services.merchants import MerchantService
+from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = (
+    "ChargeRequest",
     "Clock",
     "CustomerResolver",
+    "FulfilmentHook",
     "Gateway",
+    "GatewayStatus",
     "ImproperConfigurationError",
+    "MerchantPaymentService",
     "MerchantService",
     "PayGuard",
     "PayGuardConfig",
     "PayGuardError",
     "PayGuardPlugin",
-    "PaymentConfirmation",
     "PaymentOutcome",
     "Principal",
+    "RazorpayGateway",
+    "RefundOutcome",
+    "RefundRequest",
+    "RefundService",
     "SessionService",
     "SimulatedGateway",
     "SystemClock",

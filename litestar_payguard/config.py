@@ -19,11 +19,17 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.types import Guard
     from saq import Queue
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("CustomerResolver", "PayGuardConfig")
+    from litestar_payguard.models import Payment
+
+__all__ = ("CustomerResolver", "FulfilmentHook", "PayGuardConfig")
 
 CustomerResolver = Callable[["ASGIConnection[Any, Any, Any, Any]"], "Awaitable[str | None] | str | None"]
 """Reads the customer id from a request, using the host's own authentication; ``None`` when anonymous."""
+FulfilmentHook = Callable[["Payment", "AsyncSession"], Awaitable[object]]
+"""The host's fulfilment (create the order): called with the payment and the database session, inside the
+transaction that marks the payment ``succeeded``. If it raises, that transaction rolls back and it is retried."""
 
 _POLICY = {"policy": True}
 
@@ -60,6 +66,10 @@ class PayGuardConfig:
     """Guards protecting the admin routes; required when ``admin_enabled`` (fail closed)."""
     gateway: Gateway = field(default_factory=SimulatedGateway)
     """The payment gateway adapter."""
+    on_payment_succeeded: FulfilmentHook | None = None
+    """The host's fulfilment hook: runs in the same transaction as the payment's move to ``succeeded``, so a
+    payment is never paid without its order. A hook that raises is retried with backoff
+    (``fulfilment_retry_seconds``); after ``fulfilment_max_attempts`` the payment is flagged for attention."""
     clock: Clock = field(default_factory=SystemClock)
     """Source of the current time; tests inject a manual clock."""
     max_body_bytes: int = 64 * 1024
@@ -102,6 +112,23 @@ class PayGuardConfig:
     stale_cleanup_alert_threshold: int = field(default=10, metadata=_POLICY)
     """A cleanup run expiring more payments than this logs a warning and writes a ``payguard.cleanup.large``
     event: many abandoned payments at once usually means checkout is broken somewhere."""
+    payment_lease_seconds: float = field(default=120.0, metadata=_POLICY)
+    """How long a worker holds a payment or refund it took up (the SAQ job's timeout too). A payment whose lease
+    ran out (its worker died or hung) is handed to another worker by the reconciler, which asks the gateway
+    first: a payment stuck in ``processing`` longer than this is settled from the gateway's answer."""
+    gateway_retry_seconds: float = field(default=10.0, metadata=_POLICY)
+    """First delay before trying again when the gateway gave no answer; doubles each time, up to 15 minutes."""
+    gateway_poll_seconds: float = field(default=5.0, metadata=_POLICY)
+    """Delay before asking the gateway again about a payment or refund it reported as still pending."""
+    fulfilment_max_attempts: int = field(default=5, metadata=_POLICY)
+    """Failures of ``on_payment_succeeded`` after which the payment is flagged for attention."""
+    fulfilment_retry_seconds: float = field(default=5.0, metadata=_POLICY)
+    """First delay before running a failed fulfilment hook again; doubles each time."""
+    reconcile_cron: str = field(default="* * * * *", metadata=_POLICY)
+    """Cron schedule of the reconciler: it hands due payments and refunds (a lost job, a dead worker's lease,
+    a retry) to the workers."""
+    reconcile_batch_size: int = field(default=500, metadata=_POLICY)
+    """Payments and refunds the reconciler hands out per run, each."""
     idempotency_key_ttl_seconds: float = field(default=86_400.0, metadata=_POLICY)
     """How long a key and its stored response live."""
     idempotency_lock_timeout_seconds: float = field(default=90.0, metadata=_POLICY)
@@ -131,11 +158,15 @@ class PayGuardConfig:
             "idempotency_key_ttl_seconds",
             "idempotency_lock_timeout_seconds",
             "stale_pending_seconds",
+            "payment_lease_seconds",
+            "gateway_retry_seconds",
+            "gateway_poll_seconds",
+            "fulfilment_max_attempts",
         ):
             if getattr(self, name) <= 0:
                 msg = f"PayGuardConfig.{name} must be positive, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
-        for name in ("retry_delay_seconds",):
+        for name in ("retry_delay_seconds", "fulfilment_retry_seconds"):
             if getattr(self, name) < 0:
                 msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
@@ -155,6 +186,7 @@ class PayGuardConfig:
             "max_body_bytes",
             "idempotency_purge_batch_size",
             "stale_cleanup_batch_size",
+            "reconcile_batch_size",
         ):
             if getattr(self, name) < 1:
                 msg = f"PayGuardConfig.{name} must be at least 1, got {getattr(self, name)!r}"
@@ -166,7 +198,7 @@ class PayGuardConfig:
             threshold = self.stale_cleanup_alert_threshold
             msg = f"PayGuardConfig.stale_cleanup_alert_threshold must not be negative, got {threshold!r}"
             raise ImproperConfigurationError(msg)
-        for name in ("session_cleanup_cron", "stale_cleanup_cron", "idempotency_purge_cron"):
+        for name in ("session_cleanup_cron", "stale_cleanup_cron", "idempotency_purge_cron", "reconcile_cron"):
             if not croniter.is_valid(getattr(self, name)):
                 msg = f"PayGuardConfig.{name} is not a valid cron expression: {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)

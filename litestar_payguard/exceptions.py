@@ -20,10 +20,12 @@ __all__ = (
     "GatewayError",
     "ImproperConfigurationError",
     "InvalidRequestError",
+    "InvalidSignatureError",
     "MaxAttemptsReachedError",
     "NotFoundError",
     "PayGuardError",
     "PaymentDeclinedError",
+    "PaymentProcessingError",
     "RetryTooSoonError",
     "SessionCancelledError",
     "SessionCompletedError",
@@ -192,3 +194,18 @@ class GatewayError(PayGuardError):
     status_code = 502
     code = "GATEWAY_ERROR"
     title = "Payment gateway error"
+
+
+class InvalidSignatureError(PayGuardError):
+    """A gateway signature (the checkout's, or an inbound webhook's) is missing or does not verify."""
+
+    status_code = 400
+    code = "INVALID_SIGNATURE"
+    title = "Invalid signature"
+
+
+class PaymentProcessingError(ConflictError):
+    """The payment is with the gateway; nothing may change it until the gateway has answered."""
+
+    code = "PAYMENT_PROCESSING"
+    title = "Payment is processing"

@@ -6,9 +6,11 @@ workers with ``litestar --app tests.hostapp:app_from_env payguard worker``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
+import httpx
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, get, post
 from litestar.connection import ASGIConnection
@@ -18,6 +20,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath
 
 from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SessionService, SystemClock
+from litestar_payguard.exceptions import GatewayError
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
@@ -73,6 +76,30 @@ async def host_strict_checkout(plan: FromPath[str], payguard_sessions: NamedDepe
     return await _open(payguard_sessions, plan)
 
 
+SLOW_SECONDS = 0.6
+
+
+@post("/host/slow-checkout/{plan:str}", opt={"payguard_idempotency": "optional"}, exception_handlers=PROBLEMS)
+async def host_slow_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+    """Opens a session, then waits on a slow remote service before answering."""
+    session = await _open(payguard_sessions, plan)
+    await asyncio.sleep(SLOW_SECONDS)
+    return session
+
+
+@post("/host/failing-checkout/{plan:str}", opt={"payguard_idempotency": "optional"}, exception_handlers=PROBLEMS)
+async def host_failing_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+    """Opens a session, then a remote service it needs is down (a real connection to a closed port): 502."""
+    session = await _open(payguard_sessions, plan)
+    try:
+        async with httpx.AsyncClient() as http:
+            await http.post("http://127.0.0.1:9/", json={})
+    except httpx.HTTPError as exc:
+        msg = "The remote service did not answer."
+        raise GatewayError(msg) from exc
+    return session
+
+
 def create_app(
     *,
     database_url: str,
@@ -96,7 +123,14 @@ def create_app(
     }
     settings.update(overrides)
     return Litestar(
-        route_handlers=[ping, host_checkout, host_double_checkout, host_strict_checkout],
+        route_handlers=[
+            ping,
+            host_checkout,
+            host_double_checkout,
+            host_strict_checkout,
+            host_slow_checkout,
+            host_failing_checkout,
+        ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
     )
 

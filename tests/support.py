@@ -14,7 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard import PayGuardPlugin
+from litestar_payguard.models import OPEN_PAYMENT_STATUSES, Payment, Refund, RefundStatus
 from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.processing import PaymentProcessor
+from litestar_payguard.services.refund_processing import RefundProcessor
 
 ALICE = {"X-Customer": "alice"}
 BOB = {"X-Customer": "bob"}
@@ -115,3 +118,48 @@ async def create_session(client: httpx.AsyncClient, headers: dict[str, str] = AL
     response = await client.post("/payguard/sessions", json=payload, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+async def work_off(app: Litestar, rounds: int = 10) -> int:
+    """Do now, in this process, what the workers would do with every due payment and refund.
+
+    The same processors the ``process_payment``/``process_refund`` jobs run, without the queue: for tests
+    about what processing does rather than about the workers. Returns how many steps were taken.
+    """
+    from sqlalchemy import select  # noqa: PLC0415
+
+    payguard = payguard_of(app)
+    steps = 0
+    for _ in range(rounds):
+        now = payguard.config.clock.now()
+        async with payguard.db_session() as db:
+            payments = list(
+                await db.scalars(
+                    select(Payment.id).where(Payment.process_at <= now, Payment.status.in_(OPEN_PAYMENT_STATUSES))
+                )
+            )
+            refunds = list(
+                await db.scalars(
+                    select(Refund.id).where(Refund.process_at <= now, Refund.status == RefundStatus.PENDING)
+                )
+            )
+        if not payments and not refunds:
+            return steps
+        for payment_id in payments:
+            await PaymentProcessor(payguard.config, payguard.db_session).process(payment_id)
+        for refund_id in refunds:
+            await RefundProcessor(payguard.config, payguard.db_session).process(refund_id)
+        steps += len(payments) + len(refunds)
+    return steps
+
+
+async def eventually(check: Any, limit: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll ``check`` (an async callable) until it returns something truthy; fail after ``limit`` seconds."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not true after {limit} s: {check}")
+        await asyncio.sleep(interval)

@@ -1,6 +1,7 @@
 """Controllers: parse, call a service, return a schema."""
 
 from litestar_payguard.controllers.admin import AdminCleanupController, AdminPendingController, AdminSessionController
+from litestar_payguard.controllers.payments import MerchantPaymentController, MerchantRefundController
 from litestar_payguard.controllers.pending import PendingController
 from litestar_payguard.controllers.sessions import SessionController
 
@@ -8,6 +9,8 @@ __all__ = (
     "AdminCleanupController",
     "AdminPendingController",
     "AdminSessionController",
+    "MerchantPaymentController",
+    "MerchantRefundController",
     "PendingController",
     "SessionController",
 )

@@ -1,46 +1,170 @@
-"""A gateway for test mode: no network, a configurable outcome and delay."""
+"""A gateway for test mode: no network, a configurable outcome and processing time."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+import random
+from collections import Counter
+from typing import TYPE_CHECKING, Literal
 
-from litestar_payguard.gateways.base import PaymentConfirmation, PaymentOutcome
+from litestar_payguard.exceptions import InvalidSignatureError
+from litestar_payguard.gateways.base import (
+    ChargeRequest,
+    GatewayOrder,
+    GatewayStatus,
+    GatewayWebhook,
+    OrderRequest,
+    PaymentOutcome,
+    RefundOutcome,
+    RefundRequest,
+)
 
-__all__ = ("SimulatedGateway",)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ("DECLINED_VPA", "SimulatedGateway")
+
+DECLINED_VPA = "failure@simulated"
+"""A UPI address the simulated gateway always declines, whatever its configured outcome."""
+
+Delay = float | tuple[float, float]
+"""Seconds, or a ``(low, high)`` range to draw from for each call."""
+
+
+def _check_delay(name: str, delay: Delay) -> None:
+    low, high = delay if isinstance(delay, tuple) else (delay, delay)
+    if low < 0 or high < low:
+        msg = f"{name} must be a non-negative number or a (low, high) range, not {delay!r}"
+        raise ValueError(msg)
 
 
 class SimulatedGateway:
-    """Answers every confirmation with a configured outcome after a configured delay.
+    """Answers every charge with a configured outcome after a configured delay; keeps its books in memory.
+
+    Charges and refunds are remembered by idempotency key, so repeating one returns the first answer and moves
+    no money twice; :attr:`charges` counts the charges that moved money, per payment. The books live in this
+    process: use a gateway with a server of its own (the Razorpay adapter against its fake) to test crashes.
 
     Args:
         outcome: ``"success"`` captures every payment, ``"failure"`` declines every payment.
-        delay_seconds: Processing time to simulate before answering.
+        delay_seconds: Processing time of a charge.
+        refund_delay_seconds: Processing time of a refund.
     """
 
-    __slots__ = ("delay_seconds", "outcome")
+    __slots__ = (
+        "_orders",
+        "_payments",
+        "_refunded",
+        "_refunds",
+        "charges",
+        "delay_seconds",
+        "outcome",
+        "refund_delay_seconds",
+    )
 
     name = "simulated"
 
-    def __init__(self, outcome: Literal["success", "failure"] = "success", delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        outcome: Literal["success", "failure"] = "success",
+        delay_seconds: Delay = 0.0,
+        refund_delay_seconds: Delay = 0.0,
+    ) -> None:
         if outcome not in {"success", "failure"}:
             msg = f"outcome must be 'success' or 'failure', not {outcome!r}"
             raise ValueError(msg)
-        if delay_seconds < 0:
-            msg = "delay_seconds must not be negative"
-            raise ValueError(msg)
+        _check_delay("delay_seconds", delay_seconds)
+        _check_delay("refund_delay_seconds", refund_delay_seconds)
         self.outcome = outcome
         self.delay_seconds = delay_seconds
+        self.refund_delay_seconds = refund_delay_seconds
+        self.charges: Counter[str] = Counter()
+        """Charges that moved money, by our payment id."""
+        self._orders: dict[str, int] = {}
+        self._payments: dict[str, PaymentOutcome] = {}
+        self._refunds: dict[str, RefundOutcome] = {}
+        self._refunded: Counter[str] = Counter()
 
-    async def confirm_payment(self, confirmation: PaymentConfirmation) -> PaymentOutcome:
-        """Return the configured outcome for any gateway payment id."""
-        if self.delay_seconds:
-            await asyncio.sleep(self.delay_seconds)
-        if self.outcome == "success":
-            return PaymentOutcome(succeeded=True, gateway_payment_id=confirmation.gateway_payment_id)
-        return PaymentOutcome(
-            succeeded=False,
-            gateway_payment_id=confirmation.gateway_payment_id,
-            failure_code="card_declined",
-            failure_message="The simulated gateway declined the payment.",
+    @staticmethod
+    async def _wait(delay: Delay) -> None:
+        seconds = random.uniform(*delay) if isinstance(delay, tuple) else delay  # noqa: S311  # not cryptography
+        if seconds:
+            await asyncio.sleep(seconds)
+
+    async def create_order(self, request: OrderRequest) -> GatewayOrder:
+        """Open an order (named after our payment, so opening it again gives the same one)."""
+        order_id = f"sim_order_{request.payment_id.hex}"
+        self._orders[order_id] = request.amount
+        return GatewayOrder(order_id=order_id)
+
+    async def charge(self, request: ChargeRequest) -> PaymentOutcome:
+        """Capture the order's payment with the configured outcome; the order's first answer stands."""
+        known = self._payments.get(request.gateway_order_id)
+        if known is not None:
+            return known
+        await self._wait(self.delay_seconds)
+        known = self._payments.get(request.gateway_order_id)
+        if known is not None:  # a concurrent charge of the same order answered meanwhile
+            return known
+        payment_ref = request.gateway_payment_id or f"sim_pay_{request.payment_id.hex}"
+        if self.outcome == "failure" or request.method_details.get("vpa") == DECLINED_VPA:
+            outcome = PaymentOutcome(
+                GatewayStatus.FAILED,
+                gateway_payment_id=payment_ref,
+                failure_code="card_declined",
+                failure_message="The simulated gateway declined the payment.",
+            )
+        else:
+            outcome = PaymentOutcome(GatewayStatus.SUCCEEDED, gateway_payment_id=payment_ref)
+            self.charges[str(request.payment_id)] += 1
+        self._payments[request.gateway_order_id] = outcome
+        return outcome
+
+    async def fetch_status(self, gateway_order_id: str, gateway_payment_id: str | None) -> PaymentOutcome | None:  # noqa: ARG002
+        """The order's payment as charged, or ``None`` when it never was."""
+        return self._payments.get(gateway_order_id)
+
+    async def refund(self, request: RefundRequest) -> RefundOutcome:
+        """Refund within what was captured; a repeated key returns the first answer."""
+        known = self._refunds.get(request.idempotency_key)
+        if known is not None:
+            return known
+        await self._wait(self.refund_delay_seconds)
+        known = self._refunds.get(request.idempotency_key)
+        if known is not None:
+            return known
+        captured = next(
+            (
+                order_amount
+                for order_id, order_amount in self._orders.items()
+                if (paid := self._payments.get(order_id)) is not None
+                and paid.succeeded
+                and paid.gateway_payment_id == request.gateway_payment_id
+            ),
+            None,
         )
+        if captured is None or self._refunded[request.gateway_payment_id] + request.amount > captured:
+            outcome = RefundOutcome(
+                GatewayStatus.FAILED,
+                failure_code="refund_exceeds_captured",
+                failure_message="The simulated gateway has no captured amount left to refund.",
+            )
+        else:
+            self._refunded[request.gateway_payment_id] += request.amount
+            outcome = RefundOutcome(GatewayStatus.SUCCEEDED, gateway_refund_id=f"sim_rfnd_{request.refund_id.hex}")
+        self._refunds[request.idempotency_key] = outcome
+        return outcome
+
+    def verify_client_signature(
+        self,
+        gateway_order_id: str,  # noqa: ARG002
+        gateway_payment_id: str,  # noqa: ARG002
+        signature: str | None,  # noqa: ARG002
+    ) -> bool:
+        """Test mode moves no money: any client report is accepted."""
+        return True
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayWebhook:  # noqa: ARG002
+        """The simulated gateway sends no webhooks, so none is genuine."""
+        msg = "The simulated gateway sends no webhooks."
+        raise InvalidSignatureError(msg)

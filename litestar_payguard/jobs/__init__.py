@@ -8,6 +8,7 @@ from saq import CronJob
 
 from litestar_payguard.jobs.cleanup import expire_stale_payments
 from litestar_payguard.jobs.idempotency import purge_idempotency_keys
+from litestar_payguard.jobs.payments import process_payment, process_refund, reconcile
 from litestar_payguard.jobs.sessions import expire_sessions
 from litestar_payguard.services.cleanup_rules import RUN_TIMEOUT_SECONDS
 
@@ -16,9 +17,25 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("FUNCTIONS", "cron_jobs", "expire_sessions", "expire_stale_payments", "purge_idempotency_keys")
+__all__ = (
+    "FUNCTIONS",
+    "cron_jobs",
+    "expire_sessions",
+    "expire_stale_payments",
+    "process_payment",
+    "process_refund",
+    "purge_idempotency_keys",
+    "reconcile",
+)
 
-FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (expire_sessions, expire_stale_payments, purge_idempotency_keys)
+FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (
+    expire_sessions,
+    expire_stale_payments,
+    process_payment,
+    process_refund,
+    purge_idempotency_keys,
+    reconcile,
+)
 """Every task function a payguard worker runs."""
 
 
@@ -28,4 +45,5 @@ def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
         CronJob(expire_sessions, cron=config.session_cleanup_cron, timeout=300),
         CronJob(expire_stale_payments, cron=config.stale_cleanup_cron, timeout=RUN_TIMEOUT_SECONDS),
         CronJob(purge_idempotency_keys, cron=config.idempotency_purge_cron, timeout=600),
+        CronJob(reconcile, cron=config.reconcile_cron, timeout=120),
     ]

@@ -36,6 +36,7 @@ from litestar_payguard.problems import (
     unavailable_body,
 )
 from litestar_payguard.runtime import payguard_of
+from litestar_payguard.services.dispatch import discard_after_commit, run_after_commit
 from litestar_payguard.services.idempotency import Claim, IdempotencyService, StoredResponse
 
 if TYPE_CHECKING:
@@ -167,6 +168,8 @@ class TransactionMiddleware(ASGIMiddleware):
                 "a change that was saved is replayed, one that was not is applied).",
             )
             return problem_messages(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        # Committed: now the workers may look for what it wrote (a failed enqueue is the reconciler's to repair).
+        await run_after_commit(session)
         return held
 
     async def _rollback(self, scope: Scope, payguard: PayGuard) -> None:
@@ -174,6 +177,7 @@ class TransactionMiddleware(ASGIMiddleware):
         session = cast("AsyncSession | None", get_aa_scope_state(scope, key))
         if session is None:
             return
+        discard_after_commit(session)
         try:
             await session.rollback()
         except Exception:  # the connection may be gone; closing the session releases it either way

@@ -5,11 +5,14 @@ from litestar_payguard.models.cleanup import CleanupRun, JobControl
 from litestar_payguard.models.enums import (
     OPEN_PAYMENT_STATUSES,
     PAYMENT_TERMINAL,
+    REFUND_TERMINAL,
+    REFUNDABLE_PAYMENT_STATUSES,
     SESSION_TERMINAL,
     CleanupTrigger,
     IdempotencyStatus,
     InterruptKind,
     PaymentStatus,
+    RefundStatus,
     SessionEventType,
     SessionStatus,
 )
@@ -17,12 +20,15 @@ from litestar_payguard.models.event import OutboxEvent
 from litestar_payguard.models.idempotency import IdempotencyKey
 from litestar_payguard.models.merchant import Merchant
 from litestar_payguard.models.payment import Payment
+from litestar_payguard.models.refund import Refund
 from litestar_payguard.models.session import CheckoutSession, SessionEvent
 from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot, SessionState
 
 __all__ = (
     "OPEN_PAYMENT_STATUSES",
     "PAYMENT_TERMINAL",
+    "REFUNDABLE_PAYMENT_STATUSES",
+    "REFUND_TERMINAL",
     "SESSION_TERMINAL",
     "CheckoutSession",
     "CleanupRun",
@@ -37,6 +43,8 @@ __all__ = (
     "Payment",
     "PaymentSnapshot",
     "PaymentStatus",
+    "Refund",
+    "RefundStatus",
     "SessionEvent",
     "SessionEventType",
     "SessionSnapshot",

@@ -7,11 +7,14 @@ from enum import StrEnum
 __all__ = (
     "OPEN_PAYMENT_STATUSES",
     "PAYMENT_TERMINAL",
+    "REFUNDABLE_PAYMENT_STATUSES",
+    "REFUND_TERMINAL",
     "SESSION_TERMINAL",
     "CleanupTrigger",
     "IdempotencyStatus",
     "InterruptKind",
     "PaymentStatus",
+    "RefundStatus",
     "SessionEventType",
     "SessionStatus",
 )
@@ -36,6 +39,20 @@ PAYMENT_TERMINAL = frozenset(
 """Payment statuses nothing leaves."""
 OPEN_PAYMENT_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING})
 """Payments still waiting for money to move."""
+REFUNDABLE_PAYMENT_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
+"""Payments whose captured money can (still) be given back."""
+
+
+class RefundStatus(StrEnum):
+    """Lifecycle of a refund."""
+
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+REFUND_TERMINAL = frozenset({RefundStatus.PROCESSED, RefundStatus.FAILED})
+"""Refund statuses nothing leaves."""
 
 
 class SessionStatus(StrEnum):
@@ -73,6 +90,8 @@ class SessionEventType(StrEnum):
     INTERRUPTED = "interrupted"
     RESUMED = "resumed"
     """Attempt n > 1 started."""
+    SUBMITTED = "submitted"
+    """The customer reported paying; the payment went to the workers to be confirmed with the gateway."""
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"

@@ -14,11 +14,13 @@ from litestar_payguard.controllers import (
     AdminCleanupController,
     AdminPendingController,
     AdminSessionController,
+    MerchantPaymentController,
+    MerchantRefundController,
     PendingController,
     SessionController,
 )
-from litestar_payguard.exceptions import ImproperConfigurationError
-from litestar_payguard.identity import PRINCIPAL_STATE_KEY
+from litestar_payguard.exceptions import AuthenticationError, ImproperConfigurationError
+from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
@@ -26,7 +28,10 @@ from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
+from litestar_payguard.services.dispatch import Dispatcher
+from litestar_payguard.services.merchant_payments import MerchantPaymentService
 from litestar_payguard.services.pending import PendingPaymentService
+from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = ("build_dependencies", "build_routers", "find_sqlalchemy_config")
@@ -77,7 +82,8 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         "request_max_body_size": config.max_body_bytes,
         "before_request": decode_body_strictly,
     }
-    routers = [Router(path=config.path, route_handlers=[SessionController, PendingController], **shared)]
+    public = [SessionController, PendingController, MerchantPaymentController, MerchantRefundController]
+    routers = [Router(path=config.path, route_handlers=public, **shared)]
     if config.admin_enabled:
         routers.append(
             Router(
@@ -107,9 +113,30 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
             request.state[PRINCIPAL_STATE_KEY] = principal
         return principal
 
+    dispatcher = Dispatcher(payguard.queue, payguard.config)
+
     async def provide_sessions(request: Request[Any, Any, Any], state: State, scope: Scope) -> SessionService:
         owner = await provide_principal(request, state, scope)
-        return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner)
+        return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner, dispatcher)
+
+    async def provide_merchant(request: Request[Any, Any, Any], state: State, scope: Scope) -> Principal:
+        # The merchant API moves money: it never falls back to the default merchant of single-tenant hosts.
+        if request.headers.get(API_KEY_HEADER) is None:
+            msg = f"The merchant API needs {API_KEY_HEADER} and {API_SECRET_HEADER}."
+            raise AuthenticationError(msg)
+        return await provide_principal(request, state, scope)
+
+    async def provide_merchant_payments(
+        request: Request[Any, Any, Any], state: State, scope: Scope
+    ) -> MerchantPaymentService:
+        merchant = await provide_merchant(request, state, scope)
+        db = sqlalchemy_config.provide_session(state, scope)
+        return MerchantPaymentService(db, payguard.config, merchant.merchant_id, dispatcher)
+
+    async def provide_refunds(request: Request[Any, Any, Any], state: State, scope: Scope) -> RefundService:
+        merchant = await provide_merchant(request, state, scope)
+        db = sqlalchemy_config.provide_session(state, scope)
+        return RefundService(db, payguard.config, merchant.merchant_id, dispatcher)
 
     async def provide_pending(request: Request[Any, Any, Any], state: State, scope: Scope) -> PendingPaymentService:
         owner = await provide_principal(request, state, scope)
@@ -127,6 +154,8 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     return {
         "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
         "payguard_cleanup": Provide(provide_cleanup, sync_to_thread=False),
+        "payguard_merchant_payments": Provide(provide_merchant_payments),
+        "payguard_refunds": Provide(provide_refunds),
         "payguard_pending": Provide(provide_pending),
         "payguard_stale_cleanup": Provide(provide_stale_cleanup, sync_to_thread=False, use_cache=True),
         "payguard_principal": Provide(provide_principal),

@@ -40,6 +40,14 @@ class Payment(CamelStruct):
     failure_message: str | None
     metadata: dict[str, str]
     created_at: datetime
+    order_id: str | None = None
+    """The merchant's reference (merchant API)."""
+    method: str | None = None
+    gateway_order_id: str | None = None
+    amount_refunding: int = 0
+    """Refunds admitted and not yet processed."""
+    needs_attention: bool = False
+    """payguard gave up on the fulfilment hook: an admin must look."""
 
 
 def payment_brief(payment: PaymentModel | PaymentSnapshot) -> PaymentBrief:
@@ -71,4 +79,9 @@ def payment_view(payment: PaymentModel) -> Payment:
         failure_message=payment.failure_message,
         metadata=payment.extra,
         created_at=payment.created_at,
+        order_id=payment.order_id,
+        method=payment.method,
+        gateway_order_id=payment.gateway_order_id,
+        amount_refunding=payment.amount_refunding,
+        needs_attention=payment.needs_attention,
     )

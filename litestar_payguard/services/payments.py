@@ -10,10 +10,13 @@ from uuid import UUID, uuid4
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.currencies import normalize_currency
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError
+from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
 from litestar_payguard.services import pending_rules as rules
@@ -43,7 +46,8 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
             PaymentStatus.EXPIRED,
         }
     ),
-    PaymentStatus.PROCESSING: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED}),
+    # Back to pending: a checkout attempt the gateway declined; the session may try again.
+    PaymentStatus.PROCESSING: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.PENDING}),
     PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
     PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
 }
@@ -105,12 +109,18 @@ class PaymentService:
         plan_name: str | None,
         metadata: Mapping[str, str],
         at: datetime,
+        order_id: str | None = None,
+        method: str | None = None,
+        method_details: Mapping[str, str] | None = None,
+        process_at: datetime | None = None,
     ) -> NewPayment:
         """Add a pending payment for the owner's customer to the current transaction, behind the pending guard.
 
         A stale pending payment for the same bundle is expired in this transaction and stops blocking; a fresh
         (or ``processing``) one refuses the new payment; open payments for other bundles never block and are
         returned as warnings. The partial unique index on open payments backs this up under concurrency.
+        ``order_id``, ``method`` and ``method_details`` describe a payment the server starts (merchant API);
+        ``process_at`` makes it due for the workers.
 
         Raises:
             PendingSameBundleError: An open payment for the bundle still blocks a new one.
@@ -134,7 +144,15 @@ class PaymentService:
             status=PaymentStatus.PENDING,
             gateway=self._config.gateway.name,
             amount_refunded=0,
+            amount_refunding=0,
+            needs_attention=False,
+            process_attempts=0,
+            fulfilment_attempts=0,
             extra=dict(metadata),
+            order_id=order_id,
+            method=method,
+            method_details=dict(method_details or {}),
+            process_at=process_at,
             created_at=at,
             updated_at=at,
         )
@@ -144,9 +162,8 @@ class PaymentService:
 
     async def find(self, owner: Principal, payment_id: str | UUID) -> Payment | None:
         """The owner's payment with this id, if any (an id that is no UUID names none)."""
-        try:
-            key = payment_id if isinstance(payment_id, UUID) else UUID(payment_id)
-        except ValueError:
+        key = as_uuid(payment_id)
+        if key is None:
             return None
         result = await self._db.execute(
             select(Payment).where(
@@ -183,6 +200,23 @@ class PaymentService:
             statement = statement.with_for_update(of=Payment)
         rows = await self._db.execute(statement)
         return [rules.OpenPayment(payment=payment, session_id=session_id) for payment, session_id in rows.all()]
+
+    async def conflict_from(
+        self, exc: IntegrityError, owner: Principal, bundle_id: str, plan_name: str | None, now: datetime
+    ) -> PendingSameBundleError:
+        """Turn the open-bundle index refusing an insert into the 409, reporting the payment that won.
+
+        A concurrent request opened a payment for this bundle between the guard's check and this insert.
+        Nothing of this request stands: the transaction is rolled back first.
+
+        Raises:
+            IntegrityError: ``exc`` itself, when another constraint refused the insert.
+        """
+        if OPEN_PAYMENT_INDEX not in str(exc.orig):
+            raise exc
+        await self._db.rollback()
+        conflicts = [entry for entry in await self.open_payments(owner) if entry.payment.bundle_id == bundle_id]
+        return self.conflict_error(conflicts, plan_name, now)
 
     def conflict_error(
         self, conflicts: list[rules.OpenPayment], plan_name: str | None, now: datetime
@@ -247,6 +281,8 @@ class PaymentService:
             msg = f"Payment {payment.id} cannot go from {payment.status.value} to {status.value}."
             raise InvalidPaymentTransitionError(msg)
         payment.status = status
+        if status is PaymentStatus.SUCCEEDED:  # a declined attempt before this one no longer describes it
+            payment.failure_code = payment.failure_message = None
         if gateway_payment_id is not None:
             payment.gateway_payment_id = gateway_payment_id
         if failure_code is not None:

@@ -8,6 +8,9 @@ tested without a database.
 ::
 
     active ⇄ interrupted → completed | cancelled | failed (attempts exhausted) | expired
+
+Completing hands the customer's payment to the workers (``submitted``; the payment goes ``processing``); the
+gateway's answer then completes the session, or ends the attempt as a ``gateway`` interruption.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from litestar_payguard.exceptions import (
     ConflictError,
     MaxAttemptsReachedError,
     PayGuardError,
-    PaymentDeclinedError,
+    PaymentProcessingError,
     RetryTooSoonError,
     SessionCancelledError,
     SessionCompletedError,
@@ -46,14 +49,16 @@ __all__ = (
     "Decision",
     "SessionPolicy",
     "Transition",
-    "apply_outcome",
     "cancel",
     "check_completable",
     "interrupt",
     "is_due",
+    "is_repeat",
     "observe",
     "resume",
+    "settle",
     "start",
+    "submit",
 )
 
 START_NEW = Action("POST", "/sessions", "Start a new checkout")
@@ -136,8 +141,12 @@ def terminal_error(session: CheckoutSession) -> ConflictError:
 
 
 def is_due(session: CheckoutSession | SessionSnapshot, now: datetime) -> bool:
-    """Tell whether time alone changes the session now (what :func:`observe` would store)."""
-    if session.status in SESSION_TERMINAL:
+    """Tell whether time alone changes the session now (what :func:`observe` would store).
+
+    Never while its payment is with the gateway (``processing``): the customer may have paid, so neither the
+    attempt's deadline nor the session's expiry may give the payment up; the gateway's answer settles it.
+    """
+    if session.status in SESSION_TERMINAL or session.payment.status is PaymentStatus.PROCESSING:
         return False
     return now >= session.expires_at or (session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline)
 
@@ -204,11 +213,20 @@ def observe(session: CheckoutSession, now: datetime) -> Decision:
     return decision
 
 
+def _processing_error(session: CheckoutSession) -> PaymentProcessingError:
+    return PaymentProcessingError(
+        f"The payment of session {session.id} is with the gateway: poll the session for the result.",
+        actions={"poll": Action("GET", f"/sessions/{session.id}", "Check the session")},
+    )
+
+
 def interrupt(session: CheckoutSession, now: datetime, kind: InterruptKind, detail: str | None) -> Decision:
     """Record that the current attempt stopped (active → interrupted)."""
     decision = observe(session, now)
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
+    if session.payment.status is PaymentStatus.PROCESSING:
+        return decision.refuse(_processing_error(session))
     if session.status is SessionStatus.INTERRUPTED:
         if decision.transitions:
             # The deadline passed before the client noticed: the timeout already ended this attempt.
@@ -234,6 +252,8 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
     decision = observe(session, now)
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
+    if session.payment.status is PaymentStatus.PROCESSING:
+        return decision.refuse(_processing_error(session))
     if session.attempt >= session.max_attempts:
         if session.status is SessionStatus.ACTIVE:
             return decision.refuse(
@@ -282,21 +302,50 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
 
 
 def check_completable(session: CheckoutSession, now: datetime, gateway_payment_id: str) -> Decision:
-    """Decide whether the gateway should be asked about this completion.
+    """Decide whether the customer's payment can be handed to the gateway.
 
-    Returns a decision without error when the gateway must be consulted. A session already completed with
-    the same gateway reference is a repeat: the caller returns it unchanged without asking the gateway.
+    Returns a decision without error when it can. Reporting the same gateway payment again (the session is
+    completed with it, or its payment is being confirmed) is a repeat: the caller returns the session unchanged.
     """
     decision = observe(session, now)
-    if session.status is SessionStatus.COMPLETED and session.payment.gateway_payment_id == gateway_payment_id:
+    if is_repeat(session, gateway_payment_id):
         return decision
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
+    if session.payment.status is PaymentStatus.PROCESSING:
+        return decision.refuse(_processing_error(session))
     return decision
 
 
-def apply_outcome(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
-    """Apply the gateway's verdict: success completes the session; a decline interrupts the attempt."""
+def is_repeat(session: CheckoutSession, gateway_payment_id: str) -> bool:
+    """Whether completing with this gateway payment was already done (see :func:`check_completable`)."""
+    payment = session.payment
+    return payment.gateway_payment_id == gateway_payment_id and (
+        session.status is SessionStatus.COMPLETED or payment.status is PaymentStatus.PROCESSING
+    )
+
+
+def submit(session: CheckoutSession, now: datetime, gateway_payment_id: str) -> Decision:
+    """Hand the customer's payment to the workers: the payment goes ``processing``; the attempt goes on."""
+    return Decision(
+        [
+            Transition(
+                SessionEventType.SUBMITTED,
+                now,
+                SessionState.of(session),
+                payment_status=PaymentStatus.PROCESSING,
+                gateway_payment_id=gateway_payment_id,
+            )
+        ]
+    )
+
+
+def settle(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
+    """Apply the gateway's final answer: success completes the session; a decline ends the attempt.
+
+    A declined attempt is recorded as a ``gateway`` interruption and the payment is open again (``pending``),
+    so the customer can resume with another attempt while attempts remain.
+    """
     decision = Decision()
     if outcome.succeeded:
         decision.transitions.append(
@@ -311,13 +360,19 @@ def apply_outcome(session: CheckoutSession, now: datetime, outcome: PaymentOutco
         )
         return decision
     message = _clip(outcome.failure_message) or "The gateway declined the payment."
-    if session.status is SessionStatus.ACTIVE:
-        decision.transitions.append(_interrupt(session, now, InterruptKind.GATEWAY, message))
-    return decision.refuse(
-        PaymentDeclinedError(
-            message, actions=_actions_for(session), extra={"declineCode": _clip(outcome.failure_code, CODE_LENGTH)}
+    interruption = _interrupt(session, now, InterruptKind.GATEWAY, message)
+    decision.transitions.append(
+        Transition(
+            interruption.event,
+            interruption.at,
+            interruption.state,
+            kind=interruption.kind,
+            detail=interruption.detail,
+            payment_status=PaymentStatus.PENDING,
+            failure_code=_clip(outcome.failure_code, CODE_LENGTH) or "declined",
         )
     )
+    return decision
 
 
 def cancel(session: CheckoutSession, now: datetime) -> Decision:
@@ -327,5 +382,7 @@ def cancel(session: CheckoutSession, now: datetime) -> Decision:
         return decision
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
+    if session.payment.status is PaymentStatus.PROCESSING:
+        return decision.refuse(_processing_error(session))
     decision.transitions.append(_end(session, SessionStatus.CANCELLED, now, PaymentStatus.CANCELLED, None))
     return decision

@@ -36,6 +36,8 @@ def build_summary(session: CheckoutSession, events: Iterable[SessionEvent], now:
                 duration_ms=0,
             )
             continue
+        if event.type is SessionEventType.SUBMITTED:  # the attempt goes on while the gateway confirms
+            continue
         if event.type is SessionEventType.INTERRUPTED and event.kind is not None:
             interruptions[event.kind.value] += 1
         attempt = attempts.get(event.attempt)

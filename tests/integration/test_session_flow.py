@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
 from litestar_payguard import SimulatedGateway
+from litestar_payguard.gateways import ChargeRequest, PaymentOutcome
+from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.support import work_off
 
 BASE = "/payguard/sessions"
 
@@ -169,19 +174,27 @@ async def test_complete_succeeds_the_session_and_payment_and_repeats_change_noth
     first = await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_123"}, headers=ALICE)
 
     assert first.status_code == 200
-    assert first.json()["status"] == "completed"
-    assert first.json()["payment"]["status"] == "succeeded"
-    assert first.json()["payment"]["gatewayPaymentId"] == "pay_123"
+    assert (first.json()["status"], first.json()["payment"]["status"]) == ("active", "processing")
+    assert await work_off(client.app) == 1
+    done = (await client.get(f"{BASE}/{session['id']}", headers=ALICE)).json()
+    assert done["status"] == "completed"
+    assert done["payment"]["status"] == "succeeded"
+    assert done["payment"]["gatewayPaymentId"] == "pay_123"
     events_after_first = await store.count("payguard_event")
     session_events = await store.count("payguard_session_event")
 
     second = await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_123"}, headers=ALICE)
 
     assert second.status_code == 200
-    assert second.json() == first.json()
+    assert second.json() == done
+    assert await work_off(client.app) == 0
     assert await store.count("payguard_event") == events_after_first
     assert await store.count("payguard_session_event") == session_events
-    assert await store.event_types(session["payment"]["id"]) == ["payment.created", "payment.succeeded"]
+    assert await store.event_types(session["payment"]["id"]) == [
+        "payment.created",
+        "payment.processing",
+        "payment.succeeded",
+    ]
     other = await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_999"}, headers=ALICE)
     assert (other.status_code, other.json()["code"]) == (409, "SESSION_COMPLETED")
     assert await store.scalar("SELECT gateway_payment_id FROM payguard_payment") == "pay_123"
@@ -193,25 +206,52 @@ async def test_a_late_success_after_a_timeout_still_completes(client: Client, cl
     response = await client.post(
         f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_late"}, headers=ALICE
     )
-    assert response.json()["status"] == "completed"
+    assert response.json()["payment"]["status"] == "processing"
+    clock.advance(20 * 60)  # neither the expiry nor the deadline gives up a payment the gateway is confirming
+    assert (await client.get(f"{BASE}/{session['id']}", headers=ALICE)).json()["status"] == "interrupted"
+    await work_off(client.app)
+    assert (await client.get(f"{BASE}/{session['id']}", headers=ALICE)).json()["status"] == "completed"
 
 
-async def test_a_declined_payment_interrupts_the_attempt_with_ways_out(client_for: ClientFactory, store: Store) -> None:
+async def test_a_declined_payment_interrupts_the_attempt_with_ways_out(
+    client_for: ClientFactory, store: Store, clock: ManualClock
+) -> None:
     async with client_for(gateway=SimulatedGateway(outcome="failure")) as client:
         session = await create_session(client)
         response = await client.post(
             f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_declined"}, headers=ALICE
         )
+        await work_off(client.app)
+        status = (await client.get(f"{BASE}/{session['id']}", headers=ALICE)).json()
+        clock.advance(2)  # the minimum delay before a retry
+        resumed = await client.post(f"{BASE}/{session['id']}/resume", headers=ALICE)
 
-    assert response.status_code == 402
-    problem = response.json()
-    assert problem["code"] == "PAYMENT_DECLINED"
-    assert problem["declineCode"] == "card_declined"
-    assert set(problem["actions"]) == {"resume", "cancel"}
-    assert problem["actions"]["resume"]["url"] == f"{BASE}/{session['id']}/resume"
-    assert await store.scalar("SELECT status FROM payguard_session") == "interrupted"
+    assert response.status_code == 200
+    assert status["status"] == "interrupted"
+    assert status["lastInterruption"]["kind"] == "gateway"
+    assert status["payment"]["status"] == "pending"
+    assert status["payment"]["failureCode"] == "card_declined"
+    assert (resumed.status_code, resumed.json()["attempt"]) == (200, 2)
     assert await store.scalar("SELECT interrupt_kind FROM payguard_session") == "gateway"
+    assert await store.event_types(session["payment"]["id"]) == [
+        "payment.created",
+        "payment.processing",
+        "payment.pending",
+    ]
+
+
+async def test_a_bad_checkout_signature_is_refused_and_changes_nothing(client_for: ClientFactory, store: Store) -> None:
+    gateway = RazorpayGateway("rzp_test_key", "key-secret", "hook-secret", base_url="http://127.0.0.1:9")
+    async with client_for(gateway=gateway) as client:
+        session = await create_session(client)
+        events = await store.count("payguard_event")
+        response = await client.post(
+            f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_x", "signature": "f" * 64}, headers=ALICE
+        )
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_SIGNATURE")
     assert await store.scalar("SELECT status FROM payguard_payment") == "pending"
+    assert await store.count("payguard_event") == events
 
 
 async def test_cancel_cancels_session_and_payment_and_is_repeatable(client: Client, store: Store) -> None:
@@ -234,6 +274,9 @@ async def test_cancel_cancels_session_and_payment_and_is_repeatable(client: Clie
 async def test_cancelling_a_completed_session_is_refused(client: Client, store: Store) -> None:
     session = await create_session(client)
     await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "p1"}, headers=ALICE)
+    processing = await client.post(f"{BASE}/{session['id']}/cancel", headers=ALICE)
+    assert (processing.status_code, processing.json()["code"]) == (409, "PAYMENT_PROCESSING")
+    await work_off(client.app)
 
     response = await client.post(f"{BASE}/{session['id']}/cancel", headers=ALICE)
 
@@ -295,6 +338,7 @@ async def test_summary_reports_attempts_interruptions_and_outcome(client: Client
     await client.post(f"{BASE}/{sid}/resume", headers=ALICE)  # attempt 3 at 50 s
     clock.advance(8)
     await client.post(f"{BASE}/{sid}/complete", json={"gatewayPaymentId": "pay_ok"}, headers=ALICE)  # 58 s
+    await work_off(client.app)
 
     summary = (await client.get(f"{BASE}/{sid}/summary", headers=ALICE)).json()
 
@@ -343,23 +387,28 @@ async def test_each_outbox_event_shows_the_session_after_its_own_transition(
     assert payment[0]["payload"]["status"] == "cancelled"
 
 
-class UnreachableGateway:
+class UnreachableGateway(SimulatedGateway):
     """A gateway adapter whose gateway is down: a real connection to a closed port."""
 
     name = "unreachable"
 
-    async def confirm_payment(self, confirmation: object) -> object:
+    async def charge(self, request: ChargeRequest) -> PaymentOutcome:
         async with httpx.AsyncClient() as http:
-            await http.post("http://127.0.0.1:9/confirm", json={})
+            await http.post("http://127.0.0.1:9/charge", json={})
         raise AssertionError("unreachable")
 
 
-async def test_an_unreachable_gateway_answers_502_and_changes_nothing(client_for: ClientFactory, store: Store) -> None:
+async def test_an_unreachable_gateway_leaves_the_payment_processing_and_retries_later(
+    client_for: ClientFactory, store: Store, clock: ManualClock
+) -> None:
     async with client_for(gateway=UnreachableGateway()) as client:
         session = await create_session(client)
-        events = await store.count("payguard_event")
-        response = await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "p"}, headers=ALICE)
+        await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "p"}, headers=ALICE)
+        await work_off(client.app)
+        status = (await client.get(f"{BASE}/{session['id']}", headers=ALICE)).json()
 
-    assert (response.status_code, response.json()["code"]) == (502, "GATEWAY_ERROR")
-    assert await store.scalar("SELECT status FROM payguard_session") == "active"
-    assert await store.count("payguard_event") == events
+    assert (status["status"], status["payment"]["status"]) == ("active", "processing")
+    row = (await store.rows("SELECT process_at, process_attempts FROM payguard_payment"))[0]
+    assert row["process_attempts"] == 1
+    assert row["process_at"] == clock.now() + timedelta(seconds=10)  # gateway_retry_seconds
+    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 0

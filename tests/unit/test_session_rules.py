@@ -8,7 +8,7 @@ import pytest
 
 from litestar_payguard.exceptions import (
     MaxAttemptsReachedError,
-    PaymentDeclinedError,
+    PaymentProcessingError,
     RetryTooSoonError,
     SessionCancelledError,
     SessionCompletedError,
@@ -16,7 +16,7 @@ from litestar_payguard.exceptions import (
     SessionFailedError,
     SessionNotActiveError,
 )
-from litestar_payguard.gateways import PaymentOutcome
+from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import (
     CheckoutSession,
     InterruptKind,
@@ -179,7 +179,11 @@ def test_expiry_wins_over_every_other_refusal() -> None:
 def test_a_successful_outcome_completes_and_captures() -> None:
     session = make_session(status=SessionStatus.INTERRUPTED, interrupted_at=at(31))
     assert rules.check_completable(session, at(40), "pay_1").error is None
-    decision = rules.apply_outcome(session, at(40), PaymentOutcome(succeeded=True, gateway_payment_id="pay_1"))
+    submitted = rules.submit(session, at(40), "pay_1")
+    assert events(submitted) == [SessionEventType.SUBMITTED]
+    assert submitted.transitions[0].payment_status is PaymentStatus.PROCESSING
+    session.payment.status = PaymentStatus.PROCESSING
+    decision = rules.settle(session, at(41), PaymentOutcome(GatewayStatus.SUCCEEDED, gateway_payment_id="pay_1"))
     assert events(decision) == [SessionEventType.COMPLETED]
     transition = decision.transitions[0]
     assert (transition.payment_status, transition.gateway_payment_id) == (PaymentStatus.SUCCEEDED, "pay_1")
@@ -191,26 +195,35 @@ def test_a_repeated_completion_needs_nothing_from_the_gateway() -> None:
     same = rules.check_completable(session, at(50), "pay_1")
     other = rules.check_completable(session, at(50), "pay_2")
     assert (same.error, same.transitions) == (None, [])
+    assert rules.is_repeat(session, "pay_1")
     assert isinstance(other.error, SessionCompletedError)
 
 
-def test_a_decline_interrupts_the_attempt_with_ways_out() -> None:
+def test_while_the_gateway_confirms_nothing_else_changes_the_session() -> None:
+    session = make_session()
+    session.payment.status = PaymentStatus.PROCESSING
+    session.payment.gateway_payment_id = "pay_1"
+    assert not rules.is_due(session, at(16 * 60))  # neither the deadline nor the expiry gives the payment up
+    assert rules.is_repeat(session, "pay_1")
+    assert isinstance(rules.check_completable(session, at(5), "pay_2").error, PaymentProcessingError)
+    assert isinstance(rules.cancel(session, at(5)).error, PaymentProcessingError)
+    assert isinstance(rules.resume(session, at(5), POLICY).error, PaymentProcessingError)
+    interrupted = rules.interrupt(session, at(5), InterruptKind.NETWORK, None)
+    assert isinstance(interrupted.error, PaymentProcessingError)
+    assert session.status is SessionStatus.ACTIVE
+
+
+def test_a_decline_ends_the_attempt_and_reopens_the_payment() -> None:
     session = make_session()
     outcome = PaymentOutcome(
-        succeeded=False, gateway_payment_id="p", failure_code="card_declined", failure_message="no"
+        GatewayStatus.FAILED, gateway_payment_id="p", failure_code="card_declined", failure_message="no"
     )
-    decision = rules.apply_outcome(session, at(5), outcome)
-    assert isinstance(decision.error, PaymentDeclinedError)
-    assert set(decision.error.actions) == {"resume", "cancel"}
-    assert session.interrupt_kind is InterruptKind.GATEWAY
-
-
-def test_a_decline_on_the_last_attempt_offers_a_new_checkout() -> None:
-    session = make_session(attempt=3)
-    outcome = PaymentOutcome(succeeded=False, gateway_payment_id="p")
-    decision = rules.apply_outcome(session, at(5), outcome)
-    assert decision.error is not None
-    assert set(decision.error.actions) == {"startNew", "cancel"}
+    decision = rules.settle(session, at(5), outcome)
+    assert decision.error is None
+    assert events(decision) == [SessionEventType.INTERRUPTED]
+    transition = decision.transitions[0]
+    assert (transition.payment_status, transition.failure_code) == (PaymentStatus.PENDING, "card_declined")
+    assert (session.status, session.interrupt_kind) == (SessionStatus.INTERRUPTED, InterruptKind.GATEWAY)
 
 
 def test_cancel_is_idempotent_but_not_after_completion() -> None:
@@ -254,11 +267,12 @@ def test_each_transition_carries_the_state_right_after_it() -> None:
 
 def test_a_gateways_long_decline_text_is_cut_to_the_column_size() -> None:
     session = make_session()
-    outcome = PaymentOutcome(succeeded=False, gateway_payment_id="p", failure_code="c" * 100, failure_message="m" * 900)
-    decision = rules.apply_outcome(session, at(5), outcome)
+    outcome = PaymentOutcome(
+        GatewayStatus.FAILED, gateway_payment_id="p", failure_code="c" * 100, failure_message="m" * 900
+    )
+    decision = rules.settle(session, at(5), outcome)
     assert session.interrupt_detail == "m" * rules.DETAIL_LENGTH
-    assert decision.error is not None
-    assert decision.error.extra["declineCode"] == "c" * rules.CODE_LENGTH
+    assert decision.transitions[0].failure_code == "c" * rules.CODE_LENGTH
 
 
 def test_start_opens_attempt_one_within_the_lifetime() -> None:

@@ -8,7 +8,14 @@ import uuid
 import pytest
 
 from litestar_payguard.currencies import UnsupportedCurrencyError, minor_unit_digits, normalize_currency
-from litestar_payguard.gateways import PaymentConfirmation, SimulatedGateway
+from litestar_payguard.gateways import (
+    DECLINED_VPA,
+    ChargeRequest,
+    GatewayStatus,
+    OrderRequest,
+    RefundRequest,
+    SimulatedGateway,
+)
 from litestar_payguard.problems import problem_body
 from litestar_payguard.services.merchants import hash_secret, verify_secret
 
@@ -35,23 +42,68 @@ def test_non_payable_codes_are_refused(code: str) -> None:
         normalize_currency(code)
 
 
-def _confirmation() -> PaymentConfirmation:
-    return PaymentConfirmation(
-        payment_id=uuid.uuid4(),
+def _charge(vpa: str | None = None) -> ChargeRequest:
+    payment_id = uuid.uuid4()
+    return ChargeRequest(
+        payment_id=payment_id,
         amount=100,
         currency="USD",
-        gateway_payment_id="pay_1",
-        signature=None,
-        idempotency_key="k",
+        gateway_order_id=f"sim_order_{payment_id.hex}",
+        idempotency_key=f"payment:{payment_id}",
+        method="upi" if vpa else None,
+        method_details={"vpa": vpa} if vpa else {},
     )
 
 
-def test_the_simulated_gateway_answers_its_configured_outcome() -> None:
-    assert asyncio.run(SimulatedGateway().confirm_payment(_confirmation())).succeeded
-    declined = asyncio.run(SimulatedGateway(outcome="failure").confirm_payment(_confirmation()))
-    assert (declined.succeeded, declined.failure_code) == (False, "card_declined")
+def test_the_simulated_gateway_answers_its_configured_outcome_once_per_order() -> None:
+    async def scenario() -> None:
+        gateway = SimulatedGateway()
+        request = _charge()
+        first, again = await gateway.charge(request), await gateway.charge(request)
+        assert first.succeeded
+        assert again == first
+        assert gateway.charges == {str(request.payment_id): 1}
+        assert await gateway.fetch_status(request.gateway_order_id, None) == first
+        declined = await SimulatedGateway(outcome="failure").charge(_charge())
+        assert (declined.succeeded, declined.failure_code) == (False, "card_declined")
+        assert (await gateway.charge(_charge(vpa=DECLINED_VPA))).status is GatewayStatus.FAILED
+        assert await gateway.fetch_status("sim_order_unknown", None) is None
+
+    asyncio.run(scenario())
     with pytest.raises(ValueError, match="outcome"):
         SimulatedGateway(outcome="maybe")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="delay_seconds"):
+        SimulatedGateway(delay_seconds=(5, 1))
+
+
+def test_the_simulated_gateway_refunds_within_what_it_captured() -> None:
+    async def scenario() -> None:
+        gateway = SimulatedGateway()
+        charge = _charge()
+        await gateway.create_order(
+            OrderRequest(payment_id=charge.payment_id, amount=100, currency="USD", idempotency_key="o")
+        )
+        paid = await gateway.charge(charge)
+        assert paid.gateway_payment_id is not None
+
+        def refund(amount: int) -> RefundRequest:
+            refund_id = uuid.uuid4()
+            return RefundRequest(
+                refund_id=refund_id,
+                payment_id=charge.payment_id,
+                gateway_payment_id=paid.gateway_payment_id or "",
+                amount=amount,
+                currency="USD",
+                idempotency_key=f"refund:{refund_id}",
+            )
+
+        first = refund(60)
+        assert (await gateway.refund(first)).status is GatewayStatus.SUCCEEDED
+        assert (await gateway.refund(first)).status is GatewayStatus.SUCCEEDED  # a repeat moves nothing
+        assert (await gateway.refund(refund(41))).status is GatewayStatus.FAILED
+        assert (await gateway.refund(refund(40))).status is GatewayStatus.SUCCEEDED
+
+    asyncio.run(scenario())
 
 
 def test_problem_documents_carry_a_stable_code_and_type() -> None:

@@ -1,0 +1,475 @@
+"""The Razorpay adapter: orders, server-to-server payments, captures, refunds, signatures and webhooks.
+
+Razorpay's REST API (v1) takes no idempotency keys, so every call that moves money first asks what already
+happened at the gateway (the order's payments, the payment's refunds) and acts only when nothing did: a job
+retried after a crash reports the earlier result instead of charging or refunding again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import ssl
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, NamedTuple
+from urllib.parse import quote
+
+import httpx
+
+from litestar_payguard.exceptions import GatewayError, InvalidSignatureError
+from litestar_payguard.gateways.base import (
+    ChargeRequest,
+    GatewayOrder,
+    GatewayStatus,
+    GatewayWebhook,
+    OrderRequest,
+    PaymentOutcome,
+    RefundOutcome,
+    RefundRequest,
+    WebhookKind,
+)
+
+__all__ = ("RazorpayGateway", "checkout_signature", "signatures_match", "webhook_signature")
+
+DEFAULT_BASE_URL: Final = "https://api.razorpay.com"
+PLACEHOLDER_EMAIL: Final = "customer@example.invalid"
+PLACEHOLDER_CONTACT: Final = "+919000090000"
+
+_PAYMENT_STATUS: Final = {
+    "created": GatewayStatus.PENDING,
+    "authorized": GatewayStatus.PENDING,
+    "captured": GatewayStatus.SUCCEEDED,
+    # A fully refunded payment was captured first: the charge itself succeeded.
+    "refunded": GatewayStatus.SUCCEEDED,
+    "failed": GatewayStatus.FAILED,
+}
+_REFUND_STATUS: Final = {
+    "pending": GatewayStatus.PENDING,
+    "processed": GatewayStatus.SUCCEEDED,
+    "failed": GatewayStatus.FAILED,
+}
+_WEBHOOK_KINDS: Final = {
+    "payment.captured": WebhookKind.PAYMENT_SUCCEEDED,
+    "order.paid": WebhookKind.PAYMENT_SUCCEEDED,
+    "payment.failed": WebhookKind.PAYMENT_FAILED,
+    "refund.processed": WebhookKind.REFUND_SUCCEEDED,
+    "refund.failed": WebhookKind.REFUND_FAILED,
+}
+# Razorpay reports a refused request (bad amount, unknown id, …) with this code and HTTP 400.
+_REFUSED: Final = "BAD_REQUEST_ERROR"
+_MISMATCH: Final = PaymentOutcome(
+    status=GatewayStatus.FAILED,
+    failure_code="payment_order_mismatch",
+    failure_message="The gateway payment does not belong to this order.",
+)
+
+
+def checkout_signature(key_secret: str, order_id: str, payment_id: str) -> str:
+    """Return the signature Razorpay Checkout hands the browser: HMAC-SHA256 of ``order_id|payment_id``, hex."""
+    return hmac.new(key_secret.encode(), f"{order_id}|{payment_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_signature(webhook_secret: str, body: bytes) -> str:
+    """Return the ``X-Razorpay-Signature`` of a webhook: HMAC-SHA256 of the raw body, hex."""
+    return hmac.new(webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signatures_match(expected: str, given: str | None) -> bool:
+    """Compare a signature in constant time; a missing or empty one never matches."""
+    if not given:
+        return False
+    # compare_digest refuses non-ASCII str, and a header may carry anything: compare bytes instead.
+    return hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "replace"))
+
+
+class _Reply(NamedTuple):
+    """A Razorpay answer that is not a server error: its status code and JSON object."""
+
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 300
+
+    @property
+    def refused(self) -> bool:
+        """Razorpay understood the request and said no (HTTP 400 ``BAD_REQUEST_ERROR``)."""
+        return self.status == 400 and self.error[0] == _REFUSED
+
+    @property
+    def error(self) -> tuple[str, str]:
+        """Razorpay's error code and description, from ``{"error": {"code": …, "description": …}}``."""
+        error = self.body.get("error")
+        if not isinstance(error, dict):
+            return "UNKNOWN_ERROR", f"HTTP {self.status}"
+        return str(error.get("code") or "UNKNOWN_ERROR"), str(error.get("description") or f"HTTP {self.status}")
+
+
+class RazorpayGateway:
+    """A :class:`~litestar_payguard.gateways.base.Gateway` for Razorpay.
+
+    Args:
+        key_id: API key id (``rzp_live_…`` / ``rzp_test_…``).
+        key_secret: API key secret; also signs Checkout's payment signatures.
+        webhook_secret: The secret set on the webhook in Razorpay's dashboard.
+        base_url: Razorpay's API origin (a fake one in tests).
+        timeout_seconds: Timeout of each HTTP call.
+        client: An HTTP client to reuse (its owner closes it); without one, each operation opens and closes
+            its own, so the adapter holds no connection between calls and no event loop.
+    """
+
+    __slots__ = ("_auth", "_base_url", "_client", "_key_secret", "_timeout", "_tls", "_webhook_secret")
+
+    name = "razorpay"
+
+    def __init__(
+        self,
+        key_id: str,
+        key_secret: str,
+        webhook_secret: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout_seconds: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if not key_id or not key_secret or not webhook_secret:
+            msg = "RazorpayGateway needs a key id, a key secret and a webhook secret"
+            raise ValueError(msg)
+        if timeout_seconds <= 0:
+            msg = "timeout_seconds must be positive"
+            raise ValueError(msg)
+        self._auth = httpx.BasicAuth(key_id, key_secret)
+        self._key_secret = key_secret
+        self._webhook_secret = webhook_secret
+        self._base_url = base_url.rstrip("/")
+        self._timeout = httpx.Timeout(timeout_seconds)
+        self._client = client
+        # Loading the CA bundle takes tens of milliseconds: do it once here, not in every operation's client.
+        self._tls: ssl.SSLContext | bool = httpx.create_ssl_context() if client is None else True
+
+    async def create_order(self, request: OrderRequest) -> GatewayOrder:
+        """Open a Razorpay order whose receipt is our payment id."""
+        body = {
+            "amount": request.amount,
+            "currency": request.currency,
+            "receipt": str(request.payment_id),
+            "notes": {**request.notes, "payguard_payment_id": str(request.payment_id)},
+        }
+        async with self._session() as client:
+            reply = _ok(await self._call(client, "POST", "/v1/orders", "create order", body=body), "create order")
+        order_id = reply.body.get("id")
+        if not isinstance(order_id, str) or not order_id:
+            msg = "Razorpay create order answered without an order id"
+            raise GatewayError(msg)
+        return GatewayOrder(order_id=order_id)
+
+    async def charge(self, request: ChargeRequest) -> PaymentOutcome:
+        """Capture the order's payment, starting a server-to-server one for ``request.method`` when it has none."""
+        async with self._session() as client:
+            payments = await self._order_payments(client, request.gateway_order_id, "charge")
+            wanted = request.gateway_payment_id
+            if wanted is not None and not _has(payments, wanted):
+                return _MISMATCH
+            if not payments:
+                if not request.method:
+                    # Nothing to capture yet: the customer has not paid in Checkout.
+                    return PaymentOutcome(status=GatewayStatus.PENDING)
+                started = await self._start_payment(client, request)
+                if isinstance(started, PaymentOutcome):
+                    return started
+                payments = started
+            payment = _select(payments, wanted)
+            if payment.get("status") == "authorized":
+                return await self._capture(client, payment, request)
+            return _payment_outcome(payment, "charge")
+
+    async def fetch_status(self, gateway_order_id: str, gateway_payment_id: str | None) -> PaymentOutcome | None:
+        """Report the order's payment without moving money (an authorized payment is still pending)."""
+        async with self._session() as client:
+            payments = await self._order_payments(client, gateway_order_id, "fetch status")
+        if not payments:
+            return None
+        if gateway_payment_id is not None and not _has(payments, gateway_payment_id):
+            return _MISMATCH
+        return _payment_outcome(_select(payments, gateway_payment_id), "fetch status")
+
+    async def refund(self, request: RefundRequest) -> RefundOutcome:
+        """Refund once per refund id: an earlier refund with our receipt is reported, not repeated."""
+        payment = quote(request.gateway_payment_id, safe="")
+        receipt = str(request.refund_id)
+        async with self._session() as client:
+            reply = await self._call(client, "GET", f"/v1/payments/{payment}/refunds", "refund", params={"count": 100})
+            if reply.refused:
+                return _refund_refused(reply)
+            for refund in _items(_ok(reply, "refund"), "refund"):
+                notes = refund.get("notes")
+                ours = isinstance(notes, dict) and notes.get("payguard_refund_id") == receipt
+                if refund.get("receipt") == receipt or ours:
+                    return _refund_outcome(refund)
+            notes = {"payguard_refund_id": receipt} | ({"reason": request.reason} if request.reason else {})
+            body = {"amount": request.amount, "speed": "normal", "receipt": receipt, "notes": notes}
+            reply = await self._call(client, "POST", f"/v1/payments/{payment}/refund", "refund", body=body)
+        if reply.refused:
+            return _refund_refused(reply)
+        return _refund_outcome(_ok(reply, "refund").body)
+
+    def verify_client_signature(self, gateway_order_id: str, gateway_payment_id: str, signature: str | None) -> bool:
+        """Check Checkout's ``razorpay_signature`` against our own order id."""
+        return signatures_match(checkout_signature(self._key_secret, gateway_order_id, gateway_payment_id), signature)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayWebhook:
+        """Verify ``X-Razorpay-Signature`` on the raw body, then read the event.
+
+        Raises:
+            InvalidSignatureError: The signature is missing or wrong, or the body is not a Razorpay event.
+        """
+        lowered = {key.lower(): value for key, value in headers.items()}
+        signature = lowered.get("x-razorpay-signature")
+        if not signature:
+            msg = "The webhook has no X-Razorpay-Signature header"
+            raise InvalidSignatureError(msg)
+        if not signatures_match(webhook_signature(self._webhook_secret, body), signature):
+            msg = "The webhook's X-Razorpay-Signature does not match its body"
+            raise InvalidSignatureError(msg)
+        try:
+            event = json.loads(body)
+        except ValueError as exc:
+            msg = "The webhook body is not JSON"
+            raise InvalidSignatureError(msg) from exc
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            msg = "The webhook body is not a Razorpay event"
+            raise InvalidSignatureError(msg)
+        event_id = lowered.get("x-razorpay-event-id") or _text(event, "id")
+        if not event_id:
+            msg = "The webhook has no event id (X-Razorpay-Event-Id)"
+            raise InvalidSignatureError(msg)
+        return _webhook(event_id, event)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self._client is not None:
+            yield self._client
+            return
+        async with httpx.AsyncClient(timeout=self._timeout, verify=self._tls) as client:
+            yield client
+
+    async def _call(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, int] | None = None,
+    ) -> _Reply:
+        """Make one API call; a 4xx comes back for the caller to judge, anything unusable raises."""
+        try:
+            response = await client.request(
+                method,
+                f"{self._base_url}{path}",
+                json=body,
+                params=params,
+                auth=self._auth,
+                timeout=self._timeout,
+                headers={"Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            # The message names the failure's class only: httpx's own text may quote the URL.
+            msg = f"Razorpay {operation} failed: {type(exc).__name__}"
+            raise GatewayError(msg) from exc
+        if response.status_code >= 500:
+            msg = f"Razorpay {operation} failed: HTTP {response.status_code}"
+            raise GatewayError(msg)
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            msg = f"Razorpay {operation} answered HTTP {response.status_code} with a body that is not JSON"
+            raise GatewayError(msg) from exc
+        if not isinstance(payload, dict):
+            msg = f"Razorpay {operation} answered HTTP {response.status_code} with JSON that is not an object"
+            raise GatewayError(msg)
+        return _Reply(response.status_code, payload)
+
+    async def _order_payments(self, client: httpx.AsyncClient, order_id: str, operation: str) -> list[dict[str, Any]]:
+        path = f"/v1/orders/{quote(order_id, safe='')}/payments"
+        return _items(_ok(await self._call(client, "GET", path, operation), operation), operation)
+
+    async def _fetch_payment(self, client: httpx.AsyncClient, payment_id: str, operation: str) -> dict[str, Any]:
+        path = f"/v1/payments/{quote(payment_id, safe='')}"
+        return _ok(await self._call(client, "GET", path, operation), operation).body
+
+    async def _start_payment(
+        self, client: httpx.AsyncClient, request: ChargeRequest
+    ) -> list[dict[str, Any]] | PaymentOutcome:
+        """Start a server-to-server payment; return the order's payments afterwards, or a refusal."""
+        details = request.method_details
+        body: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency,
+            "order_id": request.gateway_order_id,
+            "method": request.method,
+            "email": details.get("email", PLACEHOLDER_EMAIL),
+            "contact": details.get("contact", PLACEHOLDER_CONTACT),
+            "notes": {"payguard_payment_id": str(request.payment_id)},
+        }
+        # Method-specific fields (``vpa`` for UPI, ``bank`` for netbanking, …) never override the ones above.
+        body |= {key: value for key, value in details.items() if key not in body}
+        reply = await self._call(client, "POST", "/v1/payments/create/json", "charge", body=body)
+        if reply.refused:
+            # Refused, maybe because a concurrent attempt got there first: the order's payments tell.
+            payments = await self._order_payments(client, request.gateway_order_id, "charge")
+            if payments:
+                return payments
+            code, description = reply.error
+            return PaymentOutcome(status=GatewayStatus.FAILED, failure_code=code, failure_message=description)
+        payment_id = _ok(reply, "charge").body.get("razorpay_payment_id")
+        if not isinstance(payment_id, str) or not payment_id:
+            msg = "Razorpay charge answered without a payment id"
+            raise GatewayError(msg)
+        payment = await self._fetch_payment(client, payment_id, "charge")
+        if payment.get("order_id") != request.gateway_order_id:
+            msg = "Razorpay charge started a payment on another order"
+            raise GatewayError(msg)
+        return [payment]
+
+    async def _capture(
+        self, client: httpx.AsyncClient, payment: dict[str, Any], request: ChargeRequest
+    ) -> PaymentOutcome:
+        payment_id = str(payment.get("id"))
+        if payment.get("amount") != request.amount or payment.get("currency") != request.currency:
+            return PaymentOutcome(
+                status=GatewayStatus.FAILED,
+                gateway_payment_id=payment_id,
+                failure_code="amount_mismatch",
+                failure_message="The authorized amount or currency differs from the payment's.",
+            )
+        path = f"/v1/payments/{quote(payment_id, safe='')}/capture"
+        body = {"amount": request.amount, "currency": request.currency}
+        reply = await self._call(client, "POST", path, "capture", body=body)
+        if reply.ok:
+            return _payment_outcome(reply.body, "capture")
+        if reply.status != 400:
+            raise _error(reply, "capture")
+        # "This payment has already been captured" (an earlier attempt's answer was lost), or the
+        # authorization lapsed: the payment itself says which.
+        fetched = await self._fetch_payment(client, payment_id, "capture")
+        if fetched.get("status") == "authorized":
+            code, description = reply.error
+            msg = f"Razorpay refused the capture: {code}: {description}"
+            raise GatewayError(msg)
+        return _payment_outcome(fetched, "capture")
+
+
+def _error(reply: _Reply, operation: str) -> GatewayError:
+    code, description = reply.error
+    return GatewayError(f"Razorpay {operation} was refused (HTTP {reply.status}): {code}: {description}")
+
+
+def _ok(reply: _Reply, operation: str) -> _Reply:
+    if not reply.ok:
+        raise _error(reply, operation)
+    return reply
+
+
+def _items(reply: _Reply, operation: str) -> list[dict[str, Any]]:
+    items = reply.body.get("items")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        msg = f"Razorpay {operation} answered a collection without items"
+        raise GatewayError(msg)
+    return items
+
+
+def _has(payments: Sequence[Mapping[str, Any]], payment_id: str) -> bool:
+    return any(payment.get("id") == payment_id for payment in payments)
+
+
+def _select(payments: Sequence[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
+    """Pick the payment that speaks for a non-empty list of an order's payments.
+
+    A captured payment always wins, so a second payment is never captured on a paid order; then the one
+    asked for; then the most advanced one (Razorpay lists the newest first).
+    """
+    for payment in payments:
+        if payment.get("status") in {"captured", "refunded"}:
+            return payment
+    if wanted is not None:
+        return next(payment for payment in payments if payment.get("id") == wanted)
+    for status in ("authorized", "created", "failed"):
+        for payment in payments:
+            if payment.get("status") == status:
+                return payment
+    return payments[0]
+
+
+def _payment_outcome(payment: Mapping[str, Any], operation: str) -> PaymentOutcome:
+    status = _PAYMENT_STATUS.get(str(payment.get("status")))
+    payment_id = _text(payment, "id")
+    if status is None or payment_id is None:
+        msg = f"Razorpay {operation} answered a payment with an unknown status or no id"
+        raise GatewayError(msg)
+    if status is GatewayStatus.FAILED:
+        return PaymentOutcome(
+            status=status,
+            gateway_payment_id=payment_id,
+            failure_code=_text(payment, "error_code") or "payment_failed",
+            failure_message=_text(payment, "error_description"),
+        )
+    return PaymentOutcome(status=status, gateway_payment_id=payment_id)
+
+
+def _refund_outcome(refund: Mapping[str, Any]) -> RefundOutcome:
+    status = _REFUND_STATUS.get(str(refund.get("status")))
+    refund_id = _text(refund, "id")
+    if status is None or refund_id is None:
+        msg = "Razorpay refund answered a refund with an unknown status or no id"
+        raise GatewayError(msg)
+    if status is GatewayStatus.FAILED:
+        return RefundOutcome(status=status, gateway_refund_id=refund_id, failure_code="refund_failed")
+    return RefundOutcome(status=status, gateway_refund_id=refund_id)
+
+
+def _refund_refused(reply: _Reply) -> RefundOutcome:
+    code, description = reply.error
+    return RefundOutcome(status=GatewayStatus.FAILED, failure_code=code, failure_message=description)
+
+
+def _text(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _number(obj: Mapping[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _entity(event: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The ``payload.<name>.entity`` object of an event, empty when absent."""
+    payload = event.get("payload")
+    wrapper = payload.get(name) if isinstance(payload, dict) else None
+    entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
+    return entity if isinstance(entity, dict) else {}
+
+
+def _webhook(event_id: str, event: Mapping[str, Any]) -> GatewayWebhook:
+    event_type = str(event["event"])
+    kind = _WEBHOOK_KINDS.get(event_type, WebhookKind.OTHER)
+    payment, refund, order = _entity(event, "payment"), _entity(event, "refund"), _entity(event, "order")
+    failed = kind in {WebhookKind.PAYMENT_FAILED, WebhookKind.REFUND_FAILED}
+    source = refund if event_type.startswith("refund.") else payment
+    return GatewayWebhook(
+        event_id=event_id,
+        event_type=event_type,
+        kind=kind,
+        gateway_payment_id=_text(payment, "id") or _text(refund, "payment_id"),
+        gateway_order_id=_text(payment, "order_id") or _text(order, "id"),
+        gateway_refund_id=_text(refund, "id"),
+        amount=_number(source, "amount") if source else _number(order, "amount_paid"),
+        failure_code=_text(source, "error_code") if failed else None,
+        failure_message=_text(source, "error_description") if failed else None,
+        refund_receipt=_text(refund, "receipt"),
+    )

@@ -1,0 +1,95 @@
+"""Schemas of the merchant API: payments started by the server, refunds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import Meta
+
+from litestar_payguard.models import Refund as RefundModel
+from litestar_payguard.models import RefundStatus
+from litestar_payguard.schemas.base import CamelStruct, InputStruct
+from litestar_payguard.schemas.payments import Payment
+from litestar_payguard.schemas.sessions import NO_NUL, Amount, BundleId, CurrencyCode, Metadata, PlanName
+
+__all__ = ("PaymentCreate", "PaymentMethod", "PaymentPage", "Refund", "RefundCreate", "RefundList", "refund_view")
+
+PaymentMethod = Literal["card", "upi", "netbanking", "wallet"]
+OrderReference = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
+CustomerId = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
+Vpa = Annotated[str, Meta(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$")]
+Reason = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
+
+
+class PaymentCreate(InputStruct):
+    """Start a payment from the merchant's server; a worker executes it."""
+
+    order_id: OrderReference
+    """The merchant's reference for what is paid."""
+    bundle_id: BundleId
+    customer_id: CustomerId
+    amount: Amount
+    """Minor units (cents, paise)."""
+    currency: CurrencyCode
+    method: PaymentMethod
+    vpa: Vpa | None = None
+    """UPI address; required when ``method`` is ``upi``."""
+    plan_name: PlanName | None = None
+    metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+
+
+class PaymentPage(CamelStruct):
+    """One page of payments, newest first; pass ``nextCursor`` as ``cursor`` for the next one."""
+
+    items: list[Payment]
+    limit: int
+    next_cursor: str | None
+
+
+class RefundCreate(InputStruct):
+    """Refund a payment, whole (no amount) or in part."""
+
+    amount: Amount | None = None
+    """Minor units; absent means everything not yet refunded."""
+    reason: Reason | None = None
+
+
+class Refund(CamelStruct):
+    """A refund."""
+
+    id: UUID
+    payment_id: UUID
+    amount: int
+    currency: str
+    status: RefundStatus
+    reason: str | None
+    gateway_refund_id: str | None
+    failure_code: str | None
+    failure_message: str | None
+    created_at: datetime
+    processed_at: datetime | None
+
+
+class RefundList(CamelStruct):
+    """A payment's refunds, oldest first."""
+
+    items: list[Refund]
+
+
+def refund_view(refund: RefundModel) -> Refund:
+    """Render a refund."""
+    return Refund(
+        id=refund.id,
+        payment_id=refund.payment_id,
+        amount=refund.amount,
+        currency=refund.currency,
+        status=refund.status,
+        reason=refund.reason,
+        gateway_refund_id=refund.gateway_refund_id,
+        failure_code=refund.failure_code,
+        failure_message=refund.failure_message,
+        created_at=refund.created_at,
+        processed_at=refund.processed_at,
+    )

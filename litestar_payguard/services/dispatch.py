@@ -1,0 +1,100 @@
+"""Handing work to the workers once the transaction that asks for it has committed.
+
+A payment or refund that needs a worker carries a due time (``process_at``) in its row: that row is the
+promise, the SAQ job only a fast path. The job is enqueued after the commit, so a worker never looks for a row
+that is not there yet; if the enqueue fails (Redis down) or the process dies first, the reconciler finds the
+due row and enqueues it again. Job keys name the due time, so the two never run the same step twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from uuid import UUID
+
+    from saq import Queue
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("Dispatcher", "after_commit", "discard_after_commit", "run_after_commit")
+
+logger = logging.getLogger("litestar_payguard")
+
+_AFTER_COMMIT = "payguard_after_commit"
+
+Work = Callable[[], Awaitable[object]]
+
+
+def after_commit(db: AsyncSession, work: Work) -> None:
+    """Run ``work`` once this session's transaction has committed (payguard's boundary and jobs call it)."""
+    db.info.setdefault(_AFTER_COMMIT, []).append(work)
+
+
+def discard_after_commit(db: AsyncSession) -> None:
+    """Forget the work of a transaction that rolled back."""
+    db.info.pop(_AFTER_COMMIT, None)
+
+
+async def run_after_commit(db: AsyncSession) -> None:
+    """Run the work registered for the transaction that just committed.
+
+    A failure is logged, never raised: what was committed stands, and the reconciler picks up any due row
+    whose job was not enqueued.
+    """
+    for work in db.info.pop(_AFTER_COMMIT, []):
+        try:
+            await work()
+        except Exception:  # Redis down or gone: the due row stays, the reconciler enqueues it later
+            logger.warning("payguard: could not enqueue work after commit; the reconciler will", exc_info=True)
+
+
+def _key(kind: str, entity_id: UUID, due: datetime) -> str:
+    return f"{kind}:{entity_id}@{int(due.timestamp() * 1000)}"
+
+
+class Dispatcher:
+    """Enqueues the SAQ jobs that process payments and refunds.
+
+    Args:
+        queue: payguard's queue.
+        config: payguard's configuration (lease and clock).
+    """
+
+    __slots__ = ("_config", "_queue")
+
+    def __init__(self, queue: Queue, config: PayGuardConfig) -> None:
+        self._queue = queue
+        self._config = config
+
+    async def _enqueue(self, function: str, kind: str, entity_id: UUID, due: datetime) -> None:
+        now = self._config.clock.now()
+        await self._queue.enqueue(
+            function,
+            key=_key(kind, entity_id, due),
+            timeout=int(self._config.payment_lease_seconds),
+            retries=1,
+            scheduled=math.ceil(due.timestamp()) if due > now else 0,
+            **{f"{kind}_id": str(entity_id)},
+        )
+
+    async def payment(self, payment_id: UUID, due: datetime) -> None:
+        """Enqueue the processing of a payment for its due time."""
+        await self._enqueue("process_payment", "payment", payment_id, due)
+
+    async def refund(self, refund_id: UUID, due: datetime) -> None:
+        """Enqueue the processing of a refund for its due time."""
+        await self._enqueue("process_refund", "refund", refund_id, due)
+
+    def payment_after_commit(self, db: AsyncSession, payment_id: UUID, due: datetime) -> None:
+        """Enqueue the payment's processing once ``db`` commits."""
+        after_commit(db, lambda: self.payment(payment_id, due))
+
+    def refund_after_commit(self, db: AsyncSession, refund_id: UUID, due: datetime) -> None:
+        """Enqueue the refund's processing once ``db`` commits."""
+        after_commit(db, lambda: self.refund(refund_id, due))

@@ -1,0 +1,171 @@
+"""The merchant API's payments: started by the merchant's server, executed by the workers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from litestar_payguard.exceptions import NotFoundError, ValidationFailedError
+from litestar_payguard.ids import as_uuid
+from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.principal import Principal
+from litestar_payguard.schemas.base import validated
+from litestar_payguard.schemas.merchant import PaymentPage
+from litestar_payguard.schemas.payments import payment_view
+from litestar_payguard.services.payments import PaymentService
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.schemas.merchant import PaymentCreate
+    from litestar_payguard.services.dispatch import Dispatcher
+
+__all__ = ("InvalidCursorError", "MerchantPaymentService", "PaymentFilter", "PaymentNotFoundError")
+
+
+class PaymentNotFoundError(NotFoundError):
+    """No payment with this id belongs to the caller."""
+
+    code = "PAYMENT_NOT_FOUND"
+    title = "Payment not found"
+
+
+class InvalidCursorError(ValidationFailedError):
+    """The pagination cursor is not one this API gave out."""
+
+    code = "INVALID_CURSOR"
+    title = "Invalid cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFilter:
+    """Which payments to list."""
+
+    status: PaymentStatus | None = None
+    customer_id: str | None = None
+    created_from: datetime | None = None
+    """Inclusive."""
+    created_to: datetime | None = None
+    """Exclusive."""
+
+
+def _encode_cursor(payment: Payment) -> str:
+    raw = f"{payment.created_at.isoformat()}|{payment.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, payment_id = raw.partition("|")
+        return datetime.fromisoformat(created), UUID(payment_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        msg = "The cursor is not one this API gave out: pass nextCursor from the previous page."
+        raise InvalidCursorError(msg, extra={"field": "cursor"}) from exc
+
+
+class MerchantPaymentService:
+    """Creates, reads and lists a merchant's payments.
+
+    Args:
+        db: The database session to work in (flushed, never committed).
+        config: payguard's configuration.
+        merchant_id: The merchant the service acts for.
+        dispatcher: Enqueues the processing after the commit; without one, the reconciler picks it up.
+    """
+
+    __slots__ = ("_config", "_db", "_dispatcher", "_merchant_id")
+
+    def __init__(
+        self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID, dispatcher: Dispatcher | None = None
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._merchant_id = merchant_id
+        self._dispatcher = dispatcher
+
+    async def create(self, data: PaymentCreate) -> Payment:
+        """Add a pending payment, due for processing now, behind the pending-payment guard.
+
+        Raises:
+            ValidationFailedError: A UPI payment without ``vpa``, or a ``vpa`` for another method.
+            PendingSameBundleError: The customer has an open payment for this bundle.
+        """
+        data = validated(data)
+        if (data.method == "upi") != (data.vpa is not None):
+            msg = "A UPI payment needs vpa; other methods take none."
+            raise ValidationFailedError(msg, extra={"errors": [{"field": "vpa", "source": "body", "message": msg}]})
+        owner = Principal(merchant_id=self._merchant_id, customer_id=data.customer_id)
+        payments = PaymentService(self._db, self._config)
+        now = self._config.clock.now()
+        new = await payments.create(
+            owner,
+            bundle_id=data.bundle_id,
+            amount=data.amount,
+            currency=data.currency,
+            plan_name=data.plan_name,
+            metadata=data.metadata,
+            at=now,
+            order_id=data.order_id,
+            method=data.method,
+            method_details={"vpa": data.vpa} if data.vpa else {},
+            process_at=now,
+        )
+        payment = new.payment
+        try:
+            await self._db.flush()
+        except IntegrityError as exc:
+            raise await payments.conflict_from(exc, owner, data.bundle_id, data.plan_name, now) from exc
+        if self._dispatcher is not None:
+            self._dispatcher.payment_after_commit(self._db, payment.id, now)
+        return payment
+
+    async def get(self, payment_id: str | UUID) -> Payment:
+        """The merchant's payment.
+
+        Raises:
+            PaymentNotFoundError: No such payment of this merchant.
+        """
+        payment = None
+        if (key := as_uuid(payment_id)) is not None:
+            payment = await self._db.scalar(
+                select(Payment).where(Payment.id == key, Payment.merchant_id == self._merchant_id)
+            )
+        if payment is None:
+            msg = f"No payment {payment_id}."
+            raise PaymentNotFoundError(msg)
+        return payment
+
+    async def list(self, where: PaymentFilter, *, limit: int, cursor: str | None = None) -> PaymentPage:
+        """A page of the merchant's payments, newest first, after ``cursor``."""
+        statement = select(Payment).where(Payment.merchant_id == self._merchant_id)
+        if where.status is not None:
+            statement = statement.where(Payment.status == where.status)
+        if where.customer_id is not None:
+            statement = statement.where(Payment.customer_id == where.customer_id)
+        if where.created_from is not None:
+            statement = statement.where(Payment.created_at >= where.created_from)
+        if where.created_to is not None:
+            statement = statement.where(Payment.created_at < where.created_to)
+        if cursor is not None:
+            created, after_id = _decode_cursor(cursor)
+            statement = statement.where(
+                or_(Payment.created_at < created, and_(Payment.created_at == created, Payment.id < after_id))
+            )
+        rows = list(
+            await self._db.scalars(statement.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1))
+        )
+        page = rows[:limit]
+        return PaymentPage(
+            items=[payment_view(payment) for payment in page],
+            limit=limit,
+            next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None,
+        )

@@ -1,0 +1,281 @@
+"""Running a payment through the gateway, one committed step at a time.
+
+A worker *claims* a due payment (``pending`` → ``processing``, and a lease: ``process_at`` moves to the lease's
+end), asks the gateway with no transaction open, then *settles* what the gateway said under a row lock. The
+gateway call carries an idempotency key derived from the payment, and a retried step first asks the gateway
+where the payment stands, so a job run twice, or re-run after its worker died, never charges twice.
+
+Success and the host's fulfilment hook commit together: if the hook raises, the payment stays ``processing``
+and the step is retried with backoff; after ``fulfilment_max_attempts`` the payment is flagged for attention.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy import select, update
+
+from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
+from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.schemas.payments import payment_view
+from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.sessions import SessionService
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("ATTENTION_EVENT", "PaymentProcessor", "Step", "backoff")
+
+logger = logging.getLogger("litestar_payguard.processing")
+
+ATTENTION_EVENT = "payment.attention_required"
+MAX_BACKOFF = timedelta(minutes=15)
+REASON_LENGTH = 500
+
+Sessions = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
+
+
+def backoff(first_seconds: float, failures: int) -> timedelta:
+    """``first_seconds`` doubled for each failure after the first, capped at 15 minutes."""
+    return min(timedelta(seconds=first_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Where a processing step left the payment.
+
+    Attributes:
+        status: The payment's status afterwards (``None``: no such payment).
+        next_at: When a worker should take it up again; ``None`` when nothing more is due.
+    """
+
+    status: PaymentStatus | None
+    next_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What the gateway call needs, read under the lock; no ORM object outlives its session."""
+
+    id: UUID
+    amount: int
+    currency: str
+    lease_until: datetime
+    attempts: int
+    gateway_order_id: str | None
+    gateway_payment_id: str | None
+    method: str | None
+    method_details: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, payment: Payment) -> _Claim:
+        assert payment.process_at is not None
+        return cls(
+            id=payment.id,
+            amount=payment.amount,
+            currency=payment.currency,
+            lease_until=payment.process_at,
+            attempts=payment.process_attempts,
+            gateway_order_id=payment.gateway_order_id,
+            gateway_payment_id=payment.gateway_payment_id,
+            method=payment.method,
+            method_details={str(k): str(v) for k, v in payment.method_details.items()},
+        )
+
+
+class PaymentProcessor:
+    """Processes payments for the workers (``process_payment`` job, reconciler).
+
+    Args:
+        config: payguard's configuration (gateway, hook, timings, clock).
+        sessions: Opens a database session; each step commits its own.
+    """
+
+    __slots__ = ("_config", "_sessions")
+
+    def __init__(self, config: PayGuardConfig, sessions: Sessions) -> None:
+        self._config = config
+        self._sessions = sessions
+
+    def _now(self) -> datetime:
+        return self._config.clock.now()
+
+    async def process(self, payment_id: UUID) -> Step:
+        """Take one step with a due payment: claim it, ask the gateway, settle the answer.
+
+        Returns:
+            Where the payment stands, and when the next step is due (a retry, a poll, or the end of the lease
+            of a worker that holds it now).
+        """
+        claimed = await self._claim(payment_id)
+        if isinstance(claimed, Step):
+            return claimed
+        gateway = self._config.gateway
+        try:
+            order_id = claimed.gateway_order_id or await self._open_order(claimed)
+            outcome: PaymentOutcome | None = None
+            if claimed.attempts > 1:  # a retry: the last attempt may have charged before it died
+                outcome = await gateway.fetch_status(order_id, claimed.gateway_payment_id)
+            if outcome is None or outcome.status is GatewayStatus.PENDING:
+                outcome = await gateway.charge(
+                    ChargeRequest(
+                        payment_id=claimed.id,
+                        amount=claimed.amount,
+                        currency=claimed.currency,
+                        gateway_order_id=order_id,
+                        idempotency_key=f"payment:{claimed.id}",
+                        gateway_payment_id=claimed.gateway_payment_id,
+                        method=claimed.method,
+                        method_details=claimed.method_details,
+                    )
+                )
+        except Exception as exc:  # any adapter failure: the gateway gave no answer, try again later
+            logger.warning("payguard: gateway %s gave no answer for payment %s: %r", gateway.name, payment_id, exc)
+            return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
+        return await self._settle(claimed, outcome)
+
+    async def _claim(self, payment_id: UUID) -> _Claim | Step:
+        async with self._sessions() as db:
+            payment = await db.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+            if payment is None:
+                return Step(None)
+            now = self._now()
+            if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention or payment.process_at is None:
+                return Step(payment.status)
+            if payment.process_at > now:  # a retry not due yet, or another worker's lease
+                return Step(payment.status, payment.process_at)
+            if payment.status is PaymentStatus.PENDING:
+                PaymentService(db, self._config).transition(payment, PaymentStatus.PROCESSING, at=now)
+                payment.processing_started_at = now
+            payment.process_attempts += 1
+            payment.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
+            claim = _Claim.of(payment)
+            await db.commit()
+            return claim
+
+    async def _open_order(self, claim: _Claim) -> str:
+        order = await self._config.gateway.create_order(
+            OrderRequest(
+                payment_id=claim.id,
+                amount=claim.amount,
+                currency=claim.currency,
+                idempotency_key=f"payment:{claim.id}:order",
+                notes={"payguard_payment_id": str(claim.id)},
+            )
+        )
+        async with self._sessions() as db:
+            await db.execute(
+                update(Payment)
+                .where(Payment.id == claim.id, Payment.gateway_order_id.is_(None))
+                .values(gateway_order_id=order.order_id)
+            )
+            # Another worker may have opened one first: every charge must go against the stored one.
+            stored = await db.scalar(select(Payment.gateway_order_id).where(Payment.id == claim.id))
+            await db.commit()
+        assert stored is not None
+        return stored
+
+    async def _locked(self, db: AsyncSession, payment_id: UUID) -> tuple[Payment, CheckoutSession | None]:
+        """Lock the payment (through its checkout session, when it has one: the order requests lock in)."""
+        session = await db.scalar(
+            select(CheckoutSession)
+            .where(CheckoutSession.payment_id == payment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if session is not None:
+            return session.payment, session
+        payment = await db.scalar(
+            select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+        )
+        assert payment is not None
+        return payment, None
+
+    async def _later(self, claim: _Claim, delay: timedelta) -> Step:
+        """Give the lease back with a new due time (only while the lease is still ours)."""
+        async with self._sessions() as db:
+            payment, _ = await self._locked(db, claim.id)
+            if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
+                return Step(payment.status, payment.process_at)
+            payment.process_at = self._now() + delay
+            step = Step(payment.status, payment.process_at)
+            await db.commit()
+            return step
+
+    async def _settle(self, claim: _Claim, outcome: PaymentOutcome) -> Step:
+        async with self._sessions() as db:
+            payment, session = await self._locked(db, claim.id)
+            if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
+                return Step(payment.status)
+            now = self._now()
+            if outcome.status is GatewayStatus.PENDING:
+                if outcome.gateway_payment_id:
+                    payment.gateway_payment_id = outcome.gateway_payment_id
+                payment.process_at = now + timedelta(seconds=self._config.gateway_poll_seconds)
+                step = Step(payment.status, payment.process_at)
+                await db.commit()
+                return step
+            payment.process_at = None
+            if session is not None:
+                await SessionService(db, self._config).settle(session, outcome)
+            else:
+                PaymentService(db, self._config).transition(
+                    payment,
+                    PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+                    at=now,
+                    gateway_payment_id=outcome.gateway_payment_id,
+                    failure_code=None if outcome.succeeded else (outcome.failure_code or "declined")[:64],
+                    failure_message=None if outcome.succeeded else (outcome.failure_message or "")[:REASON_LENGTH],
+                )
+            hook = self._config.on_payment_succeeded
+            if outcome.succeeded and hook is not None:
+                try:
+                    await hook(payment, db)
+                    await db.flush()
+                except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
+                    await db.rollback()
+                    return await self._fulfilment_failed(claim, exc)
+            step = Step(payment.status)
+            await db.commit()
+            return step
+
+    async def _fulfilment_failed(self, claim: _Claim, exc: Exception) -> Step:
+        async with self._sessions() as db:
+            payment, _ = await self._locked(db, claim.id)
+            if payment.status is not PaymentStatus.PROCESSING:
+                return Step(payment.status)
+            payment.fulfilment_attempts += 1
+            failures = payment.fulfilment_attempts
+            now = self._now()
+            logger.warning(
+                "payguard: on_payment_succeeded failed for payment %s (failure %d of %d): %r",
+                claim.id,
+                failures,
+                self._config.fulfilment_max_attempts,
+                exc,
+            )
+            if failures >= self._config.fulfilment_max_attempts:
+                payment.needs_attention = True
+                payment.attention_reason = f"fulfilment failed {failures} times: {exc!r}"[:REASON_LENGTH]
+                payment.process_at = None
+                Outbox(db, self._config.clock).record(
+                    merchant_id=payment.merchant_id,
+                    type=ATTENTION_EVENT,
+                    subject_id=payment.id,
+                    payload=payment_view(payment),
+                    at=now,
+                )
+            else:
+                payment.process_at = now + backoff(self._config.fulfilment_retry_seconds, failures)
+            step = Step(payment.status, payment.process_at)
+            await db.commit()
+            return step

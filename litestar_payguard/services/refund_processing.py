@@ -1,0 +1,183 @@
+"""Executing admitted refunds through the gateway, one committed step at a time (as payments are)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from sqlalchemy import select
+
+from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
+from litestar_payguard.models import Payment, PaymentStatus, Refund, RefundStatus
+from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.processing import Sessions, backoff
+from litestar_payguard.services.refunds import publish_refund
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("RefundProcessor", "RefundStep")
+
+logger = logging.getLogger("litestar_payguard.processing")
+
+
+@dataclass(frozen=True, slots=True)
+class RefundStep:
+    """Where a step left the refund: its status, and when the next step is due (``None``: done)."""
+
+    status: RefundStatus | None
+    next_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    id: UUID
+    payment_id: UUID
+    gateway_payment_id: str
+    amount: int
+    currency: str
+    reason: str | None
+    lease_until: datetime
+    attempts: int
+
+
+class RefundProcessor:
+    """Processes refunds for the workers (``process_refund`` job, reconciler).
+
+    A processed refund moves its amount from ``amount_refunding`` to ``amount_refunded`` and the payment to
+    ``partially_refunded`` or ``refunded``; a failed one releases its amount for other refunds.
+    """
+
+    __slots__ = ("_config", "_sessions")
+
+    def __init__(self, config: PayGuardConfig, sessions: Sessions) -> None:
+        self._config = config
+        self._sessions = sessions
+
+    async def process(self, refund_id: UUID) -> RefundStep:
+        """Take one step with a due refund: claim it, ask the gateway, settle the answer."""
+        claimed = await self._claim(refund_id)
+        if isinstance(claimed, RefundStep):
+            return claimed
+        try:
+            outcome = await self._config.gateway.refund(
+                RefundRequest(
+                    refund_id=claimed.id,
+                    payment_id=claimed.payment_id,
+                    gateway_payment_id=claimed.gateway_payment_id,
+                    amount=claimed.amount,
+                    currency=claimed.currency,
+                    idempotency_key=f"refund:{claimed.id}",
+                    reason=claimed.reason,
+                )
+            )
+        except Exception as exc:  # any adapter failure: no answer, try again later
+            logger.warning("payguard: gateway gave no answer for refund %s: %r", refund_id, exc)
+            return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
+        return await self._settle(claimed, outcome)
+
+    async def _claim(self, refund_id: UUID) -> _Claim | RefundStep:
+        async with self._sessions() as db:
+            refund = await db.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+            if refund is None:
+                return RefundStep(None)
+            now = self._config.clock.now()
+            if refund.status is not RefundStatus.PENDING or refund.process_at is None:
+                return RefundStep(refund.status)
+            if refund.process_at > now:
+                return RefundStep(refund.status, refund.process_at)
+            gateway_payment_id = await db.scalar(
+                select(Payment.gateway_payment_id).where(Payment.id == refund.payment_id)
+            )
+            refund.process_attempts += 1
+            refund.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
+            claim = _Claim(
+                id=refund.id,
+                payment_id=refund.payment_id,
+                gateway_payment_id=gateway_payment_id or "",
+                amount=refund.amount,
+                currency=refund.currency,
+                reason=refund.reason,
+                lease_until=refund.process_at,
+                attempts=refund.process_attempts,
+            )
+            await db.commit()
+            return claim
+
+    async def _locked(self, db: AsyncSession, claim: _Claim) -> tuple[Payment, Refund]:
+        # The payment first, as admission locks it: refunds of one payment settle one after the other.
+        payment = await db.scalar(
+            select(Payment)
+            .where(Payment.id == claim.payment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        refund = await db.scalar(
+            select(Refund).where(Refund.id == claim.id).with_for_update().execution_options(populate_existing=True)
+        )
+        assert payment is not None
+        assert refund is not None
+        return payment, refund
+
+    async def _later(self, claim: _Claim, delay: timedelta) -> RefundStep:
+        async with self._sessions() as db:
+            _, refund = await self._locked(db, claim)
+            if refund.status is not RefundStatus.PENDING or refund.process_at != claim.lease_until:
+                return RefundStep(refund.status, refund.process_at)
+            refund.process_at = self._config.clock.now() + delay
+            step = RefundStep(refund.status, refund.process_at)
+            await db.commit()
+            return step
+
+    async def _settle(self, claim: _Claim, outcome: RefundOutcome) -> RefundStep:
+        async with self._sessions() as db:
+            payment, refund = await self._locked(db, claim)
+            if refund.status is not RefundStatus.PENDING:
+                return RefundStep(refund.status)
+            now = self._config.clock.now()
+            if outcome.gateway_refund_id:
+                refund.gateway_refund_id = outcome.gateway_refund_id
+            if outcome.status is GatewayStatus.PENDING:
+                refund.process_at = now + timedelta(seconds=self._config.gateway_poll_seconds)
+                step = RefundStep(refund.status, refund.process_at)
+                await db.commit()
+                return step
+            apply_refund_outcome(db, self._config, payment=payment, refund=refund, outcome=outcome, at=now)
+            step = RefundStep(refund.status)
+            await db.commit()
+            return step
+
+
+def apply_refund_outcome(
+    db: AsyncSession,
+    config: PayGuardConfig,
+    *,
+    payment: Payment,
+    refund: Refund,
+    outcome: RefundOutcome,
+    at: datetime,
+) -> None:
+    """Make a pending refund final on the locked payment and refund, and publish the changes."""
+    outbox = Outbox(db, config.clock)
+    refund.process_at = None
+    refund.processed_at = at
+    payment.amount_refunding -= refund.amount
+    if outcome.status is GatewayStatus.SUCCEEDED:
+        refund.status = RefundStatus.PROCESSED
+        payment.amount_refunded += refund.amount
+        status = (
+            PaymentStatus.REFUNDED if payment.amount_refunded == payment.amount else PaymentStatus.PARTIALLY_REFUNDED
+        )
+        PaymentService(db, config, outbox).transition(payment, status, at=at)
+        publish_refund(outbox, refund, "processed", at)
+        return
+    refund.status = RefundStatus.FAILED
+    refund.failure_code = (outcome.failure_code or "refund_failed")[:64]
+    refund.failure_message = (outcome.failure_message or "")[:500] or None
+    publish_refund(outbox, refund, "failed", at)

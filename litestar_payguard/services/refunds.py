@@ -1,0 +1,178 @@
+"""Refunds: admitted under a lock on the payment, so their sum never exceeds what was captured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+from sqlalchemy import select
+
+from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
+from litestar_payguard.ids import as_uuid
+from litestar_payguard.models import REFUNDABLE_PAYMENT_STATUSES, Payment, Refund, RefundStatus
+from litestar_payguard.schemas.base import validated
+from litestar_payguard.schemas.merchant import refund_view
+from litestar_payguard.services.merchant_payments import PaymentNotFoundError
+from litestar_payguard.services.outbox import Outbox
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.schemas.merchant import RefundCreate
+    from litestar_payguard.services.dispatch import Dispatcher
+
+__all__ = (
+    "PaymentNotRefundableError",
+    "RefundExceedsAvailableError",
+    "RefundNotFoundError",
+    "RefundService",
+    "publish_refund",
+)
+
+
+class RefundExceedsAvailableError(InvalidRequestError):
+    """The refund asks for more than is left of the captured amount."""
+
+    code = "REFUND_EXCEEDS_AVAILABLE"
+    title = "Refund exceeds the available amount"
+
+
+class PaymentNotRefundableError(ConflictError):
+    """Only succeeded or partially refunded payments can be refunded."""
+
+    code = "PAYMENT_NOT_REFUNDABLE"
+    title = "Payment not refundable"
+
+
+class RefundNotFoundError(NotFoundError):
+    """No refund with this id belongs to the caller."""
+
+    code = "REFUND_NOT_FOUND"
+    title = "Refund not found"
+
+
+def publish_refund(outbox: Outbox, refund: Refund, change: str, at: datetime) -> None:
+    """Record ``refund.<change>`` in the outbox."""
+    outbox.record(
+        merchant_id=refund.merchant_id,
+        type=f"refund.{change}",
+        subject_id=refund.id,
+        payload=refund_view(refund),
+        at=at,
+    )
+
+
+class RefundService:
+    """Admits and reads a merchant's refunds; workers execute them (:mod:`.refund_processing`).
+
+    Args:
+        db: The database session to work in (flushed, never committed).
+        config: payguard's configuration.
+        merchant_id: The merchant the service acts for.
+        dispatcher: Enqueues the processing after the commit; without one, the reconciler picks it up.
+    """
+
+    __slots__ = ("_config", "_db", "_dispatcher", "_merchant_id")
+
+    def __init__(
+        self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID, dispatcher: Dispatcher | None = None
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._merchant_id = merchant_id
+        self._dispatcher = dispatcher
+
+    async def create(self, payment_id: str | UUID, data: RefundCreate) -> Refund:
+        """Admit a refund of the payment, due for processing now.
+
+        The payment row is locked while the refund is admitted, so concurrent refunds are checked one after the
+        other against what is left; a check constraint on the payment backs the sum up in the database.
+
+        Raises:
+            PaymentNotFoundError: No such payment of this merchant.
+            PaymentNotRefundableError: The payment captured nothing (or is fully refunded).
+            RefundExceedsAvailableError: More than what is left to refund.
+        """
+        data = validated(data)
+        payment = await self._locked_payment(payment_id)
+        if payment.status not in REFUNDABLE_PAYMENT_STATUSES:
+            msg = f"Payment {payment.id} is {payment.status.value}: only succeeded payments can be refunded."
+            raise PaymentNotRefundableError(msg, extra={"paymentStatus": payment.status.value})
+        available = payment.amount - payment.amount_refunded - payment.amount_refunding
+        amount = available if data.amount is None else data.amount
+        if amount <= 0 or amount > available:
+            msg = f"{available} {payment.currency} minor units are left to refund; {amount} were asked."
+            raise RefundExceedsAvailableError(msg, extra={"available": available, "requested": amount})
+        now = self._config.clock.now()
+        refund = Refund(
+            id=uuid4(),
+            merchant_id=payment.merchant_id,
+            payment_id=payment.id,
+            amount=amount,
+            currency=payment.currency,
+            reason=data.reason,
+            status=RefundStatus.PENDING,
+            process_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        payment.amount_refunding += amount
+        self._db.add(refund)
+        publish_refund(Outbox(self._db, self._config.clock), refund, "created", now)
+        await self._db.flush()
+        if self._dispatcher is not None:
+            self._dispatcher.refund_after_commit(self._db, refund.id, now)
+        return refund
+
+    async def _locked_payment(self, payment_id: str | UUID) -> Payment:
+        key = as_uuid(payment_id)
+        payment = None
+        if key is not None:
+            payment = await self._db.scalar(
+                select(Payment)
+                .where(Payment.id == key, Payment.merchant_id == self._merchant_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        if payment is None:
+            msg = f"No payment {payment_id}."
+            raise PaymentNotFoundError(msg)
+        return payment
+
+    async def get(self, refund_id: str | UUID) -> Refund:
+        """The merchant's refund.
+
+        Raises:
+            RefundNotFoundError: No such refund of this merchant.
+        """
+        key = as_uuid(refund_id)
+        refund = None
+        if key is not None:
+            refund = await self._db.scalar(
+                select(Refund).where(Refund.id == key, Refund.merchant_id == self._merchant_id)
+            )
+        if refund is None:
+            msg = f"No refund {refund_id}."
+            raise RefundNotFoundError(msg)
+        return refund
+
+    async def of_payment(self, payment_id: str | UUID) -> list[Refund]:
+        """The payment's refunds, oldest first.
+
+        Raises:
+            PaymentNotFoundError: No such payment of this merchant.
+        """
+        key = as_uuid(payment_id)
+        exists = key is not None and await self._db.scalar(
+            select(Payment.id).where(Payment.id == key, Payment.merchant_id == self._merchant_id)
+        )
+        if not exists:
+            msg = f"No payment {payment_id}."
+            raise PaymentNotFoundError(msg)
+        rows = await self._db.scalars(
+            select(Refund).where(Refund.payment_id == key).order_by(Refund.created_at, Refund.id)
+        )
+        return list(rows)
