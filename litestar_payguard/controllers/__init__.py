@@ -1,6 +1,7 @@
 """Controllers: parse, call a service, return a schema."""
 
 from litestar_payguard.controllers.admin import AdminCleanupController, AdminPendingController, AdminSessionController
+from litestar_payguard.controllers.gateways import GatewayWebhookController
 from litestar_payguard.controllers.payments import MerchantPaymentController, MerchantRefundController
 from litestar_payguard.controllers.pending import PendingController
 from litestar_payguard.controllers.sessions import SessionController
@@ -9,6 +10,7 @@ __all__ = (
     "AdminCleanupController",
     "AdminPendingController",
     "AdminSessionController",
+    "GatewayWebhookController",
     "MerchantPaymentController",
     "MerchantRefundController",
     "PendingController",

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from litestar_payguard.schemas import Session, SessionComplete, SessionCreate, SessionInterrupt, SessionSummary
+from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.services.sessions import SessionService
 
@@ -60,6 +61,15 @@ class SessionController(Controller):
     ) -> Session:
         """Start the next attempt with a fresh deadline."""
         return payguard_sessions.view(await payguard_sessions.resume(session_id))
+
+    @post("/{session_id:str}/order", operation_id="payguardOpenSessionOrder", status_code=200)
+    async def open_order(
+        self,
+        session_id: FromPath[str],
+        payguard_sessions: NamedDependency[SessionService],
+    ) -> CheckoutOrder:
+        """The gateway order to pay in the gateway's checkout (opened on first call, the same one after)."""
+        return await payguard_sessions.open_order(session_id)
 
     @post("/{session_id:str}/complete", operation_id="payguardCompleteSession", status_code=200)
     async def complete_session(

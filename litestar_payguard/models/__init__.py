@@ -17,6 +17,7 @@ from litestar_payguard.models.enums import (
     SessionStatus,
 )
 from litestar_payguard.models.event import OutboxEvent
+from litestar_payguard.models.gateway_event import GatewayEvent
 from litestar_payguard.models.idempotency import IdempotencyKey
 from litestar_payguard.models.merchant import Merchant
 from litestar_payguard.models.payment import Payment
@@ -33,6 +34,7 @@ __all__ = (
     "CheckoutSession",
     "CleanupRun",
     "CleanupTrigger",
+    "GatewayEvent",
     "IdempotencyKey",
     "IdempotencyStatus",
     "InterruptKind",

@@ -14,6 +14,7 @@ from litestar_payguard.controllers import (
     AdminCleanupController,
     AdminPendingController,
     AdminSessionController,
+    GatewayWebhookController,
     MerchantPaymentController,
     MerchantRefundController,
     PendingController,
@@ -29,6 +30,7 @@ from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
 from litestar_payguard.services.dispatch import Dispatcher
+from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
 from litestar_payguard.services.merchant_payments import MerchantPaymentService
 from litestar_payguard.services.pending import PendingPaymentService
 from litestar_payguard.services.refunds import RefundService
@@ -82,7 +84,13 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         "request_max_body_size": config.max_body_bytes,
         "before_request": decode_body_strictly,
     }
-    public = [SessionController, PendingController, MerchantPaymentController, MerchantRefundController]
+    public = [
+        SessionController,
+        PendingController,
+        MerchantPaymentController,
+        MerchantRefundController,
+        GatewayWebhookController,
+    ]
     routers = [Router(path=config.path, route_handlers=public, **shared)]
     if config.admin_enabled:
         routers.append(
@@ -133,6 +141,9 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         db = sqlalchemy_config.provide_session(state, scope)
         return MerchantPaymentService(db, payguard.config, merchant.merchant_id, dispatcher)
 
+    def provide_gateway_webhooks(state: State, scope: Scope) -> GatewayWebhookService:
+        return GatewayWebhookService(sqlalchemy_config.provide_session(state, scope), payguard.config, dispatcher)
+
     async def provide_refunds(request: Request[Any, Any, Any], state: State, scope: Scope) -> RefundService:
         merchant = await provide_merchant(request, state, scope)
         db = sqlalchemy_config.provide_session(state, scope)
@@ -154,6 +165,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     return {
         "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
         "payguard_cleanup": Provide(provide_cleanup, sync_to_thread=False),
+        "payguard_gateway_webhooks": Provide(provide_gateway_webhooks, sync_to_thread=False),
         "payguard_merchant_payments": Provide(provide_merchant_payments),
         "payguard_refunds": Provide(provide_refunds),
         "payguard_pending": Provide(provide_pending),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,13 +24,29 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("Dispatcher", "after_commit", "discard_after_commit", "run_after_commit")
+__all__ = (
+    "MAX_BACKOFF",
+    "Dispatcher",
+    "Sessions",
+    "after_commit",
+    "backoff",
+    "discard_after_commit",
+    "run_after_commit",
+)
 
 logger = logging.getLogger("litestar_payguard")
 
 _AFTER_COMMIT = "payguard_after_commit"
 
 Work = Callable[[], Awaitable[object]]
+Sessions = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
+"""Opens a database session of its own (a worker's step commits its own transaction)."""
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+def backoff(first_seconds: float, failures: int) -> timedelta:
+    """``first_seconds`` doubled for each failure after the first, capped at 15 minutes."""
+    return min(timedelta(seconds=first_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
 
 
 def after_commit(db: AsyncSession, work: Work) -> None:

@@ -12,8 +12,6 @@ and the step is retried with backoff; after ``fulfilment_max_attempts`` the paym
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -24,6 +22,8 @@ from sqlalchemy import select, update
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
 from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.schemas.payments import payment_view
+from litestar_payguard.services.dispatch import Sessions, backoff
+from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.sessions import SessionService
@@ -33,20 +33,12 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("ATTENTION_EVENT", "PaymentProcessor", "Step", "backoff")
+__all__ = ("ATTENTION_EVENT", "PaymentProcessor", "Step")
 
 logger = logging.getLogger("litestar_payguard.processing")
 
 ATTENTION_EVENT = "payment.attention_required"
-MAX_BACKOFF = timedelta(minutes=15)
 REASON_LENGTH = 500
-
-Sessions = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
-
-
-def backoff(first_seconds: float, failures: int) -> timedelta:
-    """``first_seconds`` doubled for each failure after the first, capped at 15 minutes."""
-    return min(timedelta(seconds=first_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +236,8 @@ class PaymentProcessor:
                 except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
                     await db.rollback()
                     return await self._fulfilment_failed(claim, exc)
+            if outcome.succeeded:
+                await apply_deferred_refunds(db, self._config, payment)
             step = Step(payment.status)
             await db.commit()
             return step

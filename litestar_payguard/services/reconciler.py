@@ -10,8 +10,7 @@ from litestar_payguard.models import OPEN_PAYMENT_STATUSES, Payment, Refund, Ref
 
 if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
-    from litestar_payguard.services.dispatch import Dispatcher
-    from litestar_payguard.services.processing import Sessions
+    from litestar_payguard.services.dispatch import Dispatcher, Sessions
 
 __all__ = ("Reconciler",)
 

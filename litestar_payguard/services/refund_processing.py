@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
 from litestar_payguard.models import Payment, PaymentStatus, Refund, RefundStatus
+from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.processing import Sessions, backoff
 from litestar_payguard.services.refunds import publish_refund
 
 if TYPE_CHECKING:

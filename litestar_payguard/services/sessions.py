@@ -8,12 +8,14 @@ from uuid import UUID, uuid4
 
 import msgspec
 from advanced_alchemy.service import OffsetPagination
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import InvalidSignatureError, NotFoundError
+from litestar_payguard.exceptions import GatewayError, InvalidSignatureError, NotFoundError, PayGuardError
+from litestar_payguard.gateways import OrderRequest
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
+    SESSION_TERMINAL,
     CheckoutSession,
     Payment,
     SessionEvent,
@@ -21,6 +23,7 @@ from litestar_payguard.models import (
     SessionStatus,
 )
 from litestar_payguard.principal import Principal
+from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, session_view, validated
 from litestar_payguard.services import session_rules as rules
@@ -246,6 +249,50 @@ class SessionService:
         if self._dispatcher is not None:
             self._dispatcher.payment_after_commit(self._db, payment.id, now)
         return session
+
+    async def open_order(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutOrder:
+        """Return the gateway order the customer pays against in the gateway's checkout, opening it once.
+
+        The gateway is called with no row locked; a concurrent call that stored an order first wins, so the
+        session keeps one order and a signature is always checked against it.
+
+        Raises:
+            GatewayError: The gateway gave no answer (nothing was stored).
+        """
+        acting = self._acting(owner)
+        session = await self.get(session_id, owner=acting)
+        payment = session.payment
+        if session.status in SESSION_TERMINAL:
+            raise rules.terminal_error(session)
+        if payment.gateway_order_id is None:
+            request = OrderRequest(
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"payment:{payment.id}:order",
+                notes={"payguard_payment_id": str(payment.id), "payguard_session_id": str(session.id)},
+            )
+            try:
+                order = await self._config.gateway.create_order(request)
+            except PayGuardError:
+                raise
+            except Exception as exc:  # any adapter failure: the gateway gave no answer
+                msg = f"The {self._config.gateway.name} gateway did not open an order: {type(exc).__name__}."
+                raise GatewayError(msg) from exc
+            await self._db.execute(
+                update(Payment)
+                .where(Payment.id == payment.id, Payment.gateway_order_id.is_(None))
+                .values(gateway_order_id=order.order_id)
+            )
+            await self._db.refresh(payment, attribute_names=["gateway_order_id"])
+        assert payment.gateway_order_id is not None
+        return CheckoutOrder(
+            session_id=session.id,
+            gateway=self._config.gateway.name,
+            gateway_order_id=payment.gateway_order_id,
+            amount=payment.amount,
+            currency=payment.currency,
+        )
 
     async def settle(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
         """Apply the gateway's final answer to a locked session and its payment (for the workers)."""

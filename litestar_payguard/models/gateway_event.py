@@ -1,0 +1,46 @@
+"""Inbound gateway webhooks, kept once per gateway event id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from litestar_payguard.models.base import PayGuardModel
+
+__all__ = ("GatewayEvent",)
+
+
+class GatewayEvent(PayGuardModel):
+    """A verified webhook from the gateway. The unique (gateway, event id) makes a redelivery a no-op."""
+
+    __tablename__ = "payguard_gateway_event"
+    __table_args__ = (
+        UniqueConstraint("gateway", "event_id", name="uq_payguard_gateway_event"),
+        Index("ix_payguard_gateway_event_deferred", "payment_id", "applied_at"),
+    )
+
+    gateway: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(64))
+    """The gateway's own name for it (``payment.captured``)."""
+    kind: Mapped[str] = mapped_column(String(32))
+    """What it means to payguard (:class:`~litestar_payguard.gateways.WebhookKind`)."""
+    payment_id: Mapped[UUID | None] = mapped_column(ForeignKey("payguard_payment.id", ondelete="RESTRICT"))
+    gateway_payment_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    gateway_order_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    gateway_refund_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    refund_receipt: Mapped[str | None] = mapped_column(String(255), default=None)
+    amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    failure_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    failure_message: Mapped[str | None] = mapped_column(String(500), default=None)
+    received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """``None`` while deferred: a refund event that came before its payment's success waits for it."""
+    outcome: Mapped[str] = mapped_column(String(32))
+    """What payguard did: ``queued`` (the payment is settled by a worker, from the gateway's answer),
+    ``applied``, ``deferred``, ``stale`` (the payment already reached a final state), ``ignored``,
+    ``unknown`` (no payment of ours)."""

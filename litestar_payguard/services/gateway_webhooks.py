@@ -1,0 +1,252 @@
+"""Inbound gateway webhooks: verified on the raw body, kept once per event id, applied order-safely.
+
+A webhook never settles a payment by itself: it makes the payment due now, and a worker asks the gateway where
+it stands and settles it through the one processing path (with the fulfilment hook). So a late ``failed`` never
+overwrites ``succeeded`` (a final payment ignores it), and a customer who paid and closed the tab before the
+client reported it still gets the payment completed. Refund events apply directly; one that arrives before its
+payment's success waits (``deferred``) and is applied in the transaction that records the success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from litestar_payguard.exceptions import NotFoundError
+from litestar_payguard.gateways import GatewayStatus, GatewayWebhook, RefundOutcome, WebhookKind
+from litestar_payguard.ids import as_uuid
+from litestar_payguard.models import (
+    OPEN_PAYMENT_STATUSES,
+    REFUNDABLE_PAYMENT_STATUSES,
+    GatewayEvent,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from litestar_payguard.services.refund_processing import apply_refund_outcome
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.services.dispatch import Dispatcher
+
+__all__ = ("GatewayNotFoundError", "GatewayWebhookService", "WebhookReceipt", "apply_deferred_refunds")
+
+_PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_FAILED})
+_REFUND_KINDS = frozenset({WebhookKind.REFUND_SUCCEEDED, WebhookKind.REFUND_FAILED})
+
+
+class GatewayNotFoundError(NotFoundError):
+    """No gateway of this name is configured."""
+
+    code = "GATEWAY_NOT_FOUND"
+    title = "Gateway not found"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReceipt:
+    """What became of an inbound webhook."""
+
+    event_id: str
+    duplicate: bool
+    outcome: str
+
+
+class GatewayWebhookService:
+    """Receives the configured gateway's webhooks.
+
+    Args:
+        db: The request's database session (flushed, never committed).
+        config: payguard's configuration.
+        dispatcher: Enqueues the processing of payments the webhook made due.
+    """
+
+    __slots__ = ("_config", "_db", "_dispatcher")
+
+    def __init__(self, db: AsyncSession, config: PayGuardConfig, dispatcher: Dispatcher | None = None) -> None:
+        self._db = db
+        self._config = config
+        self._dispatcher = dispatcher
+
+    async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes) -> WebhookReceipt:
+        """Verify, deduplicate and apply one webhook.
+
+        Raises:
+            GatewayNotFoundError: ``gateway_name`` is not the configured gateway.
+            InvalidSignatureError: The signature does not verify (nothing is stored).
+        """
+        gateway = self._config.gateway
+        if gateway_name != gateway.name:
+            msg = f"No gateway {gateway_name!r} is configured."
+            raise GatewayNotFoundError(msg)
+        webhook = gateway.parse_webhook(headers, body)
+        now = self._config.clock.now()
+        event = GatewayEvent(
+            id=uuid4(),
+            gateway=gateway.name,
+            event_id=webhook.event_id[:255],
+            event_type=webhook.event_type[:64],
+            kind=webhook.kind.value,
+            payment_id=None,
+            gateway_payment_id=webhook.gateway_payment_id,
+            gateway_order_id=webhook.gateway_order_id,
+            gateway_refund_id=webhook.gateway_refund_id,
+            refund_receipt=webhook.refund_receipt,
+            amount=webhook.amount,
+            failure_code=(webhook.failure_code or None) and webhook.failure_code[:64],
+            failure_message=(webhook.failure_message or None) and webhook.failure_message[:500],
+            received_at=now,
+            outcome="ignored",
+        )
+        try:
+            async with self._db.begin_nested():
+                self._db.add(event)
+        except IntegrityError:  # the gateway delivered this event before (or is delivering it right now)
+            return WebhookReceipt(event_id=webhook.event_id, duplicate=True, outcome="duplicate")
+        await self._apply(event, webhook, now)
+        await self._db.flush()
+        return WebhookReceipt(event_id=webhook.event_id, duplicate=False, outcome=event.outcome)
+
+    async def _payment(self, webhook: GatewayWebhook) -> Payment | None:
+        refs = []
+        if webhook.gateway_payment_id:
+            refs.append(Payment.gateway_payment_id == webhook.gateway_payment_id)
+        if webhook.gateway_order_id:
+            refs.append(Payment.gateway_order_id == webhook.gateway_order_id)
+        if not refs:
+            return None
+        payment: Payment | None = await self._db.scalar(
+            select(Payment)
+            .where(Payment.gateway == self._config.gateway.name, or_(*refs))
+            .order_by(Payment.created_at.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return payment
+
+    async def _apply(self, event: GatewayEvent, webhook: GatewayWebhook, now: datetime) -> None:
+        if webhook.kind not in _PAYMENT_KINDS | _REFUND_KINDS:
+            event.applied_at = now
+            return
+        payment = await self._payment(webhook)
+        if payment is None:
+            event.outcome = "unknown"
+            event.applied_at = now
+            return
+        event.payment_id = payment.id
+        if webhook.kind in _PAYMENT_KINDS:
+            self._payment_news(event, payment, webhook, now)
+            return
+        if payment.status in REFUNDABLE_PAYMENT_STATUSES:
+            await apply_refund_event(self._db, self._config, event, payment, now)
+        else:  # the refund came before its payment's own success: it waits for it
+            event.outcome = "deferred"
+
+    def _payment_news(self, event: GatewayEvent, payment: Payment, webhook: GatewayWebhook, now: datetime) -> None:
+        event.applied_at = now
+        if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention:
+            event.outcome = "stale"  # a final payment stays as it is: a late "failed" never undoes a success
+            return
+        event.outcome = "queued"
+        if payment.gateway_payment_id is None and webhook.gateway_payment_id:
+            payment.gateway_payment_id = webhook.gateway_payment_id
+        # Due now, even if a worker holds it: settling twice is harmless (a final payment ignores the second),
+        # and the news may end a wait (a retry, a poll) early.
+        payment.process_at = now
+        if payment.status is PaymentStatus.PENDING and payment.processing_started_at is None:
+            payment.processing_started_at = now
+        if self._dispatcher is not None:
+            self._dispatcher.payment_after_commit(self._db, payment.id, now)
+
+
+async def apply_refund_event(
+    db: AsyncSession, config: PayGuardConfig, event: GatewayEvent, payment: Payment, now: datetime
+) -> None:
+    """Apply a refund event to the locked, refundable payment.
+
+    Settles our pending refund, or records one made at the gateway (its dashboard); one that would exceed what is
+    left of the captured amount flags the payment for attention instead.
+    """
+    event.applied_at = now
+    event.outcome = "applied"
+    succeeded = event.kind == WebhookKind.REFUND_SUCCEEDED.value
+    refund = await _our_refund(db, payment, event)
+    if refund is not None:
+        await db.refresh(refund, with_for_update=True)
+        if refund.status is not RefundStatus.PENDING:
+            event.outcome = "stale"
+            return
+        status = GatewayStatus.SUCCEEDED if succeeded else GatewayStatus.FAILED
+        outcome = RefundOutcome(status, event.gateway_refund_id, event.failure_code, event.failure_message)
+        apply_refund_outcome(db, config, payment=payment, refund=refund, outcome=outcome, at=now)
+        return
+    if not succeeded:
+        event.outcome = "ignored"  # a refund we never asked for failed at the gateway: nothing moved
+        return
+    amount = event.amount or 0
+    available = payment.amount - payment.amount_refunded - payment.amount_refunding
+    if amount <= 0 or amount > available:
+        payment.needs_attention = True
+        payment.attention_reason = f"the gateway refunded {amount} of payment {payment.id}; only {available} was left"
+        event.outcome = "attention"
+        return
+    refund = Refund(
+        id=uuid4(),
+        merchant_id=payment.merchant_id,
+        payment_id=payment.id,
+        amount=amount,
+        currency=payment.currency,
+        reason="refunded at the gateway",
+        status=RefundStatus.PENDING,
+        gateway_refund_id=event.gateway_refund_id,
+        process_attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(refund)
+    payment.amount_refunding += amount
+    outcome = RefundOutcome(GatewayStatus.SUCCEEDED, event.gateway_refund_id)
+    apply_refund_outcome(db, config, payment=payment, refund=refund, outcome=outcome, at=now)
+
+
+async def _our_refund(db: AsyncSession, payment: Payment, event: GatewayEvent) -> Refund | None:
+    refs = []
+    if event.gateway_refund_id:
+        refs.append(Refund.gateway_refund_id == event.gateway_refund_id)
+    receipt = as_uuid(event.refund_receipt) if event.refund_receipt else None
+    if receipt is not None:
+        refs.append(Refund.id == receipt)
+    if not refs:
+        return None
+    refund: Refund | None = await db.scalar(select(Refund).where(Refund.payment_id == payment.id, or_(*refs)).limit(1))
+    return refund
+
+
+async def apply_deferred_refunds(db: AsyncSession, config: PayGuardConfig, payment: Payment) -> int:
+    """Apply the refund events that waited for this payment's success (in the transaction recording it).
+
+    Returns:
+        How many were applied.
+    """
+    events = list(
+        await db.scalars(
+            select(GatewayEvent)
+            .where(GatewayEvent.payment_id == payment.id, GatewayEvent.applied_at.is_(None))
+            .order_by(GatewayEvent.received_at, GatewayEvent.id)
+            .with_for_update()
+        )
+    )
+    now = config.clock.now()
+    for event in events:
+        await apply_refund_event(db, config, event, payment, now)
+    return len(events)

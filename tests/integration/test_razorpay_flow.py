@@ -1,0 +1,198 @@
+"""payguard with the Razorpay adapter against a local server speaking Razorpay's API: payments, the checkout
+signature, refunds, and inbound webhooks (signature, dedupe, ordering)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from litestar_payguard import RazorpayGateway, SystemClock
+from litestar_payguard.gateways import RefundRequest
+from litestar_payguard.testing import ManualClock
+from litestar_payguard.testing.razorpay import FakeRazorpay
+from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, keyed, seed_merchants, settled
+from tests.support import work_off
+
+KEY_ID, KEY_SECRET, HOOK_SECRET = "rzp_test_payguard", "key-secret-for-tests", "hook-secret-for-tests"
+SESSIONS = "/payguard/sessions"
+HOOKS = "/payguard/gateways/razorpay/webhooks"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRazorpay]:
+    with FakeRazorpay(KEY_ID, KEY_SECRET, HOOK_SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def razorpay(fake: FakeRazorpay) -> RazorpayGateway:
+    return RazorpayGateway(KEY_ID, KEY_SECRET, HOOK_SECRET, base_url=fake.url)
+
+
+async def test_merchant_payments_go_through_razorpay_orders_and_are_captured_once(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay, run_worker_in_app=True, clock=SystemClock()) as client:
+        await seed_merchants(client)
+        paid = await create_payment(client, vpa="success@razorpay")
+        declined = await create_payment(client, vpa="failure@razorpay")
+        outcomes = [await settled(client, paid["id"]), await settled(client, declined["id"])]
+        body = (await client.get(f"{PAYMENTS}/{paid['id']}", headers=ACME)).json()
+
+    assert outcomes == ["succeeded", "failed"]
+    assert fake.captures_by_receipt() == {paid["id"]: 1, declined["id"]: 0}
+    order = fake.order(body["gatewayOrderId"])
+    assert (order["receipt"], order["amount"], order["status"]) == (paid["id"], 5000, "paid")
+    assert fake.payment(body["gatewayPaymentId"])["status"] == "captured"
+    assert await store.scalar("SELECT failure_code FROM payguard_payment WHERE id = :id", id=declined["id"])
+
+
+async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
+    session = await create_session(client, amount=2500, currency="INR")
+    order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
+    again = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
+    assert order.status_code == 200, order.text
+    assert again.json() == order.json()
+    return session, str(order.json()["gatewayOrderId"])
+
+
+async def test_the_checkout_signature_is_verified_and_a_bad_one_changes_nothing(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        payment_id = fake.pay(order_id)  # the customer pays in Razorpay Checkout (authorized)
+        other_order = (await _checkout(client))[1]  # another session, another order
+        url = f"{SESSIONS}/{session['id']}/complete"
+        events = await store.count("payguard_event")
+        forged = await client.post(url, json={"gatewayPaymentId": payment_id, "signature": "0" * 64}, headers=ALICE)
+        unsigned = await client.post(url, json={"gatewayPaymentId": payment_id}, headers=ALICE)
+        other = fake.checkout_signature(other_order, payment_id)  # genuine, but for another order
+        replayed = await client.post(url, json={"gatewayPaymentId": payment_id, "signature": other}, headers=ALICE)
+        unchanged = await store.count("payguard_event")
+        signature = fake.checkout_signature(order_id, payment_id)
+        good = await client.post(url, json={"gatewayPaymentId": payment_id, "signature": signature}, headers=ALICE)
+        await work_off(client.app)
+        final = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+
+    for refused in (forged, unsigned, replayed):
+        assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_SIGNATURE")
+    assert unchanged == events
+    assert (good.status_code, good.json()["payment"]["status"]) == (200, "processing")
+    assert (final["status"], final["payment"]["status"]) == ("completed", "succeeded")
+    assert fake.payment(payment_id)["status"] == "captured"
+    assert fake.capture_count(order_id) == 1
+
+
+async def test_a_refund_the_gateway_reports_pending_then_failed_releases_its_amount(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, clock: ManualClock
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        payment = await create_payment(client, vpa="success@razorpay")
+        await work_off(client.app)
+        fake.refunds_pending = True
+        refund = (await client.post(f"{PAYMENTS}/{payment['id']}/refunds", json={}, headers=keyed())).json()
+        await work_off(client.app)
+        waiting = (await client.get(f"/payguard/v1/refunds/{refund['id']}", headers=ACME)).json()
+        blocked = await client.post(f"{PAYMENTS}/{payment['id']}/refunds", json={"amount": 1}, headers=keyed())
+        fake.settle_refund(waiting["gatewayRefundId"], "failed")
+        clock.advance(5)  # gateway_poll_seconds
+        await work_off(client.app)
+        failed = (await client.get(f"/payguard/v1/refunds/{refund['id']}", headers=ACME)).json()
+        released = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
+        fake.refunds_pending = False
+        retry = await client.post(f"{PAYMENTS}/{payment['id']}/refunds", json={}, headers=keyed())
+        await work_off(client.app)
+        final = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
+
+    assert (waiting["status"], waiting["gatewayRefundId"] is not None) == ("pending", True)
+    assert (blocked.status_code, blocked.json()["code"]) == (422, "REFUND_EXCEEDS_AVAILABLE")
+    assert failed["status"] == "failed"
+    assert (released["status"], released["amountRefunding"], released["amountRefunded"]) == ("succeeded", 0, 0)
+    assert retry.json()["amount"] == 5000
+    assert (final["status"], final["amountRefunded"]) == ("refunded", 5000)
+
+
+async def test_webhooks_are_verified_on_the_raw_body_and_nothing_is_stored_without_a_valid_signature(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        _, order_id = await _checkout(client)
+        headers, body = fake.webhook("payment.captured", fake.pay(order_id, outcome="captured"))
+        tampered = await client.post(HOOKS, content=body.replace(b"2500", b"1"), headers=headers)
+        unsigned = await client.post(
+            HOOKS, content=body, headers={k: v for k, v in headers.items() if k != "X-Razorpay-Signature"}
+        )
+        other_gateway = await client.post("/payguard/gateways/stripe/webhooks", content=body, headers=headers)
+
+    assert (tampered.status_code, tampered.json()["code"]) == (400, "INVALID_SIGNATURE")
+    assert (unsigned.status_code, unsigned.json()["code"]) == (400, "INVALID_SIGNATURE")
+    assert (other_gateway.status_code, other_gateway.json()["code"]) == (404, "GATEWAY_NOT_FOUND")
+    assert await store.count("payguard_gateway_event") == 0
+    assert await store.scalar("SELECT status FROM payguard_payment") == "pending"
+
+
+async def test_a_webhook_completes_a_checkout_whose_client_never_reported_and_is_deduplicated(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        payment_id = fake.pay(order_id, outcome="captured")  # paid, then the tab was closed
+        headers, body = fake.webhook("payment.captured", payment_id)
+        first = await client.post(HOOKS, content=body, headers=headers)
+        second = await client.post(HOOKS, content=body, headers=headers)
+        await work_off(client.app)
+        final = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+        late_headers, late_body = fake.webhook("payment.failed", payment_id)
+        late = await client.post(HOOKS, content=late_body, headers=late_headers)
+        after_late = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+
+    assert (first.status_code, first.json()["outcome"], first.json()["duplicate"]) == (200, "queued", False)
+    assert (second.status_code, second.json()["duplicate"]) == (200, True)
+    assert await store.count("payguard_gateway_event") == 2  # the captured event once, the late failure once
+    assert (final["status"], final["payment"]["status"]) == ("completed", "succeeded")
+    assert late.json()["outcome"] == "stale"
+    assert after_late["payment"]["status"] == "succeeded"  # a late "failed" never overwrites a success
+    assert fake.capture_count(order_id) == 1  # Checkout captured it; payguard did not capture it again
+    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1
+
+
+async def test_a_refund_event_arriving_before_its_payments_success_is_applied_after_it(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        payment_id = fake.pay(order_id, outcome="captured")
+        # Refunded from the Razorpay dashboard before payguard heard of the capture.
+        await razorpay.refund(
+            RefundRequest(
+                refund_id=uuid.uuid4(),
+                payment_id=uuid.UUID(session["payment"]["id"]),
+                gateway_payment_id=payment_id,
+                amount=1000,
+                currency="INR",
+                idempotency_key="dashboard",
+            )
+        )
+        refund_id = fake.refunds(payment_id)[0]["id"]
+        headers, body = fake.webhook("refund.processed", refund_id=refund_id)
+        early = await client.post(HOOKS, content=body, headers=headers)
+        deferred = await store.count("payguard_gateway_event", "outcome = 'deferred' AND applied_at IS NULL")
+        headers, body = fake.webhook("payment.captured", payment_id)
+        await client.post(HOOKS, content=body, headers=headers)
+        await work_off(client.app)
+        final = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+
+    assert early.json()["outcome"] == "deferred"
+    assert deferred == 1
+    assert final["status"] == "completed"
+    payment = (await store.rows("SELECT status, amount_refunded FROM payguard_payment"))[0]
+    assert (payment["status"], payment["amount_refunded"]) == ("partially_refunded", 1000)
+    refund = (await store.rows("SELECT status, amount, gateway_refund_id FROM payguard_refund"))[0]
+    assert (refund["status"], refund["amount"], refund["gateway_refund_id"]) == ("processed", 1000, refund_id)
+    assert await store.count("payguard_gateway_event", "applied_at IS NULL") == 0
