@@ -11,9 +11,17 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
+from demo_app.carts import fulfil_order
 from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
 from demo_app.shop import build_shop_router, index, me, products
-from litestar_payguard import MerchantService, PayGuardConfig, PayGuardPlugin, SimulatedGateway
+from litestar_payguard import (
+    Gateway,
+    MerchantService,
+    PayGuardConfig,
+    PayGuardPlugin,
+    RazorpayGateway,
+    SimulatedGateway,
+)
 
 __all__ = ("create_app",)
 
@@ -32,6 +40,22 @@ def _queue_url(settings: DemoSettings) -> tuple[str, Any]:
     return server.url, server.stop
 
 
+def _gateway(settings: DemoSettings) -> Gateway:
+    """Razorpay when its three keys are set, else the simulated gateway (test mode, no network)."""
+    if settings.razorpay_key_id and settings.razorpay_key_secret and settings.razorpay_webhook_secret:
+        return RazorpayGateway(
+            settings.razorpay_key_id,
+            settings.razorpay_key_secret,
+            settings.razorpay_webhook_secret,
+            base_url=settings.razorpay_base_url,
+        )
+    return SimulatedGateway(
+        outcome="failure" if settings.simulated_outcome == "failure" else "success",
+        delay_seconds=settings.simulated_delay_seconds,
+        refund_delay_seconds=settings.simulated_refund_delay_seconds,
+    )
+
+
 def create_app(settings: DemoSettings | None = None) -> Litestar:
     """Build the demo shop: its own auth and catalogue, payguard for payments."""
     settings = settings or DemoSettings()
@@ -46,11 +70,8 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         admin_guards=[requires_admin],
         customer_id=customer_id,
         default_merchant_key=DEMO_MERCHANT_KEY,
-        gateway=SimulatedGateway(
-            outcome="failure" if settings.simulated_outcome == "failure" else "success",
-            delay_seconds=settings.simulated_delay_seconds,
-            refund_delay_seconds=settings.simulated_refund_delay_seconds,
-        ),
+        on_payment_succeeded=fulfil_order,
+        gateway=_gateway(settings),
     ).with_env()
     signer = TokenSigner(settings.token_secret or secrets.token_hex(32), settings.admins)
 

@@ -69,6 +69,17 @@ class DemoSettings:
     )
     """Processing time of a simulated refund."""
 
+    razorpay_key_id: str | None = field(default_factory=lambda: os.environ.get("RAZORPAY_KEY_ID") or None)
+    """With the two below: pay through Razorpay instead of the simulated gateway."""
+    razorpay_key_secret: str | None = field(default_factory=lambda: os.environ.get("RAZORPAY_KEY_SECRET") or None)
+    razorpay_webhook_secret: str | None = field(
+        default_factory=lambda: os.environ.get("RAZORPAY_WEBHOOK_SECRET") or None
+    )
+    razorpay_base_url: str = field(
+        default_factory=lambda: os.environ.get("RAZORPAY_BASE_URL", "https://api.razorpay.com")
+    )
+    """Razorpay's API; a local fake (``python -m litestar_payguard.testing.razorpay``) for trying it offline."""
+
     def sqlalchemy_url(self) -> str:
         """The database URL with an async driver; the embedded SQLite file by default."""
         if self.database_url:

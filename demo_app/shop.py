@@ -10,41 +10,15 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 
+from demo_app.carts import add_item, checkout_cart, get_cart, get_cart_by_id, list_orders, remove_item
+from demo_app.catalogue import CATALOGUE, Product, ProductNotFoundError
 from litestar_payguard import SessionService
-from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.schemas.pending import SessionOpened
 
-__all__ = ("CATALOGUE", "Product", "build_shop_router", "index", "me", "products")
-
-
-class Product(msgspec.Struct, rename="camel"):
-    """A bundle the shop sells; prices in minor units."""
-
-    id: str
-    name: str
-    amount: int
-    currency: str
-
-
-CATALOGUE = {
-    product.id: product
-    for product in (
-        Product(id="starter-monthly", name="Starter, monthly", amount=900, currency="USD"),
-        Product(id="pro-monthly", name="Pro, monthly", amount=2900, currency="USD"),
-        Product(id="pro-yearly", name="Pro, yearly", amount=29000, currency="USD"),
-        Product(id="team-yearly-inr", name="Team, yearly (INR)", amount=2_499_00, currency="INR"),
-    )
-}
-
-
-class ProductNotFoundError(NotFoundError):
-    """No product with this id."""
-
-    code = "PRODUCT_NOT_FOUND"
-    title = "Product not found"
+__all__ = ("build_shop_router", "index", "me", "products")
 
 
 class Checkout(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -61,6 +35,8 @@ def index() -> dict[str, Any]:
         "login": 'POST /auth/login {"username": "alice"} -> bearer token',
         "products": "GET /products",
         "checkout": 'POST /shop/checkout {"productId": "pro-monthly"} (or POST /payguard/sessions)',
+        "cart": 'GET /shop/cart; POST /shop/cart/items {"productId": "pro-monthly"}; POST /shop/cart/checkout',
+        "orders": "GET /shop/orders (created when the payment succeeds)",
         "sessions": "/payguard/sessions/{id}[/interrupt|/resume|/complete|/cancel|/summary]",
         "admin": "GET /payguard/admin/sessions/active (log in as an admin)",
         "docs": "/schema/swagger",
@@ -107,7 +83,7 @@ def build_shop_router(*, payguard_path: str) -> Router:
     """
     return Router(
         path="/shop",
-        route_handlers=[checkout],
+        route_handlers=[checkout, get_cart, get_cart_by_id, add_item, remove_item, checkout_cart, list_orders],
         opt={IDEMPOTENCY_OPT_KEY: "optional"},
         exception_handlers=build_exception_handlers(payguard_path),
     )

@@ -24,7 +24,6 @@ __all__ = (
     "MaxAttemptsReachedError",
     "NotFoundError",
     "PayGuardError",
-    "PaymentDeclinedError",
     "PaymentProcessingError",
     "RetryTooSoonError",
     "SessionCancelledError",
@@ -178,14 +177,6 @@ class RetryTooSoonError(ConflictError):
 
     code = "RETRY_TOO_SOON"
     title = "Retry too soon"
-
-
-class PaymentDeclinedError(PayGuardError):
-    """The gateway declined the payment of this attempt."""
-
-    status_code = 402
-    code = "PAYMENT_DECLINED"
-    title = "Payment declined"
 
 
 class GatewayError(PayGuardError):

@@ -21,6 +21,7 @@ from litestar.params import FromPath
 
 from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SessionService, SystemClock
 from litestar_payguard.exceptions import GatewayError
+from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
@@ -135,12 +136,37 @@ def create_app(
     )
 
 
+RAZORPAY_KEY_ID = "rzp_test_PayGuardHost"
+RAZORPAY_KEY_SECRET = "host-key-secret"
+RAZORPAY_WEBHOOK_SECRET = "host-webhook-secret"
+
+
+def razorpay_from_env() -> RazorpayGateway | None:
+    """A Razorpay adapter for ``PAYGUARD_TEST_RAZORPAY_URL`` (a fake Razorpay), credentials from the environment."""
+    url = os.environ.get("PAYGUARD_TEST_RAZORPAY_URL")
+    if not url:
+        return None
+    return RazorpayGateway(
+        key_id=os.environ.get("PAYGUARD_TEST_RAZORPAY_KEY_ID", RAZORPAY_KEY_ID),
+        key_secret=os.environ.get("PAYGUARD_TEST_RAZORPAY_KEY_SECRET", RAZORPAY_KEY_SECRET),
+        webhook_secret=os.environ.get("PAYGUARD_TEST_RAZORPAY_WEBHOOK_SECRET", RAZORPAY_WEBHOOK_SECRET),
+        base_url=url,
+    )
+
+
 def app_from_env() -> Litestar:
-    """The app the CLI tests load: URLs and queue name from the environment, policy from ``PAYGUARD_<FIELD>``."""
+    """The app the CLI tests load: URLs and queue name from the environment, policy from ``PAYGUARD_<FIELD>``.
+
+    With ``PAYGUARD_TEST_RAZORPAY_URL`` set, payments go to the Razorpay adapter pointed at that URL (see
+    :func:`razorpay_from_env`); otherwise to the default gateway.
+    """
     policy = PayGuardConfig(queue_url="redis://unused").with_env()
+    overrides: dict[str, Any] = {name: getattr(policy, name) for name in PayGuardConfig.policy_fields()}
+    if (razorpay := razorpay_from_env()) is not None:
+        overrides["gateway"] = razorpay
     return create_app(
         database_url=os.environ["PAYGUARD_TEST_DATABASE_URL"],
         queue_url=os.environ["PAYGUARD_TEST_QUEUE_URL"],
         queue_name=os.environ.get("PAYGUARD_TEST_QUEUE_NAME", "payguard"),
-        **{name: getattr(policy, name) for name in PayGuardConfig.policy_fields()},
+        **overrides,
     )

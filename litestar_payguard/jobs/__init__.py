@@ -45,5 +45,6 @@ def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
         CronJob(expire_sessions, cron=config.session_cleanup_cron, timeout=300),
         CronJob(expire_stale_payments, cron=config.stale_cleanup_cron, timeout=RUN_TIMEOUT_SECONDS),
         CronJob(purge_idempotency_keys, cron=config.idempotency_purge_cron, timeout=600),
-        CronJob(reconcile, cron=config.reconcile_cron, timeout=120),
+        # Short: a worker dying mid-run keeps the fixed cron key busy (so skips the next ticks) until it times out.
+        CronJob(reconcile, cron=config.reconcile_cron, timeout=30),
     ]

@@ -72,8 +72,8 @@ async def run_after_commit(db: AsyncSession) -> None:
             logger.warning("payguard: could not enqueue work after commit; the reconciler will", exc_info=True)
 
 
-def _key(kind: str, entity_id: UUID, due: datetime) -> str:
-    return f"{kind}:{entity_id}@{int(due.timestamp() * 1000)}"
+def _key(kind: str, entity_id: UUID, due: datetime, source: str) -> str:
+    return f"{kind}:{entity_id}@{int(due.timestamp() * 1000)}{source}"
 
 
 class Dispatcher:
@@ -90,24 +90,28 @@ class Dispatcher:
         self._queue = queue
         self._config = config
 
-    async def _enqueue(self, function: str, kind: str, entity_id: UUID, due: datetime) -> None:
+    async def _enqueue(self, function: str, kind: str, entity_id: UUID, due: datetime, source: str) -> None:
         now = self._config.clock.now()
         await self._queue.enqueue(
             function,
-            key=_key(kind, entity_id, due),
+            key=_key(kind, entity_id, due, source),
             timeout=int(self._config.payment_lease_seconds),
             retries=1,
             scheduled=math.ceil(due.timestamp()) if due > now else 0,
             **{f"{kind}_id": str(entity_id)},
         )
 
-    async def payment(self, payment_id: UUID, due: datetime) -> None:
-        """Enqueue the processing of a payment for its due time."""
-        await self._enqueue("process_payment", "payment", payment_id, due)
+    async def payment(self, payment_id: UUID, due: datetime, *, reconciling: bool = False) -> None:
+        """Enqueue the processing of a payment for its due time.
 
-    async def refund(self, refund_id: UUID, due: datetime) -> None:
-        """Enqueue the processing of a refund for its due time."""
-        await self._enqueue("process_refund", "refund", refund_id, due)
+        ``reconciling`` marks the reconciler's own job: a job of a worker that died keeps its key busy in SAQ
+        until it times out, and must not keep the reconciler from handing the payment out again.
+        """
+        await self._enqueue("process_payment", "payment", payment_id, due, ":reconcile" if reconciling else "")
+
+    async def refund(self, refund_id: UUID, due: datetime, *, reconciling: bool = False) -> None:
+        """Enqueue the processing of a refund for its due time (``reconciling``: see :meth:`payment`)."""
+        await self._enqueue("process_refund", "refund", refund_id, due, ":reconcile" if reconciling else "")
 
     def payment_after_commit(self, db: AsyncSession, payment_id: UUID, due: datetime) -> None:
         """Enqueue the payment's processing once ``db`` commits."""

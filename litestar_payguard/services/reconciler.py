@@ -61,7 +61,7 @@ class Reconciler:
                 )
             ).all()
         for payment_id, due in payments:
-            await self._dispatcher.payment(payment_id, due)
+            await self._dispatcher.payment(payment_id, due, reconciling=True)
         for refund_id, due in refunds:
-            await self._dispatcher.refund(refund_id, due)
+            await self._dispatcher.refund(refund_id, due, reconciling=True)
         return {"payments": len(payments), "refunds": len(refunds)}

@@ -1,0 +1,149 @@
+"""A worker killed (SIGKILL) in the middle of processing payments charges nobody twice.
+
+Twenty merchant-API payments go through Razorpay's server-to-server flow (order → UPI payment → capture) against
+a fake Razorpay whose capture answers come late: the capture is made at once, its answer held. Worker process 1 is
+killed while every one of its job slots waits for such an answer, so money has moved for those payments and
+payguard has not recorded it. Worker process 2 finishes the queued payments, and its reconciler (on a one-second
+cron) hands it the dead worker's payments once their leases run out; it asks Razorpay where each stands before
+charging. Every payment succeeds, with exactly one capture and one ``payment.succeeded`` event each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from litestar_payguard import MerchantService
+from litestar_payguard.gateways.razorpay import RazorpayGateway
+from litestar_payguard.testing.razorpay import FakeRazorpay
+from litestar_payguard.testing.servers import Server
+from tests.e2e.conftest import BIN, process
+from tests.hostapp import RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, create_app
+from tests.support import Client, Store, payguard_of, serve
+
+PAYMENTS = 20
+CONCURRENCY = 5
+LEASE_SECONDS = 5
+CAPTURE_ANSWER_SECONDS = 2.0
+MERCHANT = {"X-Api-Key": "key_crash", "X-Api-Secret": "secret_crash"}
+OPEN = "status IN ('pending', 'processing')"
+
+
+async def _create_payments(client: Client) -> list[str]:
+    async with payguard_of(client.app).db_session() as db:
+        await MerchantService(db).ensure(MERCHANT["X-Api-Key"], name="Crash", secret=MERCHANT["X-Api-Secret"])
+        await db.commit()
+    ids = []
+    for number in range(PAYMENTS):
+        body = {
+            "orderId": f"order-{number}",
+            "bundleId": f"bundle-{number}",
+            "customerId": f"cust-{number}",
+            "amount": 5000,
+            "currency": "INR",
+            "method": "upi",
+            "vpa": "success@razorpay",
+        }
+        response = await client.post(
+            "/payguard/v1/payments", json=body, headers={**MERCHANT, "Idempotency-Key": uuid.uuid4().hex}
+        )
+        assert response.status_code == 201, response.text
+        ids.append(str(response.json()["id"]))
+    return ids
+
+
+def _text(log: Path) -> str:
+    return log.read_text()
+
+
+async def _until(condition: Callable[[], Awaitable[Any]], what: str, log: Path, patience: float) -> Any:
+    deadline = time.monotonic() + patience
+    while not (result := await condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}; worker log:\n{_text(log)}"
+        await asyncio.sleep(0.05)
+    return result
+
+
+def _captured(fake: FakeRazorpay) -> set[str]:
+    """Our payments Razorpay captured (money moved); its orders that were never paid count 0, so are left out."""
+    return {receipt for receipt, count in fake.captures_by_receipt().items() if count}
+
+
+async def _succeeded(store: Store) -> set[str]:
+    return {str(row["id"]) for row in await store.rows("SELECT id FROM payguard_payment WHERE status = 'succeeded'")}
+
+
+async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
+    tmp_path: Path, database_url: str, redis_server: Server, store: Store
+) -> None:
+    queue_name = f"payguard-paycrash-{uuid.uuid4().hex[:8]}"
+    with FakeRazorpay(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET) as fake:
+        fake.response_delays["capture"] = CAPTURE_ANSWER_SECONDS
+        gateway = RazorpayGateway(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, base_url=fake.url)
+        env = {
+            "PAYGUARD_TEST_DATABASE_URL": database_url,
+            "PAYGUARD_TEST_QUEUE_URL": redis_server.url,
+            "PAYGUARD_TEST_QUEUE_NAME": queue_name,
+            "PAYGUARD_TEST_RAZORPAY_URL": fake.url,
+            "PAYGUARD_PAYMENT_LEASE_SECONDS": str(LEASE_SECONDS),
+            "PAYGUARD_RECONCILE_CRON": "* * * * * */1",  # croniter's sixth field: every second
+            "PAYGUARD_WORKER_CONCURRENCY": str(CONCURRENCY),
+        }
+        command = [str(BIN / "litestar"), "--app", "tests.hostapp:app_from_env", "payguard", "worker"]
+        # The merchant API in this process, without a worker: its payments wait in the queue for the CLI workers.
+        app = create_app(database_url=database_url, queue_url=redis_server.url, queue_name=queue_name, gateway=gateway)
+        async with serve(app) as client:
+            ids = await _create_payments(client)
+
+        first_log = tmp_path / "worker-1.log"
+        with process(command, env=env, log=first_log) as first:
+
+            async def captured_unrecorded() -> set[str]:
+                # Captured at Razorpay, its answer still held: payguard has not recorded it.
+                unrecorded = _captured(fake) - await _succeeded(store)
+                return unrecorded if len(unrecorded) >= CONCURRENCY else set()
+
+            await _until(captured_unrecorded, f"{CONCURRENCY} captures in flight", first_log, patience=30)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=20)
+        assert first.returncode == -signal.SIGKILL
+
+        # The kill really interrupted processing: money moved for payments payguard has not recorded as paid.
+        in_flight = _captured(fake) - await _succeeded(store)
+        open_after_kill = await store.count("payguard_payment", OPEN)
+        processing = await store.rows(
+            "SELECT id FROM payguard_payment WHERE status = 'processing' AND id = ANY(CAST(:ids AS uuid[]))",
+            ids=list(in_flight),
+        )
+        assert len(in_flight) >= CONCURRENCY
+        assert {str(row["id"]) for row in processing} == in_flight
+        assert open_after_kill >= CONCURRENCY
+
+        second_log = tmp_path / "worker-2.log"
+        with process(command, env=env, log=second_log) as second:
+
+            async def all_final() -> bool:
+                return await store.count("payguard_payment", f"NOT ({OPEN})") == PAYMENTS
+
+            await _until(all_final, "every payment to reach a final state", second_log, patience=60)
+            assert second.poll() is None, second_log.read_text()
+        assert second.returncode == 0, second_log.read_text()
+
+        captures = fake.captures_by_receipt()
+
+    statuses = await store.rows("SELECT id, status, process_attempts FROM payguard_payment")
+    assert {str(row["id"]): row["status"] for row in statuses} == dict.fromkeys(ids, "succeeded")
+    # Exactly one charge per payment, the dead worker's unrecorded captures included.
+    assert captures == dict.fromkeys(ids, 1)
+    # The dead worker's payments were taken up again (a second claim), and settled from Razorpay's answer.
+    attempts = {str(row["id"]): row["process_attempts"] for row in statuses}
+    assert all(attempts[payment_id] >= 2 for payment_id in in_flight), attempts
+    events = await store.rows(
+        "SELECT subject_id, count(*) AS n FROM payguard_event WHERE type = 'payment.succeeded' GROUP BY subject_id"
+    )
+    assert {str(row["subject_id"]): row["n"] for row in events} == dict.fromkeys(ids, 1)
