@@ -7,17 +7,19 @@ from typing import Annotated
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from litestar_payguard.models import CleanupTrigger
 from litestar_payguard.principal import Principal
-from litestar_payguard.schemas import ActiveSession
+from litestar_payguard.schemas import ActiveSession, Payment
 from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats
+from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
+from litestar_payguard.services.merchant_payments import MerchantPaymentService
 from litestar_payguard.services.sessions import SessionService
 
-__all__ = ("AdminCleanupController", "AdminPendingController", "AdminSessionController")
+__all__ = ("AdminCleanupController", "AdminPaymentController", "AdminPendingController", "AdminSessionController")
 
 
 class AdminSessionController(Controller):
@@ -78,3 +80,26 @@ class AdminPendingController(Controller):
     ) -> PendingStats:
         """Open, pending, processing and stale counts, and the ages of open payments in buckets."""
         return await payguard_cleanup.pending_stats(owner=payguard_principal)
+
+
+class AdminPaymentController(Controller):
+    """Payments that need a person: the fulfilment hook kept failing, so payguard stopped retrying."""
+
+    path = "/payments"
+    tags = ["payguard: admin"]
+
+    @get("/attention", operation_id="payguardPaymentsNeedingAttention")
+    async def attention(
+        self,
+        payguard_admin_payments: NamedDependency[MerchantPaymentService],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[Payment]:
+        """The merchant's flagged payments (``processing``, never paid without their order), oldest first."""
+        return [payment_view(p) for p in await payguard_admin_payments.needing_attention(limit=limit)]
+
+    @post("/{payment_id:str}/retry-fulfilment", operation_id="payguardRetryFulfilment", status_code=200)
+    async def retry_fulfilment(
+        self, payment_id: FromPath[str], payguard_admin_payments: NamedDependency[MerchantPaymentService]
+    ) -> Payment:
+        """Hand a flagged payment back to the workers once the cause is fixed."""
+        return payment_view(await payguard_admin_payments.retry_fulfilment(payment_id))

@@ -12,6 +12,7 @@ from litestar.types import Scope
 
 from litestar_payguard.controllers import (
     AdminCleanupController,
+    AdminPaymentController,
     AdminPendingController,
     AdminSessionController,
     GatewayWebhookController,
@@ -96,7 +97,12 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         routers.append(
             Router(
                 path=f"{config.path.rstrip('/')}/admin",
-                route_handlers=[AdminSessionController, AdminCleanupController, AdminPendingController],
+                route_handlers=[
+                    AdminSessionController,
+                    AdminCleanupController,
+                    AdminPendingController,
+                    AdminPaymentController,
+                ],
                 guards=list(config.admin_guards),
                 **shared,
             )
@@ -141,6 +147,14 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         db = sqlalchemy_config.provide_session(state, scope)
         return MerchantPaymentService(db, payguard.config, merchant.merchant_id, dispatcher)
 
+    async def provide_admin_payments(
+        request: Request[Any, Any, Any], state: State, scope: Scope
+    ) -> MerchantPaymentService:
+        # Behind the admin guards: the merchant is the principal's, API keys or the default merchant.
+        merchant = await provide_principal(request, state, scope)
+        db = sqlalchemy_config.provide_session(state, scope)
+        return MerchantPaymentService(db, payguard.config, merchant.merchant_id, dispatcher)
+
     def provide_gateway_webhooks(state: State, scope: Scope) -> GatewayWebhookService:
         return GatewayWebhookService(sqlalchemy_config.provide_session(state, scope), payguard.config, dispatcher)
 
@@ -164,6 +178,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
 
     return {
         "payguard": Provide(provide_payguard, sync_to_thread=False, use_cache=True),
+        "payguard_admin_payments": Provide(provide_admin_payments),
         "payguard_cleanup": Provide(provide_cleanup, sync_to_thread=False),
         "payguard_gateway_webhooks": Provide(provide_gateway_webhooks, sync_to_thread=False),
         "payguard_merchant_payments": Provide(provide_merchant_payments),

@@ -48,6 +48,8 @@ class Payment(CamelStruct):
     """Refunds admitted and not yet processed."""
     needs_attention: bool = False
     """payguard gave up on the fulfilment hook: an admin must look."""
+    attention_reason: str | None = None
+    """Why (the hook's last error)."""
 
 
 def payment_brief(payment: PaymentModel | PaymentSnapshot) -> PaymentBrief:
@@ -84,4 +86,5 @@ def payment_view(payment: PaymentModel) -> Payment:
         gateway_order_id=payment.gateway_order_id,
         amount_refunding=payment.amount_refunding,
         needs_attention=payment.needs_attention,
+        attention_reason=payment.attention_reason,
     )

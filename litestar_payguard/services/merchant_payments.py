@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import NotFoundError, ValidationFailedError
+from litestar_payguard.exceptions import ConflictError, NotFoundError, ValidationFailedError
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.principal import Principal
@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from litestar_payguard.schemas.merchant import PaymentCreate
     from litestar_payguard.services.dispatch import Dispatcher
 
-__all__ = ("InvalidCursorError", "MerchantPaymentService", "PaymentFilter", "PaymentNotFoundError")
+__all__ = (
+    "InvalidCursorError",
+    "MerchantPaymentService",
+    "PaymentFilter",
+    "PaymentNotFlaggedError",
+    "PaymentNotFoundError",
+)
 
 
 class PaymentNotFoundError(NotFoundError):
@@ -36,6 +42,13 @@ class PaymentNotFoundError(NotFoundError):
 
     code = "PAYMENT_NOT_FOUND"
     title = "Payment not found"
+
+
+class PaymentNotFlaggedError(ConflictError):
+    """Only a payment flagged for attention can be handed back to the workers."""
+
+    code = "PAYMENT_NOT_FLAGGED"
+    title = "Payment not flagged for attention"
 
 
 class InvalidCursorError(ValidationFailedError):
@@ -142,6 +155,40 @@ class MerchantPaymentService:
         if payment is None:
             msg = f"No payment {payment_id}."
             raise PaymentNotFoundError(msg)
+        return payment
+
+    async def needing_attention(self, *, limit: int) -> list[Payment]:
+        """Payments payguard gave up on (the fulfilment hook kept failing), oldest first."""
+        rows = await self._db.scalars(
+            select(Payment)
+            .where(Payment.merchant_id == self._merchant_id, Payment.needs_attention.is_(True))
+            .order_by(Payment.created_at, Payment.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def retry_fulfilment(self, payment_id: str | UUID) -> Payment:
+        """Give a flagged payment back to the workers, with a fresh count of fulfilment attempts.
+
+        For after the cause is fixed: the worker asks the gateway again (no second charge) and runs the hook.
+
+        Raises:
+            PaymentNotFoundError: No such payment of this merchant.
+            PaymentNotFlaggedError: The payment is not flagged for attention.
+        """
+        payment = await self.get(payment_id)
+        await self._db.refresh(payment, with_for_update=True)
+        if not payment.needs_attention or payment.status is not PaymentStatus.PROCESSING:
+            msg = f"Payment {payment.id} is not waiting for attention."
+            raise PaymentNotFlaggedError(msg, extra={"paymentStatus": payment.status.value})
+        now = self._config.clock.now()
+        payment.needs_attention = False
+        payment.attention_reason = None
+        payment.fulfilment_attempts = 0
+        payment.process_at = now
+        await self._db.flush()
+        if self._dispatcher is not None:
+            self._dispatcher.payment_after_commit(self._db, payment.id, now)
         return payment
 
     async def list(self, where: PaymentFilter, *, limit: int, cursor: str | None = None) -> PaymentPage:

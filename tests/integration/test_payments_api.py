@@ -260,14 +260,18 @@ async def test_50_concurrent_partial_refunds_never_exceed_the_captured_amount(
 ORDERS = "CREATE TABLE IF NOT EXISTS host_order (payment_id uuid PRIMARY KEY, created_at timestamptz DEFAULT now())"
 
 
-def flaky_fulfilment(failures: int) -> tuple[Any, list[int]]:
-    """A host hook creating the order, failing (after its insert) the first ``failures`` times."""
+def flaky_fulfilment(failures: int, limit: list[int] | None = None) -> tuple[Any, list[int]]:
+    """A host hook creating the order, failing (after its insert) the first ``failures`` times.
+
+    ``limit``, when given, holds the number of failures instead, so a test can "fix" the hook midway.
+    """
     calls: list[int] = []
+    limit = limit if limit is not None else [failures]
 
     async def create_order(payment: Payment, db: AsyncSession) -> None:
         calls.append(1)
         await db.execute(text("INSERT INTO host_order (payment_id) VALUES (:id)"), {"id": payment.id})
-        if len(calls) <= failures:
+        if len(calls) <= limit[0]:
             msg = f"order service unavailable (call {len(calls)})"
             raise RuntimeError(msg)
 
@@ -300,7 +304,9 @@ async def test_a_fulfilment_hook_that_keeps_failing_flags_the_payment_and_never_
 ) -> None:
     await store.execute(ORDERS)
     await store.execute("TRUNCATE host_order")
-    hook, calls = flaky_fulfilment(failures=100)
+    limit = [100]
+    hook, calls = flaky_fulfilment(failures=100, limit=limit)
+    admin = {**ACME, "X-Role": "admin"}
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=3, fulfilment_retry_seconds=1.0) as client:
         await seed_merchants(client)
         payment = await create_payment(client)
@@ -309,15 +315,30 @@ async def test_a_fulfilment_hook_that_keeps_failing_flags_the_payment_and_never_
             clock.advance(10)
         body = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
         forced = await client.post("/payguard/admin/cleanup/force", headers={"X-Role": "admin"})
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+        other_merchant = (
+            await client.get("/payguard/admin/payments/attention", headers={**GLOBEX, "X-Role": "admin"})
+        ).json()
+        shopper = await client.get("/payguard/admin/payments/attention", headers={**ACME, "X-Role": "shopper"})
+        limit[0] = 0  # the host fixed its order service
+        retried = await client.post(f"/payguard/admin/payments/{payment['id']}/retry-fulfilment", headers=admin)
+        again = await client.post(f"/payguard/admin/payments/{payment['id']}/retry-fulfilment", headers=admin)
+        await work_off(client.app)
+        final = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
 
-    assert len(calls) == 3
+    assert [item["id"] for item in flagged] == [payment["id"]]
+    assert other_merchant == []
+    assert shopper.status_code == 403
+    assert (retried.status_code, retried.json()["needsAttention"]) == (200, False)
+    assert (again.status_code, again.json()["code"]) == (409, "PAYMENT_NOT_FLAGGED")
+    assert (final["status"], final["needsAttention"]) == ("succeeded", False)
+    assert await store.count("host_order") == 1
+    assert len(calls) == 4
     assert (body["status"], body["needsAttention"]) == ("processing", True)
-    assert await store.count("host_order") == 0
     assert await store.count("payguard_event", "type = 'payment.attention_required'") == 1
-    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 0
+    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1  # only after the retry
     assert forced.json()["expired"] == 0  # never expired by age either
-    reason = await store.scalar("SELECT attention_reason FROM payguard_payment")
-    assert "order service unavailable" in reason
+    assert "order service unavailable" in flagged[0]["attentionReason"]
 
 
 async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_queue(
