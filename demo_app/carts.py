@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -254,11 +254,7 @@ async def fulfil_order(payment: Payment, db: AsyncSession) -> None:
         .on_conflict_do_nothing(index_elements=["payment_id"])
     )
     if cart_id is not None:
-        for item in items:
-            await db.execute(
-                sql_delete(CartItem).where(
-                    CartItem.cart_id == cart_id,
-                    CartItem.product_id == item["productId"],
-                    CartItem.quantity <= item["quantity"],
-                )
-            )
+        for item in items:  # what was paid leaves the cart; what was added after the checkout stays
+            where = (CartItem.cart_id == cart_id, CartItem.product_id == item["productId"])
+            await db.execute(update(CartItem).where(*where).values(quantity=CartItem.quantity - item["quantity"]))
+            await db.execute(sql_delete(CartItem).where(*where, CartItem.quantity <= 0))

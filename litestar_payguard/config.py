@@ -118,6 +118,9 @@ class PayGuardConfig:
     first: a payment stuck in ``processing`` longer than this is settled from the gateway's answer."""
     gateway_retry_seconds: float = field(default=10.0, metadata=_POLICY)
     """First delay before trying again when the gateway gave no answer; doubles each time, up to 15 minutes."""
+    gateway_max_attempts: int = field(default=30, metadata=_POLICY)
+    """Steps of a payment the gateway gave no answer to, after which payguard stops retrying and flags the payment
+    for attention (about six hours with the default backoff)."""
     gateway_poll_seconds: float = field(default=5.0, metadata=_POLICY)
     """Delay before asking the gateway again about a payment or refund it reported as still pending."""
     fulfilment_max_attempts: int = field(default=5, metadata=_POLICY)
@@ -161,6 +164,7 @@ class PayGuardConfig:
             "payment_lease_seconds",
             "gateway_retry_seconds",
             "gateway_poll_seconds",
+            "gateway_max_attempts",
             "fulfilment_max_attempts",
         ):
             if getattr(self, name) <= 0:

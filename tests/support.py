@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard import PayGuardPlugin
-from litestar_payguard.models import OPEN_PAYMENT_STATUSES, Payment, Refund, RefundStatus
+from litestar_payguard.models import Payment, Refund, RefundStatus
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.services.refund_processing import RefundProcessor
@@ -135,7 +135,7 @@ async def work_off(app: Litestar, rounds: int = 10) -> int:
         async with payguard.db_session() as db:
             payments = list(
                 await db.scalars(
-                    select(Payment.id).where(Payment.process_at <= now, Payment.status.in_(OPEN_PAYMENT_STATUSES))
+                    select(Payment.id).where(Payment.process_at <= now, Payment.needs_attention.is_(False))
                 )
             )
             refunds = list(

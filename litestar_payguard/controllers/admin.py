@@ -103,3 +103,10 @@ class AdminPaymentController(Controller):
     ) -> Payment:
         """Hand a flagged payment back to the workers once the cause is fixed."""
         return payment_view(await payguard_admin_payments.retry_fulfilment(payment_id))
+
+    @post("/{payment_id:str}/resolve", operation_id="payguardResolveAttention", status_code=200)
+    async def resolve(
+        self, payment_id: FromPath[str], payguard_admin_payments: NamedDependency[MerchantPaymentService]
+    ) -> Payment:
+        """Clear the flag once a person dealt with the payment at the gateway (refunded it, fulfilled it by hand)."""
+        return payment_view(await payguard_admin_payments.resolve_attention(payment_id))

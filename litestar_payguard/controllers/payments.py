@@ -41,7 +41,9 @@ class MerchantPaymentController(Controller):
         *,
         payguard_merchant_payments: NamedDependency[MerchantPaymentService],
         status: Annotated[PaymentStatus | None, QueryParameter()] = None,
-        customer_id: Annotated[str | None, QueryParameter(name="customerId", max_length=255)] = None,
+        customer_id: Annotated[
+            str | None, QueryParameter(name="customerId", max_length=255, pattern=r"^[^\x00]*$")
+        ] = None,
         created_from: Annotated[datetime | None, QueryParameter(name="createdFrom")] = None,
         created_to: Annotated[datetime | None, QueryParameter(name="createdTo")] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,

@@ -149,6 +149,8 @@ class WebhookKind(StrEnum):
     """What an inbound gateway webhook tells payguard, whatever the gateway calls it."""
 
     PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_AUTHORIZED = "payment_authorized"
+    """The customer paid and the money waits to be captured (accounts with manual capture)."""
     PAYMENT_FAILED = "payment_failed"
     REFUND_SUCCEEDED = "refund_succeeded"
     REFUND_FAILED = "refund_failed"

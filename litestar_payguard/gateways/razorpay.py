@@ -52,6 +52,7 @@ _REFUND_STATUS: Final = {
 }
 _WEBHOOK_KINDS: Final = {
     "payment.captured": WebhookKind.PAYMENT_SUCCEEDED,
+    "payment.authorized": WebhookKind.PAYMENT_AUTHORIZED,
     "order.paid": WebhookKind.PAYMENT_SUCCEEDED,
     "payment.failed": WebhookKind.PAYMENT_FAILED,
     "refund.processed": WebhookKind.REFUND_SUCCEEDED,

@@ -3,6 +3,7 @@
 from litestar_payguard.models.base import PayGuardModel
 from litestar_payguard.models.cleanup import CleanupRun, JobControl
 from litestar_payguard.models.enums import (
+    CLOSED_UNPAID,
     OPEN_PAYMENT_STATUSES,
     PAYMENT_TERMINAL,
     REFUND_TERMINAL,
@@ -26,6 +27,7 @@ from litestar_payguard.models.session import CheckoutSession, SessionEvent
 from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot, SessionState
 
 __all__ = (
+    "CLOSED_UNPAID",
     "OPEN_PAYMENT_STATUSES",
     "PAYMENT_TERMINAL",
     "REFUNDABLE_PAYMENT_STATUSES",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = (
+    "CLOSED_UNPAID",
     "OPEN_PAYMENT_STATUSES",
     "PAYMENT_TERMINAL",
     "REFUNDABLE_PAYMENT_STATUSES",
@@ -39,6 +40,8 @@ PAYMENT_TERMINAL = frozenset(
 """Payment statuses nothing leaves."""
 OPEN_PAYMENT_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING})
 """Payments still waiting for money to move."""
+CLOSED_UNPAID = frozenset({PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED})
+"""Payments payguard closed without money; a capture reported for one of them needs a person."""
 REFUNDABLE_PAYMENT_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
 """Payments whose captured money can (still) be given back."""
 

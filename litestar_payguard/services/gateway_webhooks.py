@@ -20,6 +20,7 @@ from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.gateways import GatewayStatus, GatewayWebhook, RefundOutcome, WebhookKind
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
+    CLOSED_UNPAID,
     OPEN_PAYMENT_STATUSES,
     REFUNDABLE_PAYMENT_STATUSES,
     GatewayEvent,
@@ -28,6 +29,7 @@ from litestar_payguard.models import (
     Refund,
     RefundStatus,
 )
+from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.refund_processing import apply_refund_outcome
 
 if TYPE_CHECKING:
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ("GatewayNotFoundError", "GatewayWebhookService", "WebhookReceipt", "apply_deferred_refunds")
 
-_PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_FAILED})
+_PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
+_PAID = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
 _REFUND_KINDS = frozenset({WebhookKind.REFUND_SUCCEEDED, WebhookKind.REFUND_FAILED})
 
 
@@ -156,6 +159,10 @@ class GatewayWebhookService:
         event.applied_at = now
         if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention:
             event.outcome = "stale"  # a final payment stays as it is: a late "failed" never undoes a success
+            reason = _unexpected_capture_reason(payment, webhook)
+            if reason is not None and not payment.needs_attention:
+                PaymentService(self._db, self._config).flag(payment, reason, now)
+                event.outcome = "attention"
             return
         event.outcome = "queued"
         if payment.gateway_payment_id is None and webhook.gateway_payment_id:
@@ -167,6 +174,25 @@ class GatewayWebhookService:
             payment.processing_started_at = now
         if self._dispatcher is not None:
             self._dispatcher.payment_after_commit(self._db, payment.id, now)
+
+
+def _unexpected_capture_reason(payment: Payment, webhook: GatewayWebhook) -> str | None:
+    """Money captured that payguard did not expect: for a payment it closed, or a second one on a paid order."""
+    if webhook.kind is not WebhookKind.PAYMENT_SUCCEEDED:
+        return None
+    ref = webhook.gateway_payment_id or "a payment"
+    if payment.status in CLOSED_UNPAID:
+        return (
+            f"the gateway captured {ref} for this payment after payguard closed it as {payment.status.value}: "
+            "refund it at the gateway or fulfil it by hand"
+        )
+    if (
+        payment.status in _PAID
+        and webhook.gateway_payment_id
+        and webhook.gateway_payment_id != payment.gateway_payment_id
+    ):
+        return f"the gateway captured a second payment, {ref}, for this paid order: refund one of them"
+    return None
 
 
 async def apply_refund_event(
@@ -196,8 +222,8 @@ async def apply_refund_event(
     amount = event.amount or 0
     available = payment.amount - payment.amount_refunded - payment.amount_refunding
     if amount <= 0 or amount > available:
-        payment.needs_attention = True
-        payment.attention_reason = f"the gateway refunded {amount} of payment {payment.id}; only {available} was left"
+        reason = f"the gateway refunded {amount} of this payment; only {available} was left to refund"
+        PaymentService(db, config).flag(payment, reason, now)
         event.outcome = "attention"
         return
     refund = Refund(

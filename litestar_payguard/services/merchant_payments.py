@@ -79,7 +79,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, payment_id = raw.partition("|")
-        return datetime.fromisoformat(created), UUID(payment_id)
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None:
+            raise ValueError(created)
+        return at, UUID(payment_id)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         msg = "The cursor is not one this API gave out: pass nextCursor from the previous page."
         raise InvalidCursorError(msg, extra={"field": "cursor"}) from exc
@@ -179,20 +182,45 @@ class MerchantPaymentService:
         payment = await self.get(payment_id)
         await self._db.refresh(payment, with_for_update=True)
         if not payment.needs_attention or payment.status is not PaymentStatus.PROCESSING:
-            msg = f"Payment {payment.id} is not waiting for attention."
+            msg = f"Payment {payment.id} is not a processing payment waiting for attention."
             raise PaymentNotFlaggedError(msg, extra={"paymentStatus": payment.status.value})
         now = self._config.clock.now()
-        payment.needs_attention = False
-        payment.attention_reason = None
+        PaymentService(self._db, self._config).resolve(payment, now)
         payment.fulfilment_attempts = 0
+        payment.process_attempts = 0
         payment.process_at = now
         await self._db.flush()
         if self._dispatcher is not None:
             self._dispatcher.payment_after_commit(self._db, payment.id, now)
         return payment
 
+    async def resolve_attention(self, payment_id: str | UUID) -> Payment:
+        """Clear the flag of a payment a person has dealt with at the gateway (refunded, fulfilled by hand).
+
+        Raises:
+            PaymentNotFoundError: No such payment of this merchant.
+            PaymentNotFlaggedError: The payment is not flagged.
+        """
+        payment = await self.get(payment_id)
+        await self._db.refresh(payment, with_for_update=True)
+        if not payment.needs_attention:
+            msg = f"Payment {payment.id} is not waiting for attention."
+            raise PaymentNotFlaggedError(msg, extra={"paymentStatus": payment.status.value})
+        PaymentService(self._db, self._config).resolve(payment, self._config.clock.now())
+        await self._db.flush()
+        return payment
+
     async def list(self, where: PaymentFilter, *, limit: int, cursor: str | None = None) -> PaymentPage:
-        """A page of the merchant's payments, newest first, after ``cursor``."""
+        """A page of the merchant's payments, newest first, after ``cursor``.
+
+        Raises:
+            ValidationFailedError: A time of the filter without its UTC offset.
+            InvalidCursorError: A cursor this API did not give out.
+        """
+        for name, value in (("createdFrom", where.created_from), ("createdTo", where.created_to)):
+            if value is not None and value.tzinfo is None:
+                msg = f"{name} needs a UTC offset (2026-03-01T12:00:00Z)."
+                raise ValidationFailedError(msg, extra={"errors": [{"field": name, "source": "query", "message": msg}]})
         statement = select(Payment).where(Payment.merchant_id == self._merchant_id)
         if where.status is not None:
             statement = statement.where(Payment.status == where.status)

@@ -37,14 +37,9 @@ __all__ = (
 )
 
 PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
+    # Never straight to succeeded: success is settled by a worker, with the fulfilment hook.
     PaymentStatus.PENDING: frozenset(
-        {
-            PaymentStatus.PROCESSING,
-            PaymentStatus.SUCCEEDED,
-            PaymentStatus.FAILED,
-            PaymentStatus.CANCELLED,
-            PaymentStatus.EXPIRED,
-        }
+        {PaymentStatus.PROCESSING, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}
     ),
     # Back to pending: a checkout attempt the gateway declined; the session may try again.
     PaymentStatus.PROCESSING: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.PENDING}),
@@ -289,6 +284,19 @@ class PaymentService:
             payment.failure_code = failure_code
             payment.failure_message = failure_message
         self._publish(payment, status.value, at)
+
+    def flag(self, payment: Payment, reason: str, at: datetime) -> None:
+        """Flag the payment for a person (``payment.attention_required``): payguard will not decide alone."""
+        payment.needs_attention = True
+        payment.attention_reason = reason[:500]
+        payment.process_at = None
+        self._publish(payment, "attention_required", at)
+
+    def resolve(self, payment: Payment, at: datetime) -> None:
+        """Clear the flag once a person has dealt with it (``payment.attention_resolved``)."""
+        payment.needs_attention = False
+        payment.attention_reason = None
+        self._publish(payment, "attention_resolved", at)
 
     def _publish(self, payment: Payment, change: str, at: datetime) -> None:
         self._outbox.record(

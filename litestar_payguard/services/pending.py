@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from sqlalchemy import select
+
 from litestar_payguard.exceptions import ConflictError, NotFoundError
-from litestar_payguard.models import PaymentStatus
+from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.schemas.payments import payment_view
@@ -106,7 +108,8 @@ class PendingPaymentService:
         entry = next(
             (
                 entry
-                for entry in await self._payments.open_payments(acting, lock=True)
+                # No lock here: the session (then its payment) is locked below, in the order every transition takes.
+                for entry in await self._payments.open_payments(acting)
                 if str(entry.payment.id) == str(payment_id)
             ),
             None,
@@ -123,6 +126,16 @@ class PendingPaymentService:
         if entry.session_id is not None:
             session = await self._sessions.cancel(entry.session_id, owner=acting)
             return payment_view(session.payment)
-        self._payments.transition(entry.payment, PaymentStatus.CANCELLED, at=self._config.clock.now())
+        payment = await self._db.scalar(
+            select(Payment)
+            .where(Payment.id == entry.payment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert payment is not None
+        if payment.status is not PaymentStatus.PENDING:  # taken up by a worker meanwhile
+            msg = f"Payment {payment_id} is with the gateway ({payment.status.value}); it cannot be cancelled."
+            raise PaymentNotCancellableError(msg)
+        self._payments.transition(payment, PaymentStatus.CANCELLED, at=self._config.clock.now())
         await self._db.flush()
-        return payment_view(entry.payment)
+        return payment_view(payment)

@@ -17,14 +17,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
-from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
-from litestar_payguard.schemas.payments import payment_view
+from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
-from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.sessions import SessionService
 
@@ -33,11 +31,10 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("ATTENTION_EVENT", "PaymentProcessor", "Step")
+__all__ = ("PaymentProcessor", "Step")
 
 logger = logging.getLogger("litestar_payguard.processing")
 
-ATTENTION_EVENT = "payment.attention_required"
 REASON_LENGTH = 500
 
 
@@ -63,13 +60,14 @@ class _Claim:
     currency: str
     lease_until: datetime
     attempts: int
+    has_session: bool
     gateway_order_id: str | None
     gateway_payment_id: str | None
     method: str | None
     method_details: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, payment: Payment) -> _Claim:
+    def of(cls, payment: Payment, *, has_session: bool) -> _Claim:
         assert payment.process_at is not None
         return cls(
             id=payment.id,
@@ -77,6 +75,7 @@ class _Claim:
             currency=payment.currency,
             lease_until=payment.process_at,
             attempts=payment.process_attempts,
+            has_session=has_session,
             gateway_order_id=payment.gateway_order_id,
             gateway_payment_id=payment.gateway_payment_id,
             method=payment.method,
@@ -132,16 +131,84 @@ class PaymentProcessor:
                 )
         except Exception as exc:  # any adapter failure: the gateway gave no answer, try again later
             logger.warning("payguard: gateway %s gave no answer for payment %s: %r", gateway.name, payment_id, exc)
+            if claimed.attempts >= self._config.gateway_max_attempts:
+                reason = f"the gateway gave no answer {claimed.attempts} times; last: {exc!r}"
+                return await self._give_up(claimed, reason)
             return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
         return await self._settle(claimed, outcome)
 
-    async def _claim(self, payment_id: UUID) -> _Claim | Step:
+    async def _closed(self, db: AsyncSession, payment: Payment) -> Step:
+        """Release a closed payment that is still due, asking the gateway first when payguard closed it unpaid.
+
+        News from the gateway was waiting, but the payment was closed first (cancelled, expired): the customer may
+        have paid all the same.
+        """
+        payment_id, status = payment.id, payment.status
+        order_id, payment_ref = payment.gateway_order_id, payment.gateway_payment_id
+        if payment.process_at is None:
+            return Step(status)
+        check = status in CLOSED_UNPAID and not payment.needs_attention
+        payment.process_at = None
+        await db.commit()
+        if not check or order_id is None:
+            return Step(status)
+        return await self._check_closed(payment_id, status, order_id, payment_ref)
+
+    async def _check_closed(
+        self, payment_id: UUID, status: PaymentStatus, order_id: str, payment_ref: str | None
+    ) -> Step:
+        """Ask the gateway about a payment payguard closed; money it captured anyway needs a person."""
+        try:
+            outcome = await self._config.gateway.fetch_status(order_id, payment_ref)
+        except Exception as exc:  # no answer: flag it rather than forget it
+            outcome = None
+            reason = (
+                f"news from the gateway came for this {status.value} payment and the gateway gave no answer: {exc!r}"
+            )
+        else:
+            if outcome is None or not outcome.succeeded:
+                return Step(status)
+            reason = (
+                f"the gateway captured {outcome.gateway_payment_id} for this payment after payguard closed it as "
+                f"{status.value}: refund it at the gateway or fulfil it by hand"
+            )
         async with self._sessions() as db:
             payment = await db.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
-            if payment is None:
+            assert payment is not None
+            if not payment.needs_attention:
+                PaymentService(db, self._config).flag(payment, reason, self._now())
+                logger.warning("payguard: payment %s needs attention: %s", payment_id, reason)
+            await db.commit()
+        return Step(status)
+
+    async def _give_up(self, claim: _Claim, reason: str) -> Step:
+        """Stop retrying (the lease must still be ours) and flag the payment for a person."""
+        async with self._sessions() as db:
+            payment, _ = await self._locked(db, claim)
+            if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
+                return Step(payment.status, payment.process_at)
+            PaymentService(db, self._config).flag(payment, reason, self._now())
+            logger.warning("payguard: payment %s needs attention: %s", claim.id, reason)
+            await db.commit()
+            return Step(payment.status)
+
+    async def _claim(self, payment_id: UUID) -> _Claim | Step:
+        async with self._sessions() as db:
+            row = (
+                await db.execute(
+                    select(Payment, CheckoutSession.id)
+                    .outerjoin(CheckoutSession, CheckoutSession.payment_id == Payment.id)
+                    .where(Payment.id == payment_id)
+                    .with_for_update(of=Payment)
+                )
+            ).first()
+            if row is None:
                 return Step(None)
+            payment, session_id = row
             now = self._now()
-            if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention or payment.process_at is None:
+            if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention:
+                return await self._closed(db, payment)
+            if payment.process_at is None:
                 return Step(payment.status)
             if payment.process_at > now:  # a retry not due yet, or another worker's lease
                 return Step(payment.status, payment.process_at)
@@ -150,7 +217,7 @@ class PaymentProcessor:
                 payment.processing_started_at = now
             payment.process_attempts += 1
             payment.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
-            claim = _Claim.of(payment)
+            claim = _Claim.of(payment, has_session=session_id is not None)
             await db.commit()
             return claim
 
@@ -165,29 +232,30 @@ class PaymentProcessor:
             )
         )
         async with self._sessions() as db:
-            await db.execute(
-                update(Payment)
-                .where(Payment.id == claim.id, Payment.gateway_order_id.is_(None))
-                .values(gateway_order_id=order.order_id)
-            )
             # Another worker may have opened one first: every charge must go against the stored one.
-            stored = await db.scalar(select(Payment.gateway_order_id).where(Payment.id == claim.id))
+            stored = await db.scalar(
+                update(Payment)
+                .where(Payment.id == claim.id)
+                .values(gateway_order_id=func.coalesce(Payment.gateway_order_id, order.order_id))
+                .returning(Payment.gateway_order_id)
+            )
             await db.commit()
         assert stored is not None
         return stored
 
-    async def _locked(self, db: AsyncSession, payment_id: UUID) -> tuple[Payment, CheckoutSession | None]:
+    async def _locked(self, db: AsyncSession, claim: _Claim) -> tuple[Payment, CheckoutSession | None]:
         """Lock the payment (through its checkout session, when it has one: the order requests lock in)."""
-        session = await db.scalar(
-            select(CheckoutSession)
-            .where(CheckoutSession.payment_id == payment_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if session is not None:
+        if claim.has_session:
+            session = await db.scalar(
+                select(CheckoutSession)
+                .where(CheckoutSession.payment_id == claim.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            assert session is not None
             return session.payment, session
         payment = await db.scalar(
-            select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+            select(Payment).where(Payment.id == claim.id).with_for_update().execution_options(populate_existing=True)
         )
         assert payment is not None
         return payment, None
@@ -195,7 +263,7 @@ class PaymentProcessor:
     async def _later(self, claim: _Claim, delay: timedelta) -> Step:
         """Give the lease back with a new due time (only while the lease is still ours)."""
         async with self._sessions() as db:
-            payment, _ = await self._locked(db, claim.id)
+            payment, _ = await self._locked(db, claim)
             if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
                 return Step(payment.status, payment.process_at)
             payment.process_at = self._now() + delay
@@ -205,14 +273,14 @@ class PaymentProcessor:
 
     async def _settle(self, claim: _Claim, outcome: PaymentOutcome) -> Step:
         async with self._sessions() as db:
-            payment, session = await self._locked(db, claim.id)
+            payment, session = await self._locked(db, claim)
             if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
                 return Step(payment.status)
             now = self._now()
             if outcome.status is GatewayStatus.PENDING:
                 if outcome.gateway_payment_id:
                     payment.gateway_payment_id = outcome.gateway_payment_id
-                payment.process_at = now + timedelta(seconds=self._config.gateway_poll_seconds)
+                payment.process_at = now + backoff(self._config.gateway_poll_seconds, claim.attempts)
                 step = Step(payment.status, payment.process_at)
                 await db.commit()
                 return step
@@ -229,22 +297,25 @@ class PaymentProcessor:
                     failure_message=None if outcome.succeeded else (outcome.failure_message or "")[:REASON_LENGTH],
                 )
             hook = self._config.on_payment_succeeded
-            if outcome.succeeded and hook is not None:
-                try:
-                    await hook(payment, db)
-                    await db.flush()
-                except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
-                    await db.rollback()
-                    return await self._fulfilment_failed(claim, exc)
-            if outcome.succeeded:
-                await apply_deferred_refunds(db, self._config, payment)
             step = Step(payment.status)
-            await db.commit()
+            if not outcome.succeeded:
+                await db.commit()
+                return step
+            try:
+                if hook is not None:
+                    await hook(payment, db)
+                await apply_deferred_refunds(db, self._config, payment)
+                step = Step(payment.status)
+                # Inside the try: a deferred constraint of the host's order fails here, not in the hook.
+                await db.commit()
+            except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
+                await db.rollback()
+                return await self._fulfilment_failed(claim, exc)
             return step
 
     async def _fulfilment_failed(self, claim: _Claim, exc: Exception) -> Step:
         async with self._sessions() as db:
-            payment, _ = await self._locked(db, claim.id)
+            payment, _ = await self._locked(db, claim)
             if payment.status is not PaymentStatus.PROCESSING:
                 return Step(payment.status)
             payment.fulfilment_attempts += 1
@@ -258,16 +329,7 @@ class PaymentProcessor:
                 exc,
             )
             if failures >= self._config.fulfilment_max_attempts:
-                payment.needs_attention = True
-                payment.attention_reason = f"fulfilment failed {failures} times: {exc!r}"[:REASON_LENGTH]
-                payment.process_at = None
-                Outbox(db, self._config.clock).record(
-                    merchant_id=payment.merchant_id,
-                    type=ATTENTION_EVENT,
-                    subject_id=payment.id,
-                    payload=payment_view(payment),
-                    at=now,
-                )
+                PaymentService(db, self._config).flag(payment, f"fulfilment failed {failures} times: {exc!r}", now)
             else:
                 payment.process_at = now + backoff(self._config.fulfilment_retry_seconds, failures)
             step = Step(payment.status, payment.process_at)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from litestar_payguard.models import OPEN_PAYMENT_STATUSES, Payment, Refund, RefundStatus
+from litestar_payguard.models import Payment, Refund, RefundStatus
 
 if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
@@ -43,11 +43,8 @@ class Reconciler:
             payments = (
                 await db.execute(
                     select(Payment.id, Payment.process_at)
-                    .where(
-                        Payment.process_at <= now,
-                        Payment.status.in_(OPEN_PAYMENT_STATUSES),
-                        Payment.needs_attention.is_(False),
-                    )
+                    # Any status: a closed payment still due has gateway news to check (see PaymentProcessor).
+                    .where(Payment.process_at <= now, Payment.needs_attention.is_(False))
                     .order_by(Payment.process_at)
                     .limit(limit)
                 )

@@ -144,7 +144,7 @@ class RefundProcessor:
             if outcome.gateway_refund_id:
                 refund.gateway_refund_id = outcome.gateway_refund_id
             if outcome.status is GatewayStatus.PENDING:
-                refund.process_at = now + timedelta(seconds=self._config.gateway_poll_seconds)
+                refund.process_at = now + backoff(self._config.gateway_poll_seconds, claim.attempts)
                 step = RefundStep(refund.status, refund.process_at)
                 await db.commit()
                 return step

@@ -18,6 +18,7 @@ from litestar_payguard.models import (
     SESSION_TERMINAL,
     CheckoutSession,
     Payment,
+    PaymentStatus,
     SessionEvent,
     SessionSnapshot,
     SessionStatus,
@@ -355,15 +356,22 @@ class SessionService:
         now = self._now()
         due = await self._db.scalars(
             select(CheckoutSession)
-            .where(CheckoutSession.status.in_(OPEN_STATUSES), CheckoutSession.expires_at <= now)
+            .join(Payment, Payment.id == CheckoutSession.payment_id)
+            # A payment with the gateway keeps its session open until the gateway has answered.
+            .where(
+                CheckoutSession.status.in_(OPEN_STATUSES),
+                CheckoutSession.expires_at <= now,
+                Payment.status != PaymentStatus.PROCESSING,
+            )
             .order_by(CheckoutSession.expires_at)
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         )
         expired = 0
         for session in due.all():
-            await self._store(session, rules.observe(session, now))
-            expired += 1
+            decision = rules.observe(session, now)
+            await self._store(session, decision)
+            expired += session.status is SessionStatus.EXPIRED and bool(decision.transitions)
         return expired
 
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:

@@ -9,6 +9,7 @@ from saq import Queue
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from litestar_payguard.jobs import expire_sessions
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.servers import Server
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
@@ -149,3 +150,18 @@ async def test_the_job_skips_a_session_another_transaction_holds(
 
     assert (expired_while_held, expired_later) == (3, 1)
     assert await store.count("payguard_session", "status = 'expired'") == 4
+
+
+async def test_sessions_whose_payment_is_with_the_gateway_are_neither_expired_nor_counted(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    waiting = await create_session(client)
+    await client.post(f"{BASE}/{waiting['id']}/complete", json={"gatewayPaymentId": "p"}, headers=ALICE)
+    due = await create_session(client)
+    clock.advance(16 * 60)
+
+    expired = await expire_sessions({"payguard": payguard_of(client.app)})
+
+    assert expired == 1
+    statuses = {row["id"]: row["status"] for row in await store.rows("SELECT id::text, status FROM payguard_session")}
+    assert (statuses[waiting["id"]], statuses[due["id"]]) == ("active", "expired")

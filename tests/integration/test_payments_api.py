@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from typing import Any
 
@@ -368,3 +369,15 @@ async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_que
 def _snake(body: dict[str, Any]) -> dict[str, Any]:
     names = {"orderId": "order_id", "bundleId": "bundle_id", "customerId": "customer_id"}
     return {names.get(key, key): value for key, value in body.items()}
+
+
+async def test_times_without_an_offset_and_nul_characters_are_refused_not_crashed(client: Client) -> None:
+    await seed_merchants(client)
+    naive = await client.get(PAYMENTS, params={"createdFrom": "2026-03-01T12:00:00"}, headers=ACME)
+    nul = await client.get(PAYMENTS, params={"customerId": "a\x00b"}, headers=ACME)
+    forged = base64.urlsafe_b64encode(f"2026-03-01T12:00:00|{uuid.uuid4()}".encode()).decode()
+    naive_cursor = await client.get(PAYMENTS, params={"cursor": forged}, headers=ACME)
+
+    assert (naive.status_code, naive.json()["code"]) == (422, "VALIDATION_FAILED")
+    assert (nul.status_code, nul.json()["code"]) == (422, "VALIDATION_FAILED")
+    assert (naive_cursor.status_code, naive_cursor.json()["code"]) == (422, "INVALID_CURSOR")

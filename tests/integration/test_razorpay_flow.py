@@ -196,3 +196,53 @@ async def test_a_refund_event_arriving_before_its_payments_success_is_applied_af
     refund = (await store.rows("SELECT status, amount, gateway_refund_id FROM payguard_refund"))[0]
     assert (refund["status"], refund["amount"], refund["gateway_refund_id"]) == ("processed", 1000, refund_id)
     assert await store.count("payguard_gateway_event", "applied_at IS NULL") == 0
+
+
+async def test_money_captured_for_a_payment_payguard_closed_is_flagged_for_a_person_never_dropped(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    admin = {"X-Role": "admin"}
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        await client.post(f"{SESSIONS}/{session['id']}/cancel", headers=ALICE)  # the customer gave up ...
+        payment_id = fake.pay(order_id, outcome="captured")  # ... but the payment went through after all
+        headers, body = fake.webhook("payment.captured", payment_id)
+        news = await client.post(HOOKS, content=body, headers=headers)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+        retry = await client.post(
+            f"/payguard/admin/payments/{session['payment']['id']}/retry-fulfilment", headers=admin
+        )
+        resolved = await client.post(f"/payguard/admin/payments/{session['payment']['id']}/resolve", headers=admin)
+        after = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert news.json()["outcome"] == "attention"
+    assert [(item["id"], item["status"]) for item in flagged] == [(session["payment"]["id"], "cancelled")]
+    assert payment_id in flagged[0]["attentionReason"]
+    assert (retry.status_code, retry.json()["code"]) == (409, "PAYMENT_NOT_FLAGGED")  # nothing to process
+    assert (resolved.status_code, resolved.json()["needsAttention"]) == (200, False)
+    assert after == []
+    assert await store.event_types(session["payment"]["id"]) == [
+        "payment.created",
+        "payment.cancelled",
+        "payment.attention_required",
+        "payment.attention_resolved",
+    ]
+
+
+async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_first(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        payment_id = fake.pay(order_id, outcome="captured")
+        headers, body = fake.webhook("payment.captured", payment_id)
+        await client.post(HOOKS, content=body, headers=headers)  # due now, but no worker yet ...
+        clock.advance(15 * 60)  # ... and the session expires first
+        expired = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+        await work_off(client.app)
+
+    assert (expired["status"], expired["payment"]["status"]) == ("expired", "cancelled")
+    row = (await store.rows("SELECT status, needs_attention, attention_reason FROM payguard_payment"))[0]
+    assert (row["status"], row["needs_attention"]) == ("cancelled", True)
+    assert payment_id in row["attention_reason"]
+    assert fake.capture_count(order_id) == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 
+from demo_app.settings import parse_delay
 from litestar_payguard.currencies import UnsupportedCurrencyError, minor_unit_digits, normalize_currency
 from litestar_payguard.gateways import (
     DECLINED_VPA,
@@ -17,6 +19,7 @@ from litestar_payguard.gateways import (
     SimulatedGateway,
 )
 from litestar_payguard.problems import problem_body
+from litestar_payguard.services.dispatch import MAX_BACKOFF, backoff
 from litestar_payguard.services.merchants import hash_secret, verify_secret
 
 
@@ -116,3 +119,15 @@ def test_problem_documents_carry_a_stable_code_and_type() -> None:
         "code": "SESSION_EXPIRED",
         "instance": "/x",
     }
+
+
+def test_retries_back_off_doubling_up_to_fifteen_minutes() -> None:
+    assert [backoff(5, n).total_seconds() for n in (0, 1, 2, 3)] == [5, 5, 10, 20]
+    assert backoff(10, 30) == MAX_BACKOFF == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(("text", "delay"), [("0", 0.0), ("2.5", 2.5), ("5-10", (5.0, 10.0))])
+def test_the_demos_delays_are_seconds_or_ranges(text: str, delay: object) -> None:
+    assert parse_delay(text) == delay
+    with pytest.raises(ValueError, match="could not convert"):
+        parse_delay("soon")
