@@ -1,0 +1,470 @@
+"""Payments processed per second by 1 and 2 worker processes, against a no-op SAQ job on the same queue.
+
+    uv run --group dev python -m benchmarks.payments --payments 2000 --rounds 3
+
+Real Postgres (durable defaults unless ``--fast-postgres``) and real Redis. Two worker processes
+(``benchmarks.payments_worker``) start once and stay warm: each runs a SAQ worker with payguard's functions and a
+no-op function, payguard's default concurrency (5), the simulated gateway with no delay, and no cron jobs.
+
+Each round measures four scenarios, in alternating order between rounds:
+
+- ``noop K``: ``--payments`` no-op jobs (same job options as a payment's: key, timeout, retries) processed by
+  K = 1 or 2 worker processes. The baseline: what the queue and the workers cost with no work in the job.
+- ``payments K``: as many due ``pending`` merchant-API payments (seeded with one INSERT, not timed), one
+  ``process_payment`` job each enqueued the way ``Dispatcher`` does it (not timed), processed by K workers.
+
+Everything is seeded and enqueued while no worker runs; the clock starts when the K workers are told to go and
+stops when the queue has no incomplete job left (polled every 10 ms). SAQ's sweep is held off by its lock key
+(see ``drain``). Every payment must end ``succeeded`` with its ``payment.processing`` and ``payment.succeeded``
+events, and exactly one job per payment or no-op must have run.
+
+Reported per round and as medians of the rounds: jobs/s, payments/s ÷ no-op jobs/s for K = 1 and 2 (target
+>= 0.5), the scaling from 1 to 2 workers, and the CPU time each process group used per job. After the timed
+rounds, an untimed pass counts the SQL statements and transactions of one payment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from saq import Queue
+
+from benchmarks.common import RESULTS, ROOT, create_database, machine, servers
+from litestar_payguard import PayGuardConfig
+from litestar_payguard.services.dispatch import Dispatcher
+
+QUEUE_NAME = "payguard-bench"
+POLL_SECONDS = 0.01
+TIMEOUT_SECONDS = 600
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Seeding and enqueueing (never timed)
+# ---------------------------------------------------------------------------------------------------------------
+
+SEED = """
+INSERT INTO payguard_payment (
+    id, merchant_id, customer_id, bundle_id, plan_name, amount, currency, status, gateway, amount_refunded,
+    amount_refunding, metadata, order_id, method, method_details, process_at, process_attempts,
+    fulfilment_attempts, needs_attention, created_at, updated_at)
+SELECT gen_random_uuid(), $1, 'cust-' || g, 'bundle-' || g, 'Gold monthly', 4900, 'USD', 'pending', 'simulated', 0,
+    0, '{"order": "bench"}'::jsonb, 'order-' || g, 'card', '{}'::jsonb, now(), 0, 0, false, now(), now()
+FROM generate_series(1, $2) AS g
+RETURNING id, process_at
+"""
+"""Due pending payments as the merchant API creates them: one customer and bundle each, method card."""
+
+
+async def seed(url: str, count: int) -> list[asyncpg.Record]:
+    """Empty the payment tables, add ``count`` due pending payments, VACUUM ANALYZE and CHECKPOINT."""
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        await connection.execute("TRUNCATE payguard_payment, payguard_event CASCADE")
+        merchant = await connection.fetchval("SELECT id FROM payguard_merchant LIMIT 1")
+        if merchant is None:
+            merchant = await connection.fetchval(
+                "INSERT INTO payguard_merchant (id, name, api_key, test_mode, created_at, updated_at) "
+                "VALUES (gen_random_uuid(), 'bench', 'key_bench', true, now(), now()) RETURNING id"
+            )
+        rows = await connection.fetch(SEED, merchant, count)
+        await connection.execute("VACUUM ANALYZE payguard_payment")
+        await connection.execute("VACUUM ANALYZE payguard_event")
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
+    return rows
+
+
+async def _in_chunks(calls: list[Any], size: int = 200) -> None:
+    for start in range(0, len(calls), size):
+        await asyncio.gather(*calls[start : start + size])
+
+
+async def enqueue_payments(queue: Queue, rows: list[asyncpg.Record]) -> None:
+    """One ``process_payment`` job per payment, exactly as the merchant API's dispatcher enqueues it."""
+    dispatcher = Dispatcher(queue, PayGuardConfig(queue=queue))
+    await _in_chunks([dispatcher.payment(row["id"], row["process_at"]) for row in rows])
+
+
+async def enqueue_noops(queue: Queue, count: int) -> None:
+    """``count`` no-op jobs with a payment job's options (a key each, timeout, one attempt)."""
+    timeout = int(PayGuardConfig(queue=queue).payment_lease_seconds)
+    tag = uuid.uuid4().hex[:8]
+    await _in_chunks([queue.enqueue("noop", key=f"noop:{tag}:{i}", timeout=timeout, retries=1) for i in range(count)])
+
+
+async def verify(url: str, count: int) -> None:
+    """Every payment succeeded through the gateway, with its two events: the processing was real."""
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        statuses = dict(await connection.fetch("SELECT status, count(*) FROM payguard_payment GROUP BY status"))
+        charged = await connection.fetchval(
+            "SELECT count(*) FROM payguard_payment WHERE gateway_order_id IS NOT NULL "
+            "AND gateway_payment_id IS NOT NULL AND process_at IS NULL AND process_attempts = 1"
+        )
+        events = dict(await connection.fetch("SELECT type, count(*) FROM payguard_event GROUP BY type"))
+    finally:
+        await connection.close()
+    expected_events = {"payment.processing": count, "payment.succeeded": count}
+    if statuses != {"succeeded": count} or charged != count or events != expected_events:
+        msg = f"processing incomplete: statuses {statuses}, charged {charged}, events {events}"
+        raise SystemExit(msg)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CPU time of the processes that share the machine
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # fields from the 3rd (state) on; the name may hold spaces
+
+
+def _cpu(pid: int, *, children: bool = False) -> float:
+    """CPU seconds of a process (and of its children it has reaped, when ``children``)."""
+    fields = _stat(pid)
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
+
+
+def _tree_cpu(parent: int) -> float:
+    """CPU seconds of Postgres: the postmaster, the backends and helpers it runs, and those that exited."""
+    total = _cpu(parent, children=True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(int(entry.name))
+                if int(fields[1]) == parent:
+                    total += _cpu(int(entry.name))
+            except (OSError, ValueError):  # the process exited meanwhile
+                continue
+    return total
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """CPU seconds the whole machine spent busy (every process, ours or not), and in softirq (the kernel's
+    network work for the loopback sockets, charged to no process), from ``/proc/stat``."""
+    ticks = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in ticks[:8])
+    return (user + nice + system + irq + steal) / CLOCK_TICKS, softirq / CLOCK_TICKS
+
+
+def _runqueue_wait(pid: int) -> float:
+    """Seconds the process was ready to run but waited for a CPU (``/proc/<pid>/schedstat``)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+@dataclass
+class Processes:
+    postmaster: int
+    redis: int
+    workers: list[int]
+
+    def cpu(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        machine, softirq = _machine_cpu()
+        return {
+            "workers": sum(_cpu(pid) for pid in self.workers),
+            "postgres": _tree_cpu(self.postmaster),
+            "redis": _cpu(self.redis),
+            "driver": usage.ru_utime + usage.ru_stime,
+            "machine": machine,
+            "softirq": softirq,
+            "workers_waiting": sum(_runqueue_wait(pid) for pid in self.workers),
+        }
+
+
+OURS = ("workers", "postgres", "redis", "driver")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Worker processes
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """A ``benchmarks.payments_worker`` process, driven line by line."""
+
+    def __init__(self, url: str, redis_url: str, concurrency: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.payments_worker", url, redis_url, QUEUE_NAME, str(concurrency)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def read(self) -> Any:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            msg = f"worker {self.pid} exited ({self.proc.poll()})"
+            raise SystemExit(msg)
+        return line if line.strip() == "ready" else json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class Run:
+    kind: str
+    workers: int
+    jobs: int
+    seconds: float
+    cpu: dict[str, float] = field(default_factory=dict)
+    per_worker: list[dict[str, int]] = field(default_factory=list)
+    sql: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+
+async def drain(queue: Queue, workers: list[WorkerProcess], processes: Processes, *, count: bool = False) -> Run:
+    """Let the workers go; time them until the queue has no incomplete job; stop them."""
+    # A starting SAQ worker sweeps the queue at once, and the sweep takes a job that another process task has
+    # just dequeued but not yet marked active for a lost one: it aborts it and enqueues it again, so the job runs
+    # twice. Workers that run for hours sweep once a minute; these start anew in every scenario, so the sweep is
+    # held off by its lock key.
+    await queue.redis.set(queue.namespace("sweep"), 1, ex=3600)  # type: ignore[attr-defined]
+    before = processes.cpu()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.send("go count" if count else "go")
+    for worker in workers:
+        worker.read()
+    while await queue.count("incomplete"):
+        if time.perf_counter() - started > TIMEOUT_SECONDS:
+            msg = "the workers did not finish in time"
+            raise SystemExit(msg)
+        await asyncio.sleep(POLL_SECONDS)
+    seconds = time.perf_counter() - started
+    after = processes.cpu()
+    answers = []
+    for worker in workers:
+        worker.send("stop")
+        answers.append(worker.read())
+    sql: dict[str, int] = {}
+    for answer in answers:
+        for name, value in answer.get("sql", {}).items():
+            sql[name] = sql.get(name, 0) + value
+    jobs = sum(sum(answer["jobs"].values()) for answer in answers)
+    return Run(
+        kind="",
+        workers=len(workers),
+        jobs=jobs,
+        seconds=seconds,
+        cpu={name: after[name] - before[name] for name in before},
+        per_worker=[answer["jobs"] for answer in answers],
+        sql=sql,
+    )
+
+
+async def scenario(
+    kind: str, k: int, count: int, url: str, queue: Queue, pool: list[WorkerProcess], processes: Processes
+) -> Run:
+    if kind == "payments":
+        await enqueue_payments(queue, await seed(url, count))
+    else:
+        await enqueue_noops(queue, count)
+    run = await drain(queue, pool[:k], processes)
+    run.kind = kind
+    if run.jobs != count:
+        msg = f"{kind} with {k} workers: {run.jobs} jobs ran, {count} expected"
+        raise SystemExit(msg)
+    if kind == "payments":
+        await verify(url, count)
+    return run
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reporting
+# ---------------------------------------------------------------------------------------------------------------
+
+LABELS = {"noop": "no-op jobs/s", "payments": "payments/s"}
+
+
+def ratios(runs: dict[str, Run]) -> dict[str, float]:
+    return {
+        "payments/noop K=1": runs["payments 1"].rate / runs["noop 1"].rate,
+        "payments/noop K=2": runs["payments 2"].rate / runs["noop 2"].rate,
+        "payment scaling 1->2": runs["payments 2"].rate / runs["payments 1"].rate,
+        "no-op scaling 1->2": runs["noop 2"].rate / runs["noop 1"].rate,
+    }
+
+
+def print_tables(rounds: list[dict[str, Run]]) -> dict[str, Any]:
+    names = ["noop 1", "payments 1", "noop 2", "payments 2"]
+    print("\n| | " + " | ".join(f"round {i + 1}" for i in range(len(rounds))) + " | median |")
+    print("|---|" + "---:|" * (len(rounds) + 1))
+    medians: dict[str, float] = {}
+    for name in names:
+        kind, k = name.split()
+        rates = [r[name].rate for r in rounds]
+        medians[name] = statistics.median(rates)
+        row = " | ".join(f"{rate:.0f}" for rate in rates)
+        print(f"| {LABELS[kind]}, {k} worker{'s' if k != '1' else ''} | {row} | {medians[name]:.0f} |")
+    per_round = [ratios(r) for r in rounds]
+    median_ratios = {}
+    for name in per_round[0]:
+        values = [entry[name] for entry in per_round]
+        median_ratios[name] = statistics.median(values)
+        row = " | ".join(f"{value:.2f}" for value in values)
+        print(f"| {name} | {row} | **{median_ratios[name]:.2f}** |")
+
+    print(
+        "\nCPU time per job in µs (workers, postgres, redis, driver), then over the run in cores: all of ours, the "
+        "kernel's softirq (loopback networking), other processes on the machine, and the workers' time waiting "
+        "for a CPU (medians of the rounds):"
+    )
+    print(
+        "\n| scenario | workers | postgres | redis | driver | total | ours | softirq | others | workers waiting |"
+        "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+    cpu: dict[str, dict[str, float]] = {}
+    for name in names:
+        per_job = {g: [r[name].cpu[g] / r[name].jobs * 1e6 for r in rounds] for g in OURS}
+        cpu[name] = {g: statistics.median(values) for g, values in per_job.items()}
+        cpu[name]["total"] = statistics.median(sum(r[name].cpu[g] for g in OURS) / r[name].jobs * 1e6 for r in rounds)
+        for label, of_run in (
+            ("ours", lambda run: sum(run.cpu[g] for g in OURS)),
+            ("softirq", lambda run: run.cpu["softirq"]),
+            ("others", lambda run: max(run.cpu["machine"] - sum(run.cpu[g] for g in OURS), 0)),
+            ("workers waiting", lambda run: run.cpu["workers_waiting"]),
+        ):
+            cpu[name][f"{label} cores"] = statistics.median(of_run(r[name]) / r[name].seconds for r in rounds)
+        kind, k = name.split()
+        cells = " | ".join(f"{cpu[name][g]:.0f}" for g in (*OURS, "total"))
+        cores = " | ".join(
+            f"{cpu[name][f'{label} cores']:.2f}" for label in ("ours", "softirq", "others", "workers waiting")
+        )
+        print(f"| {LABELS[kind].removesuffix('/s')}, K={k} | {cells} | {cores} |")
+    return {"medians": medians, "ratios": median_ratios, "ratios_per_round": per_round, "cpu_us_per_job": cpu}
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    with servers(fast_postgres=args.fast_postgres) as (postgres, redis):
+        url = await create_database(postgres)
+        connection = await asyncpg.connect(_dsn(url))
+        try:
+            postmaster = int(_stat(await connection.fetchval("SELECT pg_backend_pid()"))[1])
+            durability = {
+                name: await connection.fetchval(f"SHOW {name}")
+                for name in ("fsync", "synchronous_commit", "full_page_writes")
+            }
+        finally:
+            await connection.close()
+        print(f"postgres settings: {durability}; redis from {redis.source}")
+        queue = Queue.from_url(redis.url, name=QUEUE_NAME)
+        await queue.connect()
+        pool = [WorkerProcess(url, redis.url, args.concurrency) for _ in range(2)]
+        try:
+            for worker in pool:
+                assert worker.read() == "ready\n"
+            redis_info = await queue.redis.info("server")  # type: ignore[attr-defined]
+            processes = Processes(
+                postmaster=postmaster, redis=int(redis_info["process_id"]), workers=[w.pid for w in pool]
+            )
+            print(
+                f"redis {redis_info['redis_version']}; worker processes {processes.workers}, "
+                f"concurrency {args.concurrency} each"
+            )
+            for kind in ("noop", "payments"):  # warm-up: pools, statement caches, Redis scripts; not reported
+                await scenario(kind, 2, args.warmup, url, queue, pool, processes)
+
+            order = [("noop", 1), ("payments", 1), ("noop", 2), ("payments", 2)]
+            rounds: list[dict[str, Run]] = []
+            for number in range(args.rounds):
+                runs: dict[str, Run] = {}
+                for kind, k in order if number % 2 == 0 else order[::-1]:
+                    run = await scenario(kind, k, args.payments, url, queue, pool, processes)
+                    runs[f"{kind} {k}"] = run
+                    split = " + ".join(str(sum(jobs.values())) for jobs in run.per_worker)
+                    print(
+                        f"round {number + 1}: {kind} with {k} worker(s): {run.jobs} in {run.seconds:.2f} s = "
+                        f"{run.rate:.0f}/s (jobs per worker {split}; CPU s: "
+                        + ", ".join(f"{name} {value:.2f}" for name, value in run.cpu.items() if name in OURS)
+                        + f"; other processes {max(run.cpu['machine'] - sum(run.cpu[g] for g in OURS), 0):.2f})"
+                    )
+                rounds.append(runs)
+                each = ratios(runs)
+                print(f"round {number + 1}: " + ", ".join(f"{name} {value:.2f}" for name, value in each.items()))
+
+            summary = print_tables(rounds)
+
+            sample = min(args.payments, 200)  # untimed: what one payment sends to Postgres
+            await enqueue_payments(queue, await seed(url, sample))
+            counted = await drain(queue, pool[:1], processes, count=True)
+            await verify(url, sample)
+            per_payment = {name: value / sample for name, value in sorted(counted.sql.items())}
+            print(
+                "\nper payment (untimed pass, SQLAlchemy events): "
+                + ", ".join(f"{name} {value:.2f}" for name, value in per_payment.items())
+            )
+        finally:
+            for worker in pool:
+                worker.close()
+            await queue.disconnect()
+    return {
+        "postgres": durability,
+        "rounds": [{name: asdict(run) | {"rate": run.rate} for name, run in r.items()} for r in rounds],
+        **summary,
+        "sql_per_payment": per_payment,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--payments", type=int, default=2000, help="payments, and no-op jobs, per scenario")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=5, help="jobs at once per worker (payguard's default)")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed jobs of each kind before the rounds")
+    parser.add_argument("--fast-postgres", action="store_true", help="fsync=off, synchronous_commit=off")
+    args = parser.parse_args()
+    result = asyncio.run(bench(args))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"payments-{int(time.time())}.json"
+    payload = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
+    out.write_text(json.dumps(payload | {"settings": vars(args)} | result, indent=2))
+    print(f"results: {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
