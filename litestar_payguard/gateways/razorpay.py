@@ -202,14 +202,23 @@ class RazorpayGateway:
         payment = quote(request.gateway_payment_id, safe="")
         receipt = str(request.refund_id)
         async with self._session() as client:
-            reply = await self._call(client, "GET", f"/v1/payments/{payment}/refunds", "refund", params={"count": 100})
-            if reply.refused:
-                return _refund_refused(reply)
-            for refund in _items(_ok(reply, "refund"), "refund"):
-                notes = refund.get("notes")
-                ours = isinstance(notes, dict) and notes.get("payguard_refund_id") == receipt
-                if refund.get("receipt") == receipt or ours:
-                    return _refund_outcome(refund)
+            # Every page: a retried refund must find its earlier POST however many refunds the payment has.
+            for skip in range(0, _MAX_REFUNDS_LISTED, _PAGE):
+                params = {"count": _PAGE, "skip": skip}
+                reply = await self._call(client, "GET", f"/v1/payments/{payment}/refunds", "refund", params=params)
+                if reply.refused:
+                    return _refund_refused(reply)
+                page = _items(_ok(reply, "refund"), "refund")
+                for refund in page:
+                    notes = refund.get("notes")
+                    ours = isinstance(notes, dict) and notes.get("payguard_refund_id") == receipt
+                    if refund.get("receipt") == receipt or ours:
+                        return _refund_outcome(refund)
+                if len(page) < _PAGE:
+                    break
+            else:
+                msg = f"Razorpay refund: the payment has more than {_MAX_REFUNDS_LISTED} refunds; not refunding blind"
+                raise GatewayError(msg)
             notes = {"payguard_refund_id": receipt} | ({"reason": request.reason} if request.reason else {})
             body = {"amount": request.amount, "speed": "normal", "receipt": receipt, "notes": notes}
             reply = await self._call(client, "POST", f"/v1/payments/{payment}/refund", "refund", body=body)
@@ -388,17 +397,27 @@ def _has(payments: Sequence[Mapping[str, Any]], payment_id: str) -> bool:
     return any(payment.get("id") == payment_id for payment in payments)
 
 
+_PAGE = 100
+"""Razorpay's largest page."""
+_MAX_REFUNDS_LISTED = 10_000
+"""Refunds of one payment looked through before refunding (an amount in minor units bounds them anyway)."""
+
+
 def _select(payments: Sequence[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
     """Pick the payment that speaks for a non-empty list of an order's payments.
 
     A captured payment always wins, so a second payment is never captured on a paid order; then the one
-    asked for; then the most advanced one (Razorpay lists the newest first).
+    asked for, unless it failed while another one of the order is authorized (the customer tried again in the
+    checkout: that one must be captured, not reported as the decline); then the most advanced one (Razorpay
+    lists the newest first).
     """
     for payment in payments:
         if payment.get("status") in {"captured", "refunded"}:
             return payment
     if wanted is not None:
-        return next(payment for payment in payments if payment.get("id") == wanted)
+        asked = next(payment for payment in payments if payment.get("id") == wanted)
+        retried = next((payment for payment in payments if payment.get("status") == "authorized"), None)
+        return retried if asked.get("status") == "failed" and retried is not None else asked
     for status in ("authorized", "created", "failed"):
         for payment in payments:
             if payment.get("status") == status:

@@ -381,3 +381,25 @@ async def test_times_without_an_offset_and_nul_characters_are_refused_not_crashe
     assert (naive.status_code, naive.json()["code"]) == (422, "VALIDATION_FAILED")
     assert (nul.status_code, nul.json()["code"]) == (422, "VALIDATION_FAILED")
     assert (naive_cursor.status_code, naive_cursor.json()["code"]) == (422, "INVALID_CURSOR")
+
+
+async def test_a_retried_create_with_the_same_key_is_one_payment_charged_once(
+    client_for: ClientFactory, store: Store
+) -> None:
+    gateway = SimulatedGateway()
+    async with client_for(run_worker_in_app=True, clock=SystemClock(), gateway=gateway) as client:
+        await seed_merchants(client)
+        headers, body = keyed(), payment_body()
+        first, second = await asyncio.gather(
+            client.post(PAYMENTS, json=body, headers=headers), client.post(PAYMENTS, json=body, headers=headers)
+        )
+        third = await client.post(PAYMENTS, json=body, headers=headers)
+        winner = first if first.status_code == 201 else second
+        final = await settled(client, winner.json()["id"])
+
+    assert sorted([first.status_code, second.status_code]) in ([201, 201], [201, 409])
+    assert (third.status_code, third.content) == (201, winner.content)
+    assert third.headers["idempotent-replayed"] == "true"
+    assert final == "succeeded"
+    assert await store.count("payguard_payment") == 1
+    assert gateway.charges == {winner.json()["id"]: 1}

@@ -518,3 +518,44 @@ async def test_the_fake_serves_as_a_separate_process() -> None:
         process.terminate()
         process.communicate(timeout=10)
     assert process.returncode == 0
+
+
+async def test_a_failed_attempt_asked_for_gives_way_to_an_authorized_retry_of_the_same_order(
+    fake: FakeRazorpay, gateway: RazorpayGateway
+) -> None:
+    payment_id = uuid.uuid4()
+    order = await gateway.create_order(
+        OrderRequest(payment_id=payment_id, amount=2500, currency="INR", idempotency_key=f"payment:{payment_id}:order")
+    )
+    failed = fake.pay(order.order_id, outcome="failed")
+    retried = fake.pay(order.order_id)  # authorized
+
+    outcome = await gateway.charge(
+        ChargeRequest(
+            payment_id=payment_id,
+            amount=2500,
+            currency="INR",
+            gateway_order_id=order.order_id,
+            idempotency_key=f"payment:{payment_id}",
+            gateway_payment_id=failed,
+        )
+    )
+
+    assert (outcome.status, outcome.gateway_payment_id) == (GatewayStatus.SUCCEEDED, retried)
+    assert fake.capture_count(order.order_id) == 1
+
+
+async def test_a_retried_refund_finds_its_earlier_post_past_the_first_page(
+    fake: FakeRazorpay, gateway: RazorpayGateway
+) -> None:
+    payment_id, _, gateway_payment_id = await paid(gateway)
+    earliest = uuid.uuid4()
+    await gateway.refund(refund_request(payment_id, gateway_payment_id, 1, earliest))
+    for _ in range(120):  # Razorpay lists the newest first: the earliest refund ends up on page 2
+        await gateway.refund(refund_request(payment_id, gateway_payment_id, 1, uuid.uuid4()))
+
+    again = await gateway.refund(refund_request(payment_id, gateway_payment_id, 1, earliest))
+
+    assert again.status is GatewayStatus.SUCCEEDED
+    assert len(fake.refunds(gateway_payment_id)) == 121
+    assert sum(refund["amount"] for refund in fake.refunds(gateway_payment_id)) == 121
