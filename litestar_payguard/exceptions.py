@@ -18,6 +18,7 @@ __all__ = (
     "AuthenticationError",
     "ConflictError",
     "GatewayError",
+    "GatewayRefusedError",
     "ImproperConfigurationError",
     "InvalidRequestError",
     "InvalidSignatureError",
@@ -200,3 +201,10 @@ class PaymentProcessingError(ConflictError):
 
     code = "PAYMENT_PROCESSING"
     title = "Payment is processing"
+
+
+class GatewayRefusedError(InvalidRequestError):
+    """The gateway understood the request and refused it (an amount below its minimum, say): retrying won't help."""
+
+    code = "GATEWAY_REFUSED"
+    title = "Refused by the payment gateway"

@@ -3,7 +3,8 @@
 Every call that moves money carries an idempotency key derived from payguard's ids (``payment:<id>``,
 ``refund:<id>``): an adapter must make repeated calls with one key act once, so a job retried after a crash can
 never charge or refund twice. Adapters raise :class:`~litestar_payguard.exceptions.GatewayError` when the
-gateway gave no usable answer (unreachable, 5xx, nonsense) and return an outcome whenever it answered.
+gateway gave no usable answer (unreachable, 5xx, nonsense), and return an outcome whenever it answered; an
+order the gateway refuses raises :class:`~litestar_payguard.exceptions.GatewayRefusedError` (not retried).
 """
 
 from __future__ import annotations
@@ -195,7 +196,11 @@ class Gateway(Protocol):
     """Short name, used in stored payments and in the inbound webhook route (``/gateways/<name>/webhooks``)."""
 
     async def create_order(self, request: OrderRequest) -> GatewayOrder:
-        """Open an order for one of our payments (the customer pays against it)."""
+        """Open an order for one of our payments (the customer pays against it).
+
+        Raises:
+            GatewayRefusedError: The gateway refused the order (amount, currency): the payment cannot be made.
+        """
         ...
 
     async def charge(self, request: ChargeRequest) -> PaymentOutcome:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from litestar_payguard.exceptions import GatewayError, InvalidSignatureError
+from litestar_payguard.exceptions import GatewayError, GatewayRefusedError, InvalidSignatureError
 from litestar_payguard.gateways.base import (
     ChargeRequest,
     GatewayOrder,
@@ -160,7 +160,12 @@ class RazorpayGateway:
             "notes": {**request.notes, "payguard_payment_id": str(request.payment_id)},
         }
         async with self._session() as client:
-            reply = _ok(await self._call(client, "POST", "/v1/orders", "create order", body=body), "create order")
+            reply = await self._call(client, "POST", "/v1/orders", "create order", body=body)
+        if reply.refused:
+            code, description = reply.error
+            msg = f"Razorpay refused the order: {description}"
+            raise GatewayRefusedError(msg, extra={"gatewayCode": code})
+        reply = _ok(reply, "create order")
         order_id = reply.body.get("id")
         if not isinstance(order_id, str) or not order_id:
             msg = "Razorpay create order answered without an order id"

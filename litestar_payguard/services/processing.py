@@ -19,6 +19,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 
+from litestar_payguard.exceptions import GatewayRefusedError
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff
@@ -129,6 +130,9 @@ class PaymentProcessor:
                         method_details=claimed.method_details,
                     )
                 )
+        except GatewayRefusedError as exc:  # an answer, and a final one: the payment cannot be made
+            code = str(exc.extra.get("gatewayCode") or "gateway_refused")[:64]
+            outcome = PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:500])
         except Exception as exc:  # any adapter failure: the gateway gave no answer, try again later
             logger.warning("payguard: gateway %s gave no answer for payment %s: %r", gateway.name, payment_id, exc)
             if claimed.attempts >= self._config.gateway_max_attempts:

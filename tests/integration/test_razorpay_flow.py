@@ -246,3 +246,24 @@ async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_
     assert (row["status"], row["needs_attention"]) == ("cancelled", True)
     assert payment_id in row["attention_reason"]
     assert fake.capture_count(order_id) == 1
+
+
+async def test_an_order_the_gateway_refuses_fails_the_payment_once_and_answers_422_to_a_checkout(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        tiny = await create_payment(client, amount=50)  # below Razorpay's minimum of INR 1.00
+        steps = await work_off(client.app)
+        body = (await client.get(f"{PAYMENTS}/{tiny['id']}", headers=ACME)).json()
+        session = await create_session(client, amount=50, currency="INR")
+        order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
+
+    assert steps == 1  # refused, not retried
+    assert (body["status"], body["failureCode"]) == ("failed", "BAD_REQUEST_ERROR")
+    assert (order.status_code, order.json()["code"]) == (422, "GATEWAY_REFUSED")
+    assert "minimum" in order.json()["detail"] or "atleast" in order.json()["detail"]
+    assert (
+        await store.scalar("SELECT gateway_order_id FROM payguard_payment WHERE id = :id", id=session["payment"]["id"])
+        is None
+    )
