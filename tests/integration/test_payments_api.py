@@ -345,7 +345,8 @@ async def test_a_fulfilment_hook_that_keeps_failing_flags_the_payment_and_never_
 async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_queue(
     client_for: ClientFactory, store: Store
 ) -> None:
-    async with client_for(run_worker_in_app=True, clock=SystemClock()) as client:
+    # Its own cron never ticks here: the test runs the reconciler itself, once.
+    async with client_for(run_worker_in_app=True, clock=SystemClock(), reconcile_cron="0 0 1 1 *") as client:
         await seed_merchants(client)
         payguard = payguard_of(client.app)
         # The host's own code, with no dispatcher: the payment is due, but no job was enqueued for it.
