@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.common import RESULTS, ROOT, create_database, machine
+from benchmarks.common import RESULTS, ROOT, asyncpg_dsn, bench_merchant, create_database, machine
 from litestar_payguard.services.stale_expiry import payload_sql
 from litestar_payguard.testing.servers import FAST_POSTGRES_SETTINGS, find_postgres
 
@@ -41,21 +41,12 @@ def _mib(kib: float) -> str:
     return f"{kib / 1024:.1f} MiB"
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 async def seed(url: str, rows: int) -> None:
     """Empty the tables, add ``rows`` stale and ``rows // 10`` fresh pending payments, then VACUUM ANALYZE."""
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await connection.execute("TRUNCATE payguard_payment, payguard_event, payguard_cleanup_run CASCADE")
-        merchant = await connection.fetchval("SELECT id FROM payguard_merchant LIMIT 1")
-        if merchant is None:
-            merchant = await connection.fetchval(
-                "INSERT INTO payguard_merchant (id, name, api_key, test_mode, created_at, updated_at) "
-                "VALUES (gen_random_uuid(), 'bench', 'key_bench', true, now(), now()) RETURNING id"
-            )
+        merchant = await bench_merchant(connection)
         insert = (
             "INSERT INTO payguard_payment (id, merchant_id, customer_id, bundle_id, plan_name, amount, currency, "
             "status, gateway, amount_refunded, metadata, created_at, updated_at) "
@@ -86,7 +77,7 @@ BULK_UPDATE_WITH_EVENTS = f"""
 
 async def bulk(url: str, sql: str) -> tuple[float, int]:
     """A baseline: one statement, committed. Returns seconds and the rows it wrote."""
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         started = time.perf_counter()
         async with connection.transaction():
@@ -110,7 +101,7 @@ def run_job(url: str, batch_size: int) -> dict[str, Any]:
 
 
 async def expired_count(url: str) -> tuple[int, int]:
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         payments = await connection.fetchval("SELECT count(*) FROM payguard_payment WHERE status = 'expired'")
         events = await connection.fetchval("SELECT count(*) FROM payguard_event WHERE type = 'payment.expired'")

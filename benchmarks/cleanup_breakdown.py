@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from benchmarks.cleanup import BULK_UPDATE, _dsn, seed
-from benchmarks.common import create_database
+from benchmarks.cleanup import BULK_UPDATE, seed
+from benchmarks.common import asyncpg_dsn, create_database
 from litestar_payguard.services.stale_expiry import _POSTGRES_ANY, START, payload_sql
 from litestar_payguard.testing.servers import find_postgres
 
@@ -47,7 +47,7 @@ def _numbered(sql: str) -> tuple[str, list[str]]:
 
 async def measure(url: str, sql: str | None) -> float:
     await seed(url, ROWS)
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         run_id = await connection.fetchval(
             "INSERT INTO payguard_cleanup_run (id, trigger, started_at, expired_count, batches, created_at, "

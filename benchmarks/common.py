@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -202,3 +203,19 @@ def machine() -> dict[str, str]:
         "cpus": str(os.cpu_count()),
         "platform": platform.platform(),
     }
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain DSN asyncpg takes, from a ``postgresql+asyncpg://`` SQLAlchemy URL."""
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def bench_merchant(connection: Any) -> Any:
+    """The id of the benchmarks' merchant (``key_bench``), created on first use."""
+    merchant = await connection.fetchval("SELECT id FROM payguard_merchant LIMIT 1")
+    if merchant is None:
+        merchant = await connection.fetchval(
+            "INSERT INTO payguard_merchant (id, name, api_key, test_mode, created_at, updated_at) "
+            "VALUES (gen_random_uuid(), 'bench', 'key_bench', true, now(), now()) RETURNING id"
+        )
+    return merchant

@@ -42,7 +42,7 @@ from typing import Any
 import asyncpg
 from saq import Queue
 
-from benchmarks.common import RESULTS, ROOT, create_database, machine, servers
+from benchmarks.common import RESULTS, ROOT, asyncpg_dsn, bench_merchant, create_database, machine, servers
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.services.dispatch import Dispatcher
 
@@ -50,10 +50,6 @@ QUEUE_NAME = "payguard-bench"
 POLL_SECONDS = 0.01
 TIMEOUT_SECONDS = 600
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -75,15 +71,10 @@ RETURNING id, process_at
 
 async def seed(url: str, count: int) -> list[asyncpg.Record]:
     """Empty the payment tables, add ``count`` due pending payments, VACUUM ANALYZE and CHECKPOINT."""
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await connection.execute("TRUNCATE payguard_payment, payguard_event CASCADE")
-        merchant = await connection.fetchval("SELECT id FROM payguard_merchant LIMIT 1")
-        if merchant is None:
-            merchant = await connection.fetchval(
-                "INSERT INTO payguard_merchant (id, name, api_key, test_mode, created_at, updated_at) "
-                "VALUES (gen_random_uuid(), 'bench', 'key_bench', true, now(), now()) RETURNING id"
-            )
+        merchant = await bench_merchant(connection)
         rows = await connection.fetch(SEED, merchant, count)
         await connection.execute("VACUUM ANALYZE payguard_payment")
         await connection.execute("VACUUM ANALYZE payguard_event")
@@ -113,7 +104,7 @@ async def enqueue_noops(queue: Queue, count: int) -> None:
 
 async def verify(url: str, count: int) -> None:
     """Every payment succeeded through the gateway, with its two events: the processing was real."""
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         statuses = dict(await connection.fetch("SELECT status, count(*) FROM payguard_payment GROUP BY status"))
         charged = await connection.fetchval(
@@ -382,7 +373,7 @@ def print_tables(rounds: list[dict[str, Run]]) -> dict[str, Any]:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     with servers(fast_postgres=args.fast_postgres) as (postgres, redis):
         url = await create_database(postgres)
-        connection = await asyncpg.connect(_dsn(url))
+        connection = await asyncpg.connect(asyncpg_dsn(url))
         try:
             postmaster = int(_stat(await connection.fetchval("SELECT pg_backend_pid()"))[1])
             durability = {
