@@ -15,6 +15,8 @@ from saq import Queue, Worker
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.jobs import FUNCTIONS, cron_jobs
+from litestar_payguard.services.processing import PaymentProcessor
+from litestar_payguard.services.processing_sql import PaymentStatements
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -42,7 +44,17 @@ class PayGuard:
         sqlalchemy_config: The host's advanced-alchemy config; its engine is the only one payguard uses.
     """
 
-    __slots__ = ("_owns_queue", "_worker", "_worker_task", "config", "principals", "queue", "sqlalchemy_config")
+    __slots__ = (
+        "_owns_queue",
+        "_statements",
+        "_statements_known",
+        "_worker",
+        "_worker_task",
+        "config",
+        "principals",
+        "queue",
+        "sqlalchemy_config",
+    )
 
     def __init__(self, config: PayGuardConfig, sqlalchemy_config: SQLAlchemyAsyncConfig) -> None:
         self.config = config
@@ -54,6 +66,8 @@ class PayGuard:
             assert config.queue_url is not None
             self.queue = Queue.from_url(config.queue_url, name=config.queue_name)
         self.principals = PrincipalResolver(config, sqlalchemy_config)
+        self._statements: PaymentStatements | None = None
+        self._statements_known = False  # the engine is the host's, and made when first needed
         self._worker: Worker[Any] | None = None
         self._worker_task: asyncio.Task[None] | None = None
 
@@ -68,6 +82,20 @@ class PayGuard:
         """A connection of the host's engine in a transaction committed on exit (short, Core-only work)."""
         async with self.sqlalchemy_config.get_engine().begin() as connection:
             yield connection
+
+    def payment_processor(self) -> PaymentProcessor:
+        """The payment processor the workers run: its usual steps as single statements on Postgres (asyncpg)."""
+        if not self._statements_known:
+            engine = self.sqlalchemy_config.get_engine()
+            self._statements = PaymentStatements.for_engine(engine, self.config.worker_concurrency)
+            self._statements_known = True
+        return PaymentProcessor(self.config, self.db_session, self._statements)
+
+    async def close_connections(self) -> None:
+        """Close the connections payguard's workers opened besides the engine's pool (see ``PaymentStatements``)."""
+        statements, self._statements, self._statements_known = self._statements, None, False
+        if statements is not None:
+            await statements.close()
 
     def build_worker(self, *, concurrency: int | None = None, handle_signals: bool = True) -> Worker[Any]:
         """Build a SAQ worker running payguard's jobs and cron schedule.
@@ -103,6 +131,7 @@ class PayGuard:
             yield
         finally:
             await self._stop_worker()
+            await self.close_connections()
             await self._disconnect_queue()
 
     async def _stop_worker(self) -> None:
@@ -119,6 +148,7 @@ class PayGuard:
         try:
             await self.build_worker(concurrency=concurrency).start()
         finally:
+            await self.close_connections()
             await self._disconnect_queue()
 
     async def _disconnect_queue(self) -> None:

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from litestar_payguard import PayGuardPlugin
 from litestar_payguard.models import Payment, Refund, RefundStatus
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.services.refund_processing import RefundProcessor
 
 ALICE = {"X-Customer": "alice"}
@@ -146,7 +145,7 @@ async def work_off(app: Litestar, rounds: int = 10) -> int:
         if not payments and not refunds:
             return steps
         for payment_id in payments:
-            await PaymentProcessor(payguard.config, payguard.db_session).process(payment_id)
+            await payguard.payment_processor().process(payment_id)
         for refund_id in refunds:
             await RefundProcessor(payguard.config, payguard.db_session).process(refund_id)
         steps += len(payments) + len(refunds)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from litestar_payguard.services.dispatch import Dispatcher
-from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.services.reconciler import Reconciler
 from litestar_payguard.services.refund_processing import RefundProcessor
 
@@ -23,7 +22,7 @@ async def process_payment(ctx: dict[str, Any], *, payment_id: str) -> str | None
         The payment's status afterwards.
     """
     payguard: PayGuard = ctx["payguard"]
-    step = await PaymentProcessor(payguard.config, payguard.db_session).process(UUID(payment_id))
+    step = await payguard.payment_processor().process(UUID(payment_id))
     if step.next_at is not None:
         await Dispatcher(payguard.queue, payguard.config).payment(UUID(payment_id), step.next_at)
     return None if step.status is None else step.status.value

@@ -154,6 +154,10 @@ class GatewayWebhookService:
             await apply_refund_event(self._db, self._config, event, payment, now)
         else:  # the refund came before its payment's own success: it waits for it
             event.outcome = "deferred"
+            if payment.status in OPEN_PAYMENT_STATUSES and not payment.needs_attention:
+                # Money was captured: settle the payment now. Changing its row also tells a worker settling it
+                # right now, waiting for this lock, that there is an event to apply (processing_sql.SETTLE).
+                self._make_due(payment, webhook, now)
 
     def _payment_news(self, event: GatewayEvent, payment: Payment, webhook: GatewayWebhook, now: datetime) -> None:
         event.applied_at = now
@@ -165,6 +169,10 @@ class GatewayWebhookService:
                 event.outcome = "attention"
             return
         event.outcome = "queued"
+        self._make_due(payment, webhook, now)
+
+    def _make_due(self, payment: Payment, webhook: GatewayWebhook, now: datetime) -> None:
+        """Hand the open payment to a worker now, to settle it from the gateway's answer."""
         if payment.gateway_payment_id is None and webhook.gateway_payment_id:
             payment.gateway_payment_id = webhook.gateway_payment_id
         # Due now, even if a worker holds it: settling twice is harmless (a final payment ignores the second),

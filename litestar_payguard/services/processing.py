@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import func, select, update
 
 from litestar_payguard.exceptions import GatewayRefusedError
@@ -26,6 +27,9 @@ from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.sessions import SessionService
+
+if TYPE_CHECKING:
+    from litestar_payguard.services.processing_sql import PaymentStatements
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +72,22 @@ class _Claim:
     method_details: dict[str, str] = field(default_factory=dict)
 
     @classmethod
+    def of_row(cls, row: Any) -> _Claim:
+        """From the row :data:`~litestar_payguard.services.processing_sql.CLAIM` returns."""
+        return cls(
+            id=row["id"],
+            amount=row["amount"],
+            currency=row["currency"],
+            lease_until=row["process_at"],
+            attempts=row["process_attempts"],
+            has_session=row["has_session"],
+            gateway_order_id=row["gateway_order_id"],
+            gateway_payment_id=row["gateway_payment_id"],
+            method=row["method"],
+            method_details={str(k): str(v) for k, v in msgspec.json.decode(row["method_details"] or "{}").items()},
+        )
+
+    @classmethod
     def of(cls, payment: Payment, *, has_session: bool) -> _Claim:
         assert payment.process_at is not None
         return cls(
@@ -90,13 +110,15 @@ class PaymentProcessor:
     Args:
         config: payguard's configuration (gateway, hook, timings, clock).
         sessions: Opens a database session; each step commits its own.
+        statements: The usual steps as single statements (Postgres through asyncpg); ``None``: the ORM for all.
     """
 
-    __slots__ = ("_config", "_sessions")
+    __slots__ = ("_config", "_sessions", "_statements")
 
-    def __init__(self, config: PayGuardConfig, sessions: Sessions) -> None:
+    def __init__(self, config: PayGuardConfig, sessions: Sessions, statements: PaymentStatements | None = None) -> None:
         self._config = config
         self._sessions = sessions
+        self._statements = statements
 
     def _now(self) -> datetime:
         return self._config.clock.now()
@@ -197,6 +219,12 @@ class PaymentProcessor:
             return Step(payment.status)
 
     async def _claim(self, payment_id: UUID) -> _Claim | Step:
+        if self._statements is not None:  # the usual case in one statement; anything else below
+            now = self._now()
+            lease_until = now + timedelta(seconds=self._config.payment_lease_seconds)
+            row = await self._statements.claim(payment_id, now, lease_until)
+            if row is not None:
+                return _Claim.of_row(row)
         async with self._sessions() as db:
             row = (
                 await db.execute(
@@ -235,8 +263,12 @@ class PaymentProcessor:
                 notes={"payguard_payment_id": str(claim.id)},
             )
         )
+        # Another worker may have opened one first: every charge must go against the stored one.
+        if self._statements is not None:
+            stored = await self._statements.store_order(claim.id, order.order_id)
+            assert stored is not None
+            return stored
         async with self._sessions() as db:
-            # Another worker may have opened one first: every charge must go against the stored one.
             stored = await db.scalar(
                 update(Payment)
                 .where(Payment.id == claim.id)
@@ -276,6 +308,25 @@ class PaymentProcessor:
             return step
 
     async def _settle(self, claim: _Claim, outcome: PaymentOutcome) -> Step:
+        failure_code = None if outcome.succeeded else (outcome.failure_code or "declined")[:64]
+        failure_message = None if outcome.succeeded else (outcome.failure_message or "")[:REASON_LENGTH]
+        if (
+            self._statements is not None
+            and not claim.has_session  # a session settles with its payment: the ORM path
+            and outcome.status is not GatewayStatus.PENDING
+            and (self._config.on_payment_succeeded is None or not outcome.succeeded)  # the hook needs the ORM
+        ):
+            settled = await self._statements.settle(
+                claim.id,
+                lease_until=claim.lease_until,
+                status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+                now=self._now(),
+                gateway_payment_id=outcome.gateway_payment_id,
+                failure_code=failure_code,
+                failure_message=failure_message,
+            )
+            if settled is not None:
+                return Step(settled)
         async with self._sessions() as db:
             payment, session = await self._locked(db, claim)
             if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
@@ -297,8 +348,8 @@ class PaymentProcessor:
                     PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
                     at=now,
                     gateway_payment_id=outcome.gateway_payment_id,
-                    failure_code=None if outcome.succeeded else (outcome.failure_code or "declined")[:64],
-                    failure_message=None if outcome.succeeded else (outcome.failure_message or "")[:REASON_LENGTH],
+                    failure_code=failure_code,
+                    failure_message=failure_message,
                 )
             hook = self._config.on_payment_succeeded
             step = Step(payment.status)
