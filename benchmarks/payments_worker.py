@@ -6,8 +6,7 @@ The process imports everything, connects the queue and opens its database pool, 
 obeys one command a line on stdin, answering each with one JSON line on stdout:
 
 - ``go``: start a SAQ worker (payguard's functions and ``noop``, no cron jobs, the given concurrency);
-- ``go count``: the same, counting the SQL statements, transactions and commits of payguard's engine;
-- ``stop``: stop that worker; answers with the jobs it started (and the counts, when counting);
+- ``stop``: stop that worker; answers with the jobs it started;
 - ``quit``: close everything and exit.
 
 Between ``stop`` and the next ``go`` no worker runs, so the driver can seed and enqueue without competing with
@@ -25,7 +24,7 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from saq import Worker
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.gateways import SimulatedGateway
@@ -36,47 +35,6 @@ from litestar_payguard.runtime import PayGuard
 async def noop(ctx: dict[str, Any]) -> None:  # noqa: ARG001  # SAQ passes the context to every job
     """The baseline: a job that does nothing, so only the queue's own work is left."""
     return
-
-
-class SqlCounter:
-    """Counts what the engine sends to Postgres, installed only for ``go count`` (not in timed runs)."""
-
-    def __init__(self, payguard: PayGuard) -> None:
-        self.engine = payguard.sqlalchemy_config.get_engine().sync_engine
-        self.counts: Counter[str] = Counter()
-
-    def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:  # noqa: ARG002
-        self.counts["statements"] += 1
-        self.counts[statement.split(None, 1)[0].upper()] += 1
-
-    def _begin(self, conn: Any) -> None:  # noqa: ARG002
-        self.counts["BEGIN"] += 1
-
-    def _commit(self, conn: Any) -> None:  # noqa: ARG002
-        self.counts["COMMIT"] += 1
-
-    def _rollback(self, conn: Any) -> None:  # noqa: ARG002
-        self.counts["ROLLBACK"] += 1
-
-    def _checkout(self, *args: Any) -> None:  # noqa: ARG002
-        self.counts["pool checkouts"] += 1
-
-    def _hooks(self) -> list[tuple[Any, str, Any]]:
-        return [
-            (self.engine, "before_cursor_execute", self._statement),
-            (self.engine, "begin", self._begin),
-            (self.engine, "commit", self._commit),
-            (self.engine, "rollback", self._rollback),
-            (self.engine.pool, "checkout", self._checkout),
-        ]
-
-    def install(self) -> None:
-        for target, name, hook in self._hooks():
-            event.listen(target, name, hook)
-
-    def remove(self) -> None:
-        for target, name, hook in self._hooks():
-            event.remove(target, name, hook)
 
 
 async def main(database_url: str, redis_url: str, queue_name: str, concurrency: int) -> None:
@@ -104,7 +62,6 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
 
     worker: Worker[Any] | None = None
     task: asyncio.Task[None] | None = None
-    counter: SqlCounter | None = None
     print("ready", flush=True)
     while True:
         command = (await asyncio.to_thread(sys.stdin.readline)).split()
@@ -112,10 +69,6 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
             break
         if command[0] == "go":
             started.clear()
-            counter = None
-            if command[1:] == ["count"]:
-                counter = SqlCounter(payguard)
-                counter.install()
             # As PayGuard.build_worker builds it, without the cron jobs (the reconciler would add its own work).
             worker = Worker(
                 payguard.queue,
@@ -132,11 +85,8 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
             assert task is not None
             await worker.stop()
             await task
-            answer: dict[str, Any] = {"jobs": dict(started)}
-            if counter is not None:
-                counter.remove()
-                answer["sql"] = dict(counter.counts)
-            print(json.dumps(answer), flush=True)
+            print(json.dumps({"jobs": dict(started)}), flush=True)
+    await payguard.close_connections()
     await payguard.queue.disconnect()
     await database.get_engine().dispose()
 

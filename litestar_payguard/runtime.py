@@ -87,7 +87,7 @@ class PayGuard:
         """The payment processor the workers run: its usual steps as single statements on Postgres (asyncpg)."""
         if not self._statements_known:
             engine = self.sqlalchemy_config.get_engine()
-            self._statements = PaymentStatements.for_engine(engine, self.config.worker_concurrency)
+            self._statements = PaymentStatements.for_engine(engine, self.config)
             self._statements_known = True
         return PaymentProcessor(self.config, self.db_session, self._statements)
 

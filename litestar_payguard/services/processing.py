@@ -26,6 +26,7 @@ from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, Check
 from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
 from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.processing_sql import Settlement
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -220,9 +221,7 @@ class PaymentProcessor:
 
     async def _claim(self, payment_id: UUID) -> _Claim | Step:
         if self._statements is not None:  # the usual case in one statement; anything else below
-            now = self._now()
-            lease_until = now + timedelta(seconds=self._config.payment_lease_seconds)
-            row = await self._statements.claim(payment_id, now, lease_until)
+            row = await self._statements.claim(payment_id)
             if row is not None:
                 return _Claim.of_row(row)
         async with self._sessions() as db:
@@ -266,8 +265,8 @@ class PaymentProcessor:
         # Another worker may have opened one first: every charge must go against the stored one.
         if self._statements is not None:
             stored = await self._statements.store_order(claim.id, order.order_id)
-            assert stored is not None
-            return stored
+            if stored is not None:
+                return stored
         async with self._sessions() as db:
             stored = await db.scalar(
                 update(Payment)
@@ -317,13 +316,14 @@ class PaymentProcessor:
             and (self._config.on_payment_succeeded is None or not outcome.succeeded)  # the hook needs the ORM
         ):
             settled = await self._statements.settle(
-                claim.id,
-                lease_until=claim.lease_until,
-                status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
-                now=self._now(),
-                gateway_payment_id=outcome.gateway_payment_id,
-                failure_code=failure_code,
-                failure_message=failure_message,
+                Settlement(
+                    claim.id,
+                    lease_until=claim.lease_until,
+                    status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+                    gateway_payment_id=outcome.gateway_payment_id,
+                    failure_code=failure_code,
+                    failure_message=failure_message,
+                )
             )
             if settled is not None:
                 return Step(settled)

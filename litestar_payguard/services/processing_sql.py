@@ -17,19 +17,25 @@ Only for Postgres through asyncpg (:meth:`PaymentStatements.for_engine`); any ot
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID
 
 from litestar_payguard.models import CheckoutSession, GatewayEvent, OutboxEvent, Payment, PaymentStatus
 from litestar_payguard.services.stale_expiry import payload_sql
 
 if TYPE_CHECKING:
-    from datetime import datetime
-    from uuid import UUID
-
     import asyncpg
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ("PaymentStatements",)
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("PaymentStatements", "Settlement")
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 _PROCESSING_EVENT = f"payment.{PaymentStatus.PROCESSING.value}"
 _PAYMENTS = Payment.__tablename__
@@ -38,65 +44,203 @@ _EVENTS = OutboxEvent.__tablename__
 _GATEWAY_EVENTS = GatewayEvent.__tablename__
 _EVENT_COLUMNS = "id, merchant_id, type, subject_id, payload, occurred_at, created_at, updated_at"
 
-# Built from constants only: no caller's value reaches the SQL text.
-CLAIM = f"""
-    WITH due AS (
-        SELECT id, status FROM {_PAYMENTS}
-        WHERE id = $1 AND status IN ('pending', 'processing') AND NOT needs_attention AND process_at <= $2
-        FOR UPDATE
-    ), claimed AS (
-        UPDATE {_PAYMENTS} AS payment
-        SET status = 'processing',
-            processing_started_at = CASE WHEN due.status = 'pending' THEN $2 ELSE payment.processing_started_at END,
-            process_attempts = payment.process_attempts + 1,
-            process_at = $3,
-            updated_at = $2
-        FROM due WHERE payment.id = due.id
-        RETURNING payment.*, due.status AS was
-    ), event AS (
-        INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
-        SELECT gen_random_uuid(), merchant_id, '{_PROCESSING_EVENT}', id, {payload_sql()}, $2, $2, $2
-        FROM claimed WHERE was = 'pending'
-    )
-    SELECT id, amount, currency, process_at, process_attempts, gateway_order_id, gateway_payment_id, method,
-        method_details::text AS method_details,
-        EXISTS (SELECT 1 FROM {_SESSIONS} AS s WHERE s.payment_id = claimed.id) AS has_session
-    FROM claimed
-"""  # noqa: S608
+# Built from constants only: no caller's value reaches the SQL text. Each statement has a form for one payment
+# and one for several, differing only in where the input comes from (parameters, or arrays of them).
+
+
+def _claim(*, many: bool) -> str:
+    pick = "id = ANY($1::uuid[])" if many else "id = $1"
+    return f"""
+        WITH due AS (
+            SELECT id, status FROM {_PAYMENTS}
+            WHERE {pick} AND status IN ('pending', 'processing') AND NOT needs_attention AND process_at <= $2
+            ORDER BY id
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE {_PAYMENTS} AS payment
+            SET status = 'processing',
+                processing_started_at = CASE WHEN due.status = 'pending' THEN $2 ELSE payment.processing_started_at END,
+                process_attempts = payment.process_attempts + 1,
+                process_at = $3,
+                updated_at = $2
+            FROM due WHERE payment.id = due.id
+            RETURNING payment.*, due.status AS was
+        ), event AS (
+            INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
+            SELECT gen_random_uuid(), merchant_id, '{_PROCESSING_EVENT}', id, {payload_sql()}, $2, $2, $2
+            FROM claimed WHERE was = 'pending'
+        )
+        SELECT id, amount, currency, process_at, process_attempts, gateway_order_id, gateway_payment_id, method,
+            method_details::text AS method_details,
+            EXISTS (SELECT 1 FROM {_SESSIONS} AS s WHERE s.payment_id = claimed.id) AS has_session
+        FROM claimed
+    """  # noqa: S608
+
+
+CLAIM = _claim(many=False)
 """Claim a due payment: ``pending`` → ``processing`` (with its event) or a retry of ``processing``; a new lease.
 
-``FOR UPDATE`` in the pick re-checks its conditions on the newest version of a row it had to wait for, so a
-payment another transaction settled, flagged or leased meanwhile is not claimed."""
+A payment another transaction holds right now is skipped (``SKIP LOCKED``): its job takes the ORM path and waits
+for the lock there, alone, rather than holding up the other jobs' steps that share this statement. ``FOR UPDATE``
+checks the pick's conditions again on the newest version of the row, so a payment another transaction settled,
+flagged or leased since the statement began is not claimed. Several are locked in the order of their ids."""
+CLAIM_MANY = _claim(many=True)
 
-STORE_ORDER = f"""
-    UPDATE {_PAYMENTS} SET gateway_order_id = coalesce(gateway_order_id, $2) WHERE id = $1
-    RETURNING gateway_order_id
-"""  # noqa: S608
-"""Keep the gateway order first stored for the payment; every charge goes against that one."""
 
-SETTLE = f"""
-    WITH settled AS (
-        UPDATE {_PAYMENTS}
-        SET status = $3, process_at = NULL, updated_at = $4, gateway_payment_id = coalesce($5, gateway_payment_id),
-            failure_code = $6, failure_message = $7
-        WHERE id = $1 AND status = 'processing' AND process_at = $2 AND NOT needs_attention
-            AND NOT EXISTS (
-                SELECT 1 FROM {_GATEWAY_EVENTS} AS e WHERE e.payment_id = $1 AND e.applied_at IS NULL
-            )
-        RETURNING *
-    ), event AS (
-        INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
-        SELECT gen_random_uuid(), merchant_id, 'payment.' || status, id, {payload_sql()}, $4, $4, $4
-        FROM settled
+def _store_order(*, many: bool) -> str:
+    given = (
+        "SELECT * FROM unnest($1::uuid[], $2::text[]) AS given(id, order_id)"
+        if many
+        else "SELECT $1::uuid AS id, $2::text AS order_id"
     )
-    SELECT status FROM settled
-"""  # noqa: S608
+    return f"""
+        WITH given AS ({given}), locked AS (
+            SELECT payment.id FROM {_PAYMENTS} AS payment JOIN given ON payment.id = given.id
+            ORDER BY payment.id
+            FOR UPDATE OF payment SKIP LOCKED
+        ), stored AS (
+            UPDATE {_PAYMENTS} AS payment SET gateway_order_id = coalesce(payment.gateway_order_id, given.order_id)
+            FROM given JOIN locked ON locked.id = given.id WHERE payment.id = given.id
+            RETURNING payment.id, payment.gateway_order_id
+        )
+        SELECT id, gateway_order_id FROM stored
+    """  # noqa: S608
+
+
+STORE_ORDER = _store_order(many=False)
+"""Keep the gateway order first stored for the payment; every charge goes against that one (a payment another
+transaction holds is skipped, and stored through the ORM path)."""
+STORE_ORDER_MANY = _store_order(many=True)
+
+
+def _settle(*, many: bool) -> str:
+    given = (
+        "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $5::text[], $6::text[], $7::text[]) "
+        "AS given(id, lease_until, status, gateway_payment_id, failure_code, failure_message)"
+        if many
+        else "SELECT $1::uuid AS id, $2::timestamptz AS lease_until, $3::text AS status, "
+        "$5::text AS gateway_payment_id, $6::text AS failure_code, $7::text AS failure_message"
+    )
+    return f"""
+        WITH given AS ({given}), locked AS (
+            SELECT payment.id FROM {_PAYMENTS} AS payment JOIN given ON payment.id = given.id
+            WHERE payment.status = 'processing' AND payment.process_at = given.lease_until
+                AND NOT payment.needs_attention
+            ORDER BY payment.id
+            FOR UPDATE OF payment SKIP LOCKED
+        ), settled AS (
+            UPDATE {_PAYMENTS} AS payment
+            SET status = given.status, process_at = NULL, updated_at = $4,
+                gateway_payment_id = coalesce(given.gateway_payment_id, payment.gateway_payment_id),
+                failure_code = given.failure_code, failure_message = given.failure_message
+            FROM given JOIN locked ON locked.id = given.id
+            WHERE payment.id = given.id AND payment.status = 'processing' AND payment.process_at = given.lease_until
+                AND NOT payment.needs_attention
+                AND NOT EXISTS (
+                    SELECT 1 FROM {_GATEWAY_EVENTS} AS e WHERE e.payment_id = payment.id AND e.applied_at IS NULL
+                )
+            RETURNING payment.*
+        ), event AS (
+            INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
+            SELECT gen_random_uuid(), merchant_id, 'payment.' || status, id, {payload_sql()}, $4, $4, $4
+            FROM settled
+        )
+        SELECT id, status FROM settled
+    """  # noqa: S608
+
+
+SETTLE = _settle(many=False)
 """Settle a final outcome, only while the lease is still the claim's and nothing waits for the payment.
 
-A webhook that defers a refund event for the payment, or brings news of it, makes the payment due (it changes
-``process_at``) under the payment's lock: waiting for that lock, this statement re-checks its conditions on the
-new row and leaves it to the ORM path, which applies the deferred events in the same transaction. The
-``NOT EXISTS`` covers events deferred before the claim."""
+A payment another transaction holds right now (a webhook, say) is skipped and left to the ORM path, which waits
+for the lock and applies any refund event deferred meanwhile in the same transaction. ``NOT EXISTS`` covers the
+events deferred before this statement began. One committed between that and the lock is invisible to it, but
+the webhook that defers an event also makes the payment due (it changes ``process_at``), and ``FOR UPDATE``
+checks the lease again on that newest version of the row: the payment is left to the ORM path."""
+SETTLE_MANY = _settle(many=True)
+
+
+class _Coalesced(Generic[_In, _Out]):
+    """One kind of statement, at most ``limit`` at a time; the requests that come meanwhile go together, as one.
+
+    Like a group commit: with a free slot a request runs at once and alone, so a quiet worker waits for nothing;
+    when the worker is busy, the requests that queued behind the running statements share the next one, and each
+    transaction, round trip and commit serves several payments. If a shared statement fails (a deadlock between
+    two workers' batches, say), each request of it runs alone instead.
+    """
+
+    __slots__ = ("_limit", "_many", "_one", "_running", "_tasks", "_waiting")
+
+    def __init__(
+        self,
+        one: Callable[[_In], Awaitable[_Out]],
+        many: Callable[[list[_In]], Awaitable[list[_Out]]],
+        limit: int,
+    ) -> None:
+        self._one = one
+        self._many = many
+        self._limit = limit
+        self._running = 0
+        self._waiting: list[tuple[_In, asyncio.Future[_Out]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, request: _In) -> _Out:
+        if self._running < self._limit:
+            self._running += 1
+            try:
+                return await self._one(request)
+            finally:
+                self._running -= 1
+                self._serve_waiting()
+        answer: asyncio.Future[_Out] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, answer))
+        return await answer
+
+    def _serve_waiting(self) -> None:
+        if self._waiting and self._running < self._limit:
+            self._running += 1
+            task = asyncio.create_task(self._run_waiting())  # not the caller's: its own answer is ready
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                requests = [request for request, _ in batch]
+                try:
+                    answers = [await self._one(requests[0])] if len(requests) == 1 else await self._many(requests)
+                except Exception:  # each alone then, and each answer or error goes to its caller
+                    for request, answer in batch:
+                        await self._answer_alone(request, answer)
+                    continue
+                for (_, answer), value in zip(batch, answers, strict=True):
+                    if not answer.done():  # a caller cancelled meanwhile (its job timed out)
+                        answer.set_result(value)
+        finally:
+            self._running -= 1
+
+    async def _answer_alone(self, request: _In, answer: asyncio.Future[_Out]) -> None:
+        try:
+            value = await self._one(request)
+        except Exception as exc:  # the caller's to handle, as if it had run the statement itself
+            if not answer.done():
+                answer.set_exception(exc)
+            return
+        if not answer.done():
+            answer.set_result(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A final gateway answer for a payment the claim holds (see :data:`SETTLE`)."""
+
+    payment_id: UUID
+    lease_until: datetime
+    status: PaymentStatus
+    gateway_payment_id: str | None
+    failure_code: str | None
+    failure_message: str | None
 
 
 class PaymentStatements:
@@ -104,29 +248,119 @@ class PaymentStatements:
 
     Each statement needs a connection for a moment. Taking one from SQLAlchemy's pool and giving it back cost
     more than the statement itself (about 200 µs of CPU here, asyncpg's own pool about 60 µs), so the statements
-    keep up to ``max_connections`` connections of their own: each is opened by the engine's pool, so the host's
-    URL, connect arguments and pool events apply, then detached from it. A connection a statement failed on is
-    dropped, whatever state the failure left it in; the others are closed by :meth:`close`.
+    keep connections of their own: each is opened by the engine's pool, so the host's URL, connect arguments and
+    pool events apply, then detached from it. A connection a statement failed on is dropped, whatever state the
+    failure left it in; the others are closed by :meth:`close`.
+
+    Each kind of statement runs at most ``in_flight`` at a time (so at most three times that many connections);
+    steps of other jobs that come meanwhile share the next statement of their kind (see :class:`_Coalesced`).
 
     Args:
         engine: The host's engine (Postgres through asyncpg).
-        max_connections: Connections at most (a worker's concurrency); a step waits for one beyond that.
+        config: payguard's configuration (clock, lease).
+        in_flight: Statements of one kind at once.
     """
 
-    __slots__ = ("_closed", "_engine", "_idle", "_slots")
+    __slots__ = ("_claim", "_closed", "_config", "_engine", "_idle", "_settle", "_store_order")
 
-    def __init__(self, engine: AsyncEngine, max_connections: int) -> None:
+    def __init__(self, engine: AsyncEngine, config: PayGuardConfig, in_flight: int = 1) -> None:
         self._engine = engine
-        self._slots = asyncio.Semaphore(max_connections)
+        self._config = config
         self._idle: list[asyncpg.Connection] = []
         self._closed = False
+        self._claim = _Coalesced(self._claim_one, self._claim_many, in_flight)
+        self._store_order = _Coalesced(self._store_order_one, self._store_order_many, in_flight)
+        self._settle = _Coalesced(self._settle_one, self._settle_many, in_flight)
 
     @classmethod
-    def for_engine(cls, engine: AsyncEngine, max_connections: int) -> PaymentStatements | None:
+    def for_engine(cls, engine: AsyncEngine, config: PayGuardConfig) -> PaymentStatements | None:
         """The statements for this engine, or ``None`` when it is not Postgres through asyncpg."""
         dialect = engine.dialect
         supported = (dialect.name, dialect.driver) == ("postgresql", "asyncpg")
-        return cls(engine, max_connections) if supported else None
+        return cls(engine, config) if supported else None
+
+    async def claim(self, payment_id: UUID) -> Any:
+        """Claim the payment if it is due and open; the claimed row (see :data:`CLAIM`), or ``None``."""
+        return await self._claim(payment_id)
+
+    async def store_order(self, payment_id: UUID, order_id: str) -> str | None:
+        """Store the gateway order unless one is stored already; the one stored (``None``: no such payment)."""
+        return await self._store_order((payment_id, order_id))
+
+    async def settle(self, settlement: Settlement) -> PaymentStatus | None:
+        """Move a payment the claim still holds to its final status with its event; ``None`` if it was not."""
+        return await self._settle(settlement)
+
+    async def close(self) -> None:
+        """Close the connections (a worker or application stopping); one still in use closes when its step ends."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    # -- the statements, for one payment or several ------------------------------------------------------------
+
+    def _times(self) -> tuple[datetime, datetime]:
+        now = self._config.clock.now()
+        return now, now + timedelta(seconds=self._config.payment_lease_seconds)
+
+    async def _claim_one(self, payment_id: UUID) -> Any:
+        return await self._fetchrow(CLAIM, payment_id, *self._times())
+
+    async def _claim_many(self, payment_ids: list[UUID]) -> list[Any]:
+        rows = {row["id"]: row for row in await self._fetch(CLAIM_MANY, payment_ids, *self._times())}
+        return [rows.get(payment_id) for payment_id in payment_ids]
+
+    async def _store_order_one(self, request: tuple[UUID, str]) -> str | None:
+        row = await self._fetchrow(STORE_ORDER, *request)
+        return None if row is None else str(row["gateway_order_id"])
+
+    async def _store_order_many(self, requests: list[tuple[UUID, str]]) -> list[str | None]:
+        ids, orders = zip(*requests, strict=True)
+        rows = await self._fetch(STORE_ORDER_MANY, list(ids), list(orders))
+        stored = {row["id"]: str(row["gateway_order_id"]) for row in rows}
+        return [stored.get(payment_id) for payment_id in ids]
+
+    async def _settle_one(self, settlement: Settlement) -> PaymentStatus | None:
+        row = await self._fetchrow(SETTLE, *self._settle_args([settlement], many=False))
+        return None if row is None else PaymentStatus(row["status"])
+
+    async def _settle_many(self, settlements: list[Settlement]) -> list[PaymentStatus | None]:
+        rows = await self._fetch(SETTLE_MANY, *self._settle_args(settlements, many=True))
+        settled = {row["id"]: PaymentStatus(row["status"]) for row in rows}
+        return [settled.get(settlement.payment_id) for settlement in settlements]
+
+    def _settle_args(self, settlements: list[Settlement], *, many: bool) -> list[Any]:
+        columns: list[Any] = [
+            [s.payment_id for s in settlements],
+            [s.lease_until for s in settlements],
+            [s.status.value for s in settlements],
+            self._config.clock.now(),
+            [s.gateway_payment_id for s in settlements],
+            [s.failure_code for s in settlements],
+            [s.failure_message for s in settlements],
+        ]
+        return columns if many else [column if index == 3 else column[0] for index, column in enumerate(columns)]
+
+    # -- connections -------------------------------------------------------------------------------------------
+
+    async def _fetchrow(self, sql: str, *args: Any) -> Any:
+        rows = await self._fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        """Run one statement on its own: Postgres commits it."""
+        connection = await self._take()
+        try:
+            rows: list[Any] = await connection.fetch(sql, *args)
+        except BaseException:  # an error, a timeout, a cancelled job: do not reuse what it left behind
+            connection.terminate()
+            raise
+        if self._closed:
+            await connection.close()
+        else:
+            self._idle.append(connection)
+        return rows
 
     async def _take(self) -> asyncpg.Connection:
         while self._idle:
@@ -137,51 +371,3 @@ class PaymentStatements:
         connection = pooled.driver_connection
         pooled.detach()
         return connection
-
-    async def _fetchrow(self, sql: str, *args: Any) -> Any:
-        """Run one statement on its own: Postgres commits it."""
-        async with self._slots:
-            connection = await self._take()
-            try:
-                row = await connection.fetchrow(sql, *args)
-            except BaseException:  # an error, a timeout, a cancelled job: do not reuse what it left behind
-                connection.terminate()
-                raise
-            if self._closed:
-                await connection.close()
-            else:
-                self._idle.append(connection)
-            return row
-
-    async def close(self) -> None:
-        """Close the connections (a worker or application stopping); one still in use closes when its step ends."""
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.close()
-
-    async def claim(self, payment_id: UUID, now: datetime, lease_until: datetime) -> Any:
-        """Claim the payment if it is due and open; the claimed row (see :data:`CLAIM`), or ``None``."""
-        return await self._fetchrow(CLAIM, payment_id, now, lease_until)
-
-    async def store_order(self, payment_id: UUID, order_id: str) -> str | None:
-        """Store the gateway order unless one is stored already; the one stored."""
-        row = await self._fetchrow(STORE_ORDER, payment_id, order_id)
-        return None if row is None else str(row["gateway_order_id"])
-
-    async def settle(
-        self,
-        payment_id: UUID,
-        *,
-        lease_until: datetime,
-        status: PaymentStatus,
-        now: datetime,
-        gateway_payment_id: str | None,
-        failure_code: str | None,
-        failure_message: str | None,
-    ) -> PaymentStatus | None:
-        """Move a payment the claim still holds to its final status with its event; ``None`` if it was not."""
-        row = await self._fetchrow(
-            SETTLE, payment_id, lease_until, status.value, now, gateway_payment_id, failure_code, failure_message
-        )
-        return None if row is None else PaymentStatus(row["status"])

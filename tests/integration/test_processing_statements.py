@@ -7,8 +7,9 @@ import asyncio
 import uuid
 from typing import Any
 
-from litestar_payguard import RazorpayGateway
+from litestar_payguard import RazorpayGateway, SimulatedGateway
 from litestar_payguard.gateways import DECLINED_VPA, RefundRequest
+from litestar_payguard.models import PaymentStatus
 from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
 from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.testing import ManualClock
@@ -77,6 +78,33 @@ async def test_the_statements_write_what_the_orm_path_writes(client: Client, sto
     ]
     declined_row, _ = written["declined"][0]
     assert (declined_row["status"], declined_row["failure_code"]) == ("failed", "card_declined")
+
+
+async def test_steps_of_concurrent_jobs_share_statements_and_each_payment_is_charged_once(
+    client: Client, store: Store
+) -> None:
+    await seed_merchants(client)
+    payguard = payguard_of(client.app)
+    gateway = payguard.config.gateway
+    assert isinstance(gateway, SimulatedGateway)
+    created = [await create_payment(client, customerId=f"cust-{index}") for index in range(30)]
+    ids = [uuid.UUID(payment["id"]) for payment in created]
+    processor = payguard.payment_processor()
+
+    # One process, one event loop: 35 jobs at once, five of them a second job for the same payment.
+    steps = await asyncio.gather(*(processor.process(payment_id) for payment_id in ids + ids[:5]))
+
+    assert {step.status for step in steps[:30]} <= {PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING}
+    assert await store.count("payguard_payment", "status = 'succeeded' AND process_attempts = 1") == 30
+    assert {str(payment_id): gateway.charges[str(payment_id)] for payment_id in ids} == {
+        str(payment_id): 1 for payment_id in ids
+    }
+    events = await store.rows("SELECT type, count(*) AS n FROM payguard_event GROUP BY type")
+    assert {row["type"]: row["n"] for row in events} == {
+        "payment.created": 30,
+        "payment.processing": 30,
+        "payment.succeeded": 30,
+    }
 
 
 async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_success(
