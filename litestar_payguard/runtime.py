@@ -83,13 +83,18 @@ class PayGuard:
         async with self.sqlalchemy_config.get_engine().begin() as connection:
             yield connection
 
-    def payment_processor(self) -> PaymentProcessor:
-        """The payment processor the workers run: its usual steps as single statements on Postgres (asyncpg)."""
+    @property
+    def payment_statements(self) -> PaymentStatements | None:
+        """The payment steps as single statements, shared by this process's jobs; ``None`` unless Postgres (asyncpg)."""
         if not self._statements_known:
             engine = self.sqlalchemy_config.get_engine()
             self._statements = PaymentStatements.for_engine(engine, self.config)
             self._statements_known = True
-        return PaymentProcessor(self.config, self.db_session, self._statements)
+        return self._statements
+
+    def payment_processor(self) -> PaymentProcessor:
+        """The payment processor the workers run: its usual steps as single statements on Postgres (asyncpg)."""
+        return PaymentProcessor(self.config, self.db_session, self.payment_statements)
 
     async def close_connections(self) -> None:
         """Close the connections payguard's workers opened besides the engine's pool (see ``PaymentStatements``)."""

@@ -30,12 +30,10 @@ from litestar_payguard.services.processing_sql import Settlement
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
-    from litestar_payguard.services.processing_sql import PaymentStatements
-
-if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.services.processing_sql import PaymentStatements
 
 __all__ = ("PaymentProcessor", "Step")
 

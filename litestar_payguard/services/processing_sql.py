@@ -17,7 +17,8 @@ Only for Postgres through asyncpg (:meth:`PaymentStatements.for_engine`); any ot
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = ("PaymentStatements", "Settlement")
+
+logger = logging.getLogger("litestar_payguard.processing")
+
+STATEMENT_TIMEOUT_SECONDS = 15.0
+"""A statement that has not answered by then is abandoned (its connection dropped) and its steps take the ORM
+path: a connection half-open after a failover must not hold up every payment of the worker."""
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -165,20 +172,24 @@ class _Coalesced(Generic[_In, _Out]):
 
     Like a group commit: with a free slot a request runs at once and alone, so a quiet worker waits for nothing;
     when the worker is busy, the requests that queued behind the running statements share the next one, and each
-    transaction, round trip and commit serves several payments. If a shared statement fails (a deadlock between
-    two workers' batches, say), each request of it runs alone instead.
+    transaction, round trip and commit serves several payments. Two requests with the same ``key`` (two jobs
+    holding the same payment) never share a statement: the later one waits for the next, so each is decided on
+    the row the other left, as through the ORM. A request whose caller stopped waiting is dropped. A failed
+    statement fails each of its requests.
     """
 
-    __slots__ = ("_limit", "_many", "_one", "_running", "_tasks", "_waiting")
+    __slots__ = ("_key", "_limit", "_many", "_one", "_running", "_tasks", "_waiting")
 
     def __init__(
         self,
         one: Callable[[_In], Awaitable[_Out]],
         many: Callable[[list[_In]], Awaitable[list[_Out]]],
+        key: Callable[[_In], Hashable],
         limit: int,
     ) -> None:
         self._one = one
         self._many = many
+        self._key = key
         self._limit = limit
         self._running = 0
         self._waiting: list[tuple[_In, asyncio.Future[_Out]]] = []
@@ -196,6 +207,16 @@ class _Coalesced(Generic[_In, _Out]):
         self._waiting.append((request, answer))
         return await answer
 
+    async def close(self) -> None:
+        """Stop serving the waiting requests (their callers are cancelled)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        waiting, self._waiting = self._waiting, []
+        for _, answer in waiting:
+            answer.cancel()
+
     def _serve_waiting(self) -> None:
         if self._waiting and self._running < self._limit:
             self._running += 1
@@ -203,32 +224,42 @@ class _Coalesced(Generic[_In, _Out]):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    def _next_batch(self) -> list[tuple[_In, asyncio.Future[_Out]]]:
+        """The waiting requests still wanted, one per key; the others wait for the next statement."""
+        batch: list[tuple[_In, asyncio.Future[_Out]]] = []
+        later: list[tuple[_In, asyncio.Future[_Out]]] = []
+        keys: set[Hashable] = set()
+        for request, answer in self._waiting:
+            if answer.done():  # its caller stopped waiting (a job timed out, a worker stopping)
+                continue
+            key = self._key(request)
+            (later if key in keys else batch).append((request, answer))
+            keys.add(key)
+        self._waiting = later
+        return batch
+
     async def _run_waiting(self) -> None:
+        batch: list[tuple[_In, asyncio.Future[_Out]]] = []
         try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
+            while batch := self._next_batch():
                 requests = [request for request, _ in batch]
                 try:
                     answers = [await self._one(requests[0])] if len(requests) == 1 else await self._many(requests)
-                except Exception:  # each alone then, and each answer or error goes to its caller
-                    for request, answer in batch:
-                        await self._answer_alone(request, answer)
+                except Exception as exc:  # every request of it failed, each caller hears so
+                    for _, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(exc)
                     continue
                 for (_, answer), value in zip(batch, answers, strict=True):
-                    if not answer.done():  # a caller cancelled meanwhile (its job timed out)
+                    if not answer.done():
                         answer.set_result(value)
+        except BaseException:  # cancelled (the worker is stopping): no caller may wait for an answer forever
+            for _, answer in [*batch, *self._waiting]:
+                answer.cancel()
+            self._waiting = []
+            raise
         finally:
             self._running -= 1
-
-    async def _answer_alone(self, request: _In, answer: asyncio.Future[_Out]) -> None:
-        try:
-            value = await self._one(request)
-        except Exception as exc:  # the caller's to handle, as if it had run the statement itself
-            if not answer.done():
-                answer.set_exception(exc)
-            return
-        if not answer.done():
-            answer.set_result(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,9 +299,9 @@ class PaymentStatements:
         self._config = config
         self._idle: list[asyncpg.Connection] = []
         self._closed = False
-        self._claim = _Coalesced(self._claim_one, self._claim_many, in_flight)
-        self._store_order = _Coalesced(self._store_order_one, self._store_order_many, in_flight)
-        self._settle = _Coalesced(self._settle_one, self._settle_many, in_flight)
+        self._claim = _Coalesced(self._claim_one, self._claim_many, _same, in_flight)
+        self._store_order = _Coalesced(self._store_order_one, self._store_order_many, _first, in_flight)
+        self._settle = _Coalesced(self._settle_one, self._settle_many, _payment_of, in_flight)
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, config: PayGuardConfig) -> PaymentStatements | None:
@@ -281,22 +312,27 @@ class PaymentStatements:
 
     async def claim(self, payment_id: UUID) -> Any:
         """Claim the payment if it is due and open; the claimed row (see :data:`CLAIM`), or ``None``."""
-        return await self._claim(payment_id)
+        return await _or_none(self._claim(payment_id), "claim", payment_id)
 
     async def store_order(self, payment_id: UUID, order_id: str) -> str | None:
-        """Store the gateway order unless one is stored already; the one stored (``None``: no such payment)."""
-        return await self._store_order((payment_id, order_id))
+        """Store the gateway order unless one is stored already; the one stored, or ``None``."""
+        return await _or_none(self._store_order((payment_id, order_id)), "order", payment_id)
 
     async def settle(self, settlement: Settlement) -> PaymentStatus | None:
         """Move a payment the claim still holds to its final status with its event; ``None`` if it was not."""
-        return await self._settle(settlement)
+        return await _or_none(self._settle(settlement), "settlement", settlement.payment_id)
 
     async def close(self) -> None:
         """Close the connections (a worker or application stopping); one still in use closes when its step ends."""
         self._closed = True
+        for coalesced in (self._claim, self._store_order, self._settle):
+            await coalesced.close()
         idle, self._idle = self._idle, []
         for connection in idle:
-            await connection.close()
+            try:
+                await connection.close(timeout=5)
+            except Exception:  # gone already, or not answering: drop it
+                connection.terminate()
 
     # -- the statements, for one payment or several ------------------------------------------------------------
 
@@ -352,7 +388,7 @@ class PaymentStatements:
         """Run one statement on its own: Postgres commits it."""
         connection = await self._take()
         try:
-            rows: list[Any] = await connection.fetch(sql, *args)
+            rows: list[Any] = await connection.fetch(sql, *args, timeout=STATEMENT_TIMEOUT_SECONDS)
         except BaseException:  # an error, a timeout, a cancelled job: do not reuse what it left behind
             connection.terminate()
             raise
@@ -367,7 +403,43 @@ class PaymentStatements:
             connection = self._idle.pop()
             if not connection.is_closed():  # the server may have closed an idle one
                 return connection
+        return await self._open()
+
+    async def _open(self) -> asyncpg.Connection:
+        """A new connection, opened by the engine's pool (the host's settings and events apply), detached from it."""
         pooled = await self._engine.raw_connection()
-        connection = pooled.driver_connection
+        connection: asyncpg.Connection = pooled.driver_connection
         pooled.detach()
+        if connection.is_in_transaction():
+            # A host's pool event ran SQL through SQLAlchemy (``SET search_path``, say), which began a transaction
+            # that the connection's first use would have committed. Commit it, or every statement would run
+            # inside it and never be seen by anyone else.
+            await connection.execute("COMMIT")
         return connection
+
+
+def _same(payment_id: UUID) -> UUID:
+    return payment_id
+
+
+def _first(request: tuple[UUID, str]) -> UUID:
+    return request[0]
+
+
+def _payment_of(settlement: Settlement) -> UUID:
+    return settlement.payment_id
+
+
+async def _or_none(step: Awaitable[_Out], what: str, payment_id: UUID) -> _Out | None:
+    """The statement's answer; ``None`` when it failed, so that the step takes the ORM path.
+
+    Safe whatever the failure: a statement that committed before its answer was lost leaves the payment as the
+    ORM path expects to find it after another worker's step (claimed under a lease, order stored, settled).
+    """
+    try:
+        return await step
+    except Exception:
+        logger.warning(
+            "payguard: the %s statement failed for payment %s; the ORM path takes it", what, payment_id, exc_info=True
+        )
+        return None

@@ -628,6 +628,7 @@ def _json(raw: bytes) -> Json:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 resets the connections of a burst of concurrent workers
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], fake: FakeRazorpay) -> None:
         super().__init__(address, handler)

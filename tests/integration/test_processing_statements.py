@@ -1,22 +1,27 @@
 """The payment processor's single-statement steps on Postgres (``services/processing_sql.py``): they write what the
-ORM path writes, and a webhook racing a worker's settlement still has its refund applied."""
+ORM path writes, jobs sharing them never charge twice, and a webhook racing a settlement has its refund applied."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar_payguard import RazorpayGateway, SimulatedGateway
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litestar_payguard import RazorpayGateway
 from litestar_payguard.gateways import DECLINED_VPA, RefundRequest
-from litestar_payguard.models import PaymentStatus
+from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
 from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import Client, ClientFactory, Store, payguard_of
 from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, seed_merchants
-from tests.integration.test_razorpay_flow import HOOKS, fake, razorpay  # noqa: F401  # fixtures
+from tests.integration.test_razorpay_flow import fake, razorpay  # noqa: F401  # fixtures
 from tests.support import eventually
 
 PAYMENT_COLUMNS = (
@@ -44,20 +49,34 @@ async def _written(store: Store, payment_id: str) -> tuple[dict[str, Any], list[
     ]
 
 
+@asynccontextmanager
+async def _no_orm() -> AsyncIterator[AsyncSession]:
+    """The sessions of a processor that must never take the ORM path: any step that does fails the test."""
+    msg = "the ORM path was taken"
+    raise AssertionError(msg)
+    yield  # pragma: no cover
+
+
 async def test_the_statements_write_what_the_orm_path_writes(client: Client, store: Store, clock: ManualClock) -> None:
     await seed_merchants(client)
     payguard = payguard_of(client.app)
-    statements = payguard.payment_processor()
+    statements = payguard.payment_statements
+    assert statements is not None  # Postgres through asyncpg
+    only_statements = PaymentProcessor(payguard.config, _no_orm, statements)
     orm = PaymentProcessor(payguard.config, payguard.db_session)  # no statements: the ORM for every step
-    assert statements._statements is not None  # Postgres through asyncpg
 
     written = {}
-    for label, vpa in (("paid", "success@upi"), ("declined", DECLINED_VPA)):
+    for label, vpa in (("paid", "success@upi"), ("declined", DECLINED_VPA), ("retried", "success@upi")):
         by_statements = await create_payment(client, vpa=vpa, metadata={"cart": "7"})
         by_orm = await create_payment(client, vpa=vpa, metadata={"cart": "7"})
+        pair = [uuid.UUID(by_statements["id"]), uuid.UUID(by_orm["id"])]
+        if label == "retried":  # a worker claimed both and died: the lease runs out, another worker retries
+            assert None not in [await statements.claim(payment_id) for payment_id in pair]
+            clock.advance(payguard.config.payment_lease_seconds + 1)
         clock.advance(1.5)
-        steps = [await statements.process(uuid.UUID(by_statements["id"])), await orm.process(uuid.UUID(by_orm["id"]))]
+        steps = [await only_statements.process(pair[0]), await orm.process(pair[1])]
         assert [step.status for step in steps] == [steps[0].status] * 2
+        assert steps[0].status is not None
         written[label] = [await _written(store, by_statements["id"]), await _written(store, by_orm["id"])]
         view = (await client.get(f"{PAYMENTS}/{by_statements['id']}", headers=ACME)).json()
         (last,) = await store.rows(
@@ -78,27 +97,32 @@ async def test_the_statements_write_what_the_orm_path_writes(client: Client, sto
     ]
     declined_row, _ = written["declined"][0]
     assert (declined_row["status"], declined_row["failure_code"]) == ("failed", "card_declined")
+    retried_row, retried_events = written["retried"][0]
+    assert (retried_row["status"], retried_row["process_attempts"]) == ("succeeded", 2)
+    assert len(retried_events) == 3  # one processing event: a retry changes no status
 
 
-async def test_steps_of_concurrent_jobs_share_statements_and_each_payment_is_charged_once(
-    client: Client, store: Store
+async def test_concurrent_jobs_share_statements_and_a_payment_two_jobs_hold_is_captured_once(
+    client_for: ClientFactory,
+    fake: FakeRazorpay,  # noqa: F811
+    razorpay: RazorpayGateway,  # noqa: F811
+    store: Store,
 ) -> None:
-    await seed_merchants(client)
-    payguard = payguard_of(client.app)
-    gateway = payguard.config.gateway
-    assert isinstance(gateway, SimulatedGateway)
-    created = [await create_payment(client, customerId=f"cust-{index}") for index in range(30)]
-    ids = [uuid.UUID(payment["id"]) for payment in created]
-    processor = payguard.payment_processor()
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        created = [
+            await create_payment(client, customerId=f"cust-{index}", vpa="success@razorpay") for index in range(30)
+        ]
+        ids = [uuid.UUID(payment["id"]) for payment in created]
+        processor = payguard_of(client.app).payment_processor()
 
-    # One process, one event loop: 35 jobs at once, five of them a second job for the same payment.
-    steps = await asyncio.gather(*(processor.process(payment_id) for payment_id in ids + ids[:5]))
+        # One process, one event loop: 40 jobs at once, ten of them a second job for a payment (a job and the
+        # reconciler's, say). Their steps queue behind each other's statements and share the next ones.
+        steps = await asyncio.gather(*(processor.process(payment_id) for payment_id in ids + ids[:10]))
 
-    assert {step.status for step in steps[:30]} <= {PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING}
-    assert await store.count("payguard_payment", "status = 'succeeded' AND process_attempts = 1") == 30
-    assert {str(payment_id): gateway.charges[str(payment_id)] for payment_id in ids} == {
-        str(payment_id): 1 for payment_id in ids
-    }
+    assert {step.status for step in steps} <= {PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING}
+    assert await store.count("payguard_payment", "status = 'succeeded'") == 30
+    assert fake.captures_by_receipt() == {str(payment_id): 1 for payment_id in ids}
     events = await store.rows("SELECT type, count(*) AS n FROM payguard_event GROUP BY type")
     assert {row["type"]: row["n"] for row in events} == {
         "payment.created": 30,
@@ -112,6 +136,7 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
     fake: FakeRazorpay,  # noqa: F811
     razorpay: RazorpayGateway,  # noqa: F811
     store: Store,
+    clock: ManualClock,
 ) -> None:
     async with client_for(gateway=razorpay) as client:
         await seed_merchants(client)
@@ -142,9 +167,10 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
         headers, body = fake.webhook("refund.processed", refund_id=fake.refunds(gateway_payment_id)[0]["id"])
         async with payguard.db_session() as db:
             receipt = await GatewayWebhookService(db, payguard.config).receive("razorpay", headers, body)
-            assert receipt.outcome == "deferred"
+            # The settling statement relies on this: deferring an event changes the payment's row (it is due now).
+            due = await db.scalar(select(Payment.process_at).where(Payment.id == uuid.UUID(created["id"])))
 
-            async def waiting() -> bool:  # the worker's settling statement waits for this transaction's lock
+            async def waiting() -> bool:  # the worker's settlement, on the ORM path, waits for this lock
                 return await store.count("pg_locks", "NOT granted") > 0
 
             await eventually(waiting)
@@ -152,10 +178,11 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
         step = await worker
         after = (await client.get(f"{PAYMENTS}/{created['id']}", headers=ACME)).json()
 
-    assert step.status is not None
+    assert receipt.outcome == "deferred"
+    assert due == clock.now()
+    assert step.status is PaymentStatus.PARTIALLY_REFUNDED
     assert (after["status"], after["amountRefunded"]) == ("partially_refunded", 1200)
     assert await store.count("payguard_gateway_event", "applied_at IS NULL") == 0
     refund = (await store.rows("SELECT status, amount FROM payguard_refund"))[0]
     assert (refund["status"], refund["amount"]) == ("processed", 1200)
     assert fake.captures_by_receipt() == {created["id"]: 1}
-    assert HOOKS  # the route the same webhook takes over HTTP

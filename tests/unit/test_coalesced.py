@@ -9,6 +9,10 @@ import pytest
 from litestar_payguard.services.processing_sql import _Coalesced
 
 
+def _same(request: int) -> int:
+    return request
+
+
 class Calls:
     """Records what the coalescer ran; ``many`` fails for batches holding ``poison``."""
 
@@ -35,7 +39,7 @@ class Calls:
 async def test_a_request_with_a_free_slot_runs_at_once_and_alone() -> None:
     calls = Calls()
     calls.gate.set()
-    coalesced = _Coalesced(calls.one, calls.many, limit=1)
+    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
 
     assert [await coalesced(1), await coalesced(2)] == [10, 20]
     assert (calls.ones, calls.manys) == ([1, 2], [])
@@ -43,7 +47,7 @@ async def test_a_request_with_a_free_slot_runs_at_once_and_alone() -> None:
 
 async def test_requests_that_wait_for_a_running_statement_share_the_next_one() -> None:
     calls = Calls()
-    coalesced = _Coalesced(calls.one, calls.many, limit=1)
+    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
 
     first = asyncio.ensure_future(coalesced(1))
     await asyncio.sleep(0)  # 1 runs (held at the gate); the others queue behind it
@@ -55,37 +59,65 @@ async def test_requests_that_wait_for_a_running_statement_share_the_next_one() -
     assert (calls.ones, calls.manys) == ([1], [[2, 3, 4]])
 
 
-async def test_a_failed_shared_statement_runs_each_request_alone_and_each_gets_its_own_answer() -> None:
+async def _queued(coalesced: _Coalesced[int, int], *requests: int) -> list[asyncio.Future[int]]:
+    """Request 1 (held at the gate, so it keeps the only slot), then ``requests``, which queue behind it."""
+    first = asyncio.ensure_future(coalesced(1))
+    await asyncio.sleep(0)
+    rest = [asyncio.ensure_future(coalesced(n)) for n in requests]
+    await asyncio.sleep(0)
+    return [first, *rest]
+
+
+async def test_a_failed_shared_statement_fails_each_of_its_requests_and_no_other() -> None:
     calls = Calls(poison=3)
-    coalesced = _Coalesced(calls.one, calls.many, limit=1)
+    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
 
-    first = asyncio.ensure_future(coalesced(1))
-    await asyncio.sleep(0)
-    rest = [asyncio.ensure_future(coalesced(n)) for n in (2, 3, 4)]
-    await asyncio.sleep(0)
+    futures = await _queued(coalesced, 2, 3, 4)
     calls.gate.set()
-    answers = await asyncio.gather(first, *rest, return_exceptions=True)
+    answers = await asyncio.gather(*futures, return_exceptions=True)
+    after = await coalesced(5)
 
-    assert answers[:2] == [10, 20]
-    assert isinstance(answers[2], ValueError)
-    assert answers[3] == 40
-    assert calls.manys == [[2, 3, 4]]
-    assert calls.ones == [1, 2, 3, 4]
+    assert answers[0] == 10
+    assert all(isinstance(answer, RuntimeError) for answer in answers[1:])
+    assert after == 50
+    assert (calls.ones, calls.manys) == ([1, 5], [[2, 3, 4]])
 
 
-async def test_a_caller_that_gives_up_waiting_leaves_the_others_their_answers() -> None:
+async def test_two_requests_for_the_same_key_never_share_a_statement() -> None:
     calls = Calls()
-    coalesced = _Coalesced(calls.one, calls.many, limit=1)
+    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
 
-    first = asyncio.ensure_future(coalesced(1))
-    await asyncio.sleep(0)
-    impatient = asyncio.ensure_future(coalesced(2))
-    patient = asyncio.ensure_future(coalesced(3))
-    await asyncio.sleep(0)
+    futures = await _queued(coalesced, 2, 2, 3, 2)
+    calls.gate.set()
+
+    assert await asyncio.gather(*futures) == [10, 20, 20, 30, 20]
+    assert calls.manys == [[2, 3]]
+    assert calls.ones == [1, 2, 2]  # the second and the third 2, each in a statement after the last one
+
+
+async def test_a_request_whose_caller_stopped_waiting_is_dropped() -> None:
+    calls = Calls()
+    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+
+    first, impatient, patient = await _queued(coalesced, 2, 3)
     impatient.cancel()
     calls.gate.set()
 
     assert (await first, await patient) == (10, 30)
     with pytest.raises(asyncio.CancelledError):
         await impatient
-    assert calls.manys == [[2, 3]]  # the statement still ran for it: its job's lease covers that
+    assert (calls.ones, calls.manys) == ([1, 3], [])
+
+
+async def test_closing_cancels_the_callers_still_waiting() -> None:
+    calls = Calls()
+    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+
+    first, waiting = await _queued(coalesced, 2)
+    await coalesced.close()
+    calls.gate.set()
+
+    assert await first == 10
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert calls.ones == [1]
