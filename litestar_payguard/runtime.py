@@ -15,8 +15,8 @@ from saq import Queue, Worker
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.jobs import FUNCTIONS, cron_jobs
+from litestar_payguard.services.payment_statements import PaymentStatements
 from litestar_payguard.services.processing import PaymentProcessor
-from litestar_payguard.services.processing_sql import PaymentStatements
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -25,15 +25,15 @@ from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderReques
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
+from litestar_payguard.services.payment_statements import Settlement
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.processing_sql import Settlement
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
-    from litestar_payguard.services.processing_sql import PaymentStatements
+    from litestar_payguard.services.payment_statements import PaymentStatements
 
 __all__ = ("PaymentProcessor", "Step")
 

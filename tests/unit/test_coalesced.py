@@ -1,4 +1,4 @@
-"""Statements of concurrent jobs sharing one round trip (``processing_sql._Coalesced``), on plain coroutines."""
+"""Statements of concurrent jobs sharing one round trip (``processing_sql.Coalesced``), on plain coroutines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from litestar_payguard.services.processing_sql import _Coalesced
+from litestar_payguard.services.coalesced import Coalesced
 
 
 def _same(request: int) -> int:
@@ -39,7 +39,7 @@ class Calls:
 async def test_a_request_with_a_free_slot_runs_at_once_and_alone() -> None:
     calls = Calls()
     calls.gate.set()
-    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+    coalesced = Coalesced(calls.one, calls.many, _same, limit=1)
 
     assert [await coalesced(1), await coalesced(2)] == [10, 20]
     assert (calls.ones, calls.manys) == ([1, 2], [])
@@ -47,7 +47,7 @@ async def test_a_request_with_a_free_slot_runs_at_once_and_alone() -> None:
 
 async def test_requests_that_wait_for_a_running_statement_share_the_next_one() -> None:
     calls = Calls()
-    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+    coalesced = Coalesced(calls.one, calls.many, _same, limit=1)
 
     first = asyncio.ensure_future(coalesced(1))
     await asyncio.sleep(0)  # 1 runs (held at the gate); the others queue behind it
@@ -59,7 +59,7 @@ async def test_requests_that_wait_for_a_running_statement_share_the_next_one() -
     assert (calls.ones, calls.manys) == ([1], [[2, 3, 4]])
 
 
-async def _queued(coalesced: _Coalesced[int, int], *requests: int) -> list[asyncio.Future[int]]:
+async def _queued(coalesced: Coalesced[int, int], *requests: int) -> list[asyncio.Future[int]]:
     """Request 1 (held at the gate, so it keeps the only slot), then ``requests``, which queue behind it."""
     first = asyncio.ensure_future(coalesced(1))
     await asyncio.sleep(0)
@@ -70,7 +70,7 @@ async def _queued(coalesced: _Coalesced[int, int], *requests: int) -> list[async
 
 async def test_a_failed_shared_statement_fails_each_of_its_requests_and_no_other() -> None:
     calls = Calls(poison=3)
-    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+    coalesced = Coalesced(calls.one, calls.many, _same, limit=1)
 
     futures = await _queued(coalesced, 2, 3, 4)
     calls.gate.set()
@@ -85,7 +85,7 @@ async def test_a_failed_shared_statement_fails_each_of_its_requests_and_no_other
 
 async def test_two_requests_for_the_same_key_never_share_a_statement() -> None:
     calls = Calls()
-    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+    coalesced = Coalesced(calls.one, calls.many, _same, limit=1)
 
     futures = await _queued(coalesced, 2, 2, 3, 2)
     calls.gate.set()
@@ -97,7 +97,7 @@ async def test_two_requests_for_the_same_key_never_share_a_statement() -> None:
 
 async def test_a_request_whose_caller_stopped_waiting_is_dropped() -> None:
     calls = Calls()
-    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+    coalesced = Coalesced(calls.one, calls.many, _same, limit=1)
 
     first, impatient, patient = await _queued(coalesced, 2, 3)
     impatient.cancel()
@@ -111,7 +111,7 @@ async def test_a_request_whose_caller_stopped_waiting_is_dropped() -> None:
 
 async def test_closing_cancels_the_callers_still_waiting() -> None:
     calls = Calls()
-    coalesced = _Coalesced(calls.one, calls.many, _same, limit=1)
+    coalesced = Coalesced(calls.one, calls.many, _same, limit=1)
 
     first, waiting = await _queued(coalesced, 2)
     await coalesced.close()
