@@ -113,12 +113,16 @@ class PayGuard:
         async def startup(ctx: dict[str, Any]) -> None:
             ctx["payguard"] = self
 
+        async def shutdown(_: dict[str, Any]) -> None:
+            await self.close_connections()
+
         worker = Worker(
             self.queue,
             functions=list(FUNCTIONS),
             cron_jobs=cron_jobs(self.config),
             concurrency=concurrency or self.config.worker_concurrency,
             startup=startup,
+            shutdown=shutdown,
         )
         if not handle_signals:
             worker.SIGNALS = []
@@ -153,7 +157,6 @@ class PayGuard:
         try:
             await self.build_worker(concurrency=concurrency).start()
         finally:
-            await self.close_connections()
             await self._disconnect_queue()
 
     async def _disconnect_queue(self) -> None:

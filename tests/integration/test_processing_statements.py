@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litestar_payguard import RazorpayGateway
+from litestar_payguard import RazorpayGateway, SystemClock
 from litestar_payguard.gateways import DECLINED_VPA, RefundRequest
 from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
@@ -20,7 +20,7 @@ from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import Client, ClientFactory, Store, payguard_of
-from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, seed_merchants
+from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, seed_merchants, settled
 from tests.integration.test_razorpay_flow import fake, razorpay  # noqa: F401  # fixtures
 from tests.support import eventually
 
@@ -186,3 +186,20 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
     refund = (await store.rows("SELECT status, amount FROM payguard_refund"))[0]
     assert (refund["status"], refund["amount"]) == ("processed", 1200)
     assert fake.captures_by_receipt() == {created["id"]: 1}
+
+
+async def test_the_statements_connections_close_with_the_application(client_for: ClientFactory, store: Store) -> None:
+    others = "pid <> pg_backend_pid() AND datname = current_database()"
+    before = await store.count("pg_stat_activity", others)
+    async with client_for(run_worker_in_app=True, clock=SystemClock()) as client:
+        await seed_merchants(client)
+        created = await create_payment(client)
+        assert await settled(client, created["id"]) == "succeeded"
+        assert payguard_of(client.app).payment_statements is not None
+        during = await store.count("pg_stat_activity", others)
+
+    async def closed() -> bool:
+        return await store.count("pg_stat_activity", others) == before
+
+    assert during > before
+    await eventually(closed)
