@@ -44,6 +44,7 @@ import asyncpg
 from saq import Queue
 
 from benchmarks.common import RESULTS, ROOT, asyncpg_dsn, bench_merchant, create_database, machine, servers
+from benchmarks.payments_worker import ORDER_TABLE
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.services.dispatch import Dispatcher
 
@@ -74,7 +75,7 @@ async def seed(url: str, count: int) -> list[asyncpg.Record]:
     """Empty the payment tables, add ``count`` due pending payments, VACUUM ANALYZE and CHECKPOINT."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        await connection.execute("TRUNCATE payguard_payment, payguard_event CASCADE")
+        await connection.execute("TRUNCATE payguard_payment, payguard_event, bench_order CASCADE")
         merchant = await bench_merchant(connection)
         rows = await connection.fetch(SEED, merchant, count)
         await connection.execute("VACUUM ANALYZE payguard_payment")
@@ -121,8 +122,8 @@ async def database_stats(url: str) -> dict[str, int]:
     return dict(row)
 
 
-async def verify(url: str, count: int) -> None:
-    """Every payment succeeded through the gateway, with its two events: the processing was real."""
+async def verify(url: str, count: int, *, hook: bool) -> None:
+    """Every payment succeeded through the gateway, with its two events (and its order, with the hook)."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         statuses = dict(await connection.fetch("SELECT status, count(*) FROM payguard_payment GROUP BY status"))
@@ -131,11 +132,13 @@ async def verify(url: str, count: int) -> None:
             "AND gateway_payment_id IS NOT NULL AND process_at IS NULL AND process_attempts = 1"
         )
         events = dict(await connection.fetch("SELECT type, count(*) FROM payguard_event GROUP BY type"))
+        orders = await connection.fetchval("SELECT count(*) FROM bench_order")
     finally:
         await connection.close()
     expected_events = {"payment.processing": count, "payment.succeeded": count}
-    if statuses != {"succeeded": count} or charged != count or events != expected_events:
-        msg = f"processing incomplete: statuses {statuses}, charged {charged}, events {events}"
+    complete = statuses == {"succeeded": count} and charged == count and events == expected_events
+    if not complete or orders != (count if hook else 0):
+        msg = f"processing incomplete: statuses {statuses}, charged {charged}, events {events}, orders {orders}"
         raise SystemExit(msg)
 
 
@@ -216,9 +219,10 @@ OURS = ("workers", "postgres", "redis", "driver")
 class WorkerProcess:
     """A ``benchmarks.payments_worker`` process, driven line by line."""
 
-    def __init__(self, url: str, redis_url: str, concurrency: int) -> None:
+    def __init__(self, url: str, redis_url: str, concurrency: int, *, hook: bool) -> None:
+        command = [sys.executable, "-m", "benchmarks.payments_worker", url, redis_url, QUEUE_NAME, str(concurrency)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.payments_worker", url, redis_url, QUEUE_NAME, str(concurrency)],
+            [*command, "hook"] if hook else command,
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -302,7 +306,15 @@ async def drain(queue: Queue, workers: list[WorkerProcess], processes: Processes
 
 
 async def scenario(
-    kind: str, k: int, count: int, url: str, queue: Queue, pool: list[WorkerProcess], processes: Processes
+    kind: str,
+    k: int,
+    count: int,
+    url: str,
+    queue: Queue,
+    pool: list[WorkerProcess],
+    processes: Processes,
+    *,
+    hook: bool,
 ) -> Run:
     if kind == "payments":
         await enqueue_payments(queue, await seed(url, count))
@@ -314,7 +326,7 @@ async def scenario(
         msg = f"{kind} with {k} workers: {run.jobs} jobs ran, {count} expected"
         raise SystemExit(msg)
     if kind == "payments":
-        await verify(url, count)
+        await verify(url, count, hook=hook)
     return run
 
 
@@ -385,7 +397,7 @@ def print_tables(rounds: list[dict[str, Run]]) -> dict[str, Any]:
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     with servers(fast_postgres=args.fast_postgres) as (postgres, redis):
-        url = await create_database(postgres)
+        url = await create_database(postgres, ORDER_TABLE)
         connection = await asyncpg.connect(asyncpg_dsn(url))
         try:
             postmaster = int(_stat(await connection.fetchval("SELECT pg_backend_pid()"))[1])
@@ -398,7 +410,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         print(f"postgres settings: {durability}; redis from {redis.source}")
         queue = Queue.from_url(redis.url, name=QUEUE_NAME)
         await queue.connect()
-        pool = [WorkerProcess(url, redis.url, args.concurrency) for _ in range(2)]
+        pool = [WorkerProcess(url, redis.url, args.concurrency, hook=args.hook) for _ in range(2)]
         try:
             for worker in pool:
                 assert worker.read() == "ready\n"
@@ -411,14 +423,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 f"concurrency {args.concurrency} each"
             )
             for kind in ("noop", "payments"):  # warm-up: pools, statement caches, Redis scripts; not reported
-                await scenario(kind, 2, args.warmup, url, queue, pool, processes)
+                await scenario(kind, 2, args.warmup, url, queue, pool, processes, hook=args.hook)
 
             order = [("noop", 1), ("payments", 1), ("noop", 2), ("payments", 2)]
             rounds: list[dict[str, Run]] = []
             for number in range(args.rounds):
                 runs: dict[str, Run] = {}
                 for kind, k in order if number % 2 == 0 else order[::-1]:
-                    run = await scenario(kind, k, args.payments, url, queue, pool, processes)
+                    run = await scenario(kind, k, args.payments, url, queue, pool, processes, hook=args.hook)
                     runs[f"{kind} {k}"] = run
                     split = " + ".join(str(sum(jobs.values())) for jobs in run.per_worker)
                     print(
@@ -438,7 +450,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             before = await database_stats(url)
             await enqueue_payments(queue, rows)
             await drain(queue, pool[:1], processes)
-            await verify(url, sample)
+            await verify(url, sample, hook=args.hook)
             after = await database_stats(url)
             per_payment = {name: (after[name] - before[name]) / sample for name in after}
             print(
@@ -464,6 +476,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=5, help="jobs at once per worker (payguard's default)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed jobs of each kind before the rounds")
     parser.add_argument("--fast-postgres", action="store_true", help="fsync=off, synchronous_commit=off")
+    parser.add_argument(
+        "--hook", action="store_true", help="an on_payment_succeeded hook inserting one order row (the ORM path)"
+    )
     args = parser.parse_args()
     result = asyncio.run(bench(args))
     RESULTS.mkdir(parents=True, exist_ok=True)

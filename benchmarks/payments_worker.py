@@ -1,6 +1,6 @@
 """One SAQ worker process running payguard's jobs and a no-op job (driven by ``benchmarks.payments``).
 
-    python -m benchmarks.payments_worker <postgresql+asyncpg URL> <redis URL> <queue name> <concurrency>
+    python -m benchmarks.payments_worker <postgresql+asyncpg URL> <redis URL> <queue name> <concurrency> [hook]
 
 The process imports everything, connects the queue and opens its database pool, then prints ``ready`` and
 obeys one command a line on stdin, answering each with one JSON line on stdout:
@@ -25,10 +25,12 @@ from typing import Any
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from saq import Worker
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.gateways import SimulatedGateway
 from litestar_payguard.jobs import FUNCTIONS
+from litestar_payguard.models import Payment
 from litestar_payguard.runtime import PayGuard
 
 
@@ -37,11 +39,26 @@ async def noop(ctx: dict[str, Any]) -> None:  # noqa: ARG001  # SAQ passes the c
     return
 
 
-async def main(database_url: str, redis_url: str, queue_name: str, concurrency: int) -> None:
+async def fulfil(payment: Payment, db: AsyncSession) -> None:
+    """A host's fulfilment hook at its smallest: one order row, in the transaction that records the success."""
+    await db.execute(ORDER, {"payment_id": payment.id, "amount": payment.amount})
+
+
+ORDER = text("INSERT INTO bench_order (payment_id, amount) VALUES (:payment_id, :amount)")
+ORDER_TABLE = "CREATE TABLE bench_order (payment_id uuid PRIMARY KEY, amount bigint NOT NULL)"
+"""Created by the driver when it benchmarks with the hook (``--hook``)."""
+
+
+async def main(database_url: str, redis_url: str, queue_name: str, concurrency: int, *, hook: bool) -> None:
     # Stopping a worker cancels its idle dequeues, which SAQ reports as a warning each time.
     logging.getLogger("saq").setLevel(logging.ERROR)
     database = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=False)
-    config = PayGuardConfig(queue_url=redis_url, queue_name=queue_name, gateway=SimulatedGateway(delay_seconds=0))
+    config = PayGuardConfig(
+        queue_url=redis_url,
+        queue_name=queue_name,
+        gateway=SimulatedGateway(delay_seconds=0),
+        on_payment_succeeded=fulfil if hook else None,
+    )
     payguard = PayGuard(config, database)
     await payguard.queue.connect()
 
@@ -92,4 +109,4 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), hook=sys.argv[5:] == ["hook"]))
