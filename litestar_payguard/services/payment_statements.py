@@ -19,6 +19,7 @@ from litestar_payguard.services.processing_sql import (
     CLAIM,
     CLAIM_MANY,
     SETTLE,
+    SETTLE_BOUND,
     SETTLE_MANY,
     STORE_ORDER,
     STORE_ORDER_MANY,
@@ -26,11 +27,11 @@ from litestar_payguard.services.processing_sql import (
 
 if TYPE_CHECKING:
     import asyncpg
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("STATEMENT_TIMEOUT_SECONDS", "PaymentStatements", "Settlement")
+__all__ = ("STATEMENT_TIMEOUT_SECONDS", "PaymentStatements", "Settlement", "settle_in")
 
 logger = logging.getLogger("litestar_payguard.processing")
 
@@ -137,25 +138,13 @@ class PaymentStatements:
         return [stored.get(payment_id) for payment_id in ids]
 
     async def _settle_one(self, settlement: Settlement) -> PaymentStatus | None:
-        row = await self._fetchrow(SETTLE, *self._settle_args([settlement], many=False))
+        row = await self._fetchrow(SETTLE, *_settle_values([settlement], self._config.clock.now(), many=False))
         return None if row is None else PaymentStatus(row["status"])
 
     async def _settle_many(self, settlements: list[Settlement]) -> list[PaymentStatus | None]:
-        rows = await self._fetch(SETTLE_MANY, *self._settle_args(settlements, many=True))
+        rows = await self._fetch(SETTLE_MANY, *_settle_values(settlements, self._config.clock.now(), many=True))
         settled = {row["id"]: PaymentStatus(row["status"]) for row in rows}
         return [settled.get(settlement.payment_id) for settlement in settlements]
-
-    def _settle_args(self, settlements: list[Settlement], *, many: bool) -> list[Any]:
-        columns: list[Any] = [
-            [s.payment_id for s in settlements],
-            [s.lease_until for s in settlements],
-            [s.status.value for s in settlements],
-            self._config.clock.now(),
-            [s.gateway_payment_id for s in settlements],
-            [s.failure_code for s in settlements],
-            [s.failure_message for s in settlements],
-        ]
-        return columns if many else [column if index == 3 else column[0] for index, column in enumerate(columns)]
 
     # -- connections -------------------------------------------------------------------------------------------
 
@@ -195,6 +184,30 @@ class PaymentStatements:
             # inside it and never be seen by anyone else.
             await connection.execute("COMMIT")
         return connection
+
+
+def _settle_values(settlements: list[Settlement], now: datetime, *, many: bool) -> list[Any]:
+    """The parameters of :data:`SETTLE` (one) or :data:`SETTLE_MANY` (columns of several), in order."""
+    columns: list[Any] = [
+        [s.payment_id for s in settlements],
+        [s.lease_until for s in settlements],
+        [s.status.value for s in settlements],
+        now,
+        [s.gateway_payment_id for s in settlements],
+        [s.failure_code for s in settlements],
+        [s.failure_message for s in settlements],
+    ]
+    return columns if many else [column if index == 3 else column[0] for index, column in enumerate(columns)]
+
+
+async def settle_in(db: AsyncSession, settlement: Settlement, now: datetime) -> PaymentStatus | None:
+    """Run the settling statement in ``db``'s transaction (the fulfilment hook's); ``None`` if it changed nothing.
+
+    Nothing is committed: the caller commits the success together with what its hook adds, or rolls both back.
+    """
+    values = _settle_values([settlement], now, many=False)
+    row = (await db.execute(SETTLE_BOUND, {f"p{number}": value for number, value in enumerate(values, 1)})).first()
+    return None if row is None else PaymentStatus(row.status)
 
 
 def _same(payment_id: UUID) -> UUID:

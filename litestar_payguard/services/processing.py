@@ -25,14 +25,14 @@ from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderReques
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
-from litestar_payguard.services.payment_statements import Settlement
+from litestar_payguard.services.payment_statements import Settlement, settle_in
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.config import FulfilmentHook, PayGuardConfig
     from litestar_payguard.services.payment_statements import PaymentStatements
 
 __all__ = ("PaymentProcessor", "Step")
@@ -305,26 +305,37 @@ class PaymentProcessor:
             return step
 
     async def _settle(self, claim: _Claim, outcome: PaymentOutcome) -> Step:
-        failure_code = None if outcome.succeeded else (outcome.failure_code or "declined")[:64]
-        failure_message = None if outcome.succeeded else (outcome.failure_message or "")[:REASON_LENGTH]
         if (
             self._statements is not None
             and not claim.has_session  # a session settles with its payment: the ORM path
             and outcome.status is not GatewayStatus.PENDING
-            and (self._config.on_payment_succeeded is None or not outcome.succeeded)  # the hook needs the ORM
         ):
-            settled = await self._statements.settle(
-                Settlement(
-                    claim.id,
-                    lease_until=claim.lease_until,
-                    status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
-                    gateway_payment_id=outcome.gateway_payment_id,
-                    failure_code=failure_code,
-                    failure_message=failure_message,
-                )
-            )
-            if settled is not None:
-                return Step(settled)
+            step = await self._settle_by_statement(self._statements, claim, outcome)
+            if step is not None:
+                return step
+        return await self._settle_orm(claim, outcome)
+
+    async def _settle_by_statement(
+        self, statements: PaymentStatements, claim: _Claim, outcome: PaymentOutcome
+    ) -> Step | None:
+        """The usual final answer in one statement (with the hook: in the hook's transaction); ``None``: the ORM."""
+        failure_code, failure_message = _failure(outcome)
+        settlement = Settlement(
+            claim.id,
+            lease_until=claim.lease_until,
+            status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+            gateway_payment_id=outcome.gateway_payment_id,
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+        hook = self._config.on_payment_succeeded
+        if hook is not None and outcome.succeeded:
+            return await self._fulfil(claim, settlement, hook)
+        settled = await statements.settle(settlement)
+        return None if settled is None else Step(settled)
+
+    async def _settle_orm(self, claim: _Claim, outcome: PaymentOutcome) -> Step:
+        failure_code, failure_message = _failure(outcome)
         async with self._sessions() as db:
             payment, session = await self._locked(db, claim)
             if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
@@ -349,11 +360,11 @@ class PaymentProcessor:
                     failure_code=failure_code,
                     failure_message=failure_message,
                 )
-            hook = self._config.on_payment_succeeded
             step = Step(payment.status)
             if not outcome.succeeded:
                 await db.commit()
                 return step
+            hook = self._config.on_payment_succeeded
             try:
                 if hook is not None:
                     await hook(payment, db)
@@ -365,6 +376,30 @@ class PaymentProcessor:
                 await db.rollback()
                 return await self._fulfilment_failed(claim, exc)
             return step
+
+    async def _fulfil(self, claim: _Claim, settlement: Settlement, hook: FulfilmentHook) -> Step | None:
+        """Record the success with the settling statement and run the hook with the payment, in one transaction.
+
+        ``None`` when the statement changed nothing (the payment is not as the claim left it): the ORM path decides.
+        """
+        async with self._sessions() as db:
+            try:
+                settled = await settle_in(db, settlement, self._now())
+            except Exception:  # the ORM path decides, in a transaction of its own
+                logger.warning("payguard: the settlement statement failed for payment %s", claim.id, exc_info=True)
+                return None
+            if settled is None:
+                return None  # the session rolls back its empty transaction
+            payment = await db.get(Payment, claim.id)
+            assert payment is not None
+            try:
+                await hook(payment, db)
+                # Inside the try: a deferred constraint of the host's order fails here, not in the hook.
+                await db.commit()
+            except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
+                await db.rollback()
+                return await self._fulfilment_failed(claim, exc)
+            return Step(PaymentStatus.SUCCEEDED)
 
     async def _fulfilment_failed(self, claim: _Claim, exc: Exception) -> Step:
         async with self._sessions() as db:
@@ -388,3 +423,10 @@ class PaymentProcessor:
             step = Step(payment.status, payment.process_at)
             await db.commit()
             return step
+
+
+def _failure(outcome: PaymentOutcome) -> tuple[str | None, str | None]:
+    """The failure code and message to store for a final answer (none for a success), cut to their columns."""
+    if outcome.succeeded:
+        return None, None
+    return (outcome.failure_code or "declined")[:64], (outcome.failure_message or "")[:REASON_LENGTH]

@@ -18,10 +18,14 @@ the ORM path.
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import TextClause, text
+
 from litestar_payguard.models import CheckoutSession, GatewayEvent, OutboxEvent, Payment, PaymentStatus
 from litestar_payguard.services.stale_expiry import payload_sql
 
-__all__ = ("CLAIM", "CLAIM_MANY", "SETTLE", "SETTLE_MANY", "STORE_ORDER", "STORE_ORDER_MANY")
+__all__ = ("CLAIM", "CLAIM_MANY", "SETTLE", "SETTLE_BOUND", "SETTLE_MANY", "STORE_ORDER", "STORE_ORDER_MANY")
 
 _PROCESSING_EVENT = f"payment.{PaymentStatus.PROCESSING.value}"
 _PAYMENTS = Payment.__tablename__
@@ -144,3 +148,13 @@ events deferred before this statement began. One committed between that and the 
 the webhook that defers an event also makes the payment due (it changes ``process_at``), and ``FOR UPDATE``
 checks the lease again on that newest version of the row: the payment is left to the ORM path."""
 SETTLE_MANY = _settle(many=True)
+
+
+def _bound(sql: str) -> TextClause:
+    """The statement for SQLAlchemy: ``$n::type`` becomes ``CAST(:pn AS type)``, ``$n`` becomes ``:pn``."""
+    cast = re.sub(r"\$(\d+)::(\w+(?:\[\])?)", r"CAST(:p\1 AS \2)", sql)
+    return text(re.sub(r"\$(\d+)", r":p\1", cast))
+
+
+SETTLE_BOUND = _bound(SETTLE)
+""":data:`SETTLE` with named parameters (``p1`` …), to run in a session's transaction: the fulfilment hook's."""

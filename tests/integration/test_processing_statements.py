@@ -7,9 +7,10 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litestar_payguard import RazorpayGateway, SystemClock
@@ -20,7 +21,15 @@ from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import Client, ClientFactory, Store, payguard_of
-from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, seed_merchants, settled
+from tests.integration.test_payments_api import (
+    ACME,
+    ORDERS,
+    PAYMENTS,
+    create_payment,
+    flaky_fulfilment,
+    seed_merchants,
+    settled,
+)
 from tests.integration.test_razorpay_flow import fake, razorpay  # noqa: F401  # fixtures
 from tests.support import eventually
 
@@ -100,6 +109,48 @@ async def test_the_statements_write_what_the_orm_path_writes(client: Client, sto
     retried_row, retried_events = written["retried"][0]
     assert (retried_row["status"], retried_row["process_attempts"]) == ("succeeded", 2)
     assert len(retried_events) == 3  # one processing event: a retry changes no status
+
+
+async def test_a_success_with_a_hook_commits_the_statement_and_the_hook_together_as_the_orm_path_does(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    await store.execute(ORDERS)
+    await store.execute("TRUNCATE host_order")
+    await seed_merchants(client)
+    payguard = payguard_of(client.app)
+    hooks = [flaky_fulfilment(failures=1), flaky_fulfilment(failures=1)]  # each fails its first call
+    by_statements, orm = (
+        PaymentProcessor(replace(payguard.config, on_payment_succeeded=hook), payguard.db_session, statements)
+        for (hook, _), statements in zip(hooks, (payguard.payment_statements, None), strict=True)
+    )
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    engine = payguard.sqlalchemy_config.get_engine().sync_engine
+    created = [await create_payment(client, metadata={"cart": "7"}) for _ in range(2)]
+    pairs = [(by_statements, uuid.UUID(created[0]["id"])), (orm, uuid.UUID(created[1]["id"]))]
+    clock.advance(1.5)
+    first = [await processor.process(payment_id) for processor, payment_id in pairs]  # the hook fails once
+    clock.advance(payguard.config.fulfilment_retry_seconds + 1)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        second = [await by_statements.process(pairs[0][1])]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    second.append(await orm.process(pairs[1][1]))
+    written = [await _written(store, payment["id"]) for payment in created]
+
+    assert [step.status for step in first] == [PaymentStatus.PROCESSING] * 2  # nothing of a failed hook stands
+    assert [step.status for step in second] == [PaymentStatus.SUCCEEDED] * 2
+    assert [len(calls) for _, calls in hooks] == [2, 2]
+    # The statements path's success went through the settling statement, never through the ORM's locking read.
+    assert any("WITH given" in statement for statement in sent)
+    assert not any("FOR UPDATE" in statement and "SKIP LOCKED" not in statement for statement in sent)
+    assert written[0] == written[1]
+    assert written[0][0]["status"] == "succeeded"
+    assert await store.count("host_order") == 2  # one order for each payment: the failed attempt's rolled back
 
 
 async def test_concurrent_jobs_share_statements_and_a_payment_two_jobs_hold_is_captured_once(
