@@ -41,11 +41,14 @@ _EVENT_COLUMNS = "id, merchant_id, type, subject_id, payload, occurred_at, creat
 def _claim(*, many: bool) -> str:
     pick = "id = ANY($1::uuid[])" if many else "id = $1"
     return f"""
-        WITH due AS (
-            SELECT id, status FROM {_PAYMENTS}
-            WHERE {pick} AND status IN ('pending', 'processing') AND NOT needs_attention AND process_at <= $2
+        WITH locked AS (
+            SELECT id, status, needs_attention, process_at FROM {_PAYMENTS}
+            WHERE {pick}
             ORDER BY id
             FOR UPDATE SKIP LOCKED
+        ), due AS (
+            SELECT id, status FROM locked
+            WHERE status IN ('pending', 'processing') AND NOT needs_attention AND process_at <= $2
         ), claimed AS (
             UPDATE {_PAYMENTS} AS payment
             SET status = 'processing',
@@ -71,9 +74,10 @@ CLAIM = _claim(many=False)
 """Claim a due payment: ``pending`` → ``processing`` (with its event) or a retry of ``processing``; a new lease.
 
 A payment another transaction holds right now is skipped (``SKIP LOCKED``): its job takes the ORM path and waits
-for the lock there, alone, rather than holding up the other jobs' steps that share this statement. ``FOR UPDATE``
-checks the pick's conditions again on the newest version of the row, so a payment another transaction settled,
-flagged or leased since the statement began is not claimed. Several are locked in the order of their ids."""
+for the lock there, alone, rather than holding up the other jobs' steps that share this statement. The row is
+locked by its id alone and the conditions are checked on what the lock returns, the newest version of the row,
+so a payment another transaction settled, flagged or leased since the statement began is not claimed. Several
+are locked in the order of their ids."""
 CLAIM_MANY = _claim(many=True)
 
 
@@ -84,7 +88,7 @@ def _store_order(*, many: bool) -> str:
         else "SELECT $1::uuid AS id, $2::text AS order_id"
     )
     return f"""
-        WITH given AS ({given}), locked AS (
+        WITH given AS NOT MATERIALIZED ({given}), locked AS (
             SELECT payment.id FROM {_PAYMENTS} AS payment JOIN given ON payment.id = given.id
             ORDER BY payment.id
             FOR UPDATE OF payment SKIP LOCKED
@@ -112,23 +116,23 @@ def _settle(*, many: bool) -> str:
         "$5::text AS gateway_payment_id, $6::text AS failure_code, $7::text AS failure_message"
     )
     return f"""
-        WITH given AS ({given}), locked AS (
-            SELECT payment.id FROM {_PAYMENTS} AS payment JOIN given ON payment.id = given.id
-            WHERE payment.status = 'processing' AND payment.process_at = given.lease_until
-                AND NOT payment.needs_attention
+        WITH given AS NOT MATERIALIZED ({given}), locked AS (
+            SELECT payment.id, payment.status, payment.process_at, payment.needs_attention
+            FROM {_PAYMENTS} AS payment JOIN given ON payment.id = given.id
             ORDER BY payment.id
             FOR UPDATE OF payment SKIP LOCKED
+        ), held AS (
+            SELECT given.* FROM given JOIN locked ON locked.id = given.id
+            WHERE locked.status = 'processing' AND locked.process_at = given.lease_until AND NOT locked.needs_attention
+                AND NOT EXISTS (
+                    SELECT 1 FROM {_GATEWAY_EVENTS} AS e WHERE e.payment_id = given.id AND e.applied_at IS NULL
+                )
         ), settled AS (
             UPDATE {_PAYMENTS} AS payment
-            SET status = given.status, process_at = NULL, updated_at = $4,
-                gateway_payment_id = coalesce(given.gateway_payment_id, payment.gateway_payment_id),
-                failure_code = given.failure_code, failure_message = given.failure_message
-            FROM given JOIN locked ON locked.id = given.id
-            WHERE payment.id = given.id AND payment.status = 'processing' AND payment.process_at = given.lease_until
-                AND NOT payment.needs_attention
-                AND NOT EXISTS (
-                    SELECT 1 FROM {_GATEWAY_EVENTS} AS e WHERE e.payment_id = payment.id AND e.applied_at IS NULL
-                )
+            SET status = held.status, process_at = NULL, updated_at = $4,
+                gateway_payment_id = coalesce(held.gateway_payment_id, payment.gateway_payment_id),
+                failure_code = held.failure_code, failure_message = held.failure_message
+            FROM held WHERE payment.id = held.id
             RETURNING payment.*
         ), event AS (
             INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
@@ -145,8 +149,12 @@ SETTLE = _settle(many=False)
 A payment another transaction holds right now (a webhook, say) is skipped and left to the ORM path, which waits
 for the lock and applies any refund event deferred meanwhile in the same transaction. ``NOT EXISTS`` covers the
 events deferred before this statement began. One committed between that and the lock is invisible to it, but
-the webhook that defers an event also makes the payment due (it changes ``process_at``), and ``FOR UPDATE``
-checks the lease again on that newest version of the row: the payment is left to the ORM path."""
+the webhook that defers an event also makes the payment due (it changes ``process_at``), and the lease is checked
+on what ``FOR UPDATE`` returns, that newest version of the row: the payment is left to the ORM path.
+
+Every statement here finds its rows by primary key alone and checks the rest on the locked row. Given the
+conditions, the planner took the ``(status, created_at)`` index and read every ``processing`` payment to settle
+one, because the statistics see few of them; with a backlog of slow payments that costs milliseconds each."""
 SETTLE_MANY = _settle(many=True)
 
 

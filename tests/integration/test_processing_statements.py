@@ -18,6 +18,14 @@ from litestar_payguard.gateways import DECLINED_VPA, RefundRequest
 from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
 from litestar_payguard.services.processing import PaymentProcessor
+from litestar_payguard.services.processing_sql import (
+    CLAIM,
+    CLAIM_MANY,
+    SETTLE,
+    SETTLE_MANY,
+    STORE_ORDER,
+    STORE_ORDER_MANY,
+)
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import Client, ClientFactory, Store, payguard_of
@@ -254,3 +262,81 @@ async def test_the_statements_connections_close_with_the_application(client_for:
 
     assert during > before
     await eventually(closed)
+
+
+BACKLOG = 5000
+PENDING = """
+INSERT INTO payguard_payment (
+    id, merchant_id, customer_id, bundle_id, amount, currency, status, gateway, amount_refunded, amount_refunding,
+    metadata, method, method_details, process_at, process_attempts, fulfilment_attempts, needs_attention,
+    created_at, updated_at)
+SELECT gen_random_uuid(), :merchant, 'backlog-' || g, 'bundle-' || g, 4900, 'INR', 'pending', 'simulated', 0, 0,
+    '{}'::jsonb, 'upi', '{}'::jsonb, :now, 0, 0, false, :now, :now
+FROM generate_series(1, :count) AS g
+"""
+
+
+def _payments_read(plan: dict[str, Any]) -> list[int]:
+    """How many rows each scan of ``payguard_payment`` in an ``EXPLAIN (ANALYZE, FORMAT JSON)`` plan read."""
+    read = []
+    if plan.get("Relation Name") == "payguard_payment" and plan["Node Type"].endswith("Scan"):
+        kept = (
+            plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0) + plan.get("Rows Removed by Index Recheck", 0)
+        )
+        read.append(kept * plan["Actual Loops"])
+    for child in plan.get("Plans", []):
+        read.extend(_payments_read(child))
+    return read
+
+
+async def test_each_statement_reads_only_its_own_payments_whatever_the_backlog(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    await seed_merchants(client)
+    payguard = payguard_of(client.app)
+    statements = payguard.payment_statements
+    assert statements is not None
+    merchant = await store.scalar("SELECT id FROM payguard_merchant WHERE api_key = 'key_acme'")
+    await store.execute(PENDING, merchant=merchant, now=clock.now(), count=BACKLOG)
+    await store.execute("ANALYZE payguard_payment")  # the statistics have seen pending payments only
+    ids = [row["id"] for row in await store.rows("SELECT id FROM payguard_payment ORDER BY id")]
+    await store.execute(  # a backlog of payments in processing, as claims leave them: a slow gateway, say
+        "UPDATE payguard_payment SET status = 'processing', processing_started_at = :now, process_attempts = 1,"
+        " process_at = CAST(:now AS timestamptz) + make_interval(secs => 120 + random()) WHERE id <> ALL(:fresh)",
+        now=clock.now(),
+        fresh=ids[-20:],
+    )
+    leases = {row["id"]: row["process_at"] for row in await store.rows("SELECT id, process_at FROM payguard_payment")}
+    now, one, five, fresh = clock.now(), ids[0], ids[1:6], ids[-5:]
+    explained = {
+        "claim": (CLAIM, ids[-6], now, now),
+        "claim many": (CLAIM_MANY, fresh, now, now),
+        "store order": (STORE_ORDER, one, "order_one"),
+        "store order many": (STORE_ORDER_MANY, five, [f"order_{n}" for n in range(5)]),
+        "settle": (SETTLE, one, leases[one], "succeeded", now, "pay_one", None, None),
+        "settle many": (
+            SETTLE_MANY,
+            five,
+            [leases[payment_id] for payment_id in five],
+            ["succeeded"] * 5,
+            now,
+            [f"pay_{n}" for n in range(5)],
+            [None] * 5,
+            [None] * 5,
+        ),
+    }
+    read, answered = {}, {}
+    async with store.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        for label, (sql, *args) in explained.items():
+            transaction = raw.transaction()  # EXPLAIN ANALYZE runs the statement: it is rolled back
+            await transaction.start()
+            (plan,) = await raw.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args)  # decoded by the dialect
+            await transaction.rollback()
+            read[label], answered[label] = _payments_read(plan["Plan"]), plan["Plan"]["Actual Rows"]
+
+    assert answered == {label: 5 if label.endswith("many") else 1 for label in explained}  # each did its step
+    for label, scans in read.items():
+        assert scans, label
+        assert max(scans) <= answered[label], (label, scans)  # never the backlog
