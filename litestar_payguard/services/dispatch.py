@@ -8,6 +8,7 @@ due row and enqueues it again. Job keys name the due time, so the two never run 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -25,12 +26,14 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = (
+    "LEASE_MARGIN",
     "MAX_BACKOFF",
     "Dispatcher",
     "Sessions",
     "after_commit",
     "backoff",
     "discard_after_commit",
+    "gateway_deadline",
     "run_after_commit",
 )
 
@@ -47,6 +50,22 @@ MAX_BACKOFF = timedelta(minutes=15)
 def backoff(first_seconds: float, failures: int) -> timedelta:
     """``first_seconds`` doubled for each failure after the first, capped at 15 minutes."""
     return min(timedelta(seconds=first_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
+
+
+LEASE_MARGIN = 0.2
+"""Share of a lease kept free after a step's gateway calls, to record their outcome (or the retry) in time."""
+
+
+def gateway_deadline(config: PayGuardConfig, lease_until: datetime) -> float:
+    """When (event loop time) a step's gateway calls must have answered: well inside the worker's lease.
+
+    Past the lease another worker may take the payment or refund up, and two workers would be at the gateway with
+    it at once. A call still waiting then is one the gateway gave no answer to: the step is retried while the lease
+    is still this worker's, and the retry asks the gateway where things stand before moving money.
+    """
+    margin = config.payment_lease_seconds * LEASE_MARGIN
+    budget = max((lease_until - config.clock.now()).total_seconds() - margin, 0.0)
+    return asyncio.get_running_loop().time() + budget
 
 
 def after_commit(db: AsyncSession, work: Work) -> None:

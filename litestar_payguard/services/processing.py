@@ -11,6 +11,7 @@ and the step is retried with backoff; after ``fulfilment_max_attempts`` the paym
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from sqlalchemy import func, select, update
 from litestar_payguard.exceptions import GatewayRefusedError
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
-from litestar_payguard.services.dispatch import Sessions, backoff
+from litestar_payguard.services.dispatch import Sessions, backoff, gateway_deadline
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
 from litestar_payguard.services.payment_statements import Settlement, settle_in
 from litestar_payguard.services.payments import PaymentService
@@ -134,23 +135,7 @@ class PaymentProcessor:
             return claimed
         gateway = self._config.gateway
         try:
-            order_id = claimed.gateway_order_id or await self._open_order(claimed)
-            outcome: PaymentOutcome | None = None
-            if claimed.attempts > 1:  # a retry: the last attempt may have charged before it died
-                outcome = await gateway.fetch_status(order_id, claimed.gateway_payment_id)
-            if outcome is None or outcome.status is GatewayStatus.PENDING:
-                outcome = await gateway.charge(
-                    ChargeRequest(
-                        payment_id=claimed.id,
-                        amount=claimed.amount,
-                        currency=claimed.currency,
-                        gateway_order_id=order_id,
-                        idempotency_key=f"payment:{claimed.id}",
-                        gateway_payment_id=claimed.gateway_payment_id,
-                        method=claimed.method,
-                        method_details=claimed.method_details,
-                    )
-                )
+            outcome = await self._ask_gateway(claimed, gateway_deadline(self._config, claimed.lease_until))
         except GatewayRefusedError as exc:  # an answer, and a final one: the payment cannot be made
             code = str(exc.extra.get("gatewayCode") or "gateway_refused")[:64]
             outcome = PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:500])
@@ -161,6 +146,29 @@ class PaymentProcessor:
                 return await self._give_up(claimed, reason)
             return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
         return await self._settle(claimed, outcome)
+
+    async def _ask_gateway(self, claim: _Claim, deadline: float) -> PaymentOutcome:
+        gateway = self._config.gateway
+        order_id = claim.gateway_order_id or await self._open_order(claim, deadline)
+        outcome: PaymentOutcome | None = None
+        if claim.attempts > 1:  # a retry: the last attempt may have charged before it died
+            async with asyncio.timeout_at(deadline):
+                outcome = await gateway.fetch_status(order_id, claim.gateway_payment_id)
+        if outcome is None or outcome.status is GatewayStatus.PENDING:
+            async with asyncio.timeout_at(deadline):
+                outcome = await gateway.charge(
+                    ChargeRequest(
+                        payment_id=claim.id,
+                        amount=claim.amount,
+                        currency=claim.currency,
+                        gateway_order_id=order_id,
+                        idempotency_key=f"payment:{claim.id}",
+                        gateway_payment_id=claim.gateway_payment_id,
+                        method=claim.method,
+                        method_details=claim.method_details,
+                    )
+                )
+        return outcome
 
     async def _closed(self, db: AsyncSession, payment: Payment) -> Step:
         """Release a closed payment that is still due, asking the gateway first when payguard closed it unpaid.
@@ -250,16 +258,17 @@ class PaymentProcessor:
             await db.commit()
             return claim
 
-    async def _open_order(self, claim: _Claim) -> str:
-        order = await self._config.gateway.create_order(
-            OrderRequest(
-                payment_id=claim.id,
-                amount=claim.amount,
-                currency=claim.currency,
-                idempotency_key=f"payment:{claim.id}:order",
-                notes={"payguard_payment_id": str(claim.id)},
+    async def _open_order(self, claim: _Claim, deadline: float) -> str:
+        async with asyncio.timeout_at(deadline):
+            order = await self._config.gateway.create_order(
+                OrderRequest(
+                    payment_id=claim.id,
+                    amount=claim.amount,
+                    currency=claim.currency,
+                    idempotency_key=f"payment:{claim.id}:order",
+                    notes={"payguard_payment_id": str(claim.id)},
+                )
             )
-        )
         # Another worker may have opened one first: every charge must go against the stored one.
         if self._statements is not None:
             stored = await self._statements.store_order(claim.id, order.order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
 from litestar_payguard.models import Payment, PaymentStatus, Refund, RefundStatus
-from litestar_payguard.services.dispatch import Sessions, backoff
+from litestar_payguard.services.dispatch import Sessions, backoff, gateway_deadline
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.refunds import publish_refund
@@ -66,17 +67,18 @@ class RefundProcessor:
         if isinstance(claimed, RefundStep):
             return claimed
         try:
-            outcome = await self._config.gateway.refund(
-                RefundRequest(
-                    refund_id=claimed.id,
-                    payment_id=claimed.payment_id,
-                    gateway_payment_id=claimed.gateway_payment_id,
-                    amount=claimed.amount,
-                    currency=claimed.currency,
-                    idempotency_key=f"refund:{claimed.id}",
-                    reason=claimed.reason,
+            async with asyncio.timeout_at(gateway_deadline(self._config, claimed.lease_until)):
+                outcome = await self._config.gateway.refund(
+                    RefundRequest(
+                        refund_id=claimed.id,
+                        payment_id=claimed.payment_id,
+                        gateway_payment_id=claimed.gateway_payment_id,
+                        amount=claimed.amount,
+                        currency=claimed.currency,
+                        idempotency_key=f"refund:{claimed.id}",
+                        reason=claimed.reason,
+                    )
                 )
-            )
         except Exception as exc:  # any adapter failure: no answer, try again later
             logger.warning("payguard: gateway gave no answer for refund %s: %r", refund_id, exc)
             return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))

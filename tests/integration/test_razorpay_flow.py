@@ -3,6 +3,7 @@ signature, refunds, and inbound webhooks (signature, dedupe, ordering)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,9 +12,11 @@ import pytest
 
 from litestar_payguard import RazorpayGateway, SystemClock
 from litestar_payguard.gateways import RefundRequest
+from litestar_payguard.models import PaymentStatus, RefundStatus
+from litestar_payguard.services.refund_processing import RefundProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
-from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
 from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, keyed, seed_merchants, settled
 from tests.support import work_off
 
@@ -267,3 +270,59 @@ async def test_an_order_the_gateway_refuses_fails_the_payment_once_and_answers_4
         await store.scalar("SELECT gateway_order_id FROM payguard_payment WHERE id = :id", id=session["payment"]["id"])
         is None
     )
+
+
+async def test_a_gateway_answering_after_the_lease_is_given_up_on_inside_it_and_the_retry_charges_nothing_more(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    lease = 2.5  # seconds: the gateway calls get 2 of them, the rest is kept to record the retry
+    async with client_for(gateway=razorpay, payment_lease_seconds=lease) as client:
+        await seed_merchants(client)
+        created = await create_payment(client, vpa="success@razorpay")
+        payment_id = uuid.UUID(created["id"])
+        processor = payguard_of(client.app).payment_processor()
+        fake.response_delays["capture"] = 2 * lease  # the money moves; the answer comes after the lease ended
+        started = time.monotonic()
+        first = await processor.process(payment_id)
+        waited = time.monotonic() - started
+        (row,) = await store.rows(
+            "SELECT process_at, process_attempts FROM payguard_payment WHERE id = :id", id=created["id"]
+        )
+        fake.response_delays.clear()
+        clock.advance(10)  # the retry is due (gateway_retry_seconds)
+        second = await processor.process(payment_id)
+
+    assert waited < lease
+    assert (first.status, first.next_at) == (PaymentStatus.PROCESSING, clock.now())  # a retry, set inside the lease
+    assert (row["process_at"], row["process_attempts"]) == (clock.now(), 1)
+    assert second.status is PaymentStatus.SUCCEEDED  # the retry asked Razorpay first, and found the capture
+    assert fake.captures_by_receipt() == {created["id"]: 1}
+
+
+async def test_a_refund_answered_after_the_lease_is_given_up_on_inside_it_and_refunded_once(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    lease = 2.5
+    async with client_for(gateway=razorpay, payment_lease_seconds=lease) as client:
+        await seed_merchants(client)
+        created = await create_payment(client, vpa="success@razorpay")
+        await work_off(client.app)
+        response = await client.post(f"{PAYMENTS}/{created['id']}/refunds", json={"amount": 700}, headers=keyed())
+        assert response.status_code == 201, response.text
+        refund_id = uuid.UUID(response.json()["id"])
+        processor = RefundProcessor(payguard_of(client.app).config, payguard_of(client.app).db_session)
+        fake.response_delays["refund"] = 2 * lease
+        started = time.monotonic()
+        first = await processor.process(refund_id)
+        waited = time.monotonic() - started
+        fake.response_delays.clear()
+        clock.advance(10)
+        second = await processor.process(refund_id)
+        gateway_payment_id = await store.scalar(
+            "SELECT gateway_payment_id FROM payguard_payment WHERE id = :id", id=created["id"]
+        )
+
+    assert waited < lease
+    assert (first.status, first.next_at) == (RefundStatus.PENDING, clock.now())
+    assert second.status is RefundStatus.PROCESSED  # the retry found the refund its first POST made
+    assert [refund["amount"] for refund in fake.refunds(gateway_payment_id)] == [700]
