@@ -1,0 +1,181 @@
+"""Settling a claimed payment with the gateway's answer, and the host's fulfilment hook with a success.
+
+Success and the hook commit together: if the hook raises, the payment stays ``processing`` and the step is
+retried with backoff; after ``fulfilment_max_attempts`` the payment is flagged for attention. The usual final
+answer is one statement (:mod:`~litestar_payguard.services.processing_sql`); anything else, a checkout session's
+payment and a "still pending" answer take the ORM path, which decides under the row lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
+from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.services.dispatch import Sessions, backoff
+from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
+from litestar_payguard.services.payment_claims import Claim, Step, lock_claimed
+from litestar_payguard.services.payment_statements import Settlement, settle_in
+from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.sessions import SessionService
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from litestar_payguard.config import FulfilmentHook, PayGuardConfig
+    from litestar_payguard.services.payment_statements import PaymentStatements
+
+__all__ = ("PaymentSettler",)
+
+logger = logging.getLogger("litestar_payguard.processing")
+
+REASON_LENGTH = 500
+
+
+class PaymentSettler:
+    """Settles claimed payments for :class:`~litestar_payguard.services.processing.PaymentProcessor`.
+
+    Args:
+        config: payguard's configuration (hook, timings, clock).
+        sessions: Opens a database session; each settlement commits its own.
+        statements: The usual settlement as one statement (Postgres through asyncpg); ``None``: the ORM.
+    """
+
+    __slots__ = ("_config", "_sessions", "_statements")
+
+    def __init__(self, config: PayGuardConfig, sessions: Sessions, statements: PaymentStatements | None) -> None:
+        self._config = config
+        self._sessions = sessions
+        self._statements = statements
+
+    def _now(self) -> datetime:
+        return self._config.clock.now()
+
+    async def settle(self, claim: Claim, outcome: PaymentOutcome) -> Step:
+        """Record the gateway's answer for a claimed payment (with the fulfilment hook, for a success)."""
+        if (
+            self._statements is not None
+            and not claim.has_session  # a session settles with its payment: the ORM path
+            and outcome.status is not GatewayStatus.PENDING
+        ):
+            step = await self._settle_by_statement(self._statements, claim, outcome)
+            if step is not None:
+                return step
+        return await self._settle_orm(claim, outcome)
+
+    async def _settle_by_statement(
+        self, statements: PaymentStatements, claim: Claim, outcome: PaymentOutcome
+    ) -> Step | None:
+        """The usual final answer in one statement (with the hook: in the hook's transaction); ``None``: the ORM."""
+        failure_code, failure_message = _failure(outcome)
+        settlement = Settlement(
+            claim.id,
+            lease_until=claim.lease_until,
+            status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+            gateway_payment_id=outcome.gateway_payment_id,
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+        hook = self._config.on_payment_succeeded
+        if hook is not None and outcome.succeeded:
+            return await self._fulfil(claim, settlement, hook)
+        settled = await statements.settle(settlement)
+        return None if settled is None else Step(settled)
+
+    async def _settle_orm(self, claim: Claim, outcome: PaymentOutcome) -> Step:
+        failure_code, failure_message = _failure(outcome)
+        async with self._sessions() as db:
+            payment, session = await lock_claimed(db, claim)
+            if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
+                return Step(payment.status)
+            now = self._now()
+            if outcome.status is GatewayStatus.PENDING:
+                if outcome.gateway_payment_id:
+                    payment.gateway_payment_id = outcome.gateway_payment_id
+                payment.process_at = now + backoff(self._config.gateway_poll_seconds, claim.attempts)
+                step = Step(payment.status, payment.process_at)
+                await db.commit()
+                return step
+            payment.process_at = None
+            if session is not None:
+                await SessionService(db, self._config).settle(session, outcome)
+            else:
+                PaymentService(db, self._config).transition(
+                    payment,
+                    PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+                    at=now,
+                    gateway_payment_id=outcome.gateway_payment_id,
+                    failure_code=failure_code,
+                    failure_message=failure_message,
+                )
+            step = Step(payment.status)
+            if not outcome.succeeded:
+                await db.commit()
+                return step
+            hook = self._config.on_payment_succeeded
+            try:
+                if hook is not None:
+                    await hook(payment, db)
+                await apply_deferred_refunds(db, self._config, payment)
+                step = Step(payment.status)
+                # Inside the try: a deferred constraint of the host's order fails here, not in the hook.
+                await db.commit()
+            except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
+                await db.rollback()
+                return await self._fulfilment_failed(claim, exc)
+            return step
+
+    async def _fulfil(self, claim: Claim, settlement: Settlement, hook: FulfilmentHook) -> Step | None:
+        """Record the success with the settling statement and run the hook with the payment, in one transaction.
+
+        ``None`` when the statement changed nothing (the payment is not as the claim left it): the ORM path decides.
+        """
+        async with self._sessions() as db:
+            try:
+                settled = await settle_in(db, settlement, self._now())
+            except Exception:  # the ORM path decides, in a transaction of its own
+                logger.warning("payguard: the settlement statement failed for payment %s", claim.id, exc_info=True)
+                return None
+            if settled is None:
+                return None  # the session rolls back its empty transaction
+            payment = await db.get(Payment, claim.id)
+            assert payment is not None
+            try:
+                await hook(payment, db)
+                # Inside the try: a deferred constraint of the host's order fails here, not in the hook.
+                await db.commit()
+            except Exception as exc:  # the host's code: whatever it raised, the success must not stand alone
+                await db.rollback()
+                return await self._fulfilment_failed(claim, exc)
+            return Step(PaymentStatus.SUCCEEDED)
+
+    async def _fulfilment_failed(self, claim: Claim, exc: Exception) -> Step:
+        async with self._sessions() as db:
+            payment, _ = await lock_claimed(db, claim)
+            if payment.status is not PaymentStatus.PROCESSING:
+                return Step(payment.status)
+            payment.fulfilment_attempts += 1
+            failures = payment.fulfilment_attempts
+            now = self._now()
+            logger.warning(
+                "payguard: on_payment_succeeded failed for payment %s (failure %d of %d): %r",
+                claim.id,
+                failures,
+                self._config.fulfilment_max_attempts,
+                exc,
+            )
+            if failures >= self._config.fulfilment_max_attempts:
+                PaymentService(db, self._config).flag(payment, f"fulfilment failed {failures} times: {exc!r}", now)
+            else:
+                payment.process_at = now + backoff(self._config.fulfilment_retry_seconds, failures)
+            step = Step(payment.status, payment.process_at)
+            await db.commit()
+            return step
+
+
+def _failure(outcome: PaymentOutcome) -> tuple[str | None, str | None]:
+    """The failure code and message to store for a final answer (none for a success), cut to their columns."""
+    if outcome.succeeded:
+        return None, None
+    return (outcome.failure_code or "declined")[:64], (outcome.failure_message or "")[:REASON_LENGTH]
