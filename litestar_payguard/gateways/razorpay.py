@@ -7,13 +7,11 @@ retried after a crash reports the earlier result instead of charging or refundin
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
@@ -28,7 +26,23 @@ from litestar_payguard.gateways.base import (
     PaymentOutcome,
     RefundOutcome,
     RefundRequest,
-    WebhookKind,
+)
+from litestar_payguard.gateways.razorpay_entities import (
+    MISMATCH,
+    Reply,
+    checkout_signature,
+    error_of,
+    has_payment,
+    items,
+    ok,
+    payment_outcome,
+    refund_outcome,
+    refund_refused,
+    select_payment,
+    signatures_match,
+    text_field,
+    webhook_of,
+    webhook_signature,
 )
 
 __all__ = ("RazorpayGateway", "checkout_signature", "signatures_match", "webhook_signature")
@@ -36,77 +50,10 @@ __all__ = ("RazorpayGateway", "checkout_signature", "signatures_match", "webhook
 DEFAULT_BASE_URL: Final = "https://api.razorpay.com"
 PLACEHOLDER_EMAIL: Final = "customer@example.invalid"
 PLACEHOLDER_CONTACT: Final = "+919000090000"
-
-_PAYMENT_STATUS: Final = {
-    "created": GatewayStatus.PENDING,
-    "authorized": GatewayStatus.PENDING,
-    "captured": GatewayStatus.SUCCEEDED,
-    # A fully refunded payment was captured first: the charge itself succeeded.
-    "refunded": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-}
-_REFUND_STATUS: Final = {
-    "pending": GatewayStatus.PENDING,
-    "processed": GatewayStatus.SUCCEEDED,
-    "failed": GatewayStatus.FAILED,
-}
-_WEBHOOK_KINDS: Final = {
-    "payment.captured": WebhookKind.PAYMENT_SUCCEEDED,
-    "payment.authorized": WebhookKind.PAYMENT_AUTHORIZED,
-    "order.paid": WebhookKind.PAYMENT_SUCCEEDED,
-    "payment.failed": WebhookKind.PAYMENT_FAILED,
-    "refund.processed": WebhookKind.REFUND_SUCCEEDED,
-    "refund.failed": WebhookKind.REFUND_FAILED,
-}
-# Razorpay reports a refused request (bad amount, unknown id, …) with this code and HTTP 400.
-_REFUSED: Final = "BAD_REQUEST_ERROR"
-_MISMATCH: Final = PaymentOutcome(
-    status=GatewayStatus.FAILED,
-    failure_code="payment_order_mismatch",
-    failure_message="The gateway payment does not belong to this order.",
-)
-
-
-def checkout_signature(key_secret: str, order_id: str, payment_id: str) -> str:
-    """Return the signature Razorpay Checkout hands the browser: HMAC-SHA256 of ``order_id|payment_id``, hex."""
-    return hmac.new(key_secret.encode(), f"{order_id}|{payment_id}".encode(), hashlib.sha256).hexdigest()
-
-
-def webhook_signature(webhook_secret: str, body: bytes) -> str:
-    """Return the ``X-Razorpay-Signature`` of a webhook: HMAC-SHA256 of the raw body, hex."""
-    return hmac.new(webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signatures_match(expected: str, given: str | None) -> bool:
-    """Compare a signature in constant time; a missing or empty one never matches."""
-    if not given:
-        return False
-    # compare_digest refuses non-ASCII str, and a header may carry anything: compare bytes instead.
-    return hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "replace"))
-
-
-class _Reply(NamedTuple):
-    """A Razorpay answer that is not a server error: its status code and JSON object."""
-
-    status: int
-    body: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return self.status < 300
-
-    @property
-    def refused(self) -> bool:
-        """Razorpay understood the request and said no (HTTP 400 ``BAD_REQUEST_ERROR``)."""
-        return self.status == 400 and self.error[0] == _REFUSED
-
-    @property
-    def error(self) -> tuple[str, str]:
-        """Razorpay's error code and description, from ``{"error": {"code": …, "description": …}}``."""
-        error = self.body.get("error")
-        if not isinstance(error, dict):
-            return "UNKNOWN_ERROR", f"HTTP {self.status}"
-        return str(error.get("code") or "UNKNOWN_ERROR"), str(error.get("description") or f"HTTP {self.status}")
+_PAGE = 100
+"""Razorpay's largest page."""
+_MAX_REFUNDS_LISTED = 10_000
+"""Refunds of one payment looked through before refunding (an amount in minor units bounds them anyway)."""
 
 
 class RazorpayGateway:
@@ -165,7 +112,7 @@ class RazorpayGateway:
             code, description = reply.error
             msg = f"Razorpay refused the order: {description}"
             raise GatewayRefusedError(msg, extra={"gatewayCode": code})
-        reply = _ok(reply, "create order")
+        reply = ok(reply, "create order")
         order_id = reply.body.get("id")
         if not isinstance(order_id, str) or not order_id:
             msg = "Razorpay create order answered without an order id"
@@ -177,8 +124,8 @@ class RazorpayGateway:
         async with self._session() as client:
             payments = await self._order_payments(client, request.gateway_order_id, "charge")
             wanted = request.gateway_payment_id
-            if wanted is not None and not _has(payments, wanted):
-                return _MISMATCH
+            if wanted is not None and not has_payment(payments, wanted):
+                return MISMATCH
             if not payments:
                 if not request.method:
                     # Nothing to capture yet: the customer has not paid in Checkout.
@@ -187,10 +134,10 @@ class RazorpayGateway:
                 if isinstance(started, PaymentOutcome):
                     return started
                 payments = started
-            payment = _select(payments, wanted)
+            payment = select_payment(payments, wanted)
             if payment.get("status") == "authorized":
                 return await self._capture(client, payment, request)
-            return _payment_outcome(payment, "charge")
+            return payment_outcome(payment, "charge")
 
     async def fetch_status(self, gateway_order_id: str, gateway_payment_id: str | None) -> PaymentOutcome | None:
         """Report the order's payment without moving money (an authorized payment is still pending)."""
@@ -198,9 +145,9 @@ class RazorpayGateway:
             payments = await self._order_payments(client, gateway_order_id, "fetch status")
         if not payments:
             return None
-        if gateway_payment_id is not None and not _has(payments, gateway_payment_id):
-            return _MISMATCH
-        return _payment_outcome(_select(payments, gateway_payment_id), "fetch status")
+        if gateway_payment_id is not None and not has_payment(payments, gateway_payment_id):
+            return MISMATCH
+        return payment_outcome(select_payment(payments, gateway_payment_id), "fetch status")
 
     async def refund(self, request: RefundRequest) -> RefundOutcome:
         """Refund once per refund id: an earlier refund with our receipt is reported, not repeated."""
@@ -212,13 +159,13 @@ class RazorpayGateway:
                 params = {"count": _PAGE, "skip": skip}
                 reply = await self._call(client, "GET", f"/v1/payments/{payment}/refunds", "refund", params=params)
                 if reply.refused:
-                    return _refund_refused(reply)
-                page = _items(_ok(reply, "refund"), "refund")
+                    return refund_refused(reply)
+                page = items(ok(reply, "refund"), "refund")
                 for refund in page:
                     notes = refund.get("notes")
                     ours = isinstance(notes, dict) and notes.get("payguard_refund_id") == receipt
                     if refund.get("receipt") == receipt or ours:
-                        return _refund_outcome(refund)
+                        return refund_outcome(refund)
                 if len(page) < _PAGE:
                     break
             else:
@@ -228,8 +175,8 @@ class RazorpayGateway:
             body = {"amount": request.amount, "speed": "normal", "receipt": receipt, "notes": notes}
             reply = await self._call(client, "POST", f"/v1/payments/{payment}/refund", "refund", body=body)
         if reply.refused:
-            return _refund_refused(reply)
-        return _refund_outcome(_ok(reply, "refund").body)
+            return refund_refused(reply)
+        return refund_outcome(ok(reply, "refund").body)
 
     def verify_client_signature(self, gateway_order_id: str, gateway_payment_id: str, signature: str | None) -> bool:
         """Check Checkout's ``razorpay_signature`` against our own order id."""
@@ -257,11 +204,11 @@ class RazorpayGateway:
         if not isinstance(event, dict) or not isinstance(event.get("event"), str):
             msg = "The webhook body is not a Razorpay event"
             raise InvalidSignatureError(msg)
-        event_id = lowered.get("x-razorpay-event-id") or _text(event, "id")
+        event_id = lowered.get("x-razorpay-event-id") or text_field(event, "id")
         if not event_id:
             msg = "The webhook has no event id (X-Razorpay-Event-Id)"
             raise InvalidSignatureError(msg)
-        return _webhook(event_id, event)
+        return webhook_of(event_id, event)
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
@@ -280,7 +227,7 @@ class RazorpayGateway:
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, int] | None = None,
-    ) -> _Reply:
+    ) -> Reply:
         """Make one API call; a 4xx comes back for the caller to judge, anything unusable raises."""
         try:
             response = await client.request(
@@ -307,15 +254,15 @@ class RazorpayGateway:
         if not isinstance(payload, dict):
             msg = f"Razorpay {operation} answered HTTP {response.status_code} with JSON that is not an object"
             raise GatewayError(msg)
-        return _Reply(response.status_code, payload)
+        return Reply(response.status_code, payload)
 
     async def _order_payments(self, client: httpx.AsyncClient, order_id: str, operation: str) -> list[dict[str, Any]]:
         path = f"/v1/orders/{quote(order_id, safe='')}/payments"
-        return _items(_ok(await self._call(client, "GET", path, operation), operation), operation)
+        return items(ok(await self._call(client, "GET", path, operation), operation), operation)
 
     async def _fetch_payment(self, client: httpx.AsyncClient, payment_id: str, operation: str) -> dict[str, Any]:
         path = f"/v1/payments/{quote(payment_id, safe='')}"
-        return _ok(await self._call(client, "GET", path, operation), operation).body
+        return ok(await self._call(client, "GET", path, operation), operation).body
 
     async def _start_payment(
         self, client: httpx.AsyncClient, request: ChargeRequest
@@ -341,7 +288,7 @@ class RazorpayGateway:
                 return payments
             code, description = reply.error
             return PaymentOutcome(status=GatewayStatus.FAILED, failure_code=code, failure_message=description)
-        payment_id = _ok(reply, "charge").body.get("razorpay_payment_id")
+        payment_id = ok(reply, "charge").body.get("razorpay_payment_id")
         if not isinstance(payment_id, str) or not payment_id:
             msg = "Razorpay charge answered without a payment id"
             raise GatewayError(msg)
@@ -366,9 +313,9 @@ class RazorpayGateway:
         body = {"amount": request.amount, "currency": request.currency}
         reply = await self._call(client, "POST", path, "capture", body=body)
         if reply.ok:
-            return _payment_outcome(reply.body, "capture")
+            return payment_outcome(reply.body, "capture")
         if reply.status != 400:
-            raise _error(reply, "capture")
+            raise error_of(reply, "capture")
         # "This payment has already been captured" (an earlier attempt's answer was lost), or the
         # authorization lapsed: the payment itself says which.
         fetched = await self._fetch_payment(client, payment_id, "capture")
@@ -376,125 +323,4 @@ class RazorpayGateway:
             code, description = reply.error
             msg = f"Razorpay refused the capture: {code}: {description}"
             raise GatewayError(msg)
-        return _payment_outcome(fetched, "capture")
-
-
-def _error(reply: _Reply, operation: str) -> GatewayError:
-    code, description = reply.error
-    return GatewayError(f"Razorpay {operation} was refused (HTTP {reply.status}): {code}: {description}")
-
-
-def _ok(reply: _Reply, operation: str) -> _Reply:
-    if not reply.ok:
-        raise _error(reply, operation)
-    return reply
-
-
-def _items(reply: _Reply, operation: str) -> list[dict[str, Any]]:
-    items = reply.body.get("items")
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        msg = f"Razorpay {operation} answered a collection without items"
-        raise GatewayError(msg)
-    return items
-
-
-def _has(payments: Sequence[Mapping[str, Any]], payment_id: str) -> bool:
-    return any(payment.get("id") == payment_id for payment in payments)
-
-
-_PAGE = 100
-"""Razorpay's largest page."""
-_MAX_REFUNDS_LISTED = 10_000
-"""Refunds of one payment looked through before refunding (an amount in minor units bounds them anyway)."""
-
-
-def _select(payments: Sequence[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
-    """Pick the payment that speaks for a non-empty list of an order's payments.
-
-    A captured payment always wins, so a second payment is never captured on a paid order; then the one
-    asked for, unless it failed while another one of the order is authorized (the customer tried again in the
-    checkout: that one must be captured, not reported as the decline); then the most advanced one (Razorpay
-    lists the newest first).
-    """
-    for payment in payments:
-        if payment.get("status") in {"captured", "refunded"}:
-            return payment
-    if wanted is not None:
-        asked = next(payment for payment in payments if payment.get("id") == wanted)
-        retried = next((payment for payment in payments if payment.get("status") == "authorized"), None)
-        return retried if asked.get("status") == "failed" and retried is not None else asked
-    for status in ("authorized", "created", "failed"):
-        for payment in payments:
-            if payment.get("status") == status:
-                return payment
-    return payments[0]
-
-
-def _payment_outcome(payment: Mapping[str, Any], operation: str) -> PaymentOutcome:
-    status = _PAYMENT_STATUS.get(str(payment.get("status")))
-    payment_id = _text(payment, "id")
-    if status is None or payment_id is None:
-        msg = f"Razorpay {operation} answered a payment with an unknown status or no id"
-        raise GatewayError(msg)
-    if status is GatewayStatus.FAILED:
-        return PaymentOutcome(
-            status=status,
-            gateway_payment_id=payment_id,
-            failure_code=_text(payment, "error_code") or "payment_failed",
-            failure_message=_text(payment, "error_description"),
-        )
-    return PaymentOutcome(status=status, gateway_payment_id=payment_id)
-
-
-def _refund_outcome(refund: Mapping[str, Any]) -> RefundOutcome:
-    status = _REFUND_STATUS.get(str(refund.get("status")))
-    refund_id = _text(refund, "id")
-    if status is None or refund_id is None:
-        msg = "Razorpay refund answered a refund with an unknown status or no id"
-        raise GatewayError(msg)
-    if status is GatewayStatus.FAILED:
-        return RefundOutcome(status=status, gateway_refund_id=refund_id, failure_code="refund_failed")
-    return RefundOutcome(status=status, gateway_refund_id=refund_id)
-
-
-def _refund_refused(reply: _Reply) -> RefundOutcome:
-    code, description = reply.error
-    return RefundOutcome(status=GatewayStatus.FAILED, failure_code=code, failure_message=description)
-
-
-def _text(obj: Mapping[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _number(obj: Mapping[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _entity(event: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The ``payload.<name>.entity`` object of an event, empty when absent."""
-    payload = event.get("payload")
-    wrapper = payload.get(name) if isinstance(payload, dict) else None
-    entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
-    return entity if isinstance(entity, dict) else {}
-
-
-def _webhook(event_id: str, event: Mapping[str, Any]) -> GatewayWebhook:
-    event_type = str(event["event"])
-    kind = _WEBHOOK_KINDS.get(event_type, WebhookKind.OTHER)
-    payment, refund, order = _entity(event, "payment"), _entity(event, "refund"), _entity(event, "order")
-    failed = kind in {WebhookKind.PAYMENT_FAILED, WebhookKind.REFUND_FAILED}
-    source = refund if event_type.startswith("refund.") else payment
-    return GatewayWebhook(
-        event_id=event_id,
-        event_type=event_type,
-        kind=kind,
-        gateway_payment_id=_text(payment, "id") or _text(refund, "payment_id"),
-        gateway_order_id=_text(payment, "order_id") or _text(order, "id"),
-        gateway_refund_id=_text(refund, "id"),
-        amount=_number(source, "amount") if source else _number(order, "amount_paid"),
-        failure_code=_text(source, "error_code") if failed else None,
-        failure_message=_text(source, "error_description") if failed else None,
-        refund_receipt=_text(refund, "receipt"),
-    )
+        return payment_outcome(fetched, "capture")
