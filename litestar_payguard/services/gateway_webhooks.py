@@ -10,6 +10,7 @@ payment's success waits (``deferred``) and is applied in the transaction that re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = ("GatewayNotFoundError", "GatewayWebhookService", "WebhookReceipt", "apply_deferred_refunds")
 
 _PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
+_INSTANT = timedelta(microseconds=1)
+"""Postgres keeps microseconds: the smallest step of a stored time."""
 _PAID = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
 _REFUND_KINDS = frozenset({WebhookKind.REFUND_SUCCEEDED, WebhookKind.REFUND_FAILED})
 
@@ -176,8 +179,10 @@ class GatewayWebhookService:
         if payment.gateway_payment_id is None and webhook.gateway_payment_id:
             payment.gateway_payment_id = webhook.gateway_payment_id
         # Due now, even if a worker holds it: settling twice is harmless (a final payment ignores the second),
-        # and the news may end a wait (a retry, a poll) early.
-        payment.process_at = now
+        # and the news may end a wait (a retry, a poll) early. Always a new value, even when the lease ends at
+        # this very instant: a worker's settling statement sees the change and leaves the payment to the ORM
+        # path, which applies a deferred event (processing_sql.SETTLE).
+        payment.process_at = now if payment.process_at != now else now - _INSTANT
         if payment.status is PaymentStatus.PENDING and payment.processing_started_at is None:
             payment.processing_started_at = now
         if self._dispatcher is not None:
