@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from litestar_payguard.models import PaymentStatus
+from sqlalchemy import select
+
+from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.services.coalesced import Coalesced
 from litestar_payguard.services.processing_sql import (
     CLAIM,
@@ -40,6 +42,9 @@ STATEMENT_TIMEOUT_SECONDS = 15.0
 path: a connection half-open after a failover must not hold up every payment of the worker."""
 
 _Out = TypeVar("_Out")
+
+_SETTLE_LOADING = select(Payment).from_statement(SETTLE_BOUND)
+"""Built once, so that its cache key is too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,14 +205,15 @@ def _settle_values(settlements: list[Settlement], now: datetime, *, many: bool) 
     return columns if many else [column if index == 3 else column[0] for index, column in enumerate(columns)]
 
 
-async def settle_in(db: AsyncSession, settlement: Settlement, now: datetime) -> PaymentStatus | None:
+async def settle_in(db: AsyncSession, settlement: Settlement, now: datetime) -> Payment | None:
     """Run the settling statement in ``db``'s transaction (the fulfilment hook's); ``None`` if it changed nothing.
 
+    The statement's answer is the settled row, loaded as the session's ``Payment``: no second read for the hook.
     Nothing is committed: the caller commits the success together with what its hook adds, or rolls both back.
     """
     values = _settle_values([settlement], now, many=False)
-    row = (await db.execute(SETTLE_BOUND, {f"p{number}": value for number, value in enumerate(values, 1)})).first()
-    return None if row is None else PaymentStatus(row.status)
+    params = {f"p{number}": value for number, value in enumerate(values, 1)}
+    return (await db.scalars(_SETTLE_LOADING, params)).first()
 
 
 def _same(payment_id: UUID) -> UUID:

@@ -107,7 +107,7 @@ transaction holds is skipped, and stored through the ORM path)."""
 STORE_ORDER_MANY = _store_order(many=True)
 
 
-def _settle(*, many: bool) -> str:
+def _settle(*, many: bool, returning: str = "id, status") -> str:
     given = (
         "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $5::text[], $6::text[], $7::text[]) "
         "AS given(id, lease_until, status, gateway_payment_id, failure_code, failure_message)"
@@ -139,7 +139,7 @@ def _settle(*, many: bool) -> str:
             SELECT gen_random_uuid(), merchant_id, 'payment.' || status, id, {payload_sql()}, $4, $4, $4
             FROM settled
         )
-        SELECT id, status FROM settled
+        SELECT {returning} FROM settled
     """  # noqa: S608
 
 
@@ -164,5 +164,6 @@ def _bound(sql: str) -> TextClause:
     return text(re.sub(r"\$(\d+)", r":p\1", cast))
 
 
-SETTLE_BOUND = _bound(SETTLE)
-""":data:`SETTLE` with named parameters (``p1`` …), to run in a session's transaction: the fulfilment hook's."""
+SETTLE_BOUND = _bound(_settle(many=False, returning="*"))
+""":data:`SETTLE` with named parameters (``p1`` …) answering the whole settled row, to run in a session's
+transaction (the fulfilment hook's) and load the :class:`~litestar_payguard.models.Payment` the hook is given."""

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
-from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.models import PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
 from litestar_payguard.services.payment_claims import Claim, Step, lock_claimed
@@ -133,14 +133,12 @@ class PaymentSettler:
         """
         async with self._sessions() as db:
             try:
-                settled = await settle_in(db, settlement, self._now())
+                payment = await settle_in(db, settlement, self._now())
             except Exception:  # the ORM path decides, in a transaction of its own
                 logger.warning("payguard: the settlement statement failed for payment %s", claim.id, exc_info=True)
                 return None
-            if settled is None:
+            if payment is None:
                 return None  # the session rolls back its empty transaction
-            payment = await db.get(Payment, claim.id)
-            assert payment is not None
             try:
                 await hook(payment, db)
                 # Inside the try: a deferred constraint of the host's order fails here, not in the hook.

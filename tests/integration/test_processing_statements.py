@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litestar_payguard import RazorpayGateway, SystemClock
+from litestar_payguard.config import FulfilmentHook
 from litestar_payguard.gateways import DECLINED_VPA, RefundRequest
 from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
@@ -128,9 +129,23 @@ async def test_a_success_with_a_hook_commits_the_statement_and_the_hook_together
     await seed_merchants(client)
     payguard = payguard_of(client.app)
     hooks = [flaky_fulfilment(failures=1), flaky_fulfilment(failures=1)]  # each fails its first call
+    seen: dict[int, list[tuple[Any, ...]]] = {0: [], 1: []}
+
+    def observed(index: int, hook: FulfilmentHook) -> FulfilmentHook:
+        """The hook, noting the payment it is given and marking it as a host's hook may."""
+
+        async def hook_seeing(payment: Payment, db: AsyncSession) -> None:
+            seen[index].append((payment.status, payment.gateway_payment_id is not None, payment.process_at))
+            payment.extra = {**payment.extra, "fulfilled": "yes"}
+            await hook(payment, db)
+
+        return hook_seeing
+
     by_statements, orm = (
-        PaymentProcessor(replace(payguard.config, on_payment_succeeded=hook), payguard.db_session, statements)
-        for (hook, _), statements in zip(hooks, (payguard.payment_statements, None), strict=True)
+        PaymentProcessor(
+            replace(payguard.config, on_payment_succeeded=observed(index, hook)), payguard.db_session, statements
+        )
+        for index, ((hook, _), statements) in enumerate(zip(hooks, (payguard.payment_statements, None), strict=True))
     )
     sent: list[str] = []
 
@@ -160,6 +175,12 @@ async def test_a_success_with_a_hook_commits_the_statement_and_the_hook_together
     assert written[0] == written[1]
     assert written[0][0]["status"] == "succeeded"
     assert await store.count("host_order") == 2  # one order for each payment: the failed attempt's rolled back
+    # The hook is given the payment as settled, on both paths, and what it changes on it commits with the success.
+    assert seen[0] == seen[1] == [(PaymentStatus.SUCCEEDED, True, None)] * 2
+    stored = await store.rows(
+        "SELECT metadata FROM payguard_payment WHERE id IN (:a, :b)", a=created[0]["id"], b=created[1]["id"]
+    )
+    assert [row["metadata"] for row in stored] == [{"cart": "7", "fulfilled": "yes"}] * 2
 
 
 async def test_concurrent_jobs_share_statements_and_a_payment_two_jobs_hold_is_captured_once(
