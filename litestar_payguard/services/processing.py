@@ -70,7 +70,19 @@ class PaymentProcessor:
         claimed = await self._claim(payment_id)
         if isinstance(claimed, Step):
             return claimed
+        try:
+            return await self._take(claimed)
+        except asyncio.CancelledError:
+            # The worker is stopping, or SAQ aborted the job: give the lease back rather than make the payment wait
+            # for it to run out. The job SAQ retries goes on at once, and asks the gateway where the payment stands.
+            logger.info("payguard: the step with payment %s was cancelled; its lease is given back", payment_id)
+            await asyncio.shield(self._later(claimed, timedelta(0)))
+            raise
+
+    async def _take(self, claimed: Claim) -> Step:
+        """Ask the gateway about a claimed payment and settle its answer (or retry later without one)."""
         gateway = self._config.gateway
+        payment_id = claimed.id
         try:
             outcome = await self._ask_gateway(claimed, gateway_deadline(self._config, claimed.lease_until))
         except GatewayRefusedError as exc:  # an answer, and a final one: the payment cannot be made

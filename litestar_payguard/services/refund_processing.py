@@ -67,6 +67,16 @@ class RefundProcessor:
         if isinstance(claimed, RefundStep):
             return claimed
         try:
+            return await self._take(claimed)
+        except asyncio.CancelledError:  # as for payments: the retried job goes on at once
+            logger.info("payguard: the step with refund %s was cancelled; its lease is given back", refund_id)
+            await asyncio.shield(self._later(claimed, timedelta(0)))
+            raise
+
+    async def _take(self, claimed: _Claim) -> RefundStep:
+        """Ask the gateway for a claimed refund and settle its answer (or retry later without one)."""
+        refund_id = claimed.id
+        try:
             async with asyncio.timeout_at(gateway_deadline(self._config, claimed.lease_until)):
                 outcome = await self._config.gateway.refund(
                     RefundRequest(

@@ -1,4 +1,5 @@
-"""A worker killed (SIGKILL) in the middle of processing payments charges nobody twice.
+"""A worker killed (SIGKILL) in the middle of processing payments charges nobody twice; one stopped (SIGTERM)
+hands its payments on at once.
 
 Twenty merchant-API payments go through Razorpay's server-to-server flow (order → UPI payment → capture) against
 a fake Razorpay whose capture answers come late: the capture is made at once, its answer held. Worker process 1 is
@@ -6,6 +7,10 @@ killed while every one of its job slots waits for such an answer, so money has m
 payguard has not recorded it. Worker process 2 finishes the queued payments, and its reconciler (on a one-second
 cron) hands it the dead worker's payments once their leases run out; it asks Razorpay where each stands before
 charging. Every payment succeeds, with exactly one capture and one ``payment.succeeded`` event each.
+
+A worker stopped with SIGTERM (a deploy) cancels its running jobs, as SAQ does; each cancelled step gives its
+lease back and SAQ retries its job, so the next worker settles those payments at once rather than after the
+lease (two minutes by default): the leases here are the default ones, and the reconciler runs once a minute.
 """
 
 from __future__ import annotations
@@ -78,43 +83,65 @@ async def _succeeded(store: Store) -> set[str]:
     return {str(row["id"]) for row in await store.rows("SELECT id FROM payguard_payment WHERE status = 'succeeded'")}
 
 
+COMMAND = [str(BIN / "litestar"), "--app", "tests.hostapp:app_from_env", "payguard", "worker"]
+
+
+async def _seed(database_url: str, redis_server: Server, queue_name: str, fake: FakeRazorpay) -> list[str]:
+    """The merchant API in this process, without a worker: its payments wait in the queue for the CLI workers."""
+    fake.response_delays["capture"] = CAPTURE_ANSWER_SECONDS
+    gateway = RazorpayGateway(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, base_url=fake.url)
+    app = create_app(database_url=database_url, queue_url=redis_server.url, queue_name=queue_name, gateway=gateway)
+    async with serve(app) as client:
+        return await _create_payments(client)
+
+
+def _environment(database_url: str, redis_server: Server, queue_name: str, fake: FakeRazorpay) -> dict[str, str]:
+    return {
+        "PAYGUARD_TEST_DATABASE_URL": database_url,
+        "PAYGUARD_TEST_QUEUE_URL": redis_server.url,
+        "PAYGUARD_TEST_QUEUE_NAME": queue_name,
+        "PAYGUARD_TEST_RAZORPAY_URL": fake.url,
+        "PAYGUARD_WORKER_CONCURRENCY": str(CONCURRENCY),
+    }
+
+
+async def _interrupt_mid_capture(
+    env: dict[str, str], log: Path, fake: FakeRazorpay, store: Store, signum: signal.Signals
+) -> tuple[int, set[str]]:
+    """Run a CLI worker until every job slot waits for a capture's answer, then send it ``signum``.
+
+    Returns:
+        The worker's exit code, and the payments Razorpay captured that payguard had not recorded as paid.
+    """
+    with process(COMMAND, env=env, log=log) as worker:
+
+        async def captured_unrecorded() -> set[str]:
+            # Captured at Razorpay, its answer still held: payguard has not recorded it.
+            unrecorded = _captured(fake) - await _succeeded(store)
+            return unrecorded if len(unrecorded) >= CONCURRENCY else set()
+
+        await _until(captured_unrecorded, f"{CONCURRENCY} captures in flight", log, patience=30)
+        worker.send_signal(signum)
+        worker.wait(timeout=20)
+    return worker.returncode, _captured(fake) - await _succeeded(store)
+
+
 async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
     tmp_path: Path, database_url: str, redis_server: Server, store: Store
 ) -> None:
     queue_name = f"payguard-paycrash-{uuid.uuid4().hex[:8]}"
     with FakeRazorpay(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET) as fake:
-        fake.response_delays["capture"] = CAPTURE_ANSWER_SECONDS
-        gateway = RazorpayGateway(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, base_url=fake.url)
+        ids = await _seed(database_url, redis_server, queue_name, fake)
         env = {
-            "PAYGUARD_TEST_DATABASE_URL": database_url,
-            "PAYGUARD_TEST_QUEUE_URL": redis_server.url,
-            "PAYGUARD_TEST_QUEUE_NAME": queue_name,
-            "PAYGUARD_TEST_RAZORPAY_URL": fake.url,
+            **_environment(database_url, redis_server, queue_name, fake),
             "PAYGUARD_PAYMENT_LEASE_SECONDS": str(LEASE_SECONDS),
             "PAYGUARD_RECONCILE_CRON": "* * * * * */1",  # croniter's sixth field: every second
-            "PAYGUARD_WORKER_CONCURRENCY": str(CONCURRENCY),
         }
-        command = [str(BIN / "litestar"), "--app", "tests.hostapp:app_from_env", "payguard", "worker"]
-        # The merchant API in this process, without a worker: its payments wait in the queue for the CLI workers.
-        app = create_app(database_url=database_url, queue_url=redis_server.url, queue_name=queue_name, gateway=gateway)
-        async with serve(app) as client:
-            ids = await _create_payments(client)
-
         first_log = tmp_path / "worker-1.log"
-        with process(command, env=env, log=first_log) as first:
-
-            async def captured_unrecorded() -> set[str]:
-                # Captured at Razorpay, its answer still held: payguard has not recorded it.
-                unrecorded = _captured(fake) - await _succeeded(store)
-                return unrecorded if len(unrecorded) >= CONCURRENCY else set()
-
-            await _until(captured_unrecorded, f"{CONCURRENCY} captures in flight", first_log, patience=30)
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=20)
-        assert first.returncode == -signal.SIGKILL
+        returncode, in_flight = await _interrupt_mid_capture(env, first_log, fake, store, signal.SIGKILL)
+        assert returncode == -signal.SIGKILL
 
         # The kill really interrupted processing: money moved for payments payguard has not recorded as paid.
-        in_flight = _captured(fake) - await _succeeded(store)
         open_after_kill = await store.count("payguard_payment", OPEN)
         processing = await store.rows(
             "SELECT id FROM payguard_payment WHERE status = 'processing' AND id = ANY(CAST(:ids AS uuid[]))",
@@ -125,7 +152,7 @@ async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
         assert open_after_kill >= CONCURRENCY
 
         second_log = tmp_path / "worker-2.log"
-        with process(command, env=env, log=second_log) as second:
+        with process(COMMAND, env=env, log=second_log) as second:
 
             async def all_final() -> bool:
                 return await store.count("payguard_payment", f"NOT ({OPEN})") == PAYMENTS
@@ -147,3 +174,35 @@ async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
         "SELECT subject_id, count(*) AS n FROM payguard_event WHERE type = 'payment.succeeded' GROUP BY subject_id"
     )
     assert {str(row["subject_id"]): row["n"] for row in events} == dict.fromkeys(ids, 1)
+
+
+async def test_a_worker_stopped_mid_capture_hands_its_payments_on_at_once_and_charges_once(
+    tmp_path: Path, database_url: str, redis_server: Server, store: Store
+) -> None:
+    queue_name = f"payguard-paystop-{uuid.uuid4().hex[:8]}"
+    with FakeRazorpay(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET) as fake:
+        ids = await _seed(database_url, redis_server, queue_name, fake)
+        env = _environment(database_url, redis_server, queue_name, fake)  # the default lease and reconciler
+        first_log = tmp_path / "worker-1.log"
+        returncode, in_flight = await _interrupt_mid_capture(env, first_log, fake, store, signal.SIGTERM)
+        assert returncode == 0, first_log.read_text()
+        assert len(in_flight) >= CONCURRENCY  # the stop interrupted captures whose answers were still held
+        # Each interrupted step gave its lease back: its payment is due now, not held for two minutes.
+        held = await store.count(
+            "payguard_payment", "id = ANY(CAST(:ids AS uuid[])) AND NOT (process_at <= now())", ids=list(in_flight)
+        )
+
+        second_log = tmp_path / "worker-2.log"
+        with process(COMMAND, env=env, log=second_log):
+
+            async def all_final() -> bool:
+                return await store.count("payguard_payment", f"NOT ({OPEN})") == PAYMENTS
+
+            # Well inside the lease: the stopped worker's payments did not wait for theirs to run out.
+            await _until(all_final, "every payment to reach a final state", second_log, patience=30)
+        captures = fake.captures_by_receipt()
+
+    assert held == 0
+    statuses = await store.rows("SELECT id, status FROM payguard_payment")
+    assert {str(row["id"]): row["status"] for row in statuses} == dict.fromkeys(ids, "succeeded")
+    assert captures == dict.fromkeys(ids, 1)

@@ -3,6 +3,7 @@ signature, refunds, and inbound webhooks (signature, dedupe, ordering)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
 from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, keyed, seed_merchants, settled
-from tests.support import work_off
+from tests.support import eventually, work_off
 
 KEY_ID, KEY_SECRET, HOOK_SECRET = "rzp_test_payguard", "key-secret-for-tests", "hook-secret-for-tests"
 SESSIONS = "/payguard/sessions"
@@ -325,4 +326,68 @@ async def test_a_refund_answered_after_the_lease_is_given_up_on_inside_it_and_re
     assert waited < lease
     assert (first.status, first.next_at) == (RefundStatus.PENDING, clock.now())
     assert second.status is RefundStatus.PROCESSED  # the retry found the refund its first POST made
+    assert [refund["amount"] for refund in fake.refunds(gateway_payment_id)] == [700]
+
+
+async def test_a_step_cancelled_after_the_capture_gives_its_lease_back_and_the_retry_charges_nothing_more(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        created = await create_payment(client, vpa="success@razorpay")
+        payment_id = uuid.UUID(created["id"])
+        processor = payguard_of(client.app).payment_processor()
+        fake.response_delays["capture"] = 5.0  # the money moves; the worker stops before it hears of it
+        step = asyncio.create_task(processor.process(payment_id))
+
+        async def captured() -> bool:
+            order_id = await store.scalar(
+                "SELECT gateway_order_id FROM payguard_payment WHERE id = :id", id=created["id"]
+            )
+            return bool(order_id) and any(p["status"] == "captured" for p in fake.payments(order_id))
+
+        await eventually(captured)
+        step.cancel()  # what SAQ does to a running job when its worker stops, or when it aborts the job
+        with pytest.raises(asyncio.CancelledError):
+            await step
+        (row,) = await store.rows(
+            "SELECT status, process_at, process_attempts FROM payguard_payment WHERE id = :id", id=created["id"]
+        )
+        fake.response_delays.clear()
+        retried = await processor.process(payment_id)  # the job SAQ retries, at once: no clock moves
+
+    assert (row["status"], row["process_at"], row["process_attempts"]) == ("processing", clock.now(), 1)
+    assert retried.status is PaymentStatus.SUCCEEDED
+    assert fake.captures_by_receipt() == {created["id"]: 1}
+
+
+async def test_a_refund_step_cancelled_after_the_refund_gives_its_lease_back_and_refunds_once(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        created = await create_payment(client, vpa="success@razorpay")
+        await work_off(client.app)
+        response = await client.post(f"{PAYMENTS}/{created['id']}/refunds", json={"amount": 700}, headers=keyed())
+        refund_id = uuid.UUID(response.json()["id"])
+        gateway_payment_id = await store.scalar(
+            "SELECT gateway_payment_id FROM payguard_payment WHERE id = :id", id=created["id"]
+        )
+        processor = RefundProcessor(payguard_of(client.app).config, payguard_of(client.app).db_session)
+        fake.response_delays["refund"] = 5.0
+        step = asyncio.create_task(processor.process(refund_id))
+
+        async def refunded() -> bool:
+            return bool(fake.refunds(gateway_payment_id))
+
+        await eventually(refunded)
+        step.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await step
+        due = await store.scalar("SELECT process_at FROM payguard_refund WHERE id = :id", id=str(refund_id))
+        fake.response_delays.clear()
+        retried = await processor.process(refund_id)
+
+    assert due == clock.now()
+    assert retried.status is RefundStatus.PROCESSED
     assert [refund["amount"] for refund in fake.refunds(gateway_payment_id)] == [700]
