@@ -46,7 +46,7 @@ from saq import Queue
 from benchmarks.common import RESULTS, ROOT, asyncpg_dsn, bench_merchant, create_database, machine, servers
 from benchmarks.payments_worker import ORDER_TABLE
 from litestar_payguard import PayGuardConfig
-from litestar_payguard.services.dispatch import Dispatcher
+from litestar_payguard.services.dispatch import JOB_ATTEMPTS, Dispatcher
 
 QUEUE_NAME = "payguard-bench"
 POLL_SECONDS = 0.01
@@ -98,10 +98,12 @@ async def enqueue_payments(queue: Queue, rows: list[asyncpg.Record]) -> None:
 
 
 async def enqueue_noops(queue: Queue, count: int) -> None:
-    """``count`` no-op jobs with a payment job's options (a key each, timeout, one attempt)."""
+    """``count`` no-op jobs with a payment job's options (a key each, timeout, attempts)."""
     timeout = int(PayGuardConfig(queue=queue).payment_lease_seconds)
     tag = uuid.uuid4().hex[:8]
-    await _in_chunks([queue.enqueue("noop", key=f"noop:{tag}:{i}", timeout=timeout, retries=1) for i in range(count)])
+    await _in_chunks(
+        [queue.enqueue("noop", key=f"noop:{tag}:{i}", timeout=timeout, retries=JOB_ATTEMPTS) for i in range(count)]
+    )
 
 
 STATS_FLUSH_SECONDS = 11

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = (
+    "JOB_ATTEMPTS",
     "LEASE_MARGIN",
     "MAX_BACKOFF",
     "Dispatcher",
@@ -95,6 +96,10 @@ def _key(kind: str, entity_id: UUID, due: datetime, source: str) -> str:
     return f"{kind}:{entity_id}@{int(due.timestamp() * 1000)}{source}"
 
 
+JOB_ATTEMPTS = 2
+"""SAQ attempts of a payment or refund job. Whatever happens to them, the due time in the database stands."""
+
+
 class Dispatcher:
     """Enqueues the SAQ jobs that process payments and refunds.
 
@@ -115,7 +120,9 @@ class Dispatcher:
             function,
             key=_key(kind, entity_id, due, source),
             timeout=int(self._config.payment_lease_seconds),
-            retries=1,
+            # A second attempt for a job SAQ aborted or that failed: its step gave the lease back, so the retry
+            # goes on at once. SAQ's sweep can abort a job it has just handed a worker (tobymao/saq#277).
+            retries=JOB_ATTEMPTS,
             scheduled=math.ceil(due.timestamp()) if due > now else 0,
             **{f"{kind}_id": str(entity_id)},
         )

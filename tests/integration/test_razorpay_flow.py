@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from saq.job import Status
 
 from litestar_payguard import RazorpayGateway, SystemClock
 from litestar_payguard.gateways import RefundRequest
@@ -391,3 +392,34 @@ async def test_a_refund_step_cancelled_after_the_refund_gives_its_lease_back_and
     assert due == clock.now()
     assert retried.status is RefundStatus.PROCESSED
     assert [refund["amount"] for refund in fake.refunds(gateway_payment_id)] == [700]
+
+
+async def test_a_job_swept_while_it_captures_is_retried_at_once_and_charges_once(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    """SAQ's sweep can take a job a worker has just dequeued, but not yet marked active, for a lost one
+    (tobymao/saq#277): it aborts the running job. Its payment must not wait for the reconciler."""
+    settings = {"run_worker_in_app": True, "clock": SystemClock(), "reconcile_cron": "0 0 1 1 *"}  # no reconciler
+    async with client_for(gateway=razorpay, **settings) as client:
+        await seed_merchants(client)
+        queue = payguard_of(client.app).queue
+        fake.response_delays["capture"] = 4.0  # the money moves; the job is still waiting for the answer
+        created = await create_payment(client, vpa="success@razorpay")
+
+        async def captured() -> bool:
+            return fake.captures_by_receipt().get(created["id"], 0) > 0
+
+        await eventually(captured)
+        # The race's state: the running job, in SAQ's active list, still stored as queued.
+        (job_id,) = await queue.redis.lrange(queue.namespace("active"), 0, -1)
+        job = queue.deserialize(await queue.redis.get(job_id))
+        assert job is not None
+        job.status = Status.QUEUED
+        await queue.redis.set(job_id, queue.serialize(job))
+        await queue.redis.delete(queue.namespace("sweep"))  # the sweep's lock, taken by the worker's own start
+        assert await queue.sweep() == [job_id.decode()]
+        fake.response_delays.clear()
+        status = await settled(client, created["id"])
+
+    assert status == "succeeded"
+    assert fake.captures_by_receipt() == {created["id"]: 1}
