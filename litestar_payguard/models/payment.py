@@ -85,3 +85,8 @@ class Payment(PayGuardModel):
     needs_attention: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     """Set when payguard gave up (the fulfilment hook kept failing): an admin must look; never paid silently."""
     attention_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    @property
+    def refundable(self) -> int:
+        """Minor units still free to refund: captured, less what is refunded or admitted for refunding."""
+        return self.amount - self.amount_refunded - self.amount_refunding

@@ -233,7 +233,7 @@ async def apply_refund_event(
         event.outcome = "ignored"  # a refund we never asked for failed at the gateway: nothing moved
         return
     amount = event.amount or 0
-    available = payment.amount - payment.amount_refunded - payment.amount_refunding
+    available = payment.refundable
     if amount <= 0 or amount > available:
         reason = f"the gateway refunded {amount} of this payment; only {available} was left to refund"
         PaymentService(db, config).flag(payment, reason, now)

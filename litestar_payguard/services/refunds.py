@@ -101,7 +101,7 @@ class RefundService:
         if payment.status not in REFUNDABLE_PAYMENT_STATUSES:
             msg = f"Payment {payment.id} is {payment.status.value}: only succeeded payments can be refunded."
             raise PaymentNotRefundableError(msg, extra={"paymentStatus": payment.status.value})
-        available = payment.amount - payment.amount_refunded - payment.amount_refunding
+        available = payment.refundable
         amount = available if data.amount is None else data.amount
         if amount <= 0 or amount > available:
             msg = f"{available} {payment.currency} minor units are left to refund; {amount} were asked."
