@@ -102,6 +102,11 @@ class PayGuardConfig:
     """Largest accepted amount, in minor units of any currency."""
     worker_concurrency: int = field(default=5, metadata=_POLICY)
     """Jobs one worker runs at once."""
+    worker_shutdown_grace_seconds: float = field(default=20.0, metadata=_POLICY)
+    """How long a stopping worker (SIGTERM, application shutdown) waits for its running jobs to finish; it takes no
+    new job meanwhile. Jobs still running then are cancelled and retried by SAQ: a payment or refund step gives its
+    lease back, so the next worker takes it up at once. Keep it under the platform's own stop timeout (30 s on
+    Kubernetes by default), or the process is killed before it can hand its payments on."""
     stale_pending_seconds: float = field(default=1800.0, metadata=_POLICY)
     """A pending payment older than this is stale: it no longer blocks a new payment for its bundle and is expired.
     A payment submitted to the gateway (``processing``) is never expired by age."""
@@ -172,7 +177,7 @@ class PayGuardConfig:
             if getattr(self, name) <= 0:
                 msg = f"PayGuardConfig.{name} must be positive, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
-        for name in ("retry_delay_seconds", "fulfilment_retry_seconds"):
+        for name in ("retry_delay_seconds", "fulfilment_retry_seconds", "worker_shutdown_grace_seconds"):
             if getattr(self, name) < 0:
                 msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)

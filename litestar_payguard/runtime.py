@@ -15,6 +15,7 @@ from saq import Queue, Worker
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.jobs import FUNCTIONS, cron_jobs
+from litestar_payguard.jobs.worker import DrainingWorker
 from litestar_payguard.services.payment_statements import PaymentStatements
 from litestar_payguard.services.processing import PaymentProcessor
 
@@ -103,7 +104,7 @@ class PayGuard:
             await statements.close()
 
     def build_worker(self, *, concurrency: int | None = None, handle_signals: bool = True) -> Worker[Any]:
-        """Build a SAQ worker running payguard's jobs and cron schedule.
+        """Build a SAQ worker running payguard's jobs and cron schedule, stopping gracefully (:class:`DrainingWorker`).
 
         Args:
             concurrency: Jobs run at once; ``PayGuardConfig.worker_concurrency`` by default.
@@ -116,13 +117,14 @@ class PayGuard:
         async def shutdown(_: dict[str, Any]) -> None:
             await self.close_connections()
 
-        worker = Worker(
+        worker = DrainingWorker(
             self.queue,
             functions=list(FUNCTIONS),
             cron_jobs=cron_jobs(self.config),
             concurrency=concurrency or self.config.worker_concurrency,
             startup=startup,
             shutdown=shutdown,
+            grace_seconds=self.config.worker_shutdown_grace_seconds,
         )
         if not handle_signals:
             worker.SIGNALS = []

@@ -8,9 +8,10 @@ payguard has not recorded it. Worker process 2 finishes the queued payments, and
 cron) hands it the dead worker's payments once their leases run out; it asks Razorpay where each stands before
 charging. Every payment succeeds, with exactly one capture and one ``payment.succeeded`` event each.
 
-A worker stopped with SIGTERM (a deploy) cancels its running jobs, as SAQ does; each cancelled step gives its
-lease back and SAQ retries its job, so the next worker settles those payments at once rather than after the
-lease (two minutes by default): the leases here are the default ones, and the reconciler runs once a minute.
+A worker stopped with SIGTERM (a deploy) takes no new job and lets its running ones finish within its grace
+period. Jobs still running after it are cancelled, as SAQ does; each cancelled step gives its lease back and SAQ
+retries its job, so the next worker settles those payments at once rather than after the lease (two minutes by
+default): the leases here are the default ones, and the reconciler runs once a minute.
 """
 
 from __future__ import annotations
@@ -126,6 +127,18 @@ async def _interrupt_mid_capture(
     return worker.returncode, _captured(fake) - await _succeeded(store)
 
 
+async def _finish_with_a_new_worker(env: dict[str, str], log: Path, store: Store, patience: float) -> None:
+    """Start another CLI worker and wait until every payment is final; it must still be running, then stop cleanly."""
+    with process(COMMAND, env=env, log=log) as worker:
+
+        async def all_final() -> bool:
+            return await store.count("payguard_payment", f"NOT ({OPEN})") == PAYMENTS
+
+        await _until(all_final, "every payment to reach a final state", log, patience=patience)
+        assert worker.poll() is None, _text(log)
+    assert worker.returncode == 0, _text(log)
+
+
 async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
     tmp_path: Path, database_url: str, redis_server: Server, store: Store
 ) -> None:
@@ -151,15 +164,7 @@ async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
         assert {str(row["id"]) for row in processing} == in_flight
         assert open_after_kill >= CONCURRENCY
 
-        second_log = tmp_path / "worker-2.log"
-        with process(COMMAND, env=env, log=second_log) as second:
-
-            async def all_final() -> bool:
-                return await store.count("payguard_payment", f"NOT ({OPEN})") == PAYMENTS
-
-            await _until(all_final, "every payment to reach a final state", second_log, patience=60)
-            assert second.poll() is None, second_log.read_text()
-        assert second.returncode == 0, second_log.read_text()
+        await _finish_with_a_new_worker(env, tmp_path / "worker-2.log", store, patience=60)
 
         captures = fake.captures_by_receipt()
 
@@ -176,13 +181,44 @@ async def test_a_worker_killed_mid_capture_charges_every_payment_exactly_once(
     assert {str(row["subject_id"]): row["n"] for row in events} == dict.fromkeys(ids, 1)
 
 
-async def test_a_worker_stopped_mid_capture_hands_its_payments_on_at_once_and_charges_once(
+async def test_a_worker_stopped_mid_capture_finishes_its_running_payments_and_takes_no_new_one(
+    tmp_path: Path, database_url: str, redis_server: Server, store: Store
+) -> None:
+    queue_name = f"payguard-paydrain-{uuid.uuid4().hex[:8]}"
+    with FakeRazorpay(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET) as fake:
+        ids = await _seed(database_url, redis_server, queue_name, fake)
+        env = _environment(database_url, redis_server, queue_name, fake)  # the default grace (20 s)
+        first_log = tmp_path / "worker-1.log"
+        returncode, unrecorded = await _interrupt_mid_capture(env, first_log, fake, store, signal.SIGTERM)
+        assert returncode == 0, first_log.read_text()
+        # The captures in flight at the signal were heard and recorded before the worker exited ...
+        assert unrecorded == set()
+        finished = await _succeeded(store)
+        assert len(finished) >= CONCURRENCY
+        attempts = await store.rows("SELECT id, status, process_attempts FROM payguard_payment")
+        # ... and no job started after it: every other payment waits untouched for the next worker.
+        untouched = {str(row["id"]) for row in attempts if (row["status"], row["process_attempts"]) == ("pending", 0)}
+        assert untouched == set(ids) - finished
+        assert all(row["process_attempts"] == 1 for row in attempts if str(row["id"]) in finished)
+
+        await _finish_with_a_new_worker(env, tmp_path / "worker-2.log", store, patience=30)
+        captures = fake.captures_by_receipt()
+
+    assert "cancel" not in _text(first_log).lower()
+    assert await _succeeded(store) == set(ids)
+    assert captures == dict.fromkeys(ids, 1)
+
+
+async def test_a_worker_stopped_past_its_grace_hands_its_payments_on_at_once_and_charges_once(
     tmp_path: Path, database_url: str, redis_server: Server, store: Store
 ) -> None:
     queue_name = f"payguard-paystop-{uuid.uuid4().hex[:8]}"
     with FakeRazorpay(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET) as fake:
         ids = await _seed(database_url, redis_server, queue_name, fake)
-        env = _environment(database_url, redis_server, queue_name, fake)  # the default lease and reconciler
+        env = {  # the default lease and reconciler; a grace shorter than the held capture answers
+            **_environment(database_url, redis_server, queue_name, fake),
+            "PAYGUARD_WORKER_SHUTDOWN_GRACE_SECONDS": str(CAPTURE_ANSWER_SECONDS / 4),
+        }
         first_log = tmp_path / "worker-1.log"
         returncode, in_flight = await _interrupt_mid_capture(env, first_log, fake, store, signal.SIGTERM)
         assert returncode == 0, first_log.read_text()
@@ -192,14 +228,8 @@ async def test_a_worker_stopped_mid_capture_hands_its_payments_on_at_once_and_ch
             "payguard_payment", "id = ANY(CAST(:ids AS uuid[])) AND NOT (process_at <= now())", ids=list(in_flight)
         )
 
-        second_log = tmp_path / "worker-2.log"
-        with process(COMMAND, env=env, log=second_log):
-
-            async def all_final() -> bool:
-                return await store.count("payguard_payment", f"NOT ({OPEN})") == PAYMENTS
-
-            # Well inside the lease: the stopped worker's payments did not wait for theirs to run out.
-            await _until(all_final, "every payment to reach a final state", second_log, patience=30)
+        # Well inside the lease: the stopped worker's payments did not wait for theirs to run out.
+        await _finish_with_a_new_worker(env, tmp_path / "worker-2.log", store, patience=30)
         captures = fake.captures_by_receipt()
 
     assert held == 0

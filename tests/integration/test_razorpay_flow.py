@@ -423,3 +423,26 @@ async def test_a_job_swept_while_it_captures_is_retried_at_once_and_charges_once
 
     assert status == "succeeded"
     assert fake.captures_by_receipt() == {created["id"]: 1}
+
+
+async def test_an_application_shutting_down_lets_its_worker_finish_a_running_capture(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    """The in-app worker stops as a CLI worker does on SIGTERM: the running job finishes within the grace."""
+    settings = {"run_worker_in_app": True, "clock": SystemClock(), "reconcile_cron": "0 0 1 1 *"}  # no reconciler
+    async with client_for(gateway=razorpay, **settings) as client:
+        await seed_merchants(client)
+        fake.response_delays["capture"] = 1.0  # the money moves; the answer comes a second later
+        created = await create_payment(client, vpa="success@razorpay")
+
+        async def captured() -> bool:
+            return fake.captures_by_receipt().get(created["id"], 0) > 0
+
+        await eventually(captured)
+        before = await store.scalar("SELECT status FROM payguard_payment WHERE id = :id", id=created["id"])
+    # The application has shut down, its worker with it: the capture's answer was heard and recorded.
+    after = await store.rows("SELECT status, process_attempts FROM payguard_payment WHERE id = :id", id=created["id"])
+
+    assert before == "processing"
+    assert [(row["status"], row["process_attempts"]) for row in after] == [("succeeded", 1)]
+    assert fake.captures_by_receipt() == {created["id"]: 1}
