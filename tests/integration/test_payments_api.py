@@ -367,6 +367,28 @@ async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_que
     assert final == "succeeded"
 
 
+async def test_a_payment_created_while_redis_is_down_is_kept_and_processed_once_it_is_back(
+    client_for: ClientFactory, store: Store
+) -> None:
+    async with client_for(queue_url="redis://127.0.0.1:9/0") as down:  # nothing listens there
+        await seed_merchants(down)
+        response = await down.post(PAYMENTS, json=payment_body(), headers=keyed())
+    stored = await store.rows(
+        "SELECT status, process_at FROM payguard_payment WHERE id = :id", id=response.json()["id"]
+    )
+
+    async with client_for(run_worker_in_app=True, clock=SystemClock(), reconcile_cron="0 0 1 1 *") as client:
+        handed_out = await payguard_of(client.app).queue.apply("reconcile", timeout=20)
+        final = await settled(client, response.json()["id"])
+
+    # The payment is committed before its job is enqueued: the failed enqueue is logged, not answered.
+    assert response.status_code == 201, response.text
+    assert [row["status"] for row in stored] == ["pending"]
+    assert stored[0]["process_at"] is not None
+    assert handed_out == {"payments": 1, "refunds": 0}
+    assert final == "succeeded"
+
+
 def _snake(body: dict[str, Any]) -> dict[str, Any]:
     names = {"orderId": "order_id", "bundleId": "bundle_id", "customerId": "customer_id"}
     return {names.get(key, key): value for key, value in body.items()}
