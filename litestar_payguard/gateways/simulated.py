@@ -44,6 +44,9 @@ class SimulatedGateway:
     Charges and refunds are remembered by idempotency key, so repeating one returns the first answer and moves
     no money twice; :attr:`charges` counts the charges that moved money, per payment. The books live in this
     process: use a gateway with a server of its own (the Razorpay adapter against its fake) to test crashes.
+    What they do not know (another worker process, or this one before a restart, made the charge) is answered
+    as such a gateway would: an order never charged here is charged when asked to, the same way; a refund of
+    a payment captured elsewhere is accepted, because payguard already bounds refunds by the captured amount.
 
     Args:
         outcome: ``"success"`` captures every payment, ``"failure"`` declines every payment.
@@ -52,7 +55,7 @@ class SimulatedGateway:
     """
 
     __slots__ = (
-        "_orders",
+        "_captured",
         "_payments",
         "_refunded",
         "_refunds",
@@ -80,7 +83,8 @@ class SimulatedGateway:
         self.refund_delay_seconds = refund_delay_seconds
         self.charges: Counter[str] = Counter()
         """Charges that moved money, by our payment id."""
-        self._orders: dict[str, int] = {}
+        self._captured: dict[str, int] = {}
+        """Amounts captured, by the gateway's payment reference."""
         self._payments: dict[str, PaymentOutcome] = {}
         self._refunds: dict[str, RefundOutcome] = {}
         self._refunded: Counter[str] = Counter()
@@ -93,9 +97,7 @@ class SimulatedGateway:
 
     async def create_order(self, request: OrderRequest) -> GatewayOrder:
         """Open an order (named after our payment, so opening it again gives the same one)."""
-        order_id = f"sim_order_{request.payment_id.hex}"
-        self._orders[order_id] = request.amount
-        return GatewayOrder(order_id=order_id)
+        return GatewayOrder(order_id=f"sim_order_{request.payment_id.hex}")
 
     async def charge(self, request: ChargeRequest) -> PaymentOutcome:
         """Capture the order's payment with the configured outcome; the order's first answer stands."""
@@ -117,6 +119,7 @@ class SimulatedGateway:
         else:
             outcome = PaymentOutcome(GatewayStatus.SUCCEEDED, gateway_payment_id=payment_ref)
             self.charges[str(request.payment_id)] += 1
+            self._captured[payment_ref] = request.amount
         self._payments[request.gateway_order_id] = outcome
         return outcome
 
@@ -125,7 +128,7 @@ class SimulatedGateway:
         return self._payments.get(gateway_order_id)
 
     async def refund(self, request: RefundRequest) -> RefundOutcome:
-        """Refund within what was captured; a repeated key returns the first answer."""
+        """Refund within what these books captured, if they did; a repeated key returns the first answer."""
         known = self._refunds.get(request.idempotency_key)
         if known is not None:
             return known
@@ -133,17 +136,8 @@ class SimulatedGateway:
         known = self._refunds.get(request.idempotency_key)
         if known is not None:
             return known
-        captured = next(
-            (
-                order_amount
-                for order_id, order_amount in self._orders.items()
-                if (paid := self._payments.get(order_id)) is not None
-                and paid.succeeded
-                and paid.gateway_payment_id == request.gateway_payment_id
-            ),
-            None,
-        )
-        if captured is None or self._refunded[request.gateway_payment_id] + request.amount > captured:
+        captured = self._captured.get(request.gateway_payment_id)  # None: captured by another process's books
+        if captured is not None and self._refunded[request.gateway_payment_id] + request.amount > captured:
             outcome = RefundOutcome(
                 GatewayStatus.FAILED,
                 failure_code="refund_exceeds_captured",

@@ -105,6 +105,9 @@ def test_the_simulated_gateway_refunds_within_what_it_captured() -> None:
         assert (await gateway.refund(first)).status is GatewayStatus.SUCCEEDED  # a repeat moves nothing
         assert (await gateway.refund(refund(41))).status is GatewayStatus.FAILED
         assert (await gateway.refund(refund(40))).status is GatewayStatus.SUCCEEDED
+        # Another worker process (or this one after a restart) has other books: it refunds what payguard asks.
+        elsewhere = SimulatedGateway()
+        assert (await elsewhere.refund(refund(30))).status is GatewayStatus.SUCCEEDED
 
     asyncio.run(scenario())
 
