@@ -7,12 +7,13 @@ from typing import Annotated
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from litestar_payguard.models import CleanupTrigger
+from litestar_payguard.models import CleanupTrigger, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import ActiveSession, Payment
 from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats
+from litestar_payguard.schemas.merchant import AttentionResolution
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
@@ -106,7 +107,15 @@ class AdminPaymentController(Controller):
 
     @post("/{payment_id:str}/resolve", operation_id="payguardResolveAttention", status_code=200)
     async def resolve(
-        self, payment_id: FromPath[str], payguard_admin_payments: NamedDependency[MerchantPaymentService]
+        self,
+        payment_id: FromPath[str],
+        payguard_admin_payments: NamedDependency[MerchantPaymentService],
+        data: JSONBody[AttentionResolution | None] = None,
     ) -> Payment:
-        """Clear the flag once a person dealt with the payment at the gateway (refunded it, fulfilled it by hand)."""
-        return payment_view(await payguard_admin_payments.resolve_attention(payment_id))
+        """Clear the flag once a person dealt with the payment at the gateway (refunded it, fulfilled it by hand).
+
+        A payment still ``processing`` needs ``{"status": "succeeded"}`` (fulfilled by hand; the hook does not run)
+        or ``{"status": "failed"}`` (no money stays with the merchant); 422 ``RESOLUTION_STATUS_MISMATCH`` otherwise.
+        """
+        status = None if data is None or data.status is None else PaymentStatus(data.status)
+        return payment_view(await payguard_admin_payments.resolve_attention(payment_id, status))

@@ -14,7 +14,16 @@ from litestar_payguard.schemas.base import CamelStruct, InputStruct
 from litestar_payguard.schemas.payments import Payment
 from litestar_payguard.schemas.sessions import NO_NUL, Amount, BundleId, CurrencyCode, Metadata, PlanName
 
-__all__ = ("PaymentCreate", "PaymentMethod", "PaymentPage", "Refund", "RefundCreate", "RefundList", "refund_view")
+__all__ = (
+    "AttentionResolution",
+    "PaymentCreate",
+    "PaymentMethod",
+    "PaymentPage",
+    "Refund",
+    "RefundCreate",
+    "RefundList",
+    "refund_view",
+)
 
 PaymentMethod = Literal["card", "upi", "netbanking", "wallet"]
 OrderReference = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
@@ -38,6 +47,15 @@ class PaymentCreate(InputStruct):
     """UPI address; required when ``method`` is ``upi``."""
     plan_name: PlanName | None = None
     metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+
+
+class AttentionResolution(InputStruct):
+    """How a person dealt with a flagged payment at the gateway (``POST /admin/payments/{id}/resolve``)."""
+
+    status: Literal["succeeded", "failed"] | None = None
+    """Required for a payment still ``processing``, which must end: ``succeeded`` when its order was fulfilled by
+    hand (the fulfilment hook does not run), ``failed`` when no money stays with the merchant (never taken, or
+    given back at the gateway). Not accepted for a payment that already has its final status."""
 
 
 class PaymentPage(CamelStruct):

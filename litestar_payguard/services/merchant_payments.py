@@ -12,14 +12,17 @@ from uuid import UUID
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import ConflictError, NotFoundError, ValidationFailedError
+from litestar_payguard.exceptions import ConflictError, InvalidRequestError, ValidationFailedError
+from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.ids import as_uuid
-from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.models import CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
+from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.settlement import record_outcome
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,14 +37,8 @@ __all__ = (
     "PaymentFilter",
     "PaymentNotFlaggedError",
     "PaymentNotFoundError",
+    "ResolutionStatusError",
 )
-
-
-class PaymentNotFoundError(NotFoundError):
-    """No payment with this id belongs to the caller."""
-
-    code = "PAYMENT_NOT_FOUND"
-    title = "Payment not found"
 
 
 class PaymentNotFlaggedError(ConflictError):
@@ -49,6 +46,17 @@ class PaymentNotFlaggedError(ConflictError):
 
     code = "PAYMENT_NOT_FLAGGED"
     title = "Payment not flagged for attention"
+
+
+class ResolutionStatusError(InvalidRequestError):
+    """A flagged payment still ``processing`` is resolved with how it ended; one already final, without."""
+
+    code = "RESOLUTION_STATUS_MISMATCH"
+    title = "Resolution status does not fit the payment"
+
+
+RESOLVED_BY_HAND = "resolved_by_hand"
+"""The failure code of a payment an administrator marked failed."""
 
 
 class InvalidCursorError(ValidationFailedError):
@@ -194,18 +202,49 @@ class MerchantPaymentService:
             self._dispatcher.payment_after_commit(self._db, payment.id, now)
         return payment
 
-    async def resolve_attention(self, payment_id: str | UUID) -> Payment:
+    async def resolve_attention(self, payment_id: str | UUID, status: PaymentStatus | None = None) -> Payment:
         """Clear the flag of a payment a person has dealt with at the gateway (refunded, fulfilled by hand).
+
+        A payment still ``processing`` (its hook kept failing, or the gateway never answered) must end with it, or
+        it would hold its bundle forever: ``status`` says how. ``succeeded`` records the success without the hook
+        (the order was fulfilled by hand) and applies the gateway's refund events that waited for it; ``failed``
+        records a failure (no money stays with the merchant), and a checkout session's customer may try again
+        while attempts remain, as after a decline.
 
         Raises:
             PaymentNotFoundError: No such payment of this merchant.
             PaymentNotFlaggedError: The payment is not flagged.
+            ResolutionStatusError: ``status`` missing for a ``processing`` payment, or given for a final one.
         """
         payment = await self.get(payment_id)
+        session = await self._db.scalar(  # locked before the payment, in the order of the checkout's requests
+            select(CheckoutSession)
+            .where(CheckoutSession.payment_id == payment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         await self._db.refresh(payment, with_for_update=True)
         if not payment.needs_attention:
             msg = f"Payment {payment.id} is not waiting for attention."
             raise PaymentNotFlaggedError(msg, extra={"paymentStatus": payment.status.value})
+        processing = payment.status is PaymentStatus.PROCESSING
+        if processing != (status is not None):
+            msg = (
+                f"Payment {payment.id} is still processing: say how it ended, status succeeded or failed."
+                if processing
+                else f"Payment {payment.id} is {payment.status.value} already: resolve it without a status."
+            )
+            raise ResolutionStatusError(msg, extra={"paymentStatus": payment.status.value})
+        if status is not None:
+            outcome = PaymentOutcome(
+                GatewayStatus.SUCCEEDED if status is PaymentStatus.SUCCEEDED else GatewayStatus.FAILED,
+                gateway_payment_id=payment.gateway_payment_id,
+                failure_code=RESOLVED_BY_HAND,
+                failure_message="Marked failed by an administrator after it needed attention.",
+            )
+            await record_outcome(self._db, self._config, payment, session, outcome)
+            if outcome.succeeded:
+                await apply_deferred_refunds(self._db, self._config, payment)
         PaymentService(self._db, self._config).resolve(payment, self._config.clock.now())
         await self._db.flush()
         return payment

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.currencies import normalize_currency
-from litestar_payguard.exceptions import ConflictError, InvalidRequestError
+from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
@@ -32,6 +32,7 @@ __all__ = (
     "AmountTooLargeError",
     "InvalidPaymentTransitionError",
     "NewPayment",
+    "PaymentNotFoundError",
     "PaymentService",
     "PendingSameBundleError",
 )
@@ -47,6 +48,13 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
 }
 """Every allowed payment transition; anything else is refused."""
+
+
+class PaymentNotFoundError(NotFoundError):
+    """No payment with this id belongs to the caller."""
+
+    code = "PAYMENT_NOT_FOUND"
+    title = "Payment not found"
 
 
 class AmountTooLargeError(InvalidRequestError):

@@ -12,8 +12,8 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import REFUNDABLE_PAYMENT_STATUSES, Payment, Refund, RefundStatus
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import refund_view
-from litestar_payguard.services.merchant_payments import PaymentNotFoundError
 from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.payments import PaymentNotFoundError
 
 if TYPE_CHECKING:
     from datetime import datetime

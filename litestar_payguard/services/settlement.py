@@ -23,10 +23,13 @@ from litestar_payguard.services.sessions import SessionService
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from litestar_payguard.config import FulfilmentHook, PayGuardConfig
+    from litestar_payguard.models import CheckoutSession, Payment
     from litestar_payguard.services.payment_statements import PaymentStatements
 
-__all__ = ("PaymentSettler",)
+__all__ = ("PaymentSettler", "record_outcome")
 
 logger = logging.getLogger("litestar_payguard.processing")
 
@@ -84,7 +87,6 @@ class PaymentSettler:
         return None if settled is None else Step(settled)
 
     async def _settle_orm(self, claim: Claim, outcome: PaymentOutcome) -> Step:
-        failure_code, failure_message = _failure(outcome)
         async with self._sessions() as db:
             payment, session = await lock_claimed(db, claim)
             if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
@@ -97,18 +99,7 @@ class PaymentSettler:
                 step = Step(payment.status, payment.process_at)
                 await db.commit()
                 return step
-            payment.process_at = None
-            if session is not None:
-                await SessionService(db, self._config).settle(session, outcome)
-            else:
-                PaymentService(db, self._config).transition(
-                    payment,
-                    PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
-                    at=now,
-                    gateway_payment_id=outcome.gateway_payment_id,
-                    failure_code=failure_code,
-                    failure_message=failure_message,
-                )
+            await record_outcome(db, self._config, payment, session, outcome)
             step = Step(payment.status)
             if not outcome.succeeded:
                 await db.commit()
@@ -170,6 +161,28 @@ class PaymentSettler:
             step = Step(payment.status, payment.process_at)
             await db.commit()
             return step
+
+
+async def record_outcome(
+    db: AsyncSession, config: PayGuardConfig, payment: Payment, session: CheckoutSession | None, outcome: PaymentOutcome
+) -> None:
+    """Record a final answer on a locked ``processing`` payment, through its checkout session when it has one.
+
+    No fulfilment hook, no deferred refund: the caller runs what its case needs in the same transaction.
+    """
+    payment.process_at = None
+    if session is not None:
+        await SessionService(db, config).settle(session, outcome)
+        return
+    failure_code, failure_message = _failure(outcome)
+    PaymentService(db, config).transition(
+        payment,
+        PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+        at=config.clock.now(),
+        gateway_payment_id=outcome.gateway_payment_id,
+        failure_code=failure_code,
+        failure_message=failure_message,
+    )
 
 
 def _failure(outcome: PaymentOutcome) -> tuple[str | None, str | None]:

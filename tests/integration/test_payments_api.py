@@ -15,7 +15,7 @@ from litestar_payguard.gateways import DECLINED_VPA
 from litestar_payguard.models import Payment
 from litestar_payguard.schemas.merchant import PaymentCreate
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import Client, ClientFactory, Store, payguard_of
+from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
 from tests.support import eventually, work_off
 
 PAYMENTS = "/payguard/v1/payments"
@@ -340,6 +340,89 @@ async def test_a_fulfilment_hook_that_keeps_failing_flags_the_payment_and_never_
     assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1  # only after the retry
     assert forced.json()["expired"] == 0  # never expired by age either
     assert "order service unavailable" in flagged[0]["attentionReason"]
+
+
+async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_frees_its_bundle(
+    client_for: ClientFactory, store: Store, clock: ManualClock
+) -> None:
+    await store.execute(ORDERS)
+    await store.execute("TRUNCATE host_order")
+    hook, calls = flaky_fulfilment(failures=100)
+    admin = {**ACME, "X-Role": "admin"}
+    async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
+        await seed_merchants(client)
+        by_hand = await create_payment(client, bundleId="bundle-by-hand")
+        given_back = await create_payment(client, bundleId="bundle-given-back")
+        await work_off(client.app)  # each hook fails once: both flagged, still processing
+        resolve = "/payguard/admin/payments/{}/resolve"
+        bare = await client.post(resolve.format(by_hand["id"]), headers=admin)
+        unknown = await client.post(resolve.format(by_hand["id"]), json={"status": "refunded"}, headers=admin)
+        stored_before = await store.rows("SELECT status, needs_attention FROM payguard_payment ORDER BY created_at")
+        fulfilled = await client.post(resolve.format(by_hand["id"]), json={"status": "succeeded"}, headers=admin)
+        failed = await client.post(resolve.format(given_back["id"]), json={"status": "failed"}, headers=admin)
+        final_again = await client.post(resolve.format(by_hand["id"]), json={"status": "failed"}, headers=admin)
+        await work_off(client.app)
+        clock.advance(3600)
+        await work_off(client.app)
+        # Nothing holds the bundles any more: the customer can pay for them again.
+        again = await client.post(PAYMENTS, json=payment_body(bundleId="bundle-by-hand"), headers=keyed())
+
+    assert (bare.status_code, bare.json()["code"]) == (422, "RESOLUTION_STATUS_MISMATCH")
+    assert bare.json()["paymentStatus"] == "processing"
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "VALIDATION_FAILED")
+    assert [(row["status"], row["needs_attention"]) for row in stored_before] == [("processing", True)] * 2
+    assert (fulfilled.status_code, fulfilled.json()["status"], fulfilled.json()["needsAttention"]) == (
+        200,
+        "succeeded",
+        False,
+    )
+    assert (failed.json()["status"], failed.json()["failureCode"]) == ("failed", "resolved_by_hand")
+    assert (final_again.status_code, final_again.json()["code"]) == (409, "PAYMENT_NOT_FLAGGED")
+    assert again.status_code == 201, again.text
+    assert len(calls) == 2  # the hook never ran for the payment fulfilled by hand
+    assert await store.event_types(by_hand["id"]) == [
+        "payment.created",
+        "payment.processing",
+        "payment.attention_required",
+        "payment.succeeded",
+        "payment.attention_resolved",
+    ]
+    assert await store.event_types(given_back["id"]) == [
+        "payment.created",
+        "payment.processing",
+        "payment.attention_required",
+        "payment.failed",
+        "payment.attention_resolved",
+    ]
+    due = await store.count("payguard_payment", "process_at IS NOT NULL AND id <> :id", id=again.json()["id"])
+    assert due == 0
+
+
+async def test_a_flagged_checkout_payment_resolved_as_succeeded_completes_its_session(
+    client_for: ClientFactory, store: Store
+) -> None:
+    await store.execute(ORDERS)
+    await store.execute("TRUNCATE host_order")
+    hook, calls = flaky_fulfilment(failures=100)
+    async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
+        session = await create_session(client)
+        await client.post(
+            f"/payguard/sessions/{session['id']}/complete", json={"gatewayPaymentId": "pay_1"}, headers=ALICE
+        )
+        await work_off(client.app)
+        flagged = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
+        resolved = await client.post(
+            f"/payguard/admin/payments/{session['payment']['id']}/resolve",
+            json={"status": "succeeded"},
+            headers={"X-Role": "admin"},
+        )
+        final = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
+
+    assert flagged["payment"]["status"] == "processing"
+    assert resolved.status_code == 200, resolved.text
+    assert (final["status"], final["payment"]["status"]) == ("completed", "succeeded")
+    assert len(calls) == 1
+    assert await store.count("payguard_session_event", "type = 'completed'") == 1
 
 
 async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_queue(
