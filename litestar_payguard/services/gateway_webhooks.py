@@ -171,6 +171,11 @@ class GatewayWebhookService:
                 PaymentService(self._db, self._config).flag(payment, reason, now)
                 event.outcome = "attention"
             return
+        if webhook.kind is WebhookKind.PAYMENT_FAILED and payment.status is PaymentStatus.PENDING:
+            # A declined try in the gateway's checkout: the customer may try again on the same order right now.
+            # Only a success ends the checkout early; otherwise its own deadlines do.
+            event.outcome = "ignored"
+            return
         event.outcome = "queued"
         self._make_due(payment, webhook, now)
 

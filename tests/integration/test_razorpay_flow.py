@@ -167,6 +167,41 @@ async def test_a_webhook_completes_a_checkout_whose_client_never_reported_and_is
     assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1
 
 
+async def test_a_declined_try_in_checkout_does_not_end_the_attempt_the_customer_then_pays(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        declined = fake.pay(order_id, outcome="failed")  # the first card is declined in Razorpay Checkout ...
+        headers, body = fake.webhook("payment.failed", declined)
+        news = await client.post(HOOKS, content=body, headers=headers)
+        stored = await store.rows("SELECT status, process_at, gateway_payment_id FROM payguard_payment")
+        await work_off(client.app)
+        during = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+        paid = fake.pay(order_id)  # ... the customer tries another card on the same order, and it goes through
+        signature = fake.checkout_signature(order_id, paid)
+        complete = await client.post(
+            f"{SESSIONS}/{session['id']}/complete",
+            json={"gatewayPaymentId": paid, "signature": signature},
+            headers=ALICE,
+        )
+        await work_off(client.app)
+        final = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+
+    assert news.json()["outcome"] == "ignored"
+    assert [(row["status"], row["process_at"], row["gateway_payment_id"]) for row in stored] == [
+        ("pending", None, None)
+    ]
+    assert (during["status"], during["attempt"], during["payment"]["status"]) == ("active", 1, "pending")
+    assert complete.status_code == 200, complete.text
+    assert (final["status"], final["payment"]["status"], final["payment"]["gatewayPaymentId"]) == (
+        "completed",
+        "succeeded",
+        paid,
+    )
+    assert fake.capture_count(order_id) == 1
+
+
 async def test_a_refund_event_arriving_before_its_payments_success_is_applied_after_it(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
