@@ -54,6 +54,8 @@ _PAGE = 100
 """Razorpay's largest page."""
 _MAX_REFUNDS_LISTED = 10_000
 """Refunds of one payment looked through before refunding (an amount in minor units bounds them anyway)."""
+_NOTE_LENGTH = 256
+"""Razorpay refuses a ``notes`` value longer than this."""
 
 
 class RazorpayGateway:
@@ -171,7 +173,8 @@ class RazorpayGateway:
             else:
                 msg = f"Razorpay refund: the payment has more than {_MAX_REFUNDS_LISTED} refunds; not refunding blind"
                 raise GatewayError(msg)
-            notes = {"payguard_refund_id": receipt} | ({"reason": request.reason} if request.reason else {})
+            reason = {"reason": request.reason[:_NOTE_LENGTH]} if request.reason else {}  # Razorpay refuses longer
+            notes = {"payguard_refund_id": receipt} | reason
             body = {"amount": request.amount, "speed": "normal", "receipt": receipt, "notes": notes}
             reply = await self._call(client, "POST", f"/v1/payments/{payment}/refund", "refund", body=body)
         if reply.refused:

@@ -67,6 +67,19 @@ class _RefusedError(ValueError):
         self.body = _error(code, description)
 
 
+def _notes(data: Json) -> Json | list[Any]:
+    """A request's ``notes`` as Razorpay accepts them: up to 15 pairs of at most 256 characters each."""
+    notes = data.get("notes") or []
+    if not isinstance(notes, dict | list):
+        raise _RefusedError("The notes must be an array.")
+    if isinstance(notes, dict):
+        if len(notes) > 15:  # Razorpay's limit
+            raise _RefusedError("Number of fields in notes should be less than or equal to 15")
+        if any(not isinstance(value, str | int | float) or len(str(value)) > 256 for value in notes.values()):
+            raise _RefusedError("The notes value may not be greater than 256 characters.")
+    return notes
+
+
 def _error(code: str, description: str) -> Json:
     return {
         "error": {
@@ -396,11 +409,9 @@ class FakeRazorpay:
             raise _RefusedError("The amount must be atleast INR 1.00.")
         if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
             raise _RefusedError("The currency must be a valid currency code.")
-        receipt, notes = data.get("receipt"), data.get("notes") or []
+        receipt, notes = data.get("receipt"), _notes(data)
         if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
             raise _RefusedError("The receipt may not be greater than 40 characters.")
-        if not isinstance(notes, dict | list):
-            raise _RefusedError("The notes must be an array.")
         order: Json = {
             "id": _new_id("order"),
             "entity": "order",
@@ -477,13 +488,14 @@ class FakeRazorpay:
         if amount > remaining:
             raise _RefusedError("The refund amount provided is greater than amount captured")
         speed = data.get("speed", "normal")
+        notes = _notes(data)
         refund: Json = {
             "id": _new_id("rfnd"),
             "entity": "refund",
             "amount": amount,
             "currency": payment["currency"],
             "payment_id": payment["id"],
-            "notes": data.get("notes") or [],
+            "notes": notes,
             "receipt": data.get("receipt"),
             "acquirer_data": {"arn": None},
             "created_at": int(time.time()),

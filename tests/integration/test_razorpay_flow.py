@@ -56,6 +56,28 @@ async def test_merchant_payments_go_through_razorpay_orders_and_are_captured_onc
     assert await store.scalar("SELECT failure_code FROM payguard_payment WHERE id = :id", id=declined["id"])
 
 
+async def test_a_refund_reason_longer_than_razorpay_takes_is_cut_to_its_note_and_refunded(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    reason = "The customer returned the parcel unopened. " * 11  # 473 characters: our limit is 500
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        payment = await create_payment(client, vpa="success@razorpay")
+        await work_off(client.app)
+        response = await client.post(
+            f"{PAYMENTS}/{payment['id']}/refunds", json={"amount": 700, "reason": reason}, headers=keyed()
+        )
+        await work_off(client.app)
+        refund = (await client.get(f"/payguard/v1/refunds/{response.json()['id']}", headers=ACME)).json()
+        gateway_payment_id = await store.scalar(
+            "SELECT gateway_payment_id FROM payguard_payment WHERE id = :id", id=payment["id"]
+        )
+
+    assert (refund["status"], refund["reason"]) == ("processed", reason)  # ours keeps the whole reason
+    (at_gateway,) = fake.refunds(gateway_payment_id)
+    assert at_gateway["notes"]["reason"] == reason[:256]
+
+
 async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
     session = await create_session(client, amount=2500, currency="INR")
     order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
