@@ -242,7 +242,7 @@ async def fulfil_order(payment: Payment, db: AsyncSession) -> None:
     if cart_id is None:  # a payment of a single product (POST /shop/checkout): its bundle is the product
         items = [{"productId": payment.bundle_id, "quantity": 1}]
     insert = _insert(db)
-    await db.execute(
+    created = await db.scalar(
         insert(Order)
         .values(
             username=payment.customer_id,
@@ -252,8 +252,9 @@ async def fulfil_order(payment: Payment, db: AsyncSession) -> None:
             items=items,
         )
         .on_conflict_do_nothing(index_elements=["payment_id"])
+        .returning(Order.id)
     )
-    if cart_id is not None:
+    if created is not None and cart_id is not None:  # only the order made now takes its items from the cart
         for item in items:  # what was paid leaves the cart; what was added after the checkout stays
             where = (CartItem.cart_id == cart_id, CartItem.product_id == item["productId"])
             await db.execute(update(CartItem).where(*where).values(quantity=CartItem.quantity - item["quantity"]))

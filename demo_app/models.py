@@ -37,7 +37,8 @@ class Order(UUIDAuditBase):
 
     __tablename__ = "demo_order"
 
-    username: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(255), index=True)
+    """The payment's customer: a shop user, or a merchant-API payment's ``customerId`` (up to 255 characters)."""
     payment_id: Mapped[UUID] = mapped_column(unique=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from demo_app import create_app
-from demo_app.settings import DemoSettings
+from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
 from litestar_payguard.testing.servers import Server
 from tests.support import Client, Store, eventually, serve
 
@@ -78,3 +78,40 @@ async def test_carts_are_owned_safe_under_concurrent_adds_and_paid_carts_become_
     ]
     assert after["items"] == []
     assert await store.count("payguard_event", "type = 'payment.succeeded'") == 1
+
+
+async def test_a_merchant_api_payment_with_a_long_customer_id_becomes_its_order(
+    tmp_path: Path, database_url: str, redis_server: Server, store: Store
+) -> None:
+    settings = DemoSettings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        redis_url=redis_server.url,
+        simulated_delay_seconds=0.0,
+        token_secret="merchant",
+    )
+    customer = f"crm-{uuid.uuid4().hex}-" + "x" * 200  # the merchant API takes customer ids of 255 characters
+    merchant = {"X-Api-Key": DEMO_MERCHANT_KEY, "X-Api-Secret": DEMO_MERCHANT_SECRET}
+    body = {
+        "orderId": "crm-order-1",
+        "bundleId": "pro-monthly",
+        "customerId": customer,
+        "amount": 2900,
+        "currency": "USD",
+        "method": "card",
+    }
+    async with serve(create_app(settings)) as client:
+        created = await client.post(
+            "/payguard/v1/payments", json=body, headers={**merchant, "Idempotency-Key": uuid.uuid4().hex}
+        )
+
+        async def settled() -> Any:
+            payment = (await client.get(f"/payguard/v1/payments/{created.json()['id']}", headers=merchant)).json()
+            return payment if payment["status"] in {"succeeded", "failed"} or payment["needsAttention"] else None
+
+        final = await eventually(settled)
+
+    assert created.status_code == 201, created.text
+    assert (final["status"], final["needsAttention"]) == ("succeeded", False)
+    orders = await store.rows("SELECT username, amount FROM demo_order WHERE payment_id = :id", id=final["id"])
+    assert [(row["username"], row["amount"]) for row in orders] == [(customer, 2900)]
