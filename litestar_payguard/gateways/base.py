@@ -194,6 +194,9 @@ class Gateway(Protocol):
 
     name: str
     """Short name, used in stored payments and in the inbound webhook route (``/gateways/<name>/webhooks``)."""
+    server_methods: frozenset[str]
+    """Methods a payment started by the merchant's server (``POST /v1/payments``, no customer at a browser) can
+    use with this gateway; the merchant API refuses the others."""
 
     async def create_order(self, request: OrderRequest) -> GatewayOrder:
         """Open an order for one of our payments (the customer pays against it).

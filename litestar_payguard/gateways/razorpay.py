@@ -74,6 +74,9 @@ class RazorpayGateway:
     __slots__ = ("_auth", "_base_url", "_client", "_key_secret", "_timeout", "_tls", "_webhook_secret")
 
     name = "razorpay"
+    server_methods = frozenset({"upi"})
+    """UPI collect requests only: a card needs its data (PCI DSS), netbanking and wallets a redirect to the bank,
+    so those go through Checkout in the customer's browser (a checkout session)."""
 
     def __init__(
         self,

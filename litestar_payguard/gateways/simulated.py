@@ -66,6 +66,7 @@ class SimulatedGateway:
     )
 
     name = "simulated"
+    server_methods = frozenset({"card", "upi", "netbanking", "wallet"})
 
     def __init__(
         self,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = (
     "InvalidCursorError",
     "MerchantPaymentService",
+    "MethodNotSupportedError",
     "PaymentFilter",
     "PaymentNotFlaggedError",
     "PaymentNotFoundError",
@@ -46,6 +47,13 @@ class PaymentNotFlaggedError(ConflictError):
 
     code = "PAYMENT_NOT_FLAGGED"
     title = "Payment not flagged for attention"
+
+
+class MethodNotSupportedError(InvalidRequestError):
+    """The configured gateway cannot start a payment of this method from the merchant's server."""
+
+    code = "METHOD_NOT_SUPPORTED"
+    title = "Payment method not supported"
 
 
 class ResolutionStatusError(InvalidRequestError):
@@ -120,10 +128,15 @@ class MerchantPaymentService:
         """Add a pending payment, due for processing now, behind the pending-payment guard.
 
         Raises:
+            MethodNotSupportedError: The gateway cannot start a payment of this method from a server.
             ValidationFailedError: A UPI payment without ``vpa``, or a ``vpa`` for another method.
             PendingSameBundleError: The customer has an open payment for this bundle.
         """
         data = validated(data)
+        supported = self._config.gateway.server_methods
+        if data.method not in supported:
+            msg = f"The {self._config.gateway.name} gateway cannot take a {data.method} payment from a server."
+            raise MethodNotSupportedError(msg, extra={"supportedMethods": sorted(supported)})
         if (data.method == "upi") != (data.vpa is not None):
             msg = "A UPI payment needs vpa; other methods take none."
             raise ValidationFailedError(msg, extra={"errors": [{"field": "vpa", "source": "body", "message": msg}]})

@@ -19,7 +19,15 @@ from litestar_payguard.services.refund_processing import RefundProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
-from tests.integration.test_payments_api import ACME, PAYMENTS, create_payment, keyed, seed_merchants, settled
+from tests.integration.test_payments_api import (
+    ACME,
+    PAYMENTS,
+    create_payment,
+    keyed,
+    payment_body,
+    seed_merchants,
+    settled,
+)
 from tests.support import eventually, work_off
 
 KEY_ID, KEY_SECRET, HOOK_SECRET = "rzp_test_payguard", "key-secret-for-tests", "hook-secret-for-tests"
@@ -76,6 +84,23 @@ async def test_a_refund_reason_longer_than_razorpay_takes_is_cut_to_its_note_and
     assert (refund["status"], refund["reason"]) == ("processed", reason)  # ours keeps the whole reason
     (at_gateway,) = fake.refunds(gateway_payment_id)
     assert at_gateway["notes"]["reason"] == reason[:256]
+
+
+async def test_a_method_razorpay_cannot_start_from_a_server_is_refused_and_nothing_stored(
+    client_for: ClientFactory, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        answers = [
+            await client.post(PAYMENTS, json=payment_body(method=method, vpa=None), headers=keyed())
+            for method in ("card", "netbanking", "wallet")
+        ]
+
+    for answer in answers:
+        assert (answer.status_code, answer.json()["code"]) == (422, "METHOD_NOT_SUPPORTED"), answer.text
+        assert answer.json()["supportedMethods"] == ["upi"]
+    assert await store.count("payguard_payment") == 0
+    assert await store.count("payguard_event") == 0
 
 
 async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
