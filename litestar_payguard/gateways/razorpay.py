@@ -1,8 +1,10 @@
 """The Razorpay adapter: orders, server-to-server payments, captures, refunds, signatures and webhooks.
 
-Razorpay's REST API (v1) takes no idempotency keys, so every call that moves money first asks what already
-happened at the gateway (the order's payments, the payment's refunds) and acts only when nothing did: a job
-retried after a crash reports the earlier result instead of charging or refunding again.
+Razorpay's REST API (v1) takes no idempotency key for orders and payments, so every call that moves money first
+asks what already happened at the gateway (the order's payments, the payment's refunds) and acts only when
+nothing did: a job retried after a crash reports the earlier result instead of charging or refunding again.
+A refund also carries ``X-Refund-Idempotency`` (our refund id) with the same body on every try, so a retry whose
+first request the refund list does not show yet (the list is eventually consistent) still refunds once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -179,7 +182,12 @@ class RazorpayGateway:
             reason = {"reason": request.reason[:_NOTE_LENGTH]} if request.reason else {}  # Razorpay refuses longer
             notes = {"payguard_refund_id": receipt} | reason
             body = {"amount": request.amount, "speed": "normal", "receipt": receipt, "notes": notes}
-            reply = await self._call(client, "POST", f"/v1/payments/{payment}/refund", "refund", body=body)
+            idempotency = {"X-Refund-Idempotency": receipt}  # the same body on every try, as Razorpay requires
+            path = f"/v1/payments/{payment}/refund"
+            reply = await self._call(client, "POST", path, "refund", body=body, headers=idempotency)
+        if reply.status == HTTPStatus.CONFLICT:  # the first request with this key is still being processed
+            msg = "Razorpay refund: an earlier request for this refund is still being processed"
+            raise GatewayError(msg)
         if reply.refused:
             return refund_refused(reply)
         return refund_outcome(ok(reply, "refund").body)
@@ -233,6 +241,7 @@ class RazorpayGateway:
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, int] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Make one API call; a 4xx comes back for the caller to judge, anything unusable raises."""
         try:
@@ -243,7 +252,7 @@ class RazorpayGateway:
                 params=params,
                 auth=self._auth,
                 timeout=self._timeout,
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json", **(headers or {})},
             )
         except httpx.HTTPError as exc:
             # The message names the failure's class only: httpx's own text may quote the URL.

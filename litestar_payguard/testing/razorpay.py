@@ -120,11 +120,15 @@ class FakeRazorpay:
         delays: Seconds to hold a request of a route kind (see :data:`ROUTE_KINDS`) before handling it.
         response_delays: Seconds to hold the answer of a route kind after its change is made.
         refunds_pending: New refunds stay ``pending`` (until :meth:`settle_refund`) instead of ``processed``.
+        refunds_listed_after: Seconds before a new refund shows in its payment's list of refunds (Razorpay's
+            lists are eventually consistent; a retry must not rely on finding its first attempt there).
     """
 
     __slots__ = (
         "_captures",
         "_failures",
+        "_idempotent_refunds",
+        "_listed_at",
         "_lock",
         "_log",
         "_orders",
@@ -138,6 +142,7 @@ class FakeRazorpay:
         "key_id",
         "key_secret",
         "port",
+        "refunds_listed_after",
         "refunds_pending",
         "response_delays",
         "webhook_secret",
@@ -157,11 +162,15 @@ class FakeRazorpay:
         self.delays: dict[str, float] = {}
         self.response_delays: dict[str, float] = {}
         self.refunds_pending = False
+        self.refunds_listed_after = 0.0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._orders: dict[str, Json] = {}
         self._payments: dict[str, Json] = {}
         self._refunds: dict[str, Json] = {}
+        self._listed_at: dict[str, float] = {}
+        self._idempotent_refunds: dict[str, tuple[str, Json, str]] = {}
+        """``X-Refund-Idempotency`` key → (payment id, request body, refund id)."""
         self._captures: dict[str, int] = {}
         self._failures: dict[str, list[tuple[int, bool]]] = {}
         self._log: list[tuple[str, str]] = []
@@ -300,9 +309,9 @@ class FakeRazorpay:
             return copy.deepcopy(self._payments_of(self._order(order_id)["id"]))
 
     def refunds(self, payment_id: str) -> list[Json]:
-        """Copies of a payment's refund entities, newest first."""
+        """Copies of a payment's refund entities, newest first (those the API does not list yet too)."""
         with self._lock:
-            return copy.deepcopy(self._refunds_of(self._payment(payment_id)["id"]))
+            return copy.deepcopy(self._refunds_of(self._payment(payment_id)["id"], listed_only=False))
 
     def webhook(
         self, event: str, payment_id: str | None = None, refund_id: str | None = None
@@ -340,8 +349,14 @@ class FakeRazorpay:
 
     # -- HTTP -----------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, authorization: str | None, raw: bytes) -> tuple[int, Json]:
-        """Answer one HTTP request: ``(status, JSON body)``. Called from the server's handler threads."""
+    def handle(
+        self, method: str, target: str, authorization: str | None, raw: bytes, idempotency_key: str | None = None
+    ) -> tuple[int, Json]:
+        """Answer one HTTP request: ``(status, JSON body)``. Called from the server's handler threads.
+
+        ``idempotency_key`` is the request's ``X-Refund-Idempotency`` header: a refund asked again with it is
+        answered with the first one, a different body is refused (Razorpay's normal refunds).
+        """
         split = urlsplit(target)
         path = split.path
         with self._lock:
@@ -359,7 +374,10 @@ class FakeRazorpay:
                 return failure[0], _error("SERVER_ERROR", _SERVER_ERROR)
             data = _json(raw) if method == "POST" else dict(parse_qsl(split.query))
             with self._lock:
-                answer = handler(self, ident, data)
+                if kind == "refund" and idempotency_key is not None:
+                    answer = self._idempotent_refund(idempotency_key, ident, data)
+                else:
+                    answer = handler(self, ident, data)
             if held := self.response_delays.get(kind):
                 self._stopping.wait(held)
             if failure is not None:
@@ -505,6 +523,7 @@ class FakeRazorpay:
             "speed_requested": speed,
         }
         self._refunds[refund["id"]] = refund
+        self._listed_at[refund["id"]] = time.monotonic() + self.refunds_listed_after
         self._add_refunded(payment, amount)
         return copy.deepcopy(refund)
 
@@ -539,8 +558,26 @@ class FakeRazorpay:
     def _payments_of(self, order_id: str) -> list[Json]:
         return [payment for payment in reversed(self._payments.values()) if payment["order_id"] == order_id]
 
-    def _refunds_of(self, payment_id: str) -> list[Json]:
-        return [refund for refund in reversed(self._refunds.values()) if refund["payment_id"] == payment_id]
+    def _refunds_of(self, payment_id: str, *, listed_only: bool = True) -> list[Json]:
+        """The payment's refunds, newest first; ``listed_only``: those its list shows already."""
+        now = time.monotonic()
+        return [
+            refund
+            for refund in reversed(self._refunds.values())
+            if refund["payment_id"] == payment_id and (not listed_only or self._listed_at.get(refund["id"], 0.0) <= now)
+        ]
+
+    def _idempotent_refund(self, key: str, payment_id: str, data: Json) -> Json:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{10,}", key):
+            raise _RefusedError("The idempotency key must be at least 10 characters of letters, digits, - and _.")
+        known = self._idempotent_refunds.get(key)
+        if known is None:
+            refund = self._refund_payment(payment_id, data)
+            self._idempotent_refunds[key] = (payment_id, copy.deepcopy(data), refund["id"])
+            return refund
+        if known[:2] != (payment_id, data):
+            raise _RefusedError("The request body differs from the first request with this idempotency key.")
+        return copy.deepcopy(self._refunds[known[2]])
 
     def _refuse_paid(self, order: Json) -> None:
         if order["status"] == "paid":
@@ -663,7 +700,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, payload = self.server.fake.handle(method, self.path, self.headers.get("Authorization"), raw)
+        status, payload = self.server.fake.handle(
+            method, self.path, self.headers.get("Authorization"), raw, self.headers.get("X-Refund-Idempotency")
+        )
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")

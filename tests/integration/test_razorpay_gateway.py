@@ -340,6 +340,24 @@ async def test_a_repeated_refund_refunds_once(fake: FakeRazorpay, gateway: Razor
     assert fake.payment(gateway_payment)["amount_refunded"] == 10_000
 
 
+async def test_a_refund_whose_answer_was_lost_is_not_repeated_before_razorpay_lists_it(fake: FakeRazorpay) -> None:
+    impatient = RazorpayGateway(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, base_url=fake.url, timeout_seconds=0.2)
+    payment_id, _, gateway_payment = await paid(impatient)
+    request = refund_request(payment_id, gateway_payment, 10_000, uuid.uuid4())
+    fake.refunds_listed_after = 60.0  # the payment's list of refunds shows a new one only later
+    fake.response_delays["refund"] = 0.6  # the refund is made; its answer comes after the client gave up
+    with pytest.raises(GatewayError, match="ReadTimeout"):
+        await impatient.refund(request)
+    fake.response_delays.clear()
+    retried = await impatient.refund(request)  # the list shows nothing: only the idempotency key prevents a second
+    assert retried.status is GatewayStatus.SUCCEEDED
+    [refund] = fake.refunds(gateway_payment)
+    assert retried.gateway_refund_id == refund["id"]
+    assert fake.payment(gateway_payment)["amount_refunded"] == 10_000
+    changed = refund_request(payment_id, gateway_payment, 20_000, request.refund_id)
+    assert (await impatient.refund(changed)).status is GatewayStatus.FAILED  # a key is bound to its first body
+
+
 async def test_a_pending_refund_is_reported_until_processed(fake: FakeRazorpay, gateway: RazorpayGateway) -> None:
     payment_id, _, gateway_payment = await paid(gateway)
     fake.refunds_pending = True
