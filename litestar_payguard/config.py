@@ -127,7 +127,8 @@ class PayGuardConfig:
     """First delay before trying again when the gateway gave no answer; doubles each time, up to 15 minutes."""
     gateway_max_attempts: int = field(default=30, metadata=_POLICY)
     """Steps of a payment the gateway gave no answer to, after which payguard stops retrying and flags the payment
-    for attention (about six hours with the default backoff)."""
+    for attention (about six hours with the default backoff). A refund's steps without an answer flag its payment
+    after as many, but the refund is still retried (every 15 minutes): its money may have moved."""
     gateway_poll_seconds: float = field(default=5.0, metadata=_POLICY)
     """Delay before asking the gateway again about a payment or refund it reported as still pending."""
     fulfilment_max_attempts: int = field(default=5, metadata=_POLICY)

@@ -171,8 +171,9 @@ class PaymentProcessor:
                 return Step(payment.status, payment.process_at)
             PaymentService(db, self._config).flag(payment, reason, self._now())
             logger.warning("payguard: payment %s needs attention: %s", claim.id, reason)
+            step = Step(payment.status)  # read before the commit expires the row
             await db.commit()
-            return Step(payment.status)
+            return step
 
     async def _claim(self, payment_id: UUID) -> Claim | Step:
         if self._statements is not None:  # the usual case in one statement; anything else below

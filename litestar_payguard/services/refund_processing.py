@@ -91,7 +91,16 @@ class RefundProcessor:
                 )
         except Exception as exc:  # any adapter failure: no answer, try again later
             logger.warning("payguard: gateway gave no answer for refund %s: %r", refund_id, exc)
-            return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
+            attention = None
+            if claimed.attempts >= self._config.gateway_max_attempts:
+                # Never given up on (the money may have moved): retried every 15 minutes at most, and shown to a
+                # person on its payment.
+                attention = (
+                    f"refund {refund_id} of {claimed.amount} got no answer from the gateway {claimed.attempts} times "
+                    f"and is still retried; check it at the gateway. Last: {exc!r}"
+                )
+            delay = backoff(self._config.gateway_retry_seconds, claimed.attempts)
+            return await self._later(claimed, delay, attention=attention)
         return await self._settle(claimed, outcome)
 
     async def _claim(self, refund_id: UUID) -> _Claim | RefundStep:
@@ -137,12 +146,16 @@ class RefundProcessor:
         assert refund is not None
         return payment, refund
 
-    async def _later(self, claim: _Claim, delay: timedelta) -> RefundStep:
+    async def _later(self, claim: _Claim, delay: timedelta, *, attention: str | None = None) -> RefundStep:
+        """Make the refund due again after ``delay``; with ``attention``, flag its payment (unless flagged)."""
         async with self._sessions() as db:
-            _, refund = await self._locked(db, claim)
+            payment, refund = await self._locked(db, claim)
             if refund.status is not RefundStatus.PENDING or refund.process_at != claim.lease_until:
                 return RefundStep(refund.status, refund.process_at)
-            refund.process_at = self._config.clock.now() + delay
+            now = self._config.clock.now()
+            if attention is not None and not payment.needs_attention:
+                PaymentService(db, self._config).flag(payment, attention, now)
+            refund.process_at = now + delay
             step = RefundStep(refund.status, refund.process_at)
             await db.commit()
             return step

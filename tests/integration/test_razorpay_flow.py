@@ -103,6 +103,54 @@ async def test_a_method_razorpay_cannot_start_from_a_server_is_refused_and_nothi
     assert await store.count("payguard_event") == 0
 
 
+async def test_a_payment_the_gateway_never_answers_is_flagged_after_the_configured_steps(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    admin = {**ACME, "X-Role": "admin"}
+    async with client_for(gateway=razorpay, gateway_max_attempts=3) as client:
+        await seed_merchants(client)
+        created = await create_payment(client, vpa="success@razorpay")
+        fake.fail_next("create_order", times=100)  # Razorpay is down for this payment's whole life here
+        steps = []
+        for _ in range(5):
+            steps.append(await work_off(client.app))
+            clock.advance(3600)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert steps == [1, 1, 1, 0, 0]  # three tries, then no more
+    assert [(item["id"], item["status"]) for item in flagged] == [(created["id"], "processing")]
+    assert "no answer 3 times" in flagged[0]["attentionReason"]
+    assert await store.scalar("SELECT process_at FROM payguard_payment") is None
+    assert fake.captures_by_receipt() == {}
+
+
+async def test_a_refund_the_gateway_never_answers_flags_its_payment_and_is_still_retried(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    admin = {**ACME, "X-Role": "admin"}
+    async with client_for(gateway=razorpay, gateway_max_attempts=2) as client:
+        await seed_merchants(client)
+        payment = await create_payment(client, vpa="success@razorpay")
+        await work_off(client.app)
+        response = await client.post(f"{PAYMENTS}/{payment['id']}/refunds", json={"amount": 700}, headers=keyed())
+        fake.fail_next("payment_refunds", times=3)  # no answer to three tries
+        for _ in range(3):
+            await work_off(client.app)
+            clock.advance(3600)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+        pending = (await client.get(f"/payguard/v1/refunds/{response.json()['id']}", headers=ACME)).json()
+        await work_off(client.app)  # the gateway answers again
+        refund = (await client.get(f"/payguard/v1/refunds/{response.json()['id']}", headers=ACME)).json()
+        resolved = await client.post(f"/payguard/admin/payments/{payment['id']}/resolve", headers=admin)
+
+    assert [(item["id"], item["status"]) for item in flagged] == [(payment["id"], "succeeded")]
+    assert f"refund {response.json()['id']}" in flagged[0]["attentionReason"]
+    assert pending["status"] == "pending"
+    assert refund["status"] == "processed"
+    assert (resolved.status_code, resolved.json()["status"]) == (200, "partially_refunded")
+    assert await store.count("payguard_event", "type = 'payment.attention_required'") == 1  # flagged once
+
+
 async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
     session = await create_session(client, amount=2500, currency="INR")
     order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
