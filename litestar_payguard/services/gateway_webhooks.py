@@ -153,14 +153,18 @@ class GatewayWebhookService:
         if webhook.kind in _PAYMENT_KINDS:
             self._payment_news(event, payment, webhook, now)
             return
-        if payment.status in REFUNDABLE_PAYMENT_STATUSES:
+        if payment.status in REFUNDABLE_PAYMENT_STATUSES or payment.status is PaymentStatus.REFUNDED:
+            # Refunded in full: our own refund's event is stale, any other refund needs a person.
             await apply_refund_event(self._db, self._config, event, payment, now)
-        else:  # the refund came before its payment's own success: it waits for it
+        elif payment.status in OPEN_PAYMENT_STATUSES:  # the refund came before its payment's own success: it waits
             event.outcome = "deferred"
-            if payment.status in OPEN_PAYMENT_STATUSES and not payment.needs_attention:
+            if not payment.needs_attention:
                 # Money was captured: settle the payment now. Changing its row also tells a worker settling it
                 # right now, waiting for this lock, that there is an event to apply (processing_sql.SETTLE).
                 self._make_due(payment, webhook, now)
+        else:  # closed with no money kept: money captured after the close went back (a person, or the gateway)
+            event.outcome = "stale"
+            event.applied_at = now
 
     def _payment_news(self, event: GatewayEvent, payment: Payment, webhook: GatewayWebhook, now: datetime) -> None:
         event.applied_at = now

@@ -218,6 +218,41 @@ async def test_a_refund_the_gateway_reports_pending_then_failed_releases_its_amo
     assert (final["status"], final["amountRefunded"]) == ("refunded", 5000)
 
 
+async def test_refund_events_for_a_refunded_or_closed_payment_never_wait_forever(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    admin = {**ACME, "X-Role": "admin"}
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        payment = await create_payment(client, vpa="success@razorpay")
+        await work_off(client.app)
+        await client.post(f"{PAYMENTS}/{payment['id']}/refunds", json={}, headers=keyed())
+        await work_off(client.app)  # refunded in full by payguard's own refund
+        gateway_payment_id = await store.scalar(
+            "SELECT gateway_payment_id FROM payguard_payment WHERE id = :id", id=payment["id"]
+        )
+        (ours,) = fake.refunds(gateway_payment_id)
+        headers, body = fake.webhook("refund.processed", gateway_payment_id, ours["id"])
+        own_news = await client.post(HOOKS, content=body, headers=headers)  # Razorpay's news of that refund
+
+        session, order_id = await _checkout(client)
+        await client.post(f"{SESSIONS}/{session['id']}/cancel", headers=ALICE)
+        late = fake.pay(order_id, outcome="captured")  # paid after payguard closed the payment ...
+        await razorpay.refund(  # ... and given back from Razorpay's dashboard
+            RefundRequest(uuid.uuid4(), uuid.UUID(session["payment"]["id"]), late, 2500, "INR", "dashboard")
+        )
+        headers, body = fake.webhook("refund.processed", late, fake.refunds(late)[0]["id"])
+        back_news = await client.post(HOOKS, content=body, headers=headers)
+        final = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert own_news.json()["outcome"] == "stale"
+    assert back_news.json()["outcome"] == "stale"
+    assert (final["status"], final["amountRefunded"]) == ("refunded", 5000)
+    assert await store.count("payguard_gateway_event", "applied_at IS NULL") == 0
+    assert flagged == []
+
+
 async def test_webhooks_are_verified_on_the_raw_body_and_nothing_is_stored_without_a_valid_signature(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
