@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from litestar_payguard.currencies import normalize_currency
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
 from litestar_payguard.ids import as_uuid
-from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
@@ -283,6 +283,10 @@ class PaymentService:
         if status not in PAYMENT_TRANSITIONS.get(payment.status, frozenset()):
             msg = f"Payment {payment.id} cannot go from {payment.status.value} to {status.value}."
             raise InvalidPaymentTransitionError(msg)
+        if payment.status is PaymentStatus.PENDING and status in CLOSED_UNPAID and payment.gateway_order_id:
+            # The customer may have paid at the gateway all the same (a closed tab, a lost webhook): a worker asks
+            # it, and money it took anyway goes to a person rather than staying unseen.
+            payment.process_at = at
         payment.status = status
         if status is PaymentStatus.SUCCEEDED:  # a declined attempt before this one no longer describes it
             payment.failure_code = payment.failure_message = None

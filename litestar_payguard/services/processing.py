@@ -129,23 +129,33 @@ class PaymentProcessor:
         order_id, payment_ref = payment.gateway_order_id, payment.gateway_payment_id
         if payment.process_at is None:
             return Step(status)
-        check = status in CLOSED_UNPAID and not payment.needs_attention
+        check = status in CLOSED_UNPAID and not payment.needs_attention and order_id is not None
         payment.process_at = None
+        if check:
+            payment.process_attempts += 1
+        attempts = payment.process_attempts
         await db.commit()
         if not check or order_id is None:
             return Step(status)
-        return await self._check_closed(payment_id, status, order_id, payment_ref)
+        return await self._check_closed(payment_id, status, order_id, payment_ref, attempts)
 
     async def _check_closed(
-        self, payment_id: UUID, status: PaymentStatus, order_id: str, payment_ref: str | None
+        self, payment_id: UUID, status: PaymentStatus, order_id: str, payment_ref: str | None, attempts: int
     ) -> Step:
-        """Ask the gateway about a payment payguard closed; money it captured anyway needs a person."""
+        """Ask the gateway about a payment payguard closed; money it captured anyway needs a person.
+
+        Without an answer the check is tried again later, and after ``gateway_max_attempts`` a person is asked.
+        """
         try:
             outcome = await self._config.gateway.fetch_status(order_id, payment_ref)
-        except Exception as exc:  # no answer: flag it rather than forget it
+        except Exception as exc:
+            if attempts < self._config.gateway_max_attempts:
+                logger.warning("payguard: gateway gave no answer about closed payment %s: %r", payment_id, exc)
+                return await self._check_later(payment_id, backoff(self._config.gateway_retry_seconds, attempts))
             outcome = None
             reason = (
-                f"news from the gateway came for this {status.value} payment and the gateway gave no answer: {exc!r}"
+                f"payguard closed this payment as {status.value} and the gateway gave no answer about it "
+                f"{attempts} times; check it at the gateway. Last: {exc!r}"
             )
         else:
             if outcome is None or not outcome.succeeded:
@@ -162,6 +172,17 @@ class PaymentProcessor:
                 logger.warning("payguard: payment %s needs attention: %s", payment_id, reason)
             await db.commit()
         return Step(status)
+
+    async def _check_later(self, payment_id: UUID, delay: timedelta) -> Step:
+        """Ask the gateway about a closed payment again after ``delay``, unless something else came first."""
+        async with self._sessions() as db:
+            payment = await db.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+            assert payment is not None
+            if payment.process_at is None and not payment.needs_attention:
+                payment.process_at = self._now() + delay
+            step = Step(payment.status, payment.process_at)
+            await db.commit()
+            return step
 
     async def _give_up(self, claim: Claim, reason: str) -> Step:
         """Stop retrying (the lease must still be ours) and flag the payment for a person."""

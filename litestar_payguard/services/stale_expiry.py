@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, case, select, text, update
 
 from litestar_payguard.models import CleanupRun, Payment, PaymentStatus
 from litestar_payguard.schemas.payments import Payment as PaymentView
@@ -82,7 +82,8 @@ def _postgres_statement(*, owned: bool) -> Any:
             FOR UPDATE SKIP LOCKED
         ), expired AS (
             UPDATE payguard_payment AS payment
-            SET status = 'expired', failure_code = 'stale', failure_message = NULL, updated_at = :now
+            SET status = 'expired', failure_code = 'stale', failure_message = NULL, updated_at = :now,
+                process_at = CASE WHEN payment.gateway_order_id IS NULL THEN payment.process_at ELSE :now END
             FROM stale WHERE payment.id = stale.id AND payment.status = 'pending'
             RETURNING payment.*
         ), events AS (
@@ -126,7 +127,14 @@ def _portable_statement(*, owned: bool) -> Any:
     return (
         update(_PAYMENTS)
         .where(_payment.id.in_(select(stale.c.id)), _payment.status == PaymentStatus.PENDING)
-        .values(status=PaymentStatus.EXPIRED, failure_code="stale", failure_message=None, updated_at=bindparam("now"))
+        .values(
+            status=PaymentStatus.EXPIRED,
+            failure_code="stale",
+            failure_message=None,
+            updated_at=bindparam("now"),
+            # Its gateway order may have been paid all the same: a worker asks (PaymentService.transition).
+            process_at=case((_payment.gateway_order_id.is_(None), _payment.process_at), else_=bindparam("now")),
+        )
         .returning(_PAYMENTS)
     )
 

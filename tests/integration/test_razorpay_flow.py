@@ -399,6 +399,44 @@ async def test_money_captured_for_a_payment_payguard_closed_is_flagged_for_a_per
     ]
 
 
+async def test_a_checkout_closed_unpaid_is_checked_at_the_gateway_and_money_taken_anyway_goes_to_a_person(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    """No ``complete`` and no webhook (a closed tab, a webhook never configured): the gateway is asked all the
+    same when payguard closes a payment whose order the customer could have paid."""
+    admin = {"X-Role": "admin"}
+    async with client_for(gateway=razorpay) as client:
+        paid_then_cancelled, paid_order = await _checkout(client)
+        unpaid, _ = await _checkout(client)
+        stale, stale_order = await _checkout(client)
+        fake.pay(paid_order, outcome="captured")  # paid in Razorpay Checkout; payguard never hears of it
+        fake.pay(stale_order, outcome="captured")
+        for session in (paid_then_cancelled, unpaid):
+            await client.post(f"{SESSIONS}/{session['id']}/cancel", headers=ALICE)
+        fake.fail_next("order_payments")  # the first question gets no answer: asked again later
+        steps = await work_off(client.app)
+        clock.advance(3600)  # the stale payment's session has expired long ago; the cleanup expires it
+        forced = await client.post("/payguard/admin/cleanup/force", headers=admin)
+        steps += await work_off(client.app)
+        clock.advance(3600)
+        steps += await work_off(client.app)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert forced.json()["expired"] >= 1
+    assert steps == 4  # three checks, one of them twice
+    reasons = {item["id"]: item["attentionReason"] for item in flagged}
+    assert set(reasons) == {paid_then_cancelled["payment"]["id"], stale["payment"]["id"]}
+    assert all("captured" in reason for reason in reasons.values())
+    rows = await store.rows("SELECT id, status, process_at FROM payguard_payment")
+    assert {str(row["id"]): row["status"] for row in rows} == {
+        paid_then_cancelled["payment"]["id"]: "cancelled",
+        unpaid["payment"]["id"]: "cancelled",
+        stale["payment"]["id"]: "expired",
+    }
+    assert all(row["process_at"] is None for row in rows)  # each checked, none left due
+    assert fake.capture_count() == 2  # payguard captured nothing itself
+
+
 async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_first(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
