@@ -79,7 +79,8 @@ class Payment(PayGuardModel):
     leaves it in the past, and the reconciler hands the payment to another one."""
     processing_started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     process_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    """Times a worker took the payment up."""
+    """Times a worker took the payment up for its current work: processing, or, once payguard closed it unpaid
+    with a gateway order, asking the gateway whether it was paid all the same."""
     fulfilment_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     """Times the host's ``on_payment_succeeded`` hook failed for this payment."""
     needs_attention: Mapped[bool] = mapped_column(default=False, server_default=text("false"))

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import NotFoundError
@@ -42,7 +42,13 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.services.dispatch import Dispatcher
 
-__all__ = ("GatewayNotFoundError", "GatewayWebhookService", "WebhookReceipt", "apply_deferred_refunds")
+__all__ = (
+    "GatewayNotFoundError",
+    "GatewayWebhookService",
+    "WebhookReceipt",
+    "apply_deferred_refunds",
+    "drop_deferred_refunds",
+)
 
 _PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
 _INSTANT = timedelta(microseconds=1)
@@ -278,6 +284,15 @@ async def _our_refund(db: AsyncSession, payment: Payment, event: GatewayEvent) -
         return None
     refund: Refund | None = await db.scalar(select(Refund).where(Refund.payment_id == payment.id, or_(*refs)).limit(1))
     return refund
+
+
+async def drop_deferred_refunds(db: AsyncSession, payment: Payment, now: datetime) -> None:
+    """Mark the refund events that waited for a payment now closed unpaid as stale: nothing is left to refund."""
+    await db.execute(
+        update(GatewayEvent)
+        .where(GatewayEvent.payment_id == payment.id, GatewayEvent.applied_at.is_(None))
+        .values(applied_at=now, outcome="stale")
+    )
 
 
 async def apply_deferred_refunds(db: AsyncSession, config: PayGuardConfig, payment: Payment) -> int:

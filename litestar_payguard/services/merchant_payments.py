@@ -20,8 +20,9 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
+from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds, drop_deferred_refunds
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.sessions import SessionService
 from litestar_payguard.services.settlement import record_outcome
 
 if TYPE_CHECKING:
@@ -221,8 +222,8 @@ class MerchantPaymentService:
         A payment still ``processing`` (its hook kept failing, or the gateway never answered) must end with it, or
         it would hold its bundle forever: ``status`` says how. ``succeeded`` records the success without the hook
         (the order was fulfilled by hand) and applies the gateway's refund events that waited for it; ``failed``
-        records a failure (no money stays with the merchant), and a checkout session's customer may try again
-        while attempts remain, as after a decline.
+        records a final failure (no money stays with the merchant; a checkout session ends failed, and the
+        refund events that waited are stale).
 
         Raises:
             PaymentNotFoundError: No such payment of this merchant.
@@ -248,6 +249,8 @@ class MerchantPaymentService:
                 else f"Payment {payment.id} is {payment.status.value} already: resolve it without a status."
             )
             raise ResolutionStatusError(msg, extra={"paymentStatus": payment.status.value})
+        now = self._config.clock.now()
+        PaymentService(self._db, self._config).resolve(payment, now)
         if status is not None:
             outcome = PaymentOutcome(
                 GatewayStatus.SUCCEEDED if status is PaymentStatus.SUCCEEDED else GatewayStatus.FAILED,
@@ -255,10 +258,15 @@ class MerchantPaymentService:
                 failure_code=RESOLVED_BY_HAND,
                 failure_message="Marked failed by an administrator after it needed attention.",
             )
-            await record_outcome(self._db, self._config, payment, session, outcome)
-            if outcome.succeeded:
+            if session is not None:  # final either way: not a decline the customer may try again after
+                payment.process_at = None
+                await SessionService(self._db, self._config).settle_by_hand(session, outcome)
+            else:
+                await record_outcome(self._db, self._config, payment, None, outcome)
+            if outcome.succeeded:  # after the flag is cleared: a refund larger than what is left flags it anew
                 await apply_deferred_refunds(self._db, self._config, payment)
-        PaymentService(self._db, self._config).resolve(payment, self._config.clock.now())
+            else:
+                await drop_deferred_refunds(self._db, payment, now)
         await self._db.flush()
         return payment
 

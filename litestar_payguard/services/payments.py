@@ -287,6 +287,7 @@ class PaymentService:
             # The customer may have paid at the gateway all the same (a closed tab, a lost webhook): a worker asks
             # it, and money it took anyway goes to a person rather than staying unseen.
             payment.process_at = at
+            payment.process_attempts = 0  # now counting the questions about the closed payment
         payment.status = status
         if status is PaymentStatus.SUCCEEDED:  # a declined attempt before this one no longer describes it
             payment.failure_code = payment.failure_message = None

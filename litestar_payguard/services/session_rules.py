@@ -375,6 +375,31 @@ def settle(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> 
     return decision
 
 
+def settle_by_hand(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
+    """A person settled the session's flagged payment: a success completes the session, a failure ends it.
+
+    Unlike a gateway's decline (:func:`settle`), a failure here is final: the person decided that no money stays
+    with the merchant, so the customer starts a new checkout rather than trying again on this one.
+    """
+    decision = Decision()
+    if outcome.succeeded:
+        status, payment_status = SessionStatus.COMPLETED, PaymentStatus.SUCCEEDED
+    else:
+        status, payment_status = SessionStatus.FAILED, PaymentStatus.FAILED
+    decision.transitions.append(
+        _end(
+            session,
+            status,
+            now,
+            payment_status,
+            None if outcome.succeeded else _clip(outcome.failure_message),
+            gateway_payment_id=outcome.gateway_payment_id,
+            failure_code=None if outcome.succeeded else _clip(outcome.failure_code, CODE_LENGTH),
+        )
+    )
+    return decision
+
+
 def cancel(session: CheckoutSession, now: datetime) -> Decision:
     """Cancel the session and its payment; cancelling a cancelled session changes nothing."""
     decision = observe(session, now)

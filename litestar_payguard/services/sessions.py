@@ -245,6 +245,10 @@ class SessionService(SessionStore):
         """Apply the gateway's final answer to a locked session and its payment (for the workers)."""
         await self._store(session, rules.settle(session, self._now(), outcome))
 
+    async def settle_by_hand(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
+        """End a locked session whose flagged payment a person settled (a failure is final, unlike a decline)."""
+        await self._store(session, rules.settle_by_hand(session, self._now(), outcome))
+
     async def cancel(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Cancel the session and its payment."""
         session = await self._load(self._acting(owner), session_id, lock=True)

@@ -83,7 +83,8 @@ def _postgres_statement(*, owned: bool) -> Any:
         ), expired AS (
             UPDATE payguard_payment AS payment
             SET status = 'expired', failure_code = 'stale', failure_message = NULL, updated_at = :now,
-                process_at = CASE WHEN payment.gateway_order_id IS NULL THEN payment.process_at ELSE :now END
+                process_at = CASE WHEN payment.gateway_order_id IS NULL THEN payment.process_at ELSE :now END,
+                process_attempts = CASE WHEN payment.gateway_order_id IS NULL THEN payment.process_attempts ELSE 0 END
             FROM stale WHERE payment.id = stale.id AND payment.status = 'pending'
             RETURNING payment.*
         ), events AS (
@@ -134,6 +135,7 @@ def _portable_statement(*, owned: bool) -> Any:
             updated_at=bindparam("now"),
             # Its gateway order may have been paid all the same: a worker asks (PaymentService.transition).
             process_at=case((_payment.gateway_order_id.is_(None), _payment.process_at), else_=bindparam("now")),
+            process_attempts=case((_payment.gateway_order_id.is_(None), _payment.process_attempts), else_=0),
         )
         .returning(_PAYMENTS)
     )

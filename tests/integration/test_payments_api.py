@@ -384,15 +384,15 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
         "payment.created",
         "payment.processing",
         "payment.attention_required",
-        "payment.succeeded",
         "payment.attention_resolved",
+        "payment.succeeded",
     ]
     assert await store.event_types(given_back["id"]) == [
         "payment.created",
         "payment.processing",
         "payment.attention_required",
-        "payment.failed",
         "payment.attention_resolved",
+        "payment.failed",
     ]
     due = await store.count("payguard_payment", "process_at IS NOT NULL AND id <> :id", id=again.json()["id"])
     assert due == 0
@@ -423,6 +423,42 @@ async def test_a_flagged_checkout_payment_resolved_as_succeeded_completes_its_se
     assert (final["status"], final["payment"]["status"]) == ("completed", "succeeded")
     assert len(calls) == 1
     assert await store.count("payguard_session_event", "type = 'completed'") == 1
+
+
+async def test_a_flagged_checkout_payment_resolved_as_failed_ends_its_session_for_good(
+    client_for: ClientFactory, store: Store
+) -> None:
+    await store.execute(ORDERS)
+    await store.execute("TRUNCATE host_order")
+    hook, calls = flaky_fulfilment(failures=100)
+    async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
+        session = await create_session(client)
+        complete = f"/payguard/sessions/{session['id']}/complete"
+        await client.post(complete, json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
+        await work_off(client.app)
+        resolved = await client.post(
+            f"/payguard/admin/payments/{session['payment']['id']}/resolve",
+            json={"status": "failed"},
+            headers={"X-Role": "admin"},
+        )
+        replayed = await client.post(complete, json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
+        steps = await work_off(client.app)
+        final = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
+
+    assert (resolved.status_code, resolved.json()["status"]) == (200, "failed")
+    assert resolved.json()["failureCode"] == "resolved_by_hand"
+    assert (replayed.status_code, replayed.json()["code"]) == (409, "SESSION_FAILED")
+    assert steps == 0
+    assert (final["status"], final["payment"]["status"]) == ("failed", "failed")
+    assert len(calls) == 1  # the hook never ran again: no order for money given back
+    assert await store.count("host_order") == 0
+    assert await store.event_types(session["payment"]["id"]) == [
+        "payment.created",
+        "payment.processing",
+        "payment.attention_required",
+        "payment.attention_resolved",
+        "payment.failed",
+    ]
 
 
 async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_queue(

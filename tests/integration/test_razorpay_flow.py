@@ -437,6 +437,31 @@ async def test_a_checkout_closed_unpaid_is_checked_at_the_gateway_and_money_take
     assert fake.capture_count() == 2  # payguard captured nothing itself
 
 
+async def test_the_check_of_a_closed_payment_counts_its_own_questions_not_the_earlier_processing(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
+) -> None:
+    admin = {"X-Role": "admin"}
+    async with client_for(gateway=razorpay, gateway_max_attempts=2) as client:
+        session, order_id = await _checkout(client)
+        declined = fake.pay(order_id, outcome="failed")
+        signature = fake.checkout_signature(order_id, declined)
+        url = f"{SESSIONS}/{session['id']}"
+        await client.post(f"{url}/complete", json={"gatewayPaymentId": declined, "signature": signature}, headers=ALICE)
+        await work_off(client.app)  # the worker took the payment up once: declined, the session interrupted
+        processed = await store.scalar("SELECT process_attempts FROM payguard_payment")
+        await client.post(f"{url}/cancel", headers=ALICE)
+        fake.fail_next("order_payments")  # the first question about the closed payment gets no answer
+        await work_off(client.app)
+        clock.advance(3600)
+        await work_off(client.app)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+        row = (await store.rows("SELECT status, process_at, process_attempts FROM payguard_payment"))[0]
+
+    assert processed == 1
+    assert flagged == []  # one unanswered question of two allowed: asked again, and not paid
+    assert (row["status"], row["process_at"], row["process_attempts"]) == ("cancelled", None, 2)
+
+
 async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_first(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
