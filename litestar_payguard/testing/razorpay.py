@@ -133,6 +133,7 @@ class FakeRazorpay:
         "_log",
         "_orders",
         "_payments",
+        "_refund_keys_in_flight",
         "_refunds",
         "_server",
         "_stopping",
@@ -170,6 +171,7 @@ class FakeRazorpay:
         self._refunds: dict[str, Json] = {}
         self._listed_at: dict[str, float] = {}
         self._idempotent_refunds: dict[str, tuple[str, Json, str]] = {}
+        self._refund_keys_in_flight: set[str] = set()
         """``X-Refund-Idempotency`` key → (payment id, request body, refund id)."""
         self._captures: dict[str, int] = {}
         self._failures: dict[str, list[tuple[int, bool]]] = {}
@@ -355,7 +357,8 @@ class FakeRazorpay:
         """Answer one HTTP request: ``(status, JSON body)``. Called from the server's handler threads.
 
         ``idempotency_key`` is the request's ``X-Refund-Idempotency`` header: a refund asked again with it is
-        answered with the first one, a different body is refused (Razorpay's normal refunds).
+        answered with the first one, a different body is refused, and one still being answered is 409 (Razorpay's
+        normal refunds).
         """
         split = urlsplit(target)
         path = split.path
@@ -373,13 +376,21 @@ class FakeRazorpay:
             if failure is not None and not failure[1]:
                 return failure[0], _error("SERVER_ERROR", _SERVER_ERROR)
             data = _json(raw) if method == "POST" else dict(parse_qsl(split.query))
+            keyed = idempotency_key if kind == "refund" else None
             with self._lock:
-                if kind == "refund" and idempotency_key is not None:
-                    answer = self._idempotent_refund(idempotency_key, ident, data)
-                else:
-                    answer = handler(self, ident, data)
-            if held := self.response_delays.get(kind):
-                self._stopping.wait(held)
+                if keyed is not None:
+                    if keyed in self._refund_keys_in_flight:
+                        raise _RefusedError("A request with this idempotency key is in progress.", 409, "CONFLICT")
+                    self._refund_keys_in_flight.add(keyed)
+            try:
+                with self._lock:
+                    answer = self._idempotent_refund(keyed, ident, data) if keyed else handler(self, ident, data)
+                if held := self.response_delays.get(kind):
+                    self._stopping.wait(held)
+            finally:
+                if keyed is not None:
+                    with self._lock:
+                        self._refund_keys_in_flight.discard(keyed)
             if failure is not None:
                 return failure[0], _error("SERVER_ERROR", _SERVER_ERROR)
         except _RefusedError as refusal:

@@ -348,6 +348,7 @@ async def test_a_refund_whose_answer_was_lost_is_not_repeated_before_razorpay_li
     fake.response_delays["refund"] = 0.6  # the refund is made; its answer comes after the client gave up
     with pytest.raises(GatewayError, match="ReadTimeout"):
         await impatient.refund(request)
+    await asyncio.sleep(0.6)  # Razorpay has finished with the first request (while it works on it, a retry is 409)
     fake.response_delays.clear()
     retried = await impatient.refund(request)  # the list shows nothing: only the idempotency key prevents a second
     assert retried.status is GatewayStatus.SUCCEEDED
@@ -356,6 +357,25 @@ async def test_a_refund_whose_answer_was_lost_is_not_repeated_before_razorpay_li
     assert fake.payment(gateway_payment)["amount_refunded"] == 10_000
     changed = refund_request(payment_id, gateway_payment, 20_000, request.refund_id)
     assert (await impatient.refund(changed)).status is GatewayStatus.FAILED  # a key is bound to its first body
+
+
+async def test_a_refund_retried_while_razorpay_still_answers_the_first_is_no_answer_not_a_failure(
+    fake: FakeRazorpay,
+) -> None:
+    impatient = RazorpayGateway(KEY_ID, KEY_SECRET, WEBHOOK_SECRET, base_url=fake.url, timeout_seconds=0.2)
+    payment_id, _, gateway_payment = await paid(impatient)
+    request = refund_request(payment_id, gateway_payment, 10_000, uuid.uuid4())
+    fake.refunds_listed_after = 60.0
+    fake.response_delays["refund"] = 1.5  # Razorpay is still working on the first request when the retry comes
+    with pytest.raises(GatewayError, match="ReadTimeout"):
+        await impatient.refund(request)
+    with pytest.raises(GatewayError, match="still being processed"):  # 409: retried later, the refund not failed
+        await impatient.refund(request)
+    await asyncio.sleep(1.5)
+    fake.response_delays.clear()
+    retried = await impatient.refund(request)
+    assert retried.status is GatewayStatus.SUCCEEDED
+    assert len(fake.refunds(gateway_payment)) == 1
 
 
 async def test_a_pending_refund_is_reported_until_processed(fake: FakeRazorpay, gateway: RazorpayGateway) -> None:
