@@ -398,6 +398,22 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
     assert due == 0
 
 
+async def _flagged_checkout(client: Client) -> tuple[dict[str, Any], Any]:
+    """A checkout completed by the customer whose fulfilment failed (``fulfilment_max_attempts=1``): flagged.
+
+    Returns the session and a coroutine function resolving its payment with a status.
+    """
+    session = await create_session(client)
+    await client.post(f"/payguard/sessions/{session['id']}/complete", json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
+    await work_off(client.app)
+
+    async def resolve(status: str) -> Any:
+        url = f"/payguard/admin/payments/{session['payment']['id']}/resolve"
+        return await client.post(url, json={"status": status}, headers={"X-Role": "admin"})
+
+    return session, resolve
+
+
 async def test_a_flagged_checkout_payment_resolved_as_succeeded_completes_its_session(
     client_for: ClientFactory, store: Store
 ) -> None:
@@ -405,17 +421,9 @@ async def test_a_flagged_checkout_payment_resolved_as_succeeded_completes_its_se
     await store.execute("TRUNCATE host_order")
     hook, calls = flaky_fulfilment(failures=100)
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
-        session = await create_session(client)
-        await client.post(
-            f"/payguard/sessions/{session['id']}/complete", json={"gatewayPaymentId": "pay_1"}, headers=ALICE
-        )
-        await work_off(client.app)
+        session, resolve = await _flagged_checkout(client)
         flagged = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
-        resolved = await client.post(
-            f"/payguard/admin/payments/{session['payment']['id']}/resolve",
-            json={"status": "succeeded"},
-            headers={"X-Role": "admin"},
-        )
+        resolved = await resolve("succeeded")
         final = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
 
     assert flagged["payment"]["status"] == "processing"
@@ -432,15 +440,9 @@ async def test_a_flagged_checkout_payment_resolved_as_failed_ends_its_session_fo
     await store.execute("TRUNCATE host_order")
     hook, calls = flaky_fulfilment(failures=100)
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
-        session = await create_session(client)
+        session, resolve = await _flagged_checkout(client)
+        resolved = await resolve("failed")
         complete = f"/payguard/sessions/{session['id']}/complete"
-        await client.post(complete, json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
-        await work_off(client.app)
-        resolved = await client.post(
-            f"/payguard/admin/payments/{session['payment']['id']}/resolve",
-            json={"status": "failed"},
-            headers={"X-Role": "admin"},
-        )
         replayed = await client.post(complete, json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
         steps = await work_off(client.app)
         final = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
