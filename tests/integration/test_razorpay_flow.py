@@ -13,7 +13,7 @@ import pytest
 from saq.job import Status
 
 from litestar_payguard import RazorpayGateway, SystemClock
-from litestar_payguard.gateways import RefundRequest
+from litestar_payguard.gateways import OrderRequest, RefundRequest
 from litestar_payguard.models import PaymentStatus, RefundStatus
 from litestar_payguard.services.refund_processing import RefundProcessor
 from litestar_payguard.testing import ManualClock
@@ -149,6 +149,22 @@ async def test_a_refund_the_gateway_never_answers_flags_its_payment_and_is_still
     assert refund["status"] == "processed"
     assert (resolved.status_code, resolved.json()["status"]) == (200, "partially_refunded")
     assert await store.count("payguard_event", "type = 'payment.attention_required'") == 1  # flagged once
+
+
+async def test_the_merchant_api_and_gateway_webhooks_answer_503_with_the_database_down(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway
+) -> None:
+    """A 503 makes the merchant retry and Razorpay redeliver its webhook; a 2xx, 4xx or 500 would lose it."""
+    order = await razorpay.create_order(OrderRequest(uuid.uuid4(), 2500, "INR", "order"))
+    headers, body = fake.webhook("payment.captured", fake.pay(order.order_id, outcome="captured"))
+    async with client_for(gateway=razorpay, database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none") as client:
+        create = await client.post(PAYMENTS, json=payment_body(), headers=keyed())
+        listing = await client.get(PAYMENTS, headers=ACME)
+        news = await client.post(HOOKS, content=body, headers=headers)
+
+    for answer in (create, listing, news):
+        assert (answer.status_code, answer.json()["code"]) == (503, "SERVICE_UNAVAILABLE"), answer.text
+        assert answer.headers["retry-after"] == "5"
 
 
 async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
