@@ -510,6 +510,26 @@ async def test_a_payment_created_while_redis_is_down_is_kept_and_processed_once_
     assert final == "succeeded"
 
 
+async def test_payments_whose_queued_jobs_a_redis_restart_lost_are_all_processed(
+    client_for: ClientFactory, store: Store
+) -> None:
+    """DESIGN §5: the due row is the promise, the SAQ job only a fast path."""
+    async with client_for() as client:  # no worker yet: the jobs wait in Redis
+        await seed_merchants(client)
+        created = [await create_payment(client, bundleId=f"bundle-lost-{n}") for n in range(5)]
+        queue = payguard_of(client.app).queue
+        queued = await queue.count("queued")
+        await queue.redis.flushdb()  # Redis restarted without its data: every queued job is gone
+        lost = await queue.count("queued")
+    every_second = "* * * * * */1"  # croniter's sixth field
+    async with client_for(run_worker_in_app=True, clock=SystemClock(), reconcile_cron=every_second) as client:
+        finals = [await settled(client, payment["id"]) for payment in created]
+
+    assert (queued, lost) == (5, 0)
+    assert finals == ["succeeded"] * 5
+    assert await store.count("payguard_event", "type = 'payment.succeeded'") == 5
+
+
 def _snake(body: dict[str, Any]) -> dict[str, Any]:
     names = {"orderId": "order_id", "bundleId": "bundle_id", "customerId": "customer_id"}
     return {names.get(key, key): value for key, value in body.items()}
