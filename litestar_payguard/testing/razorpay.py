@@ -477,6 +477,12 @@ class FakeRazorpay:
         if method not in _METHODS:
             raise _RefusedError("Invalid payment method given.")
         status, vpa = ("authorized" if method == "card" else "created"), None
+        if method == "card" and not isinstance(data.get("card"), dict):
+            raise _RefusedError("The card number field is required.")
+        if method in {"netbanking", "wallet"} and not isinstance(
+            data.get("bank" if method == "netbanking" else method), str
+        ):
+            raise _RefusedError(f"The {'bank' if method == 'netbanking' else 'wallet'} field is required.")
         if method == "upi":
             vpa = data.get("vpa")
             if not isinstance(vpa, str) or "@" not in vpa:

@@ -142,6 +142,18 @@ async def test_a_refused_payment_start_is_a_failed_outcome(fake: FakeRazorpay, g
     assert fake.payments(order_id) == []
 
 
+async def test_razorpay_refuses_a_server_started_card_netbanking_or_wallet_payment_without_its_details(
+    fake: FakeRazorpay, gateway: RazorpayGateway
+) -> None:
+    """Why RazorpayGateway.server_methods is UPI only: the fake refuses what Razorpay refuses."""
+    for method, field in (("card", "card number"), ("netbanking", "bank"), ("wallet", "wallet")):
+        payment_id, order_id = await open_order(gateway)
+        outcome = await gateway.charge(charge_request(payment_id, order_id, method=method))
+        assert (outcome.status, outcome.failure_code) == (GatewayStatus.FAILED, "BAD_REQUEST_ERROR")
+        assert f"{field} field is required" in (outcome.failure_message or "")
+        assert fake.payments(order_id) == []
+
+
 async def test_charging_an_order_again_never_charges_twice(fake: FakeRazorpay, gateway: RazorpayGateway) -> None:
     payment_id, order_id = await open_order(gateway)
     first = await gateway.charge(upi(payment_id, order_id))
