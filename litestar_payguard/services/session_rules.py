@@ -16,36 +16,38 @@ gateway's answer then completes the session, or ends the attempt as a ``gateway`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from litestar_payguard.exceptions import (
-    Action,
-    ConflictError,
-    MaxAttemptsReachedError,
-    PayGuardError,
-    PaymentProcessingError,
-    RetryTooSoonError,
-    SessionCancelledError,
-    SessionCompletedError,
-    SessionExpiredError,
-    SessionFailedError,
-    SessionNotActiveError,
-)
+from litestar_payguard.exceptions import MaxAttemptsReachedError, RetryTooSoonError, SessionNotActiveError
 from litestar_payguard.gateways import PaymentOutcome
 from litestar_payguard.models import (
-    OPEN_PAYMENT_STATUSES,
     SESSION_TERMINAL,
     CheckoutSession,
     InterruptKind,
     PaymentStatus,
     SessionEventType,
-    SessionSnapshot,
     SessionState,
     SessionStatus,
 )
+from litestar_payguard.services.session_decisions import (
+    CODE_LENGTH,
+    DETAIL_LENGTH,
+    START_NEW,
+    Decision,
+    SessionPolicy,
+    Transition,
+    actions_for,
+    clip,
+    ending,
+    interruption,
+    is_due,
+    processing_error,
+    terminal_error,
+)
 
-__all__ = (
+__all__ = (  # with what the rules decide, for the services that apply them
+    "CODE_LENGTH",
+    "DETAIL_LENGTH",
     "Decision",
     "SessionPolicy",
     "Transition",
@@ -57,98 +59,11 @@ __all__ = (
     "observe",
     "resume",
     "settle",
+    "settle_by_hand",
     "start",
     "submit",
+    "terminal_error",
 )
-
-START_NEW = Action("POST", "/sessions", "Start a new checkout")
-DETAIL_LENGTH = 500
-"""Longest interruption or failure text stored (the column size); gateways' texts are cut to it."""
-CODE_LENGTH = 64
-
-_TERMINAL_ERRORS: dict[SessionStatus, type[ConflictError]] = {
-    SessionStatus.COMPLETED: SessionCompletedError,
-    SessionStatus.CANCELLED: SessionCancelledError,
-    SessionStatus.FAILED: SessionFailedError,
-    SessionStatus.EXPIRED: SessionExpiredError,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPolicy:
-    """The timing rules of sessions (from ``PayGuardConfig``)."""
-
-    attempt_timeout: timedelta
-    retry_delay: timedelta
-    expiry: timedelta
-    max_attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One state change of a session, and the change of its payment that goes with it."""
-
-    event: SessionEventType
-    at: datetime
-    state: SessionState
-    """The session right after this transition."""
-    kind: InterruptKind | None = None
-    detail: str | None = None
-    payment_status: PaymentStatus | None = None
-    """The payment's new status; ``None`` leaves the payment alone."""
-    gateway_payment_id: str | None = None
-    """The gateway's reference, when the payment succeeded."""
-    failure_code: str | None = None
-    """Why the payment failed, when it did."""
-
-    @property
-    def attempt(self) -> int:
-        """The attempt the transition belongs to."""
-        return self.state.attempt
-
-
-@dataclass(slots=True)
-class Decision:
-    """What a rule did: transitions to store, then an error to raise (if refused)."""
-
-    transitions: list[Transition] = field(default_factory=list)
-    error: PayGuardError | None = None
-
-    def refuse(self, error: PayGuardError) -> Decision:
-        """Refuse the request; transitions already made are still stored (and committed with the error)."""
-        self.error = error
-        return self
-
-
-def _clip(text: str | None, length: int = DETAIL_LENGTH) -> str | None:
-    return None if text is None else text[:length]
-
-
-def _actions_for(session: CheckoutSession) -> dict[str, Action]:
-    base = f"/sessions/{session.id}"
-    actions = {"cancel": Action("POST", f"{base}/cancel", "Cancel this checkout")}
-    if session.attempt < session.max_attempts:
-        actions["resume"] = Action("POST", f"{base}/resume", "Try again")
-    else:
-        actions["startNew"] = START_NEW
-    return actions
-
-
-def terminal_error(session: CheckoutSession) -> ConflictError:
-    """Return the error that refuses any transition out of a terminal session."""
-    error_class = _TERMINAL_ERRORS[session.status]
-    return error_class(f"Session {session.id} is {session.status.value}.", actions={"startNew": START_NEW})
-
-
-def is_due(session: CheckoutSession | SessionSnapshot, now: datetime) -> bool:
-    """Tell whether time alone changes the session now (what :func:`observe` would store).
-
-    Never while its payment is with the gateway (``processing``): the customer may have paid, so neither the
-    attempt's deadline nor the session's expiry may give the payment up; the gateway's answer settles it.
-    """
-    if session.status in SESSION_TERMINAL or session.payment.status is PaymentStatus.PROCESSING:
-        return False
-    return now >= session.expires_at or (session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline)
 
 
 def start(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> Decision:
@@ -162,39 +77,6 @@ def start(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> Dec
     return Decision([Transition(SessionEventType.CREATED, now, SessionState.of(session))])
 
 
-def _interrupt(session: CheckoutSession, at: datetime, kind: InterruptKind, detail: str | None) -> Transition:
-    session.status = SessionStatus.INTERRUPTED
-    session.interrupted_at = at
-    session.interrupt_kind = kind
-    session.interrupt_detail = _clip(detail)
-    return Transition(SessionEventType.INTERRUPTED, at, SessionState.of(session), kind=kind, detail=_clip(detail))
-
-
-def _end(
-    session: CheckoutSession,
-    status: SessionStatus,
-    at: datetime,
-    payment_status: PaymentStatus,
-    detail: str | None,
-    *,
-    gateway_payment_id: str | None = None,
-    failure_code: str | None = None,
-) -> Transition:
-    """End the session; a payment no longer open (expired or failed meanwhile) is left as it is."""
-    session.status = status
-    session.ended_at = at
-    settles_payment = payment_status is PaymentStatus.SUCCEEDED or session.payment.status in OPEN_PAYMENT_STATUSES
-    return Transition(
-        SessionEventType(status.value),
-        at,
-        SessionState.of(session),
-        detail=detail,
-        payment_status=payment_status if settles_payment else None,
-        gateway_payment_id=gateway_payment_id,
-        failure_code=failure_code,
-    )
-
-
 def observe(session: CheckoutSession, now: datetime) -> Decision:
     """Apply what time alone decides: an attempt past its deadline timed out; a session past its expiry expired.
 
@@ -205,19 +87,12 @@ def observe(session: CheckoutSession, now: datetime) -> Decision:
         return decision
     if session.status is SessionStatus.ACTIVE and now >= session.attempt_deadline:
         at = min(session.attempt_deadline, session.expires_at)
-        decision.transitions.append(_interrupt(session, at, InterruptKind.TIMEOUT, "attempt deadline passed"))
+        decision.transitions.append(interruption(session, at, InterruptKind.TIMEOUT, "attempt deadline passed"))
     if now >= session.expires_at:
         decision.transitions.append(
-            _end(session, SessionStatus.EXPIRED, session.expires_at, PaymentStatus.CANCELLED, "session expired")
+            ending(session, SessionStatus.EXPIRED, session.expires_at, PaymentStatus.CANCELLED, "session expired")
         )
     return decision
-
-
-def _processing_error(session: CheckoutSession) -> PaymentProcessingError:
-    return PaymentProcessingError(
-        f"The payment of session {session.id} is with the gateway: poll the session for the result.",
-        actions={"poll": Action("GET", f"/sessions/{session.id}", "Check the session")},
-    )
 
 
 def interrupt(session: CheckoutSession, now: datetime, kind: InterruptKind, detail: str | None) -> Decision:
@@ -226,7 +101,7 @@ def interrupt(session: CheckoutSession, now: datetime, kind: InterruptKind, deta
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
     if session.payment.status is PaymentStatus.PROCESSING:
-        return decision.refuse(_processing_error(session))
+        return decision.refuse(processing_error(session))
     if session.status is SessionStatus.INTERRUPTED:
         if decision.transitions:
             # The deadline passed before the client noticed: the timeout already ended this attempt.
@@ -234,10 +109,10 @@ def interrupt(session: CheckoutSession, now: datetime, kind: InterruptKind, deta
         return decision.refuse(
             SessionNotActiveError(
                 f"Attempt {session.attempt} of session {session.id} is already interrupted.",
-                actions=_actions_for(session),
+                actions=actions_for(session),
             )
         )
-    decision.transitions.append(_interrupt(session, now, kind, detail))
+    decision.transitions.append(interruption(session, now, kind, detail))
     return decision
 
 
@@ -253,18 +128,18 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
     if session.payment.status is PaymentStatus.PROCESSING:
-        return decision.refuse(_processing_error(session))
+        return decision.refuse(processing_error(session))
     if session.attempt >= session.max_attempts:
         if session.status is SessionStatus.ACTIVE:
             return decision.refuse(
                 MaxAttemptsReachedError(
                     f"Attempt {session.attempt} of {session.max_attempts} is still in progress: complete it or "
                     "cancel the session.",
-                    actions=_actions_for(session),
+                    actions=actions_for(session),
                 )
             )
         decision.transitions.append(
-            _end(
+            ending(
                 session,
                 SessionStatus.FAILED,
                 now,
@@ -292,7 +167,7 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
             )
         )
     if session.status is SessionStatus.ACTIVE:
-        decision.transitions.append(_interrupt(session, now, InterruptKind.USER, "superseded by a new attempt"))
+        decision.transitions.append(interruption(session, now, InterruptKind.USER, "superseded by a new attempt"))
     session.attempt += 1
     session.status = SessionStatus.ACTIVE
     session.attempt_started_at = now
@@ -313,7 +188,7 @@ def check_completable(session: CheckoutSession, now: datetime, gateway_payment_i
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
     if session.payment.status is PaymentStatus.PROCESSING:
-        return decision.refuse(_processing_error(session))
+        return decision.refuse(processing_error(session))
     return decision
 
 
@@ -349,7 +224,7 @@ def settle(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> 
     decision = Decision()
     if outcome.succeeded:
         decision.transitions.append(
-            _end(
+            ending(
                 session,
                 SessionStatus.COMPLETED,
                 now,
@@ -359,17 +234,17 @@ def settle(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> 
             )
         )
         return decision
-    message = _clip(outcome.failure_message) or "The gateway declined the payment."
-    interruption = _interrupt(session, now, InterruptKind.GATEWAY, message)
+    message = clip(outcome.failure_message) or "The gateway declined the payment."
+    stopped = interruption(session, now, InterruptKind.GATEWAY, message)
     decision.transitions.append(
         Transition(
-            interruption.event,
-            interruption.at,
-            interruption.state,
-            kind=interruption.kind,
-            detail=interruption.detail,
+            stopped.event,
+            stopped.at,
+            stopped.state,
+            kind=stopped.kind,
+            detail=stopped.detail,
             payment_status=PaymentStatus.PENDING,
-            failure_code=_clip(outcome.failure_code, CODE_LENGTH) or "declined",
+            failure_code=clip(outcome.failure_code, CODE_LENGTH) or "declined",
         )
     )
     return decision
@@ -387,14 +262,14 @@ def settle_by_hand(session: CheckoutSession, now: datetime, outcome: PaymentOutc
     else:
         status, payment_status = SessionStatus.FAILED, PaymentStatus.FAILED
     decision.transitions.append(
-        _end(
+        ending(
             session,
             status,
             now,
             payment_status,
-            None if outcome.succeeded else _clip(outcome.failure_message),
+            None if outcome.succeeded else clip(outcome.failure_message),
             gateway_payment_id=outcome.gateway_payment_id,
-            failure_code=None if outcome.succeeded else _clip(outcome.failure_code, CODE_LENGTH),
+            failure_code=None if outcome.succeeded else clip(outcome.failure_code, CODE_LENGTH),
         )
     )
     return decision
@@ -408,6 +283,6 @@ def cancel(session: CheckoutSession, now: datetime) -> Decision:
     if session.status in SESSION_TERMINAL:
         return decision.refuse(terminal_error(session))
     if session.payment.status is PaymentStatus.PROCESSING:
-        return decision.refuse(_processing_error(session))
-    decision.transitions.append(_end(session, SessionStatus.CANCELLED, now, PaymentStatus.CANCELLED, None))
+        return decision.refuse(processing_error(session))
+    decision.transitions.append(ending(session, SessionStatus.CANCELLED, now, PaymentStatus.CANCELLED, None))
     return decision
