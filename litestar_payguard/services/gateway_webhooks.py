@@ -51,6 +51,10 @@ __all__ = (
 )
 
 _PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
+_REASON_LENGTH = 500
+"""The attention reason's column."""
+_MONEY_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED})
+"""News that money moved, or is waiting to be captured."""
 _INSTANT = timedelta(microseconds=1)
 """Postgres keeps microseconds: the smallest step of a stored time."""
 _PAID = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
@@ -174,10 +178,17 @@ class GatewayWebhookService:
 
     def _payment_news(self, event: GatewayEvent, payment: Payment, webhook: GatewayWebhook, now: datetime) -> None:
         event.applied_at = now
+        if payment.needs_attention and webhook.kind in _MONEY_KINDS:
+            # A person decides this payment: the gateway's news goes to them with it, never dropped.
+            ref = webhook.gateway_payment_id or "a payment"
+            news = f"; then the gateway reported {webhook.event_type} for {ref}"[:200]
+            payment.attention_reason = (payment.attention_reason or "")[: _REASON_LENGTH - len(news)] + news
+            event.outcome = "attention"
+            return
         if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention:
             event.outcome = "stale"  # a final payment stays as it is: a late "failed" never undoes a success
             reason = _unexpected_capture_reason(payment, webhook)
-            if reason is not None and not payment.needs_attention:
+            if reason is not None:
                 PaymentService(self._db, self._config).flag(payment, reason, now)
                 event.outcome = "attention"
             return

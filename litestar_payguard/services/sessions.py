@@ -7,13 +7,14 @@ from uuid import UUID, uuid4
 
 import msgspec
 from advanced_alchemy.service import OffsetPagination
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import GatewayError, InvalidSignatureError, PayGuardError
 from litestar_payguard.gateways import OrderRequest
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
+    CLOSED_UNPAID,
     SESSION_TERMINAL,
     CheckoutSession,
     Payment,
@@ -226,12 +227,24 @@ class SessionService(SessionStore):
             except Exception as exc:  # any adapter failure: the gateway gave no answer
                 msg = f"The {self._config.gateway.name} gateway did not open an order: {type(exc).__name__}."
                 raise GatewayError(msg) from exc
+            closed = Payment.status.in_(CLOSED_UNPAID)
             await self._db.execute(
                 update(Payment)
                 .where(Payment.id == payment.id, Payment.gateway_order_id.is_(None))
-                .values(gateway_order_id=order.order_id)
+                .values(
+                    gateway_order_id=order.order_id,
+                    # Closed while the gateway opened the order (a cancel, an expiry): the order exists, so a worker
+                    # asks about it as for any payment closed with one (PaymentService.transition).
+                    process_at=case((closed, self._now()), else_=Payment.process_at),
+                    process_attempts=case((closed, 0), else_=Payment.process_attempts),
+                )
             )
-            await self._db.refresh(payment, attribute_names=["gateway_order_id"])
+            await self._db.refresh(payment, attribute_names=["gateway_order_id", "status"])
+            await self._db.refresh(session, attribute_names=["status"])
+            if session.status in SESSION_TERMINAL:  # no order to pay for a checkout that ended meanwhile
+                error = rules.terminal_error(session)
+                error.keep_changes = True  # the stored order and its check
+                raise error
         assert payment.gateway_order_id is not None
         return CheckoutOrder(
             session_id=session.id,

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
-from litestar_payguard.models import PaymentStatus
+from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff
 from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
 from litestar_payguard.services.payment_claims import Claim, Step, lock_claimed
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ("PaymentSettler", "record_outcome")
 
 logger = logging.getLogger("litestar_payguard.processing")
+
+_UNPAID = OPEN_PAYMENT_STATUSES | CLOSED_UNPAID
+"""Statuses that say no money stayed with the merchant."""
 
 REASON_LENGTH = 500
 
@@ -89,9 +92,10 @@ class PaymentSettler:
     async def _settle_orm(self, claim: Claim, outcome: PaymentOutcome) -> Step:
         async with self._sessions() as db:
             payment, session = await lock_claimed(db, claim)
-            if payment.status is not PaymentStatus.PROCESSING:  # settled meanwhile (a webhook, another worker)
-                return Step(payment.status)
             now = self._now()
+            elsewhere = await self._not_here(db, claim, payment, outcome, now)
+            if elsewhere is not None:
+                return elsewhere
             if outcome.status is GatewayStatus.PENDING:
                 if outcome.gateway_payment_id:
                     payment.gateway_payment_id = outcome.gateway_payment_id
@@ -116,6 +120,30 @@ class PaymentSettler:
                 await db.rollback()
                 return await self._fulfilment_failed(claim, exc)
             return step
+
+    async def _not_here(
+        self, db: AsyncSession, claim: Claim, payment: Payment, outcome: PaymentOutcome, now: datetime
+    ) -> Step | None:
+        """Where the locked payment stands when this answer must not be recorded by this step; ``None``: record it.
+
+        Settled meanwhile (a webhook, another worker): left as it is, unless money moved and the payment does not
+        say so (another step recorded a decline it saw first, or the payment was closed): then it is due now, so a
+        worker asks the gateway again and settles it, or asks a person. Held by another step (news from the gateway
+        made it due, a second worker claimed it): a success is recorded all the same, but anything else is left to
+        that step, whose answer is newer (this one may be a decline the customer has since paid past).
+        """
+        if payment.status is not PaymentStatus.PROCESSING:
+            if outcome.succeeded and payment.status in _UNPAID and not payment.needs_attention:
+                if payment.status in CLOSED_UNPAID:
+                    payment.process_attempts = 0  # counting the questions about the closed payment
+                payment.process_at = now
+                step = Step(payment.status, payment.process_at)
+                await db.commit()
+                return step
+            return Step(payment.status)
+        if payment.process_at != claim.lease_until and not outcome.succeeded:
+            return Step(payment.status, payment.process_at)
+        return None
 
     async def _fulfil(self, claim: Claim, settlement: Settlement, hook: FulfilmentHook) -> Step | None:
         """Record the success with the settling statement and run the hook with the payment, in one transaction.

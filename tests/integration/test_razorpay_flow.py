@@ -478,6 +478,86 @@ async def test_the_check_of_a_closed_payment_counts_its_own_questions_not_the_ea
     assert (row["status"], row["process_at"], row["process_attempts"]) == ("cancelled", None, 2)
 
 
+async def test_an_order_opened_while_the_checkout_is_cancelled_is_refused_and_checked_at_the_gateway(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    admin = {"X-Role": "admin"}
+    async with client_for(gateway=razorpay) as client:
+        session = await create_session(client, amount=2500, currency="INR")
+        url = f"{SESSIONS}/{session['id']}"
+        fake.delays["create_order"] = 1.0  # Razorpay takes its time to open the order ...
+        ordering = asyncio.create_task(client.post(f"{url}/order", headers=ALICE))
+        await asyncio.sleep(0.4)
+        cancel = await client.post(f"{url}/cancel", headers=ALICE)  # ... and the customer cancels meanwhile
+        order = await ordering
+        fake.delays.clear()
+        (row,) = await store.rows("SELECT status, gateway_order_id, process_at FROM payguard_payment")
+        fake.pay(row["gateway_order_id"], outcome="captured")  # paid all the same (another tab with the order)
+        await work_off(client.app)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert cancel.status_code == 200
+    assert (order.status_code, order.json()["code"]) == (409, "SESSION_CANCELLED")
+    assert (row["status"], row["process_at"] is not None) == ("cancelled", True)  # the order is kept, and checked
+    assert [item["id"] for item in flagged] == [session["payment"]["id"]]
+
+
+async def test_a_decline_one_step_saw_first_never_undoes_the_capture_another_step_made(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay) as client:
+        session, order_id = await _checkout(client)
+        payment_id = uuid.UUID(session["payment"]["id"])
+        declined = fake.pay(order_id, outcome="failed")
+        signature = fake.checkout_signature(order_id, declined)
+        url = f"{SESSIONS}/{session['id']}"
+        await client.post(f"{url}/complete", json={"gatewayPaymentId": declined, "signature": signature}, headers=ALICE)
+        fake.response_delays["order_payments"] = 1.0  # step A sees the order with the declined card only ...
+        step_a = asyncio.create_task(payguard_of(client.app).payment_processor().process(payment_id))
+        await asyncio.sleep(0.4)
+        fake.response_delays.clear()
+        paid = fake.pay(order_id)  # ... while the customer pays with another card on the same order
+        headers, body = fake.webhook("payment.authorized", paid)
+        await client.post(HOOKS, content=body, headers=headers)  # the news makes the payment due: step B
+        fake.delays["capture"] = 1.5
+        step_b = asyncio.create_task(payguard_of(client.app).payment_processor().process(payment_id))
+        await asyncio.gather(step_a, step_b)
+        fake.delays.clear()
+        await work_off(client.app)
+        final = (await client.get(url, headers=ALICE)).json()
+
+    assert fake.capture_count(order_id) == 1
+    assert (final["status"], final["payment"]["status"], final["payment"]["gatewayPaymentId"]) == (
+        "completed",
+        "succeeded",
+        paid,
+    )
+
+
+async def test_capture_news_for_a_flagged_payment_reaches_the_person_deciding_it(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway
+) -> None:
+    admin = {"X-Role": "admin"}
+    async with client_for(gateway=razorpay, gateway_max_attempts=1) as client:
+        session, order_id = await _checkout(client)
+        authorized = fake.pay(order_id, outcome="captured")  # an account that captures on its own
+        signature = fake.checkout_signature(order_id, authorized)
+        url = f"{SESSIONS}/{session['id']}"
+        await client.post(
+            f"{url}/complete", json={"gatewayPaymentId": authorized, "signature": signature}, headers=ALICE
+        )
+        fake.fail_next("order_payments")
+        await work_off(client.app)  # no answer, one attempt allowed: flagged while processing
+        headers, body = fake.webhook("payment.captured", authorized)
+        news = await client.post(HOOKS, content=body, headers=headers)
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert news.json()["outcome"] == "attention"
+    assert [item["status"] for item in flagged] == ["processing"]
+    assert "no answer" in flagged[0]["attentionReason"]
+    assert f"then the gateway reported payment.captured for {authorized}" in flagged[0]["attentionReason"]
+
+
 async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_first(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
