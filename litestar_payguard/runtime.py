@@ -166,9 +166,14 @@ class PayGuard:
         if not self._owns_queue:
             return
         try:
-            await self.queue.disconnect()
-        except Exception as exc:  # any backend error: the process is stopping anyway
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_SECONDS):  # a Redis that stopped answering
+                await self.queue.disconnect()
+        except Exception as exc:  # any backend error, or no answer: the process is stopping anyway
             logger.warning("payguard: closing the queue failed during shutdown: %r", exc)
+
+
+DISCONNECT_TIMEOUT_SECONDS = 5.0
+"""How long closing the queue may take when the application or a worker stops."""
 
 
 def payguard_of(scope: Scope) -> PayGuard:

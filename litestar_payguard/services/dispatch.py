@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = (
+    "AFTER_COMMIT_TIMEOUT_SECONDS",
     "JOB_ATTEMPTS",
     "LEASE_MARGIN",
     "MAX_BACKOFF",
@@ -69,6 +70,12 @@ def gateway_deadline(config: PayGuardConfig, lease_until: datetime) -> float:
     return asyncio.get_running_loop().time() + budget
 
 
+AFTER_COMMIT_TIMEOUT_SECONDS = 2.0
+"""How long the work after a commit (enqueueing a job) may take. A Redis that accepts connections but no longer
+answers must not hold the response of a request whose data is committed: past this the job is left to the
+reconciler, which finds the due row."""
+
+
 def after_commit(db: AsyncSession, work: Work) -> None:
     """Run ``work`` once this session's transaction has committed (payguard's boundary and jobs call it)."""
     db.info.setdefault(_AFTER_COMMIT, []).append(work)
@@ -87,8 +94,9 @@ async def run_after_commit(db: AsyncSession) -> None:
     """
     for work in db.info.pop(_AFTER_COMMIT, []):
         try:
-            await work()
-        except Exception:  # Redis down or gone: the due row stays, the reconciler enqueues it later
+            async with asyncio.timeout(AFTER_COMMIT_TIMEOUT_SECONDS):
+                await work()
+        except Exception:  # Redis down, gone or hanging: the due row stays, the reconciler enqueues it later
             logger.warning("payguard: could not enqueue work after commit; the reconciler will", exc_info=True)
 
 

@@ -510,6 +510,33 @@ async def test_a_payment_created_while_redis_is_down_is_kept_and_processed_once_
     assert final == "succeeded"
 
 
+async def test_a_redis_that_stopped_answering_holds_neither_the_response_nor_the_shutdown(
+    client_for: ClientFactory, store: Store
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(1024):  # accepts and reads, never answers
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def create_and_stop() -> Any:
+        async with client_for(queue_url=f"redis://127.0.0.1:{port}/0") as client:
+            await seed_merchants(client)
+            return await client.post(PAYMENTS, json=payment_body(), headers=keyed())
+
+    try:  # a hang fails the test instead of holding the suite
+        response = await asyncio.wait_for(create_and_stop(), timeout=60)
+    finally:
+        server.close()
+
+    assert response.status_code == 201, response.text
+    stored = await store.rows("SELECT status, process_at FROM payguard_payment")
+    assert [row["status"] for row in stored] == ["pending"]
+    assert stored[0]["process_at"] is not None  # the reconciler will hand it out once Redis answers
+
+
 async def test_payments_whose_queued_jobs_a_redis_restart_lost_are_all_processed(
     client_for: ClientFactory, store: Store
 ) -> None:
