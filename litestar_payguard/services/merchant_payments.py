@@ -13,17 +13,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, ValidationFailedError
-from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds, drop_deferred_refunds
+from litestar_payguard.services.attention import settle_by_hand
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
-from litestar_payguard.services.sessions import SessionService
-from litestar_payguard.services.settlement import record_outcome
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,10 +59,6 @@ class ResolutionStatusError(InvalidRequestError):
 
     code = "RESOLUTION_STATUS_MISMATCH"
     title = "Resolution status does not fit the payment"
-
-
-RESOLVED_BY_HAND = "resolved_by_hand"
-"""The failure code of a payment an administrator marked failed."""
 
 
 class InvalidCursorError(ValidationFailedError):
@@ -220,15 +213,14 @@ class MerchantPaymentService:
         """Clear the flag of a payment a person has dealt with at the gateway (refunded, fulfilled by hand).
 
         A payment still ``processing`` (its hook kept failing, or the gateway never answered) must end with it, or
-        it would hold its bundle forever: ``status`` says how. ``succeeded`` records the success without the hook
-        (the order was fulfilled by hand) and applies the gateway's refund events that waited for it; ``failed``
-        records a final failure (no money stays with the merchant; a checkout session ends failed, and the
-        refund events that waited are stale).
+        it would hold its bundle forever: ``status`` says how (:func:`~litestar_payguard.services.attention.
+        settle_by_hand`): ``succeeded`` (fulfilled by hand) or ``failed`` (no money moved).
 
         Raises:
             PaymentNotFoundError: No such payment of this merchant.
             PaymentNotFlaggedError: The payment is not flagged.
             ResolutionStatusError: ``status`` missing for a ``processing`` payment, or given for a final one.
+            PaymentCapturedError: ``failed`` for a payment known to be captured.
         """
         payment = await self.get(payment_id)
         session = await self._db.scalar(  # locked before the payment, in the order of the checkout's requests
@@ -252,21 +244,7 @@ class MerchantPaymentService:
         now = self._config.clock.now()
         PaymentService(self._db, self._config).resolve(payment, now)
         if status is not None:
-            outcome = PaymentOutcome(
-                GatewayStatus.SUCCEEDED if status is PaymentStatus.SUCCEEDED else GatewayStatus.FAILED,
-                gateway_payment_id=payment.gateway_payment_id,
-                failure_code=RESOLVED_BY_HAND,
-                failure_message="Marked failed by an administrator after it needed attention.",
-            )
-            if session is not None:  # final either way: not a decline the customer may try again after
-                payment.process_at = None
-                await SessionService(self._db, self._config).settle_by_hand(session, outcome)
-            else:
-                await record_outcome(self._db, self._config, payment, None, outcome)
-            if outcome.succeeded:  # after the flag is cleared: a refund larger than what is left flags it anew
-                await apply_deferred_refunds(self._db, self._config, payment)
-            else:
-                await drop_deferred_refunds(self._db, payment, now)
+            await settle_by_hand(self._db, self._config, payment, session, status=status, now=now)
         await self._db.flush()
         return payment
 

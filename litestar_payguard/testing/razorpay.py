@@ -256,11 +256,12 @@ class FakeRazorpay:
             return str(payment["id"])
 
     def settle_payment(self, payment_id: str, outcome: Literal["authorized", "failed", "captured"]) -> None:
-        """Finish a ``created`` payment (a UPI collect request the customer answered, say)."""
+        """Finish a ``created`` payment (a UPI answered, say), or capture an ``authorized`` one (auto-capture)."""
         with self._lock:
             payment = self._payment(payment_id)
-            if payment["status"] != "created":
-                msg = f"payment {payment_id} is {payment['status']}, not created"
+            allowed = payment["status"] == "created" or (payment["status"], outcome) == ("authorized", "captured")
+            if not allowed:
+                msg = f"payment {payment_id} is {payment['status']}: it cannot become {outcome}"
                 raise ValueError(msg)
             self._settle(payment, outcome)
 

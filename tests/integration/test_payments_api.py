@@ -352,14 +352,16 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
         await seed_merchants(client)
         by_hand = await create_payment(client, bundleId="bundle-by-hand")
-        given_back = await create_payment(client, bundleId="bundle-given-back")
+        given_back = await create_payment(client, bundleId="bundle-given-back")  # its money goes back by refund
         await work_off(client.app)  # each hook fails once: both flagged, still processing
         resolve = "/payguard/admin/payments/{}/resolve"
         bare = await client.post(resolve.format(by_hand["id"]), headers=admin)
         unknown = await client.post(resolve.format(by_hand["id"]), json={"status": "refunded"}, headers=admin)
         stored_before = await store.rows("SELECT status, needs_attention FROM payguard_payment ORDER BY created_at")
         fulfilled = await client.post(resolve.format(by_hand["id"]), json={"status": "succeeded"}, headers=admin)
+        # Its hook ran, so it was captured: it cannot be marked failed, only paid (and then refunded).
         failed = await client.post(resolve.format(given_back["id"]), json={"status": "failed"}, headers=admin)
+        paid = await client.post(resolve.format(given_back["id"]), json={"status": "succeeded"}, headers=admin)
         final_again = await client.post(resolve.format(by_hand["id"]), json={"status": "failed"}, headers=admin)
         await work_off(client.app)
         clock.advance(3600)
@@ -376,7 +378,8 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
         "succeeded",
         False,
     )
-    assert (failed.json()["status"], failed.json()["failureCode"]) == ("failed", "resolved_by_hand")
+    assert (failed.status_code, failed.json()["code"]) == (409, "PAYMENT_CAPTURED")
+    assert (paid.status_code, paid.json()["status"]) == (200, "succeeded")
     assert (final_again.status_code, final_again.json()["code"]) == (409, "PAYMENT_NOT_FLAGGED")
     assert again.status_code == 201, again.text
     assert len(calls) == 2  # the hook never ran for the payment fulfilled by hand
@@ -392,7 +395,7 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
         "payment.processing",
         "payment.attention_required",
         "payment.attention_resolved",
-        "payment.failed",
+        "payment.succeeded",
     ]
     due = await store.count("payguard_payment", "process_at IS NOT NULL AND id <> :id", id=again.json()["id"])
     assert due == 0
@@ -433,7 +436,7 @@ async def test_a_flagged_checkout_payment_resolved_as_succeeded_completes_its_se
     assert await store.count("payguard_session_event", "type = 'completed'") == 1
 
 
-async def test_a_flagged_checkout_payment_resolved_as_failed_ends_its_session_for_good(
+async def test_a_captured_checkout_payment_cannot_be_resolved_as_failed(
     client_for: ClientFactory, store: Store
 ) -> None:
     await store.execute(ORDERS)
@@ -441,26 +444,14 @@ async def test_a_flagged_checkout_payment_resolved_as_failed_ends_its_session_fo
     hook, calls = flaky_fulfilment(failures=100)
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
         session, resolve = await _flagged_checkout(client)
-        resolved = await resolve("failed")
-        complete = f"/payguard/sessions/{session['id']}/complete"
-        replayed = await client.post(complete, json={"gatewayPaymentId": "pay_1"}, headers=ALICE)
-        steps = await work_off(client.app)
-        final = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
+        events = await store.event_types(session["payment"]["id"])
+        refused = await resolve("failed")
+        after = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
 
-    assert (resolved.status_code, resolved.json()["status"]) == (200, "failed")
-    assert resolved.json()["failureCode"] == "resolved_by_hand"
-    assert (replayed.status_code, replayed.json()["code"]) == (409, "SESSION_FAILED")
-    assert steps == 0
-    assert (final["status"], final["payment"]["status"]) == ("failed", "failed")
-    assert len(calls) == 1  # the hook never ran again: no order for money given back
-    assert await store.count("host_order") == 0
-    assert await store.event_types(session["payment"]["id"]) == [
-        "payment.created",
-        "payment.processing",
-        "payment.attention_required",
-        "payment.attention_resolved",
-        "payment.failed",
-    ]
+    assert (refused.status_code, refused.json()["code"]) == (409, "PAYMENT_CAPTURED")
+    assert (after["status"], after["payment"]["status"]) == ("active", "processing")
+    assert await store.event_types(session["payment"]["id"]) == events  # nothing changed
+    assert len(calls) == 1
 
 
 async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_queue(

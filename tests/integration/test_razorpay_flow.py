@@ -558,6 +558,75 @@ async def test_capture_news_for_a_flagged_payment_reaches_the_person_deciding_it
     assert f"then the gateway reported payment.captured for {authorized}" in flagged[0]["attentionReason"]
 
 
+async def _unanswered_checkout(client: Client, fake: FakeRazorpay) -> tuple[dict[str, Any], str, str]:
+    """A checkout completed with a card authorized, not captured, that the gateway then never answered about.
+
+    Flagged while ``processing`` (``gateway_max_attempts=1``). Returns the session, its order and the payment.
+    """
+    session, order_id = await _checkout(client)
+    authorized = fake.pay(order_id)
+    signature = fake.checkout_signature(order_id, authorized)
+    body = {"gatewayPaymentId": authorized, "signature": signature}
+    await client.post(f"{SESSIONS}/{session['id']}/complete", json=body, headers=ALICE)
+    fake.fail_next("order_payments")
+    await work_off(client.app)
+    return session, order_id, authorized
+
+
+async def test_a_checkout_resolved_as_failed_when_no_money_moved_ends_for_good(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    async with client_for(gateway=razorpay, gateway_max_attempts=1) as client:
+        session, order_id, authorized = await _unanswered_checkout(client, fake)
+        resolved = await client.post(
+            f"/payguard/admin/payments/{session['payment']['id']}/resolve",
+            json={"status": "failed"},
+            headers={"X-Role": "admin"},
+        )
+        signature = fake.checkout_signature(order_id, authorized)
+        replayed = await client.post(
+            f"{SESSIONS}/{session['id']}/complete",
+            json={"gatewayPaymentId": authorized, "signature": signature},
+            headers=ALICE,
+        )
+        steps = await work_off(client.app)
+        final = (await client.get(f"{SESSIONS}/{session['id']}", headers=ALICE)).json()
+
+    assert (resolved.status_code, resolved.json()["status"]) == (200, "failed")
+    assert resolved.json()["failureCode"] == "resolved_by_hand"
+    assert (replayed.status_code, replayed.json()["code"]) == (409, "SESSION_FAILED")
+    assert steps == 0
+    assert (final["status"], final["payment"]["status"]) == ("failed", "failed")
+    assert fake.capture_count(order_id) == 0  # never captured: the authorization lapses at Razorpay
+    assert (await store.event_types(session["payment"]["id"]))[-2:] == ["payment.attention_resolved", "payment.failed"]
+
+
+async def test_capture_news_racing_a_failed_resolution_never_leaves_money_unseen(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    outcomes = []
+    async with client_for(gateway=razorpay, gateway_max_attempts=1) as client:
+        for _ in range(4):
+            session, _, authorized = await _unanswered_checkout(client, fake)
+            fake.settle_payment(authorized, "captured")  # the account captures it on its own
+            headers, body = fake.webhook("payment.captured", authorized)
+            news, resolved = await asyncio.gather(
+                client.post(HOOKS, content=body, headers=headers),
+                client.post(
+                    f"/payguard/admin/payments/{session['payment']['id']}/resolve",
+                    json={"status": "failed"},
+                    headers={"X-Role": "admin"},
+                ),
+            )
+            (row,) = await store.rows(
+                "SELECT status, needs_attention FROM payguard_payment WHERE id = :id", id=session["payment"]["id"]
+            )
+            outcomes.append((news.json()["outcome"], resolved.status_code, row["status"], row["needs_attention"]))
+
+    for outcome in outcomes:  # whichever came first, a person still sees the captured money
+        assert outcome in {("attention", 409, "processing", True), ("attention", 200, "failed", True)}, outcomes
+
+
 async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_first(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
