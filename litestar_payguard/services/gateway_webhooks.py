@@ -254,12 +254,19 @@ async def apply_refund_event(
         status = GatewayStatus.SUCCEEDED if succeeded else GatewayStatus.FAILED
         outcome = RefundOutcome(status, event.gateway_refund_id, event.failure_code, event.failure_message)
         apply_refund_outcome(db, config, payment=payment, refund=refund, outcome=outcome, at=now)
+        await apply_deferred_refunds(db, config, payment)  # one that waited for this refund to settle
         return
     if not succeeded:
         event.outcome = "ignored"  # a refund we never asked for failed at the gateway: nothing moved
         return
     amount = event.amount or 0
     available = payment.refundable
+    if 0 < amount <= payment.amount - payment.amount_refunded and amount > available:
+        # It fits only once our refunds still pending settle: one of them is bound to be refused at the gateway,
+        # whose money this refund took. It waits for them (applied when one settles), rather than being lost.
+        event.outcome = "deferred"
+        event.applied_at = None
+        return
     if amount <= 0 or amount > available:
         reason = f"the gateway refunded {amount} of this payment; only {available} was left to refund"
         PaymentService(db, config).flag(payment, reason, now)
@@ -321,6 +328,10 @@ async def apply_deferred_refunds(db: AsyncSession, config: PayGuardConfig, payme
         )
     )
     now = config.clock.now()
+    applied = 0
     for event in events:
+        if event.applied_at is not None:  # applied meanwhile, by the settling of one of our refunds it triggered
+            continue
         await apply_refund_event(db, config, event, payment, now)
-    return len(events)
+        applied += event.applied_at is not None
+    return applied

@@ -174,6 +174,10 @@ class RefundProcessor:
                 await db.commit()
                 return step
             apply_refund_outcome(db, self._config, payment=payment, refund=refund, outcome=outcome, at=now)
+            # A gateway refund that did not fit while this one was pending may fit now (this one failed).
+            from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds  # noqa: PLC0415  # cycle
+
+            await apply_deferred_refunds(db, self._config, payment)
             step = RefundStep(refund.status)
             await db.commit()
             return step

@@ -269,6 +269,43 @@ async def test_refund_events_for_a_refunded_or_closed_payment_never_wait_forever
     assert flagged == []
 
 
+async def test_a_dashboard_refund_that_takes_a_pending_refunds_money_is_recorded_not_lost(
+    client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
+) -> None:
+    admin = {**ACME, "X-Role": "admin"}
+    async with client_for(gateway=razorpay) as client:
+        await seed_merchants(client)
+        payment = await create_payment(client, vpa="success@razorpay")  # 5000
+        await work_off(client.app)
+        refunds = f"{PAYMENTS}/{payment['id']}/refunds"
+        await client.post(refunds, json={"amount": 3000}, headers=keyed())
+        await work_off(client.app)  # 3000 refunded
+        pending = (await client.post(refunds, json={"amount": 2000}, headers=keyed())).json()  # not processed yet
+        gateway_payment_id = await store.scalar(
+            "SELECT gateway_payment_id FROM payguard_payment WHERE id = :id", id=payment["id"]
+        )
+        # Meanwhile someone refunds the other 2000 from Razorpay's dashboard.
+        await razorpay.refund(
+            RefundRequest(uuid.uuid4(), uuid.UUID(payment["id"]), gateway_payment_id, 2000, "INR", "dashboard")
+        )
+        dashboard = fake.refunds(gateway_payment_id)[0]["id"]
+        headers, body = fake.webhook("refund.processed", gateway_payment_id, dashboard)
+        news = await client.post(HOOKS, content=body, headers=headers)
+        await work_off(client.app)  # our 2000 is refused by Razorpay: the dashboard refund took that money
+        ours = (await client.get(f"/payguard/v1/refunds/{pending['id']}", headers=ACME)).json()
+        final = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
+
+    assert news.json()["outcome"] == "deferred"
+    assert ours["status"] == "failed"
+    assert (final["status"], final["amountRefunded"], final["amountRefunding"]) == ("refunded", 5000, 0)
+    assert flagged == []
+    recorded = await store.rows("SELECT amount, gateway_refund_id FROM payguard_refund WHERE status = 'processed'")
+    assert sorted(row["amount"] for row in recorded) == [2000, 3000]
+    assert dashboard in {row["gateway_refund_id"] for row in recorded}
+    assert await store.count("payguard_gateway_event", "applied_at IS NULL") == 0
+
+
 async def test_webhooks_are_verified_on_the_raw_body_and_nothing_is_stored_without_a_valid_signature(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
