@@ -220,7 +220,6 @@ class MerchantPaymentService:
             PaymentNotFoundError: No such payment of this merchant.
             PaymentNotFlaggedError: The payment is not flagged.
             ResolutionStatusError: ``status`` missing for a ``processing`` payment, or given for a final one.
-            PaymentCapturedError: ``failed`` for a payment known to be captured.
         """
         payment = await self.get(payment_id)
         session = await self._db.scalar(  # locked before the payment, in the order of the checkout's requests

@@ -352,16 +352,15 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
         await seed_merchants(client)
         by_hand = await create_payment(client, bundleId="bundle-by-hand")
-        given_back = await create_payment(client, bundleId="bundle-given-back")  # its money goes back by refund
+        given_back = await create_payment(client, bundleId="bundle-given-back")
         await work_off(client.app)  # each hook fails once: both flagged, still processing
         resolve = "/payguard/admin/payments/{}/resolve"
         bare = await client.post(resolve.format(by_hand["id"]), headers=admin)
         unknown = await client.post(resolve.format(by_hand["id"]), json={"status": "refunded"}, headers=admin)
         stored_before = await store.rows("SELECT status, needs_attention FROM payguard_payment ORDER BY created_at")
         fulfilled = await client.post(resolve.format(by_hand["id"]), json={"status": "succeeded"}, headers=admin)
-        # Its hook ran, so it was captured: it cannot be marked failed, only paid (and then refunded).
+        # Marked failed (given back at the gateway, say): the gateway is asked about it once more.
         failed = await client.post(resolve.format(given_back["id"]), json={"status": "failed"}, headers=admin)
-        paid = await client.post(resolve.format(given_back["id"]), json={"status": "succeeded"}, headers=admin)
         final_again = await client.post(resolve.format(by_hand["id"]), json={"status": "failed"}, headers=admin)
         await work_off(client.app)
         clock.advance(3600)
@@ -378,8 +377,7 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
         "succeeded",
         False,
     )
-    assert (failed.status_code, failed.json()["code"]) == (409, "PAYMENT_CAPTURED")
-    assert (paid.status_code, paid.json()["status"]) == (200, "succeeded")
+    assert (failed.json()["status"], failed.json()["failureCode"]) == ("failed", "resolved_by_hand")
     assert (final_again.status_code, final_again.json()["code"]) == (409, "PAYMENT_NOT_FLAGGED")
     assert again.status_code == 201, again.text
     assert len(calls) == 2  # the hook never ran for the payment fulfilled by hand
@@ -390,12 +388,14 @@ async def test_a_person_ends_a_flagged_processing_payment_with_its_outcome_and_f
         "payment.attention_resolved",
         "payment.succeeded",
     ]
+    # The simulated gateway did capture it: the check after the resolution flags it for the person again.
     assert await store.event_types(given_back["id"]) == [
         "payment.created",
         "payment.processing",
         "payment.attention_required",
         "payment.attention_resolved",
-        "payment.succeeded",
+        "payment.failed",
+        "payment.attention_required",
     ]
     due = await store.count("payguard_payment", "process_at IS NOT NULL AND id <> :id", id=again.json()["id"])
     assert due == 0
@@ -436,22 +436,29 @@ async def test_a_flagged_checkout_payment_resolved_as_succeeded_completes_its_se
     assert await store.count("payguard_session_event", "type = 'completed'") == 1
 
 
-async def test_a_captured_checkout_payment_cannot_be_resolved_as_failed(
+async def test_a_captured_checkout_payment_resolved_as_failed_ends_and_is_flagged_again_by_the_gateway_check(
     client_for: ClientFactory, store: Store
 ) -> None:
     await store.execute(ORDERS)
     await store.execute("TRUNCATE host_order")
     hook, calls = flaky_fulfilment(failures=100)
+    admin = {"X-Role": "admin"}
     async with client_for(on_payment_succeeded=hook, fulfilment_max_attempts=1) as client:
         session, resolve = await _flagged_checkout(client)
-        events = await store.event_types(session["payment"]["id"])
-        refused = await resolve("failed")
+        resolved = await resolve("failed")
+        replayed = await client.post(
+            f"/payguard/sessions/{session['id']}/complete", json={"gatewayPaymentId": "pay_1"}, headers=ALICE
+        )
+        await work_off(client.app)  # the gateway check after the resolution
         after = (await client.get(f"/payguard/sessions/{session['id']}", headers=ALICE)).json()
+        flagged = (await client.get("/payguard/admin/payments/attention", headers=admin)).json()
 
-    assert (refused.status_code, refused.json()["code"]) == (409, "PAYMENT_CAPTURED")
-    assert (after["status"], after["payment"]["status"]) == ("active", "processing")
-    assert await store.event_types(session["payment"]["id"]) == events  # nothing changed
-    assert len(calls) == 1
+    assert (resolved.status_code, resolved.json()["status"]) == (200, "failed")
+    assert (replayed.status_code, replayed.json()["code"]) == (409, "SESSION_FAILED")
+    assert (after["status"], after["payment"]["status"]) == ("failed", "failed")
+    assert [(item["id"], item["status"]) for item in flagged] == [(session["payment"]["id"], "failed")]
+    assert "captured" in flagged[0]["attentionReason"]
+    assert len(calls) == 1  # no order for it: a person decides what happens to the money
 
 
 async def test_the_reconciler_hands_out_payments_whose_job_never_reached_the_queue(
