@@ -19,16 +19,21 @@ async def _login(client: Client, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_carts_are_owned_safe_under_concurrent_adds_and_paid_carts_become_one_order(
-    tmp_path: Path, database_url: str, redis_server: Server, store: Store
-) -> None:
-    settings = DemoSettings(
-        data_dir=tmp_path,
+def _shop(data_dir: Path, database_url: str, redis_server: Server, token_secret: str) -> DemoSettings:
+    """The demo on the test servers, its simulated gateway answering at once."""
+    return DemoSettings(
+        data_dir=data_dir,
         database_url=database_url,
         redis_url=redis_server.url,
         simulated_delay_seconds=0.0,
-        token_secret="carts",
+        token_secret=token_secret,
     )
+
+
+async def test_carts_are_owned_safe_under_concurrent_adds_and_paid_carts_become_one_order(
+    tmp_path: Path, database_url: str, redis_server: Server, store: Store
+) -> None:
+    settings = _shop(tmp_path, database_url, redis_server, "carts")
     async with serve(create_app(settings)) as client:
         alice = await _login(client, f"alice-{uuid.uuid4().hex[:6]}")
         bob = await _login(client, f"bob-{uuid.uuid4().hex[:6]}")
@@ -83,13 +88,7 @@ async def test_carts_are_owned_safe_under_concurrent_adds_and_paid_carts_become_
 async def test_a_merchant_api_payment_with_a_long_customer_id_becomes_its_order(
     tmp_path: Path, database_url: str, redis_server: Server, store: Store
 ) -> None:
-    settings = DemoSettings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        redis_url=redis_server.url,
-        simulated_delay_seconds=0.0,
-        token_secret="merchant",
-    )
+    settings = _shop(tmp_path, database_url, redis_server, "merchant")
     customer = f"crm-{uuid.uuid4().hex}-" + "x" * 200  # the merchant API takes customer ids of 255 characters
     merchant = {"X-Api-Key": DEMO_MERCHANT_KEY, "X-Api-Secret": DEMO_MERCHANT_SECRET}
     body = {
