@@ -483,7 +483,8 @@ def _start_redis(binary: Path, directory: Path | None, *, source: str) -> Server
         msg = f"not an executable redis-server: {binary}"
         raise FileNotFoundError(msg)
     owns_directory = directory is None
-    workdir = Path(tempfile.mkdtemp(prefix="payguard-redis-")) if directory is None else Path(directory)
+    # Absolute, because the server is started inside it: a relative --dir would be looked up from there.
+    workdir = Path(tempfile.mkdtemp(prefix="payguard-redis-")) if directory is None else Path(directory).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "redis-server.log"
     try:
@@ -520,14 +521,16 @@ def _start_redis(binary: Path, directory: Path | None, *, source: str) -> Server
                     teardown = _Teardown(partial(_stop_redis, process, workdir if owns_directory else None))
                     return Server(url=f"redis://127.0.0.1:{port}/0", source=source, stop=teardown)
                 time.sleep(0.02)
+            exit_code = process.poll()
             _terminate(process)
             log_text = _tail(log_path)
             if "Address already in use" in log_text and attempt < _PORT_ATTEMPTS:
                 continue
-            msg = (
-                f"redis-server ({binary}) did not answer PING on port {port} within {_START_TIMEOUT:.0f}s "
-                f"(exit code {process.returncode}). Server log (last lines):\n{log_text}"
-            )
+            if exit_code is None:
+                problem = f"did not answer PING on port {port} within {_START_TIMEOUT:.0f}s"
+            else:
+                problem = f"exited with code {exit_code} before answering PING on port {port}"
+            msg = f"redis-server ({binary}) {problem}. Server log (last lines):\n{log_text}"
             raise RuntimeError(msg)
     except BaseException:
         if owns_directory:

