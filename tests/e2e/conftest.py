@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,9 +14,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+DEMO = [sys.executable, "-m", "demo_app"]
+"""The demo's command; ``process`` runs it from the repository root, as ``./scripts/demo`` does."""
+
+
+def uv_binary() -> str:
+    """The uv that ``./scripts/test`` exports as ``$UV``, else one on PATH."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not uv:
+        pytest.fail("no uv: run the suite with ./scripts/test (it exports $UV) or put uv on PATH")
+    return uv
 
 
 def free_port() -> int:
