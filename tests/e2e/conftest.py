@@ -38,11 +38,22 @@ def free_port() -> int:
 
 @contextmanager
 def process(
-    command: list[str], *, env: Mapping[str, str], log: Path, ready_url: str | None = None, timeout: float = 60
+    command: list[str],
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    ready_url: str | None = None,
+    timeout: float = 60,
+    cwd: Path = ROOT,
+    inherit_env: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a command until the block ends; wait for ``ready_url`` to answer first. Stopped with SIGINT."""
+    """Run a command until the block ends; wait for ``ready_url`` to answer first. Stopped with SIGINT.
+
+    ``env`` is added to this process's environment, or is the whole environment without ``inherit_env``.
+    """
+    environment = {**os.environ, **env} if inherit_env else dict(env)
     with log.open("wb") as output:
-        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT)
     try:
         if ready_url is not None:
             deadline = time.monotonic() + timeout
