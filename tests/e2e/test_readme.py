@@ -56,6 +56,13 @@ def _clone(tmp_path: Path) -> Path:
     return clone
 
 
+def _run(command: list[str], *, cwd: Path, env: dict[str, str]) -> str:
+    """Run a command to its end and return its output, once it has succeeded."""
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
 @contextmanager
 def _port_8000() -> Iterator[None]:
     with PORT_LOCK.open("a") as lock:
@@ -128,17 +135,8 @@ def test_the_readme_demo_walkthrough_and_cart_reach_an_order_from_a_fresh_clone(
             timeout=600,  # a fresh clone installs its environment first
         ),
     ):
-        walked = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", _walkthrough()],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert walked.returncode == 0, walked.stdout + walked.stderr
-        products, interrupted, resumed, submitted, summary = _json_values(walked.stdout)
+        walked = _run(["bash", "-euo", "pipefail", "-c", _walkthrough()], cwd=tmp_path, env=env)
+        products, interrupted, resumed, submitted, summary = _json_values(walked)
         with httpx.Client(base_url=DEMO_URL, timeout=30) as client:
             token = client.post("/auth/login", json={"username": "alice"}).json()["accessToken"]
             alice = {"Authorization": f"Bearer {token}"}
@@ -174,29 +172,11 @@ def test_the_readme_demo_walkthrough_and_cart_reach_an_order_from_a_fresh_clone(
 def test_scripts_uv_installs_uv_on_a_fresh_clone(tmp_path: Path) -> None:
     """What every script does first on a machine without uv: install it into the clone's .tools/."""
     clone = _clone(tmp_path)
-    result = subprocess.run(
-        ["./scripts/uv", "--version"],
-        cwd=clone,
-        env=_fresh_environment(uv_on_path=False),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("uv ")
+    version = _run(["./scripts/uv", "--version"], cwd=clone, env=_fresh_environment(uv_on_path=False))
+    assert version.startswith("uv ")
     assert (clone / ".tools" / "bin" / "uv").is_file()
 
 
 def test_the_readme_lint_command_passes() -> None:
     (lint,) = [line for line in command_lines(section("Development")) if "ruff check" in line]
-    result = subprocess.run(
-        ["bash", "-c", lint],
-        cwd=ROOT,
-        env=_fresh_environment(uv_on_path=False),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _run(["bash", "-c", lint], cwd=ROOT, env=_fresh_environment(uv_on_path=False))
