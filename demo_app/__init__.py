@@ -1,4 +1,4 @@
-"""A small shop built on litestar-payguard (``payguard-demo``)."""
+"""A small shop built on litestar-payguard; ``./scripts/demo`` runs it from the repository."""
 
 from demo_app.app import create_app
 

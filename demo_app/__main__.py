@@ -1,4 +1,4 @@
-"""``payguard-demo``: run the demo shop."""
+"""``python -m demo_app`` (what ``./scripts/demo`` runs): serve the demo shop."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from demo_app.app import create_app
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``--host``/``--port`` and serve the demo until interrupted."""
-    parser = argparse.ArgumentParser(prog="payguard-demo", description="Run the litestar-payguard demo shop.")
+    parser = argparse.ArgumentParser(prog="scripts/demo", description="Run the litestar-payguard demo shop.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     args = parser.parse_args(argv)

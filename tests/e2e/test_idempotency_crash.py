@@ -14,14 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard.testing.servers import Server
-from tests.e2e.conftest import BIN, free_port, process
+from tests.e2e.conftest import DEMO, free_port, process
 from tests.support import Store
 
 
 def _demo(port: int, env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
-    return process(
-        [str(BIN / "payguard-demo"), "--port", str(port)], env=env, log=log, ready_url=f"http://127.0.0.1:{port}/"
-    )
+    return process([*DEMO, "--port", str(port)], env=env, log=log, ready_url=f"http://127.0.0.1:{port}/")
 
 
 async def test_a_retry_after_a_killed_server_completes_the_payment_once(

