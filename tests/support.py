@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -162,3 +163,30 @@ async def eventually(check: Any, limit: float = 20.0, interval: float = 0.05) ->
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still not true after {limit} s: {check}")
         await asyncio.sleep(interval)
+
+
+class LogRecords(logging.Handler):
+    """A logger's warnings and errors, as messages (Litestar's logging set-up replaces the root handlers that
+    pytest's caplog uses)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.messages)
+
+
+@contextmanager
+def logged(name: str = "litestar_payguard") -> Iterator[LogRecords]:
+    """Collect the warnings and errors of a logger (and its children) during the block."""
+    records, target = LogRecords(), logging.getLogger(name)
+    target.addHandler(records)
+    try:
+        yield records
+    finally:
+        target.removeHandler(records)

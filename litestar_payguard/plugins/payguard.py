@@ -15,6 +15,7 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 from litestar_payguard.services.pending import PendingPaymentService
 from litestar_payguard.services.sessions import SessionService
+from litestar_payguard.startup import startup_checks
 
 if TYPE_CHECKING:
     from click import Group
@@ -73,7 +74,7 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         app_config.middleware.append(IdempotencyMiddleware(opt_in=True))
         app_config.dependencies.update(build_dependencies(payguard))
         app_config.lifespan.append(payguard.lifespan)
-        app_config.on_startup.append(_check_routes)
+        app_config.on_startup.extend([_check_routes, startup_checks(payguard)])
         app_config.state[STATE_KEY] = payguard
         app_config.signature_namespace.update(
             {

@@ -4,13 +4,13 @@ admins see, stop and start it."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 
 import pytest
 
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ADMIN, ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
+from tests.support import logged
 
 ADMIN_BASE = "/payguard/admin"
 STATS = f"{ADMIN_BASE}/cleanup/stats"
@@ -167,17 +167,6 @@ async def test_a_customer_cleanup_is_recorded_as_a_customer_run(
     assert stats["stalePending"] == 1
 
 
-class _Records(logging.Handler):
-    """Collects a logger's records (Litestar's logging set-up replaces the root handlers pytest's caplog uses)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 async def test_a_customer_cleanup_that_expires_nothing_records_no_run(client: Client, store: Store) -> None:
     await create_session(client, headers=ALICE)
 
@@ -207,15 +196,11 @@ async def test_a_run_that_never_finished_shows_as_failing(client: Client, store:
 async def test_a_large_run_logs_a_warning_and_writes_an_outbox_event(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
-    records, cleanup_logger = _Records(), logging.getLogger("litestar_payguard.cleanup")
-    cleanup_logger.addHandler(records)
-    try:
+    with logged("litestar_payguard.cleanup") as records:
         async with client_for(stale_cleanup_alert_threshold=3) as client:
             await _open(client, 4)
             clock.advance(31 * 60)
             run = (await client.post(FORCE, headers=ADMIN)).json()
-    finally:
-        cleanup_logger.removeHandler(records)
 
     assert run["expired"] == 4
     assert any("expired 4 stale pending payments" in message for message in records.messages)
