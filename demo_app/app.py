@@ -8,10 +8,10 @@ from typing import Any
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 
 from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
 from demo_app.carts import fulfil_order
+from demo_app.docs import openapi_config
 from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
 from demo_app.shop import build_shop_router, index, me, products
 from litestar_payguard import (
@@ -86,6 +86,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         if stop_queue_server is not None:
             stop_queue_server()
 
+    docs_config, docs_assets = openapi_config(title="payguard demo shop", version="0.1.0")
     return Litestar(
         route_handlers=[
             index,
@@ -93,11 +94,12 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
             products,
             me,
             build_shop_router(payguard_path=payguard_config.path),
+            docs_assets,
         ],
         plugins=[SQLAlchemyPlugin(config=db_config), PayGuardPlugin(payguard_config)],
         middleware=[TokenAuthMiddleware(signer)],
         state=State({"token_signer": signer}),
         on_startup=[seed_merchant],
         on_shutdown=[stop_embedded_redis],
-        openapi_config=OpenAPIConfig(title="payguard demo shop", version="0.1.0"),
+        openapi_config=docs_config,
     )
