@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from tests.e2e.browser import chromium, offline_page
-from tests.e2e.conftest import free_port, process
+from tests.e2e.conftest import DEMO, free_port, process
 
 
 def test_the_swagger_page_works_offline(tmp_path: Path) -> None:
@@ -15,7 +14,7 @@ def test_the_swagger_page_works_offline(tmp_path: Path) -> None:
     env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), "DATABASE_URL": "", "REDIS_URL": ""}
     with (
         process(
-            [sys.executable, "-m", "demo_app", "--port", str(port)],
+            [*DEMO, "--port", str(port)],
             env=env,
             log=tmp_path / "demo.log",
             ready_url=f"{origin}/",
