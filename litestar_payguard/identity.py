@@ -91,7 +91,8 @@ class PrincipalResolver:
             key = self._config.default_merchant_key
             assert key is not None
             async with self._sqlalchemy_config.get_session() as db:
-                merchant_id = (await MerchantService(db).ensure(key)).id
+                # Created live when the deployment has a live gateway: a single-tenant host's shop in production.
+                merchant_id = (await MerchantService(db, self._config).ensure(key)).id
                 await db.commit()
             self._default_merchant_id = merchant_id
         return self._default_merchant_id
