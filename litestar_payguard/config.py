@@ -71,7 +71,8 @@ class PayGuardConfig:
     """Hook reading the customer id from a request (the host's auth). Customer routes answer 401 without one."""
     default_merchant_key: str | None = None
     """API key of the merchant that requests without ``X-Api-Key`` act for (single-tenant hosts). The merchant
-    is created on first use if missing. ``None`` requires API key headers on every request."""
+    is created on first use if missing: live when ``live_gateway`` is set, in test mode otherwise. ``None``
+    requires API key headers on every request."""
     admin_enabled: bool = True
     """Register the admin routes."""
     admin_guards: Sequence[Guard] = ()

@@ -90,24 +90,22 @@ class MerchantService:
         """Return the merchant with this key, creating it when missing; the caller commits.
 
         When ``secret`` or ``test_mode`` is given, the stored merchant is set to it (so seeding is repeatable);
-        payments made before a change of mode keep theirs. A new merchant without ``test_mode`` is live when the
-        deployment has a live gateway (the default merchant of a single-tenant host in production), test
-        otherwise. Safe against a concurrent creation of the same key: the loser re-reads the winner's row.
+        payments made before a change of mode keep theirs. A new merchant without ``test_mode`` is in test mode.
+        Safe against a concurrent creation of the same key: the loser re-reads the winner's row.
 
         Raises:
             GatewayNotConfiguredError: A live merchant (``test_mode=False``) asked for, and no live gateway (or no
                 ``config``) to take its payments; nothing is changed.
         """
-        live_gateway = self._config is not None and self._config.live_gateway is not None
-        if test_mode is False and not live_gateway:
+        if test_mode is False and (self._config is None or self._config.live_gateway is None):
             msg = (
-                f"Merchant {api_key!r} cannot be live: the deployment has no live gateway (PayGuardConfig.live_gateway)"
+                f"Merchant {api_key!r} cannot be live: the deployment has no live gateway to take its payments "
+                "(PayGuardConfig.live_gateway)."
             )
             raise GatewayNotConfiguredError(msg, extra={"mode": "live"})
         merchant = await self.get_by_key(api_key)
         if merchant is None:
-            mode = not live_gateway if test_mode is None else test_mode
-            merchant = Merchant(api_key=api_key, name=name or api_key, test_mode=mode)
+            merchant = Merchant(api_key=api_key, name=name or api_key, test_mode=test_mode is not False)
             try:
                 async with self._db.begin_nested():
                     self._db.add(merchant)
