@@ -47,7 +47,7 @@ class PaymentProcessor:
     """Processes payments for the workers (``process_payment`` job, reconciler).
 
     Args:
-        config: payguard's configuration (gateway, hook, timings, clock).
+        config: payguard's configuration (gateways, hook, timings, clock).
         sessions: Opens a database session; each step commits its own.
         statements: The usual steps as single statements (Postgres through asyncpg); ``None``: the ORM for all.
     """
