@@ -28,31 +28,24 @@ from tests.integration.test_payments_api import (
 )
 from tests.support import work_off
 
-LIVE_KEY, LIVE_SECRET, LIVE_HOOK = "rzp_live_PayGuardShop", "live-key-secret", "live-hook-secret"
-TEST_KEY, TEST_SECRET, TEST_HOOK = "rzp_test_PayGuardShop", "test-key-secret", "test-hook-secret"
 HOOKS = "/payguard/gateways/razorpay/webhooks"
 
 
 @pytest.fixture
 def live_fake() -> Iterator[FakeRazorpay]:
-    with FakeRazorpay(LIVE_KEY, LIVE_SECRET, LIVE_HOOK) as server:
+    with FakeRazorpay("rzp_live_PayGuardShop", "live-key-secret", "live-hook-secret") as server:
         yield server
-
-
-@pytest.fixture
-def live_razorpay(live_fake: FakeRazorpay) -> RazorpayGateway:
-    return RazorpayGateway(LIVE_KEY, LIVE_SECRET, LIVE_HOOK, base_url=live_fake.url)
 
 
 @pytest.fixture
 def test_fake() -> Iterator[FakeRazorpay]:
-    with FakeRazorpay(TEST_KEY, TEST_SECRET, TEST_HOOK) as server:
+    with FakeRazorpay("rzp_test_PayGuardShop", "test-key-secret", "test-hook-secret") as server:
         yield server
 
 
-@pytest.fixture
-def test_razorpay(test_fake: FakeRazorpay) -> RazorpayGateway:
-    return RazorpayGateway(TEST_KEY, TEST_SECRET, TEST_HOOK, base_url=test_fake.url)
+def adapter(fake: FakeRazorpay) -> RazorpayGateway:
+    """The Razorpay adapter with the fake's keys: live or test as they are."""
+    return RazorpayGateway(fake.key_id, fake.key_secret, fake.webhook_secret, base_url=fake.url)
 
 
 async def seed_test_and_live(client: Client) -> None:
@@ -66,10 +59,10 @@ async def seed_test_and_live(client: Client) -> None:
 
 
 async def test_a_test_merchants_payment_never_reaches_the_live_gateway_and_a_live_merchants_does(
-    client_for: ClientFactory, live_fake: FakeRazorpay, live_razorpay: RazorpayGateway, store: Store
+    client_for: ClientFactory, live_fake: FakeRazorpay, store: Store
 ) -> None:
     simulated = SimulatedGateway()
-    async with client_for(live_gateway=live_razorpay, test_gateway=simulated) as client:
+    async with client_for(live_gateway=adapter(live_fake), test_gateway=simulated) as client:
         await seed_test_and_live(client)
         test = await create_payment(client, ACME, vpa="success@razorpay")
         live = await create_payment(client, GLOBEX, vpa="success@razorpay")
@@ -137,9 +130,9 @@ async def test_a_live_merchants_payment_is_refused_without_a_live_gateway_and_no
 
 
 async def test_a_payment_is_never_sent_to_another_gateway_than_the_one_it_was_made_with(
-    client_for: ClientFactory, test_fake: FakeRazorpay, test_razorpay: RazorpayGateway, store: Store, clock: ManualClock
+    client_for: ClientFactory, test_fake: FakeRazorpay, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(test_gateway=test_razorpay) as client:
+    async with client_for(test_gateway=adapter(test_fake)) as client:
         await seed_merchants(client)
         paid = await create_payment(client, ACME, vpa="success@razorpay")
         await work_off(client.app)
@@ -164,11 +157,9 @@ async def test_a_payment_is_never_sent_to_another_gateway_than_the_one_it_was_ma
 async def test_a_webhook_touches_only_payments_of_the_mode_whose_secret_signed_it(
     client_for: ClientFactory,
     live_fake: FakeRazorpay,
-    live_razorpay: RazorpayGateway,
     test_fake: FakeRazorpay,
-    test_razorpay: RazorpayGateway,
 ) -> None:
-    async with client_for(live_gateway=live_razorpay, test_gateway=test_razorpay) as client:
+    async with client_for(live_gateway=adapter(live_fake), test_gateway=adapter(test_fake)) as client:
         await seed_test_and_live(client)
         test = await create_payment(client, ACME, vpa="success@razorpay")
         live = await create_payment(client, GLOBEX, vpa="success@razorpay")
@@ -181,7 +172,7 @@ async def test_a_webhook_touches_only_payments_of_the_mode_whose_secret_signed_i
         for name, fake in (("test", test_fake), ("live", live_fake)):
             headers, body = fake.webhook("payment.captured", refs[name])
             own = await client.post(HOOKS, content=body, headers=headers)
-            other_secret = LIVE_HOOK if name == "test" else TEST_HOOK
+            other_secret = (live_fake if name == "test" else test_fake).webhook_secret
             resigned = {
                 **headers,
                 "X-Razorpay-Signature": webhook_signature(other_secret, body),
@@ -199,9 +190,9 @@ async def test_a_webhook_touches_only_payments_of_the_mode_whose_secret_signed_i
 
 
 async def test_the_default_merchant_of_a_deployment_with_a_live_gateway_is_live_and_pays_through_it(
-    client_for: ClientFactory, live_fake: FakeRazorpay, live_razorpay: RazorpayGateway, store: Store
+    client_for: ClientFactory, live_fake: FakeRazorpay, store: Store
 ) -> None:
-    async with client_for(live_gateway=live_razorpay) as client:
+    async with client_for(live_gateway=adapter(live_fake)) as client:
         session = await create_session(client)
         order = await client.post(f"/payguard/sessions/{session['id']}/order", headers=ALICE)
 
