@@ -49,9 +49,10 @@ async def seed(url: str, rows: int) -> None:
         merchant = await bench_merchant(connection)
         insert = (
             "INSERT INTO payguard_payment (id, merchant_id, customer_id, bundle_id, plan_name, amount, currency, "
-            "status, gateway, amount_refunded, metadata, created_at, updated_at) "
-            "SELECT gen_random_uuid(), $1, $2 || g, 'gold', 'Gold monthly', 4900, 'USD', 'pending', 'simulated', 0, "
-            "'{\"order\": \"bench\"}'::jsonb, now() - $3::interval - g * interval '1 millisecond', now() "
+            "status, mode, gateway, amount_refunded, metadata, created_at, updated_at) "
+            "SELECT gen_random_uuid(), $1, $2 || g, 'gold', 'Gold monthly', 4900, 'USD', 'pending', 'test', "
+            "'simulated', 0, '{\"order\": \"bench\"}'::jsonb, now() - $3::interval - g * interval '1 millisecond', "
+            "now() "
             "FROM generate_series(1, $4) AS g"
         )
         await connection.execute(insert, merchant, "stale-", STALE_AGE, rows)

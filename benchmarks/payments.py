@@ -60,11 +60,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 SEED = """
 INSERT INTO payguard_payment (
-    id, merchant_id, customer_id, bundle_id, plan_name, amount, currency, status, gateway, amount_refunded,
+    id, merchant_id, customer_id, bundle_id, plan_name, amount, currency, status, mode, gateway, amount_refunded,
     amount_refunding, metadata, order_id, method, method_details, process_at, process_attempts,
     fulfilment_attempts, needs_attention, created_at, updated_at)
-SELECT gen_random_uuid(), $1, 'cust-' || g, 'bundle-' || g, 'Gold monthly', 4900, 'USD', 'pending', 'simulated', 0,
-    0, '{"order": "bench"}'::jsonb, 'order-' || g, 'card', '{}'::jsonb, now(), 0, 0, false, now(), now()
+SELECT gen_random_uuid(), $1, 'cust-' || g, 'bundle-' || g, 'Gold monthly', 4900, 'USD', 'pending', 'test',
+    'simulated', 0, 0, '{"order": "bench"}'::jsonb, 'order-' || g, 'card', '{}'::jsonb, now(), 0, 0, false, now(), now()
 FROM generate_series(1, $2) AS g
 RETURNING id, process_at
 """

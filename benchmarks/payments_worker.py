@@ -56,7 +56,7 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
     config = PayGuardConfig(
         queue_url=redis_url,
         queue_name=queue_name,
-        gateway=SimulatedGateway(delay_seconds=0),
+        test_gateway=SimulatedGateway(delay_seconds=0),
         on_payment_succeeded=fulfil if hook else None,
     )
     payguard = PayGuard(config, database)

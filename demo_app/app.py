@@ -40,20 +40,26 @@ def _queue_url(settings: DemoSettings) -> tuple[str, Any]:
     return server.url, server.stop
 
 
-def _gateway(settings: DemoSettings) -> Gateway:
-    """Razorpay when its three keys are set, else the simulated gateway (test mode, no network)."""
+def _gateways(settings: DemoSettings) -> tuple[Gateway, Gateway | None]:
+    """The test and live gateways: Razorpay when its three keys are set, else the simulated one (test only).
+
+    Test keys (``rzp_test_…``) make Razorpay the test gateway, which the seeded test merchant pays through. Live
+    keys make it the live gateway, and test merchants (the demo's) keep the simulated one: never real money.
+    """
+    simulated = SimulatedGateway(
+        outcome="failure" if settings.simulated_outcome == "failure" else "success",
+        delay_seconds=settings.simulated_delay_seconds,
+        refund_delay_seconds=settings.simulated_refund_delay_seconds,
+    )
     if settings.razorpay_key_id and settings.razorpay_key_secret and settings.razorpay_webhook_secret:
-        return RazorpayGateway(
+        razorpay = RazorpayGateway(
             settings.razorpay_key_id,
             settings.razorpay_key_secret,
             settings.razorpay_webhook_secret,
             base_url=settings.razorpay_base_url,
         )
-    return SimulatedGateway(
-        outcome="failure" if settings.simulated_outcome == "failure" else "success",
-        delay_seconds=settings.simulated_delay_seconds,
-        refund_delay_seconds=settings.simulated_refund_delay_seconds,
-    )
+        return (simulated, razorpay) if razorpay.live else (razorpay, None)
+    return simulated, None
 
 
 def create_app(settings: DemoSettings | None = None) -> Litestar:
@@ -64,6 +70,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
     engine_config = EngineConfig(connect_args={"timeout": 30}) if database_url.startswith("sqlite") else EngineConfig()
     db_config = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=True, engine_config=engine_config)
     queue_url, stop_queue_server = _queue_url(settings)
+    test_gateway, live_gateway = _gateways(settings)
     payguard_config = PayGuardConfig(
         queue_url=queue_url,
         run_worker_in_app=settings.run_worker,
@@ -71,7 +78,8 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         customer_id=customer_id,
         default_merchant_key=DEMO_MERCHANT_KEY,
         on_payment_succeeded=fulfil_order,
-        gateway=_gateway(settings),
+        test_gateway=test_gateway,
+        live_gateway=live_gateway,
     ).with_env()
     signer = TokenSigner(settings.token_secret or secrets.token_hex(32), settings.admins)
 

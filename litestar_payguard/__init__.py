@@ -13,6 +13,7 @@ from litestar_payguard.gateways import (
     RefundRequest,
     SimulatedGateway,
 )
+from litestar_payguard.models import PaymentMode
 from litestar_payguard.plugins import PayGuardPlugin
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
@@ -35,6 +36,7 @@ __all__ = (
     "PayGuardConfig",
     "PayGuardError",
     "PayGuardPlugin",
+    "PaymentMode",
     "PaymentOutcome",
     "Principal",
     "RazorpayGateway",

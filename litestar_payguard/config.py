@@ -34,6 +34,18 @@ transaction that marks the payment ``succeeded``. If it raises, that transaction
 _POLICY = {"policy": True}
 
 
+def _is_live(role: str, gateway: Gateway) -> bool:
+    """The adapter's ``live`` flag; an adapter without one (written before test and live gateways) cannot be used."""
+    live = getattr(gateway, "live", None)
+    if not isinstance(live, bool):
+        msg = (
+            f"PayGuardConfig.{role} ({type(gateway).__name__}) has no boolean `live` attribute: a gateway adapter "
+            "must say whether it moves real money (Gateway.live)."
+        )
+        raise ImproperConfigurationError(msg)
+    return live
+
+
 @dataclass
 class PayGuardConfig:
     """Everything payguard needs from its host; policy values have production defaults.
@@ -59,13 +71,18 @@ class PayGuardConfig:
     """Hook reading the customer id from a request (the host's auth). Customer routes answer 401 without one."""
     default_merchant_key: str | None = None
     """API key of the merchant that requests without ``X-Api-Key`` act for (single-tenant hosts). The merchant
-    is created on first use if missing. ``None`` requires API key headers on every request."""
+    is created on first use if missing: live when ``live_gateway`` is set, in test mode otherwise. ``None``
+    requires API key headers on every request."""
     admin_enabled: bool = True
     """Register the admin routes."""
     admin_guards: Sequence[Guard] = ()
     """Guards protecting the admin routes; required when ``admin_enabled`` (fail closed)."""
-    gateway: Gateway = field(default_factory=SimulatedGateway)
-    """The payment gateway adapter."""
+    test_gateway: Gateway = field(default_factory=SimulatedGateway)
+    """The gateway of test-mode merchants (``Merchant.test_mode``): it must not move real money (``live`` false),
+    e.g. ``RazorpayGateway`` with ``rzp_test_`` keys."""
+    live_gateway: Gateway | None = None
+    """The gateway of live merchants, which moves real money (``live`` true). ``None``: a test-only deployment, in
+    which no live merchant can be created and a live merchant's payment is refused (``GATEWAY_NOT_CONFIGURED``)."""
     on_payment_succeeded: FulfilmentHook | None = None
     """The host's fulfilment hook: runs in the same transaction as the payment's move to ``succeeded``, so a
     payment is never paid without its order. A hook that raises is retried with backoff
@@ -204,6 +221,21 @@ class PayGuardConfig:
                 msg = f"PayGuardConfig.{name} must be at least 1, got {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
         self._check_jobs()
+        self._check_gateways()
+
+    def _check_gateways(self) -> None:
+        if _is_live("test_gateway", self.test_gateway):
+            msg = (
+                f"PayGuardConfig.test_gateway ({self.test_gateway.name}) moves real money (live keys): test-mode "
+                "merchants must never reach a live gateway. Pass it as live_gateway, and test keys as test_gateway."
+            )
+            raise ImproperConfigurationError(msg)
+        if self.live_gateway is not None and not _is_live("live_gateway", self.live_gateway):
+            msg = (
+                f"PayGuardConfig.live_gateway ({self.live_gateway.name}) moves no real money (test keys, or a "
+                "simulated gateway): live merchants would be paid with nothing captured. Pass it as test_gateway."
+            )
+            raise ImproperConfigurationError(msg)
 
     def _check_jobs(self) -> None:
         if self.stale_cleanup_alert_threshold < 0:

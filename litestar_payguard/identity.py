@@ -91,7 +91,13 @@ class PrincipalResolver:
             key = self._config.default_merchant_key
             assert key is not None
             async with self._sqlalchemy_config.get_session() as db:
-                merchant_id = (await MerchantService(db).ensure(key)).id
+                merchants = MerchantService(db, self._config)
+                # Created live when the deployment has a live gateway (a single-tenant shop in production); once it
+                # exists, its mode is the merchant's own.
+                merchant = await merchants.get_by_key(key) or await merchants.ensure(
+                    key, test_mode=self._config.live_gateway is None
+                )
+                merchant_id = merchant.id
                 await db.commit()
             self._default_merchant_id = merchant_id
         return self._default_merchant_id

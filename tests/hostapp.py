@@ -163,7 +163,7 @@ def app_from_env() -> Litestar:
     policy = PayGuardConfig(queue_url="redis://unused").with_env()
     overrides: dict[str, Any] = {name: getattr(policy, name) for name in PayGuardConfig.policy_fields()}
     if (razorpay := razorpay_from_env()) is not None:
-        overrides["gateway"] = razorpay
+        overrides["test_gateway"] = razorpay
     return create_app(
         database_url=os.environ["PAYGUARD_TEST_DATABASE_URL"],
         queue_url=os.environ["PAYGUARD_TEST_QUEUE_URL"],

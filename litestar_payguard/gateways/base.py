@@ -198,6 +198,14 @@ class Gateway(Protocol):
     """Methods a payment started by the merchant's server (``POST /v1/payments``, no customer at a browser) can
     use with this gateway; the merchant API refuses the others."""
 
+    @property
+    def live(self) -> bool:
+        """Whether it moves real money (live keys); a test gateway must not, a live gateway must.
+
+        ``PayGuardConfig`` checks it at start-up: test-mode merchants never reach a live gateway.
+        """
+        ...
+
     async def create_order(self, request: OrderRequest) -> GatewayOrder:
         """Open an order for one of our payments (the customer pays against it).
 

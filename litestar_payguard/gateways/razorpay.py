@@ -51,6 +51,8 @@ from litestar_payguard.gateways.razorpay_entities import (
 __all__ = ("RazorpayGateway", "checkout_signature", "signatures_match", "webhook_signature")
 
 DEFAULT_BASE_URL: Final = "https://api.razorpay.com"
+TEST_KEY_PREFIX: Final = "rzp_test_"
+"""Razorpay's test-mode key ids start with this; live ones with ``rzp_live_``."""
 PLACEHOLDER_EMAIL: Final = "customer@example.invalid"
 PLACEHOLDER_CONTACT: Final = "+919000090000"
 _PAGE = 100
@@ -65,7 +67,7 @@ class RazorpayGateway:
     """A :class:`~litestar_payguard.gateways.base.Gateway` for Razorpay.
 
     Args:
-        key_id: API key id (``rzp_live_…`` / ``rzp_test_…``).
+        key_id: API key id: ``rzp_live_…`` makes a live gateway, ``rzp_test_…`` a test one (:attr:`live`).
         key_secret: API key secret; also signs Checkout's payment signatures.
         webhook_secret: The secret set on the webhook in Razorpay's dashboard.
         base_url: Razorpay's API origin (a fake one in tests).
@@ -74,7 +76,7 @@ class RazorpayGateway:
             its own, so the adapter holds no connection between calls and no event loop.
     """
 
-    __slots__ = ("_auth", "_base_url", "_client", "_key_secret", "_timeout", "_tls", "_webhook_secret")
+    __slots__ = ("_auth", "_base_url", "_client", "_key_secret", "_timeout", "_tls", "_webhook_secret", "live")
 
     name = "razorpay"
     server_methods = frozenset({"upi"})
@@ -98,6 +100,9 @@ class RazorpayGateway:
             msg = "timeout_seconds must be positive"
             raise ValueError(msg)
         self._auth = httpx.BasicAuth(key_id, key_secret)
+        # Only a test key is known not to move money: any other key counts as live, so it cannot be a test gateway.
+        self.live = not key_id.startswith(TEST_KEY_PREFIX)
+        """Whether the keys are live ones (``rzp_live_…``): anything but a test key (``rzp_test_…``)."""
         self._key_secret = key_secret
         self._webhook_secret = webhook_secret
         self._base_url = base_url.rstrip("/")

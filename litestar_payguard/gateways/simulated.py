@@ -67,6 +67,8 @@ class SimulatedGateway:
 
     name = "simulated"
     server_methods = frozenset({"card", "upi", "netbanking", "wallet"})
+    live = False
+    """It never moves money: the test gateway only."""
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ __all__ = (
     "CleanupTrigger",
     "IdempotencyStatus",
     "InterruptKind",
+    "PaymentMode",
     "PaymentStatus",
     "RefundStatus",
     "SessionEventType",
@@ -44,6 +45,15 @@ CLOSED_UNPAID = frozenset({PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, Payme
 """Payments payguard closed without money; a capture reported for one of them needs a person."""
 REFUNDABLE_PAYMENT_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
 """Payments whose captured money can (still) be given back."""
+
+
+class PaymentMode(StrEnum):
+    """Whether a payment moves real money; fixed when it is created, from its merchant's ``test_mode``."""
+
+    TEST = "test"
+    """Through the deployment's test gateway (``PayGuardConfig.test_gateway``): no real money."""
+    LIVE = "live"
+    """Through its live gateway (``PayGuardConfig.live_gateway``)."""
 
 
 class RefundStatus(StrEnum):

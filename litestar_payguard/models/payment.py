@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from litestar_payguard.models.base import PayGuardModel, enum_column_type
-from litestar_payguard.models.enums import PaymentStatus
+from litestar_payguard.models.enums import PaymentMode, PaymentStatus
 
 __all__ = ("OPEN_PAYMENT_INDEX", "Payment")
 
@@ -56,7 +56,11 @@ class Payment(PayGuardModel):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(enum_column_type(PaymentStatus), default=PaymentStatus.PENDING)
+    mode: Mapped[PaymentMode] = mapped_column(enum_column_type(PaymentMode))
+    """Test or live, from the merchant's ``test_mode`` when the payment was made: every gateway call of the payment
+    and its refunds goes to the deployment's gateway of this mode, never the other one."""
     gateway: Mapped[str] = mapped_column(String(32))
+    """Name of the gateway the payment was made with; its mode's gateway must still have this name."""
     gateway_payment_id: Mapped[str | None] = mapped_column(String(255), default=None)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     failure_code: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from litestar_payguard.models import Payment as PaymentModel
-from litestar_payguard.models import PaymentSnapshot, PaymentStatus
+from litestar_payguard.models import PaymentMode, PaymentSnapshot, PaymentStatus
 from litestar_payguard.schemas.base import CamelStruct
 
 __all__ = ("Payment", "PaymentBrief", "payment_brief", "payment_view")
@@ -34,6 +34,8 @@ class Payment(CamelStruct):
     amount: int
     currency: str
     amount_refunded: int
+    mode: PaymentMode
+    """``test`` (no real money) or ``live``: the merchant's mode when the payment was made."""
     gateway: str
     gateway_payment_id: str | None
     failure_code: str | None
@@ -75,6 +77,7 @@ def payment_view(payment: PaymentModel) -> Payment:
         amount=payment.amount,
         currency=payment.currency,
         amount_refunded=payment.amount_refunded,
+        mode=payment.mode,
         gateway=payment.gateway,
         gateway_payment_id=payment.gateway_payment_id,
         failure_code=payment.failure_code,

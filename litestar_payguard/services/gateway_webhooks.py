@@ -26,10 +26,12 @@ from litestar_payguard.models import (
     REFUNDABLE_PAYMENT_STATUSES,
     GatewayEvent,
     Payment,
+    PaymentMode,
     PaymentStatus,
     Refund,
     RefundStatus,
 )
+from litestar_payguard.services.gateway_modes import verify_webhook
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.refund_processing import apply_refund_outcome
 
@@ -78,7 +80,7 @@ class WebhookReceipt:
 
 
 class GatewayWebhookService:
-    """Receives the configured gateway's webhooks.
+    """Receives the configured gateways' webhooks (test and live).
 
     Args:
         db: The request's database session (flushed, never committed).
@@ -96,19 +98,22 @@ class GatewayWebhookService:
     async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes) -> WebhookReceipt:
         """Verify, deduplicate and apply one webhook.
 
+        The signature tells which configured gateway of the name (test or live) sent it: only payments of that
+        mode are looked at.
+
         Raises:
-            GatewayNotFoundError: ``gateway_name`` is not the configured gateway.
+            GatewayNotFoundError: No configured gateway (test or live) has the name ``gateway_name``.
             InvalidSignatureError: The signature does not verify (nothing is stored).
         """
-        gateway = self._config.gateway
-        if gateway_name != gateway.name:
+        verified = verify_webhook(self._config, gateway_name, headers, body)
+        if verified is None:
             msg = f"No gateway {gateway_name!r} is configured."
             raise GatewayNotFoundError(msg)
-        webhook = gateway.parse_webhook(headers, body)
+        modes, webhook = verified
         now = self._config.clock.now()
         event = GatewayEvent(
             id=uuid4(),
-            gateway=gateway.name,
+            gateway=gateway_name,
             event_id=webhook.event_id[:255],
             event_type=webhook.event_type[:64],
             kind=webhook.kind.value,
@@ -128,11 +133,11 @@ class GatewayWebhookService:
                 self._db.add(event)
         except IntegrityError:  # the gateway delivered this event before (or is delivering it right now)
             return WebhookReceipt(event_id=webhook.event_id, duplicate=True, outcome="duplicate")
-        await self._apply(event, webhook, now)
+        await self._apply(event, webhook, modes, now)
         await self._db.flush()
         return WebhookReceipt(event_id=webhook.event_id, duplicate=False, outcome=event.outcome)
 
-    async def _payment(self, webhook: GatewayWebhook) -> Payment | None:
+    async def _payment(self, gateway_name: str, modes: list[PaymentMode], webhook: GatewayWebhook) -> Payment | None:
         refs = []
         if webhook.gateway_payment_id:
             refs.append(Payment.gateway_payment_id == webhook.gateway_payment_id)
@@ -142,7 +147,7 @@ class GatewayWebhookService:
             return None
         payment: Payment | None = await self._db.scalar(
             select(Payment)
-            .where(Payment.gateway == self._config.gateway.name, or_(*refs))
+            .where(Payment.gateway == gateway_name, Payment.mode.in_(modes), or_(*refs))
             .order_by(Payment.created_at.desc())
             .limit(1)
             .with_for_update()
@@ -150,11 +155,13 @@ class GatewayWebhookService:
         )
         return payment
 
-    async def _apply(self, event: GatewayEvent, webhook: GatewayWebhook, now: datetime) -> None:
+    async def _apply(
+        self, event: GatewayEvent, webhook: GatewayWebhook, modes: list[PaymentMode], now: datetime
+    ) -> None:
         if webhook.kind not in _PAYMENT_KINDS | _REFUND_KINDS:
             event.applied_at = now
             return
-        payment = await self._payment(webhook)
+        payment = await self._payment(event.gateway, modes, webhook)
         if payment is None:
             event.outcome = "unknown"
             event.applied_at = now

@@ -20,6 +20,7 @@ from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.attention import settle_by_hand
+from litestar_payguard.services.gateway_modes import merchant_gateway
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class PaymentNotFlaggedError(ConflictError):
 
 
 class MethodNotSupportedError(InvalidRequestError):
-    """The configured gateway cannot start a payment of this method from the merchant's server."""
+    """The merchant's gateway cannot start a payment of this method from the merchant's server."""
 
     code = "METHOD_NOT_SUPPORTED"
     title = "Payment method not supported"
@@ -122,14 +123,17 @@ class MerchantPaymentService:
         """Add a pending payment, due for processing now, behind the pending-payment guard.
 
         Raises:
-            MethodNotSupportedError: The gateway cannot start a payment of this method from a server.
+            MethodNotSupportedError: The merchant's gateway (test or live) cannot start a payment of this method
+                from a server.
+            GatewayNotConfiguredError: A live merchant in a deployment without a live gateway.
             ValidationFailedError: A UPI payment without ``vpa``, or a ``vpa`` for another method.
             PendingSameBundleError: The customer has an open payment for this bundle.
         """
         data = validated(data)
-        supported = self._config.gateway.server_methods
+        mode, gateway = await merchant_gateway(self._db, self._config, self._merchant_id)
+        supported = gateway.server_methods
         if data.method not in supported:
-            msg = f"The {self._config.gateway.name} gateway cannot take a {data.method} payment from a server."
+            msg = f"The {gateway.name} gateway cannot take a {data.method} payment from a server."
             raise MethodNotSupportedError(msg, extra={"supportedMethods": sorted(supported)})
         if (data.method == "upi") != (data.vpa is not None):
             msg = "A UPI payment needs vpa; other methods take none."
@@ -149,6 +153,7 @@ class MerchantPaymentService:
             method=data.method,
             method_details={"vpa": data.vpa} if data.vpa else {},
             process_at=now,
+            mode=mode,
         )
         payment = new.payment
         try:

@@ -12,9 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import AuthenticationError
 from litestar_payguard.models import Merchant
+from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
 
 __all__ = ("InvalidCredentialsError", "MerchantService", "hash_secret", "verify_secret")
 
@@ -50,12 +53,19 @@ def verify_secret(secret: str, stored: str | None) -> bool:
 
 
 class MerchantService:
-    """Looks up, authenticates and provisions merchants."""
+    """Looks up, authenticates and provisions merchants.
 
-    __slots__ = ("_db",)
+    Args:
+        db: The database session to work in (flushed, never committed).
+        config: payguard's configuration: whether the deployment has a live gateway. Without it, no merchant can
+            be made live (fail closed).
+    """
 
-    def __init__(self, db: AsyncSession) -> None:
+    __slots__ = ("_config", "_db")
+
+    def __init__(self, db: AsyncSession, config: PayGuardConfig | None = None) -> None:
         self._db = db
+        self._config = config
 
     async def get_by_key(self, api_key: str) -> Merchant | None:
         """Return the merchant with this API key, if any."""
@@ -75,16 +85,27 @@ class MerchantService:
         return merchant
 
     async def ensure(
-        self, api_key: str, *, name: str | None = None, secret: str | None = None, test_mode: bool = True
+        self, api_key: str, *, name: str | None = None, secret: str | None = None, test_mode: bool | None = None
     ) -> Merchant:
         """Return the merchant with this key, creating it when missing; the caller commits.
 
-        When ``secret`` is given, the stored hash is set to it (so seeding is repeatable). Safe against a
-        concurrent creation of the same key: the loser re-reads the winner's row.
+        When ``secret`` or ``test_mode`` is given, the stored merchant is set to it (so seeding is repeatable);
+        payments made before a change of mode keep theirs. A new merchant without ``test_mode`` is in test mode.
+        Safe against a concurrent creation of the same key: the loser re-reads the winner's row.
+
+        Raises:
+            GatewayNotConfiguredError: A live merchant (``test_mode=False``) asked for, and no live gateway (or no
+                ``config``) to take its payments; nothing is changed.
         """
+        if test_mode is False and (self._config is None or self._config.live_gateway is None):
+            msg = (
+                f"Merchant {api_key!r} cannot be live: the deployment has no live gateway to take its payments "
+                "(PayGuardConfig.live_gateway)."
+            )
+            raise GatewayNotConfiguredError(msg, extra={"mode": "live"})
         merchant = await self.get_by_key(api_key)
         if merchant is None:
-            merchant = Merchant(api_key=api_key, name=name or api_key, test_mode=test_mode)
+            merchant = Merchant(api_key=api_key, name=name or api_key, test_mode=test_mode is not False)
             try:
                 async with self._db.begin_nested():
                     self._db.add(merchant)
@@ -93,5 +114,7 @@ class MerchantService:
                 assert merchant is not None  # the concurrent creator committed it
         if secret is not None and not verify_secret(secret, merchant.secret_hash):
             merchant.secret_hash = hash_secret(secret)
+        if test_mode is not None:
+            merchant.test_mode = test_mode
         await self._db.flush()
         return merchant

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import select
 
-from litestar_payguard.models import CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.models import CheckoutSession, Payment, PaymentMode, PaymentStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,8 @@ class Claim:
     """
 
     id: UUID
+    mode: PaymentMode
+    gateway: str
     amount: int
     currency: str
     lease_until: datetime
@@ -55,6 +57,8 @@ class Claim:
         """From the row :data:`~litestar_payguard.services.processing_sql.CLAIM` returns."""
         return cls(
             id=row["id"],
+            mode=PaymentMode(row["mode"]),
+            gateway=row["gateway"],
             amount=row["amount"],
             currency=row["currency"],
             lease_until=row["process_at"],
@@ -72,6 +76,8 @@ class Claim:
         assert payment.process_at is not None
         return cls(
             id=payment.id,
+            mode=payment.mode,
+            gateway=payment.gateway,
             amount=payment.amount,
             currency=payment.currency,
             lease_until=payment.process_at,

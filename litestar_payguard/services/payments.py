@@ -15,11 +15,19 @@ from sqlalchemy.exc import IntegrityError
 from litestar_payguard.currencies import normalize_currency
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
 from litestar_payguard.ids import as_uuid
-from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.models import (
+    CLOSED_UNPAID,
+    OPEN_PAYMENT_STATUSES,
+    CheckoutSession,
+    Payment,
+    PaymentMode,
+    PaymentStatus,
+)
 from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
 from litestar_payguard.services import pending_rules as rules
+from litestar_payguard.services.gateway_modes import gateway_for, merchant_gateway
 from litestar_payguard.services.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -116,6 +124,7 @@ class PaymentService:
         method: str | None = None,
         method_details: Mapping[str, str] | None = None,
         process_at: datetime | None = None,
+        mode: PaymentMode | None = None,
     ) -> NewPayment:
         """Add a pending payment for the owner's customer to the current transaction, behind the pending guard.
 
@@ -123,14 +132,21 @@ class PaymentService:
         (or ``processing``) one refuses the new payment; open payments for other bundles never block and are
         returned as warnings. The partial unique index on open payments backs this up under concurrency.
         ``order_id``, ``method`` and ``method_details`` describe a payment the server starts (merchant API);
-        ``process_at`` makes it due for the workers.
+        ``process_at`` makes it due for the workers. The payment takes its merchant's mode (``mode``, when the
+        caller read it already with :func:`~litestar_payguard.services.gateway_modes.merchant_gateway`) and the
+        name of that mode's gateway.
 
         Raises:
             PendingSameBundleError: An open payment for the bundle still blocks a new one.
+            GatewayNotConfiguredError: A live merchant in a deployment without a live gateway.
         """
         customer_id = owner.require_customer()
         currency = normalize_currency(currency)
         self.check_amount(amount)
+        if mode is None:
+            mode, gateway = await merchant_gateway(self._db, self._config, owner.merchant_id)
+        else:
+            gateway = gateway_for(self._config, mode)
         found = rules.triage(await self.open_payments(owner, lock=True), bundle_id, at, self.stale_window)
         for entry in found.expire:
             self.transition(entry.payment, PaymentStatus.EXPIRED, at=at, failure_code="stale", failure_message=None)
@@ -145,7 +161,8 @@ class PaymentService:
             amount=amount,
             currency=currency,
             status=PaymentStatus.PENDING,
-            gateway=self._config.gateway.name,
+            mode=mode,
+            gateway=gateway.name,
             amount_refunded=0,
             amount_refunding=0,
             needs_attention=False,

@@ -23,6 +23,7 @@ from litestar_payguard.exceptions import GatewayRefusedError
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.services.dispatch import Sessions, backoff, gateway_deadline
+from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.payment_claims import Claim, Step, lock_claimed
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.settlement import PaymentSettler
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.gateways import Gateway
+    from litestar_payguard.models import PaymentMode
     from litestar_payguard.services.payment_statements import PaymentStatements
 
 __all__ = ("PaymentProcessor", "Step")
@@ -44,7 +47,7 @@ class PaymentProcessor:
     """Processes payments for the workers (``process_payment`` job, reconciler).
 
     Args:
-        config: payguard's configuration (gateway, hook, timings, clock).
+        config: payguard's configuration (gateways, hook, timings, clock).
         sessions: Opens a database session; each step commits its own.
         statements: The usual steps as single statements (Postgres through asyncpg); ``None``: the ORM for all.
     """
@@ -80,25 +83,29 @@ class PaymentProcessor:
             raise
 
     async def _take(self, claimed: Claim) -> Step:
-        """Ask the gateway about a claimed payment and settle its answer (or retry later without one)."""
-        gateway = self._config.gateway
+        """Ask the gateway about a claimed payment and settle its answer (or retry later without one).
+
+        A payment whose gateway is not configured (a live payment in a deployment without a live gateway, or a
+        gateway replaced since the payment was made) is treated as one without an answer: retried with backoff,
+        flagged after ``gateway_max_attempts``, and never sent to another gateway.
+        """
         payment_id = claimed.id
         try:
-            outcome = await self._ask_gateway(claimed, gateway_deadline(self._config, claimed.lease_until))
+            gateway = payment_gateway(self._config, claimed.mode, claimed.gateway)
+            outcome = await self._ask_gateway(gateway, claimed, gateway_deadline(self._config, claimed.lease_until))
         except GatewayRefusedError as exc:  # an answer, and a final one: the payment cannot be made
             code = str(exc.extra.get("gatewayCode") or "gateway_refused")[:64]
             outcome = PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:500])
         except Exception as exc:  # any adapter failure: the gateway gave no answer, try again later
-            logger.warning("payguard: gateway %s gave no answer for payment %s: %r", gateway.name, payment_id, exc)
+            logger.warning("payguard: gateway %s gave no answer for payment %s: %r", claimed.gateway, payment_id, exc)
             if claimed.attempts >= self._config.gateway_max_attempts:
                 reason = f"the gateway gave no answer {claimed.attempts} times; last: {exc!r}"
                 return await self._give_up(claimed, reason)
             return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
         return await self._settler.settle(claimed, outcome)
 
-    async def _ask_gateway(self, claim: Claim, deadline: float) -> PaymentOutcome:
-        gateway = self._config.gateway
-        order_id = claim.gateway_order_id or await self._open_order(claim, deadline)
+    async def _ask_gateway(self, gateway: Gateway, claim: Claim, deadline: float) -> PaymentOutcome:
+        order_id = claim.gateway_order_id or await self._open_order(gateway, claim, deadline)
         outcome: PaymentOutcome | None = None
         if claim.attempts > 1:  # a retry: the last attempt may have charged before it died
             async with asyncio.timeout_at(deadline):
@@ -125,7 +132,7 @@ class PaymentProcessor:
         News from the gateway was waiting, but the payment was closed first (cancelled, expired): the customer may
         have paid all the same.
         """
-        payment_id, status = payment.id, payment.status
+        payment_id, status, made_with = payment.id, payment.status, (payment.mode, payment.gateway)
         order_id, payment_ref = payment.gateway_order_id, payment.gateway_payment_id
         if payment.process_at is None:
             return Step(status)
@@ -137,18 +144,26 @@ class PaymentProcessor:
         await db.commit()
         if not check or order_id is None:
             return Step(status)
-        return await self._check_closed(payment_id, status, order_id, payment_ref, attempts)
+        return await self._check_closed(payment_id, status, order_id, payment_ref, attempts, made_with=made_with)
 
     async def _check_closed(
-        self, payment_id: UUID, status: PaymentStatus, order_id: str, payment_ref: str | None, attempts: int
+        self,
+        payment_id: UUID,
+        status: PaymentStatus,
+        order_id: str,
+        payment_ref: str | None,
+        attempts: int,
+        *,
+        made_with: tuple[PaymentMode, str],
     ) -> Step:
         """Ask the gateway about a payment payguard closed; money it captured anyway needs a person.
 
         Without an answer the check is tried again later, and after ``gateway_max_attempts`` a person is asked.
         """
         try:
-            outcome = await self._config.gateway.fetch_status(order_id, payment_ref)
-        except Exception as exc:
+            gateway = payment_gateway(self._config, *made_with)
+            outcome = await gateway.fetch_status(order_id, payment_ref)
+        except Exception as exc:  # no answer, or no gateway of the payment's to ask
             if attempts < self._config.gateway_max_attempts:
                 logger.warning("payguard: gateway gave no answer about closed payment %s: %r", payment_id, exc)
                 return await self._check_later(payment_id, backoff(self._config.gateway_retry_seconds, attempts))
@@ -229,9 +244,9 @@ class PaymentProcessor:
             await db.commit()
             return claim
 
-    async def _open_order(self, claim: Claim, deadline: float) -> str:
+    async def _open_order(self, gateway: Gateway, claim: Claim, deadline: float) -> str:
         async with asyncio.timeout_at(deadline):
-            order = await self._config.gateway.create_order(
+            order = await gateway.create_order(
                 OrderRequest(
                     payment_id=claim.id,
                     amount=claim.amount,

@@ -63,8 +63,8 @@ def _claim(*, many: bool) -> str:
             SELECT gen_random_uuid(), merchant_id, '{_PROCESSING_EVENT}', id, {payload_sql()}, $2, $2, $2
             FROM claimed WHERE was = 'pending'
         )
-        SELECT id, amount, currency, process_at, process_attempts, gateway_order_id, gateway_payment_id, method,
-            method_details::text AS method_details,
+        SELECT id, mode, gateway, amount, currency, process_at, process_attempts, gateway_order_id,
+            gateway_payment_id, method, method_details::text AS method_details,
             EXISTS (SELECT 1 FROM {_SESSIONS} AS s WHERE s.payment_id = claimed.id) AS has_session
         FROM claimed
     """  # noqa: S608

@@ -12,8 +12,9 @@ from uuid import UUID
 from sqlalchemy import select
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
-from litestar_payguard.models import Payment, PaymentStatus, Refund, RefundStatus
+from litestar_payguard.models import Payment, PaymentMode, PaymentStatus, Refund, RefundStatus
 from litestar_payguard.services.dispatch import Sessions, backoff, gateway_deadline
+from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.refunds import publish_refund
@@ -40,6 +41,8 @@ class RefundStep:
 class _Claim:
     id: UUID
     payment_id: UUID
+    made_with: tuple[PaymentMode, str]
+    """The payment's mode and gateway name: its refunds go where its money went."""
     gateway_payment_id: str
     amount: int
     currency: str
@@ -77,8 +80,9 @@ class RefundProcessor:
         """Ask the gateway for a claimed refund and settle its answer (or retry later without one)."""
         refund_id = claimed.id
         try:
+            gateway = payment_gateway(self._config, *claimed.made_with)  # not configured: as no answer, retried
             async with asyncio.timeout_at(gateway_deadline(self._config, claimed.lease_until)):
-                outcome = await self._config.gateway.refund(
+                outcome = await gateway.refund(
                     RefundRequest(
                         refund_id=claimed.id,
                         payment_id=claimed.payment_id,
@@ -113,15 +117,20 @@ class RefundProcessor:
                 return RefundStep(refund.status)
             if refund.process_at > now:
                 return RefundStep(refund.status, refund.process_at)
-            gateway_payment_id = await db.scalar(
-                select(Payment.gateway_payment_id).where(Payment.id == refund.payment_id)
-            )
+            paid = (
+                await db.execute(
+                    select(Payment.mode, Payment.gateway, Payment.gateway_payment_id).where(
+                        Payment.id == refund.payment_id
+                    )
+                )
+            ).one()
             refund.process_attempts += 1
             refund.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
             claim = _Claim(
                 id=refund.id,
                 payment_id=refund.payment_id,
-                gateway_payment_id=gateway_payment_id or "",
+                made_with=(paid.mode, paid.gateway),
+                gateway_payment_id=paid.gateway_payment_id or "",
                 amount=refund.amount,
                 currency=refund.currency,
                 reason=refund.reason,

@@ -12,6 +12,7 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import REFUNDABLE_PAYMENT_STATUSES, Payment, Refund, RefundStatus
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import refund_view
+from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentNotFoundError
 
@@ -95,6 +96,7 @@ class RefundService:
             PaymentNotFoundError: No such payment of this merchant.
             PaymentNotRefundableError: The payment captured nothing (or is fully refunded).
             RefundExceedsAvailableError: More than what is left to refund.
+            GatewayNotConfiguredError: The gateway the payment was made with is not configured (now).
         """
         data = validated(data)
         payment = await self._locked_payment(payment_id)
@@ -106,6 +108,7 @@ class RefundService:
         if amount <= 0 or amount > available:
             msg = f"{available} {payment.currency} minor units are left to refund; {amount} were asked."
             raise RefundExceedsAvailableError(msg, extra={"available": available, "requested": amount})
+        payment_gateway(self._config, payment.mode, payment.gateway)  # refused now rather than never processed
         now = self._config.clock.now()
         refund = Refund(
             id=uuid4(),

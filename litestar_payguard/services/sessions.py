@@ -28,6 +28,7 @@ from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, validated
 from litestar_payguard.services import session_rules as rules
+from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.session_store import OPEN_STATUSES, SessionNotFoundError, SessionStore
 from litestar_payguard.services.session_summary import build_summary
 
@@ -181,14 +182,15 @@ class SessionService(SessionStore):
         Raises:
             InvalidSignatureError: The signature does not verify.
             PaymentProcessingError: Another gateway payment of this session is being confirmed.
+            GatewayNotConfiguredError: The payment's gateway is no longer configured (nothing changed).
         """
         session = await self._load(self._acting(owner), session_id, lock=True)
+        payment = session.payment
+        gateway = payment_gateway(self._config, payment.mode, payment.gateway)
         now = self._now()
         await self._store(session, rules.check_completable(session, now, gateway_payment_id))
         if rules.is_repeat(session, gateway_payment_id):
             return session
-        payment = session.payment
-        gateway = self._config.gateway
         if not gateway.verify_client_signature(payment.gateway_order_id or "", gateway_payment_id, signature):
             msg = f"The {gateway.name} checkout signature of this payment does not verify."
             raise InvalidSignatureError(msg, keep_changes=self._stored)
@@ -206,12 +208,14 @@ class SessionService(SessionStore):
 
         Raises:
             GatewayError: The gateway gave no answer (nothing was stored).
+            GatewayNotConfiguredError: The payment's gateway is no longer configured (nothing was stored).
         """
         acting = self._acting(owner)
         session = await self.get(session_id, owner=acting)
         payment = session.payment
         if session.status in SESSION_TERMINAL:
             raise rules.terminal_error(session)
+        gateway = payment_gateway(self._config, payment.mode, payment.gateway)
         if payment.gateway_order_id is None:
             request = OrderRequest(
                 payment_id=payment.id,
@@ -221,11 +225,11 @@ class SessionService(SessionStore):
                 notes={"payguard_payment_id": str(payment.id), "payguard_session_id": str(session.id)},
             )
             try:
-                order = await self._config.gateway.create_order(request)
+                order = await gateway.create_order(request)
             except PayGuardError:
                 raise
             except Exception as exc:  # any adapter failure: the gateway gave no answer
-                msg = f"The {self._config.gateway.name} gateway did not open an order: {type(exc).__name__}."
+                msg = f"The {gateway.name} gateway did not open an order: {type(exc).__name__}."
                 raise GatewayError(msg) from exc
             closed = Payment.status.in_(CLOSED_UNPAID)
             await self._db.execute(
@@ -248,7 +252,7 @@ class SessionService(SessionStore):
         assert payment.gateway_order_id is not None
         return CheckoutOrder(
             session_id=session.id,
-            gateway=self._config.gateway.name,
+            gateway=gateway.name,
             gateway_order_id=payment.gateway_order_id,
             amount=payment.amount,
             currency=payment.currency,

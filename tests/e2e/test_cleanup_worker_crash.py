@@ -26,10 +26,10 @@ async def _seed_stale_payments(store: Store) -> None:
         key=DEFAULT_MERCHANT_KEY,
     )
     await store.execute(
-        "INSERT INTO payguard_payment (id, merchant_id, customer_id, bundle_id, amount, currency, status, gateway, "
-        "amount_refunded, metadata, created_at, updated_at) "
+        "INSERT INTO payguard_payment (id, merchant_id, customer_id, bundle_id, amount, currency, status, mode, "
+        "gateway, amount_refunded, metadata, created_at, updated_at) "
         "SELECT gen_random_uuid(), (SELECT id FROM payguard_merchant WHERE api_key = :key), 'c' || g, 'gold', "
-        "4900, 'USD', 'pending', 'simulated', 0, '{}'::jsonb, now() - interval '2 hours', now() "
+        "4900, 'USD', 'pending', 'test', 'simulated', 0, '{}'::jsonb, now() - interval '2 hours', now() "
         "FROM generate_series(1, :rows) AS g",
         key=DEFAULT_MERCHANT_KEY,
         rows=STALE,

@@ -91,7 +91,7 @@ async def _seed(database_url: str, redis_server: Server, queue_name: str, fake: 
     """The merchant API in this process, without a worker: its payments wait in the queue for the CLI workers."""
     fake.response_delays["capture"] = CAPTURE_ANSWER_SECONDS
     gateway = RazorpayGateway(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, base_url=fake.url)
-    app = create_app(database_url=database_url, queue_url=redis_server.url, queue_name=queue_name, gateway=gateway)
+    app = create_app(database_url=database_url, queue_url=redis_server.url, queue_name=queue_name, test_gateway=gateway)
     async with serve(app) as client:
         return await _create_payments(client)
 

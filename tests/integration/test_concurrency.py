@@ -32,7 +32,7 @@ async def test_concurrent_resumes_start_exactly_one_new_attempt(
 
 async def test_concurrent_completes_capture_once(client_for: ClientFactory, store: Store) -> None:
     gateway = SimulatedGateway()
-    async with client_for(gateway=gateway) as client:
+    async with client_for(test_gateway=gateway) as client:
         session = await create_session(client)
 
         responses = await asyncio.gather(

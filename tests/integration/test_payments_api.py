@@ -70,7 +70,7 @@ async def settled(client: Client, payment_id: str, final: set[str] | None = None
 
 async def test_a_worker_takes_a_payment_from_pending_to_succeeded(client_for: ClientFactory, store: Store) -> None:
     gateway = SimulatedGateway()
-    async with client_for(run_worker_in_app=True, clock=SystemClock(), gateway=gateway) as client:
+    async with client_for(run_worker_in_app=True, clock=SystemClock(), test_gateway=gateway) as client:
         await seed_merchants(client)
         payment = await create_payment(client, orderId="order-42", method="card", vpa=None)
         final = await settled(client, payment["id"])
@@ -287,7 +287,7 @@ async def test_a_fulfilment_hook_failing_twice_then_succeeding_creates_exactly_o
     hook, calls = flaky_fulfilment(failures=2)
     settings = {"run_worker_in_app": True, "clock": SystemClock(), "fulfilment_retry_seconds": 1.0}
     gateway = SimulatedGateway()
-    async with client_for(gateway=gateway, on_payment_succeeded=hook, **settings) as client:
+    async with client_for(test_gateway=gateway, on_payment_succeeded=hook, **settings) as client:
         await seed_merchants(client)
         payment = await create_payment(client)
         final = await settled(client, payment["id"])
@@ -576,7 +576,7 @@ async def test_a_retried_create_with_the_same_key_is_one_payment_charged_once(
     client_for: ClientFactory, store: Store
 ) -> None:
     gateway = SimulatedGateway()
-    async with client_for(run_worker_in_app=True, clock=SystemClock(), gateway=gateway) as client:
+    async with client_for(run_worker_in_app=True, clock=SystemClock(), test_gateway=gateway) as client:
         await seed_merchants(client)
         headers, body = keyed(), payment_body()
         first, second = await asyncio.gather(

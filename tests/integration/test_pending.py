@@ -236,9 +236,9 @@ async def test_100_concurrent_creates_for_one_bundle_leave_exactly_one_open_paym
 async def test_the_database_itself_refuses_a_second_open_payment(client: Client, store: Store) -> None:
     existing = await create_session(client, bundleId="gold")
     duplicate = """
-        INSERT INTO payguard_payment (id, merchant_id, customer_id, bundle_id, amount, currency, status, gateway,
-                                      amount_refunded, metadata, created_at, updated_at)
-        SELECT gen_random_uuid(), merchant_id, customer_id, bundle_id, 1, 'USD', 'processing', 'x', 0, '{}',
+        INSERT INTO payguard_payment (id, merchant_id, customer_id, bundle_id, amount, currency, status, mode,
+                                      gateway, amount_refunded, metadata, created_at, updated_at)
+        SELECT gen_random_uuid(), merchant_id, customer_id, bundle_id, 1, 'USD', 'processing', 'test', 'x', 0, '{}',
                now(), now()
         FROM payguard_payment WHERE id = :id
     """

@@ -189,7 +189,7 @@ async def test_concurrent_jobs_share_statements_and_a_payment_two_jobs_hold_is_c
     razorpay: RazorpayGateway,  # noqa: F811
     store: Store,
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         created = [
             await create_payment(client, customerId=f"cust-{index}", vpa="success@razorpay") for index in range(30)
@@ -221,7 +221,7 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
     clock: ManualClock,
     at_lease_end: bool,
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         created = await create_payment(client, vpa="success@razorpay")
         payguard = payguard_of(client.app)
@@ -295,11 +295,11 @@ async def test_the_statements_connections_close_with_the_application(client_for:
 BACKLOG = 5000
 PENDING = """
 INSERT INTO payguard_payment (
-    id, merchant_id, customer_id, bundle_id, amount, currency, status, gateway, amount_refunded, amount_refunding,
-    metadata, method, method_details, process_at, process_attempts, fulfilment_attempts, needs_attention,
-    created_at, updated_at)
-SELECT gen_random_uuid(), :merchant, 'backlog-' || g, 'bundle-' || g, 4900, 'INR', 'pending', 'simulated', 0, 0,
-    '{}'::jsonb, 'upi', '{}'::jsonb, :now, 0, 0, false, :now, :now
+    id, merchant_id, customer_id, bundle_id, amount, currency, status, mode, gateway, amount_refunded,
+    amount_refunding, metadata, method, method_details, process_at, process_attempts, fulfilment_attempts,
+    needs_attention, created_at, updated_at)
+SELECT gen_random_uuid(), :merchant, 'backlog-' || g, 'bundle-' || g, 4900, 'INR', 'pending', 'test', 'simulated',
+    0, 0, '{}'::jsonb, 'upi', '{}'::jsonb, :now, 0, 0, false, :now, :now
 FROM generate_series(1, :count) AS g
 """
 

@@ -49,7 +49,7 @@ def razorpay(fake: FakeRazorpay) -> RazorpayGateway:
 async def test_merchant_payments_go_through_razorpay_orders_and_are_captured_once(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay, run_worker_in_app=True, clock=SystemClock()) as client:
+    async with client_for(test_gateway=razorpay, run_worker_in_app=True, clock=SystemClock()) as client:
         await seed_merchants(client)
         paid = await create_payment(client, vpa="success@razorpay")
         declined = await create_payment(client, vpa="failure@razorpay")
@@ -68,7 +68,7 @@ async def test_a_refund_reason_longer_than_razorpay_takes_is_cut_to_its_note_and
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
     reason = "The customer returned the parcel unopened. " * 11  # 473 characters: our limit is 500
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         payment = await create_payment(client, vpa="success@razorpay")
         await work_off(client.app)
@@ -89,7 +89,7 @@ async def test_a_refund_reason_longer_than_razorpay_takes_is_cut_to_its_note_and
 async def test_a_method_razorpay_cannot_start_from_a_server_is_refused_and_nothing_stored(
     client_for: ClientFactory, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         answers = [
             await client.post(PAYMENTS, json=payment_body(method=method, vpa=None), headers=keyed())
@@ -107,7 +107,7 @@ async def test_a_payment_the_gateway_never_answers_is_flagged_after_the_configur
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
     admin = {**ACME, "X-Role": "admin"}
-    async with client_for(gateway=razorpay, gateway_max_attempts=3) as client:
+    async with client_for(test_gateway=razorpay, gateway_max_attempts=3) as client:
         await seed_merchants(client)
         created = await create_payment(client, vpa="success@razorpay")
         fake.fail_next("create_order", times=100)  # Razorpay is down for this payment's whole life here
@@ -128,7 +128,7 @@ async def test_a_refund_the_gateway_never_answers_flags_its_payment_and_is_still
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
     admin = {**ACME, "X-Role": "admin"}
-    async with client_for(gateway=razorpay, gateway_max_attempts=2) as client:
+    async with client_for(test_gateway=razorpay, gateway_max_attempts=2) as client:
         await seed_merchants(client)
         payment = await create_payment(client, vpa="success@razorpay")
         await work_off(client.app)
@@ -157,7 +157,9 @@ async def test_the_merchant_api_and_gateway_webhooks_answer_503_with_the_databas
     """A 503 makes the merchant retry and Razorpay redeliver its webhook; a 2xx, 4xx or 500 would lose it."""
     order = await razorpay.create_order(OrderRequest(uuid.uuid4(), 2500, "INR", "order"))
     headers, body = fake.webhook("payment.captured", fake.pay(order.order_id, outcome="captured"))
-    async with client_for(gateway=razorpay, database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none") as client:
+    async with client_for(
+        test_gateway=razorpay, database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none"
+    ) as client:
         create = await client.post(PAYMENTS, json=payment_body(), headers=keyed())
         listing = await client.get(PAYMENTS, headers=ACME)
         news = await client.post(HOOKS, content=body, headers=headers)
@@ -179,7 +181,7 @@ async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
 async def test_the_checkout_signature_is_verified_and_a_bad_one_changes_nothing(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         payment_id = fake.pay(order_id)  # the customer pays in Razorpay Checkout (authorized)
         other_order = (await _checkout(client))[1]  # another session, another order
@@ -207,7 +209,7 @@ async def test_the_checkout_signature_is_verified_and_a_bad_one_changes_nothing(
 async def test_a_refund_the_gateway_reports_pending_then_failed_releases_its_amount(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, clock: ManualClock
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         payment = await create_payment(client, vpa="success@razorpay")
         await work_off(client.app)
@@ -238,7 +240,7 @@ async def test_refund_events_for_a_refunded_or_closed_payment_never_wait_forever
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
     admin = {**ACME, "X-Role": "admin"}
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         payment = await create_payment(client, vpa="success@razorpay")
         await work_off(client.app)
@@ -273,7 +275,7 @@ async def test_a_dashboard_refund_that_takes_a_pending_refunds_money_is_recorded
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
     admin = {**ACME, "X-Role": "admin"}
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         payment = await create_payment(client, vpa="success@razorpay")  # 5000
         await work_off(client.app)
@@ -309,7 +311,7 @@ async def test_a_dashboard_refund_that_takes_a_pending_refunds_money_is_recorded
 async def test_webhooks_are_verified_on_the_raw_body_and_nothing_is_stored_without_a_valid_signature(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         _, order_id = await _checkout(client)
         headers, body = fake.webhook("payment.captured", fake.pay(order_id, outcome="captured"))
         tampered = await client.post(HOOKS, content=body.replace(b"2500", b"1"), headers=headers)
@@ -328,7 +330,7 @@ async def test_webhooks_are_verified_on_the_raw_body_and_nothing_is_stored_witho
 async def test_a_webhook_completes_a_checkout_whose_client_never_reported_and_is_deduplicated(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         payment_id = fake.pay(order_id, outcome="captured")  # paid, then the tab was closed
         headers, body = fake.webhook("payment.captured", payment_id)
@@ -353,7 +355,7 @@ async def test_a_webhook_completes_a_checkout_whose_client_never_reported_and_is
 async def test_a_declined_try_in_checkout_does_not_end_the_attempt_the_customer_then_pays(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         declined = fake.pay(order_id, outcome="failed")  # the first card is declined in Razorpay Checkout ...
         headers, body = fake.webhook("payment.failed", declined)
@@ -388,7 +390,7 @@ async def test_a_declined_try_in_checkout_does_not_end_the_attempt_the_customer_
 async def test_a_refund_event_arriving_before_its_payments_success_is_applied_after_it(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         payment_id = fake.pay(order_id, outcome="captured")
         # Refunded from the Razorpay dashboard before payguard heard of the capture.
@@ -425,7 +427,7 @@ async def test_money_captured_for_a_payment_payguard_closed_is_flagged_for_a_per
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
     admin = {"X-Role": "admin"}
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         await client.post(f"{SESSIONS}/{session['id']}/cancel", headers=ALICE)  # the customer gave up ...
         payment_id = fake.pay(order_id, outcome="captured")  # ... but the payment went through after all
@@ -458,7 +460,7 @@ async def test_a_checkout_closed_unpaid_is_checked_at_the_gateway_and_money_take
     """No ``complete`` and no webhook (a closed tab, a webhook never configured): the gateway is asked all the
     same when payguard closes a payment whose order the customer could have paid."""
     admin = {"X-Role": "admin"}
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         paid_then_cancelled, paid_order = await _checkout(client)
         unpaid, _ = await _checkout(client)
         stale, stale_order = await _checkout(client)
@@ -494,7 +496,7 @@ async def test_the_check_of_a_closed_payment_counts_its_own_questions_not_the_ea
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
     admin = {"X-Role": "admin"}
-    async with client_for(gateway=razorpay, gateway_max_attempts=2) as client:
+    async with client_for(test_gateway=razorpay, gateway_max_attempts=2) as client:
         session, order_id = await _checkout(client)
         declined = fake.pay(order_id, outcome="failed")
         signature = fake.checkout_signature(order_id, declined)
@@ -519,7 +521,7 @@ async def test_an_order_opened_while_the_checkout_is_cancelled_is_refused_and_ch
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
     admin = {"X-Role": "admin"}
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session = await create_session(client, amount=2500, currency="INR")
         url = f"{SESSIONS}/{session['id']}"
         fake.delays["create_order"] = 1.0  # Razorpay takes its time to open the order ...
@@ -542,7 +544,7 @@ async def test_an_order_opened_while_the_checkout_is_cancelled_is_refused_and_ch
 async def test_a_decline_one_step_saw_first_never_undoes_the_capture_another_step_made(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         payment_id = uuid.UUID(session["payment"]["id"])
         declined = fake.pay(order_id, outcome="failed")
@@ -575,7 +577,7 @@ async def test_capture_news_for_a_flagged_payment_reaches_the_person_deciding_it
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway
 ) -> None:
     admin = {"X-Role": "admin"}
-    async with client_for(gateway=razorpay, gateway_max_attempts=1) as client:
+    async with client_for(test_gateway=razorpay, gateway_max_attempts=1) as client:
         session, order_id = await _checkout(client)
         authorized = fake.pay(order_id, outcome="captured")  # an account that captures on its own
         signature = fake.checkout_signature(order_id, authorized)
@@ -613,7 +615,7 @@ async def _unanswered_checkout(client: Client, fake: FakeRazorpay) -> tuple[dict
 async def test_a_checkout_resolved_as_failed_when_no_money_moved_ends_for_good(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay, gateway_max_attempts=1) as client:
+    async with client_for(test_gateway=razorpay, gateway_max_attempts=1) as client:
         session, order_id, authorized = await _unanswered_checkout(client, fake)
         resolved = await client.post(
             f"/payguard/admin/payments/{session['payment']['id']}/resolve",
@@ -643,7 +645,7 @@ async def test_capture_news_racing_a_failed_resolution_never_leaves_money_unseen
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
     outcomes = []
-    async with client_for(gateway=razorpay, gateway_max_attempts=1) as client:
+    async with client_for(test_gateway=razorpay, gateway_max_attempts=1) as client:
         for _ in range(4):
             session, _, authorized = await _unanswered_checkout(client, fake)
             fake.settle_payment(authorized, "captured")  # the account captures it on its own
@@ -669,7 +671,7 @@ async def test_capture_news_racing_a_failed_resolution_never_leaves_money_unseen
 async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_first(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         session, order_id = await _checkout(client)
         payment_id = fake.pay(order_id, outcome="captured")
         headers, body = fake.webhook("payment.captured", payment_id)
@@ -688,7 +690,7 @@ async def test_news_waiting_for_a_worker_is_not_lost_when_the_payment_is_closed_
 async def test_an_order_the_gateway_refuses_fails_the_payment_once_and_answers_422_to_a_checkout(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         tiny = await create_payment(client, amount=50)  # below Razorpay's minimum of INR 1.00
         steps = await work_off(client.app)
@@ -710,7 +712,7 @@ async def test_a_gateway_answering_after_the_lease_is_given_up_on_inside_it_and_
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
     lease = 2.5  # seconds: the gateway calls get 2 of them, the rest is kept to record the retry
-    async with client_for(gateway=razorpay, payment_lease_seconds=lease) as client:
+    async with client_for(test_gateway=razorpay, payment_lease_seconds=lease) as client:
         await seed_merchants(client)
         created = await create_payment(client, vpa="success@razorpay")
         payment_id = uuid.UUID(created["id"])
@@ -737,7 +739,7 @@ async def test_a_refund_answered_after_the_lease_is_given_up_on_inside_it_and_re
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
     lease = 2.5
-    async with client_for(gateway=razorpay, payment_lease_seconds=lease) as client:
+    async with client_for(test_gateway=razorpay, payment_lease_seconds=lease) as client:
         await seed_merchants(client)
         created = await create_payment(client, vpa="success@razorpay")
         await work_off(client.app)
@@ -765,7 +767,7 @@ async def test_a_refund_answered_after_the_lease_is_given_up_on_inside_it_and_re
 async def test_a_step_cancelled_after_the_capture_gives_its_lease_back_and_the_retry_charges_nothing_more(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         created = await create_payment(client, vpa="success@razorpay")
         payment_id = uuid.UUID(created["id"])
@@ -797,7 +799,7 @@ async def test_a_step_cancelled_after_the_capture_gives_its_lease_back_and_the_r
 async def test_a_refund_step_cancelled_after_the_refund_gives_its_lease_back_and_refunds_once(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         await seed_merchants(client)
         created = await create_payment(client, vpa="success@razorpay")
         await work_off(client.app)
@@ -832,7 +834,7 @@ async def test_a_job_swept_while_it_captures_is_retried_at_once_and_charges_once
     """SAQ's sweep can take a job a worker has just dequeued, but not yet marked active, for a lost one
     (tobymao/saq#277): it aborts the running job. Its payment must not wait for the reconciler."""
     settings = {"run_worker_in_app": True, "clock": SystemClock(), "reconcile_cron": "0 0 1 1 *"}  # no reconciler
-    async with client_for(gateway=razorpay, **settings) as client:
+    async with client_for(test_gateway=razorpay, **settings) as client:
         await seed_merchants(client)
         queue = payguard_of(client.app).queue
         fake.response_delays["capture"] = 4.0  # the money moves; the job is still waiting for the answer
@@ -862,7 +864,7 @@ async def test_an_application_shutting_down_lets_its_worker_finish_a_running_cap
 ) -> None:
     """The in-app worker stops as a CLI worker does on SIGTERM: the running job finishes within the grace."""
     settings = {"run_worker_in_app": True, "clock": SystemClock(), "reconcile_cron": "0 0 1 1 *"}  # no reconciler
-    async with client_for(gateway=razorpay, **settings) as client:
+    async with client_for(test_gateway=razorpay, **settings) as client:
         await seed_merchants(client)
         fake.response_delays["capture"] = 1.0  # the money moves; the answer comes a second later
         created = await create_payment(client, vpa="success@razorpay")

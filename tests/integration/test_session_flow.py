@@ -216,7 +216,7 @@ async def test_a_late_success_after_a_timeout_still_completes(client: Client, cl
 async def test_a_declined_payment_interrupts_the_attempt_with_ways_out(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(gateway=SimulatedGateway(outcome="failure")) as client:
+    async with client_for(test_gateway=SimulatedGateway(outcome="failure")) as client:
         session = await create_session(client)
         response = await client.post(
             f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "pay_declined"}, headers=ALICE
@@ -242,7 +242,7 @@ async def test_a_declined_payment_interrupts_the_attempt_with_ways_out(
 
 async def test_a_bad_checkout_signature_is_refused_and_changes_nothing(client_for: ClientFactory, store: Store) -> None:
     gateway = RazorpayGateway("rzp_test_key", "key-secret", "hook-secret", base_url="http://127.0.0.1:9")
-    async with client_for(gateway=gateway) as client:
+    async with client_for(test_gateway=gateway) as client:
         session = await create_session(client)
         events = await store.count("payguard_event")
         response = await client.post(
@@ -401,7 +401,7 @@ class UnreachableGateway(SimulatedGateway):
 async def test_an_unreachable_gateway_leaves_the_payment_processing_and_retries_later(
     client_for: ClientFactory, store: Store, clock: ManualClock
 ) -> None:
-    async with client_for(gateway=UnreachableGateway()) as client:
+    async with client_for(test_gateway=UnreachableGateway()) as client:
         session = await create_session(client)
         await client.post(f"{BASE}/{session['id']}/complete", json={"gatewayPaymentId": "p"}, headers=ALICE)
         await work_off(client.app)

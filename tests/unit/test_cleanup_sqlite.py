@@ -14,7 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from litestar_payguard import PayGuardConfig
-from litestar_payguard.models import CleanupTrigger, Merchant, OutboxEvent, PayGuardModel, Payment, PaymentStatus
+from litestar_payguard.models import (
+    CleanupTrigger,
+    Merchant,
+    OutboxEvent,
+    PayGuardModel,
+    Payment,
+    PaymentMode,
+    PaymentStatus,
+)
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
@@ -46,6 +54,7 @@ async def _seed(sessions: async_sessionmaker[AsyncSession], ages_minutes: list[f
                 amount=4900,
                 currency="USD",
                 status=PaymentStatus.PENDING,
+                mode=PaymentMode.TEST,
                 gateway="simulated",
                 amount_refunded=0,
                 extra={"order": str(index)},
