@@ -10,9 +10,9 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
-from demo_app.carts import fulfil_order
 from demo_app.catalogue import price_of
 from demo_app.docs import openapi_config
+from demo_app.fulfilment import fulfil_order
 from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
 from demo_app.shop import build_shop_router, index, me, products
 from litestar_payguard import (
