@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litestar_payguard import PayGuardConfig, PayGuardPlugin
+from litestar_payguard import PayGuardConfig, PayGuardPlugin, Price
 
 BARE_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_row (
@@ -56,6 +56,11 @@ def customer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return connection.headers.get("x-customer")
 
 
+def price(_bundle_id: str, _plan_name: str | None, _connection: ASGIConnection[Any, Any, Any, Any]) -> Price:
+    """Every bundle costs what the benchmark clients expect (the bare endpoints store the same amount)."""
+    return Price(amount=4900, currency="USD")
+
+
 def create_app() -> Litestar:
     db = SQLAlchemyAsyncConfig(
         connection_string=os.environ["BENCH_DATABASE_URL"],
@@ -64,6 +69,7 @@ def create_app() -> Litestar:
     payguard = PayGuardConfig(
         queue_url=os.environ["BENCH_REDIS_URL"],
         customer_id=customer,
+        pricing=price,
         default_merchant_key="bench",
         admin_enabled=False,
         # Polls in the benchmark stay inside the attempt: the measured status path is the read-only one.

@@ -10,8 +10,9 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
-from demo_app.carts import fulfil_order
+from demo_app.catalogue import price_of
 from demo_app.docs import openapi_config
+from demo_app.fulfilment import fulfil_order
 from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
 from demo_app.shop import build_shop_router, index, me, products
 from litestar_payguard import (
@@ -77,6 +78,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         admin_guards=[requires_admin],
         customer_id=customer_id,
         default_merchant_key=DEMO_MERCHANT_KEY,
+        pricing=price_of,  # customers name a product; the catalogue sets what they pay
         on_payment_succeeded=fulfil_order,
         test_gateway=test_gateway,
         live_gateway=live_gateway,

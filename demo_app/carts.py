@@ -1,9 +1,8 @@
-"""The shop's carts: one per user, safe under concurrent adds, paid through payguard, fulfilled exactly once."""
+"""The shop's carts: one per user, safe under concurrent adds, paid through payguard at the shop's prices."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -12,13 +11,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession  # Litestar reads handler signatures at run time
 
 from demo_app.catalogue import CATALOGUE, ProductNotFoundError
+from demo_app.fulfilment import insert_for, record_checkout
 from demo_app.models import Cart, CartItem, Order
 from litestar_payguard import SessionService
 from litestar_payguard.exceptions import InvalidRequestError, NotFoundError
@@ -26,10 +24,15 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.schemas.pending import SessionOpened
 
-if TYPE_CHECKING:
-    from litestar_payguard.models import Payment
-
-__all__ = ("add_item", "checkout_cart", "fulfil_order", "get_cart", "get_cart_by_id", "list_orders", "remove_item")
+__all__ = (
+    "add_item",
+    "checkout_cart",
+    "get_cart",
+    "get_cart_by_id",
+    "list_orders",
+    "remove_item",
+    "username_of",
+)
 
 
 class CartNotFoundError(NotFoundError):
@@ -88,15 +91,12 @@ class OrderView(msgspec.Struct, rename="camel"):
     items: list[dict[str, Any]]
 
 
-def _username(request: Request[Any, Any, Any]) -> str:
+def username_of(request: Request[Any, Any, Any]) -> str:
+    """The signed-in user's name; 401 when anonymous."""
     user = request.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Log in first: POST /auth/login.")
     return str(user.username)
-
-
-def _insert(db: AsyncSession) -> Any:
-    return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 async def own_cart(db: AsyncSession, username: str) -> Cart:
@@ -146,7 +146,7 @@ async def _view(db: AsyncSession, cart: Cart) -> CartView:
 @get("/cart", operation_id="demoGetCart")
 async def get_cart(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> CartView:
     """The signed-in user's cart (created on first use)."""
-    return await _view(db_session, await own_cart(db_session, _username(request)))
+    return await _view(db_session, await own_cart(db_session, username_of(request)))
 
 
 @get("/carts/{cart_id:str}", operation_id="demoGetCartById")
@@ -157,7 +157,7 @@ async def get_cart_by_id(
     key = as_uuid(cart_id)
     cart = None
     if key is not None:
-        cart = await db_session.scalar(select(Cart).where(Cart.id == key, Cart.username == _username(request)))
+        cart = await db_session.scalar(select(Cart).where(Cart.id == key, Cart.username == username_of(request)))
     if cart is None:
         raise CartNotFoundError(f"No cart {cart_id}.")
     return await _view(db_session, cart)
@@ -170,8 +170,8 @@ async def add_item(
     """Add a product; concurrent adds all count (one atomic upsert each, no read-modify-write)."""
     if data.product_id not in CATALOGUE:
         raise ProductNotFoundError(f"No product {data.product_id!r}.")
-    cart = await own_cart(db_session, _username(request))
-    insert = _insert(db_session)
+    cart = await own_cart(db_session, username_of(request))
+    insert = insert_for(db_session)
     statement = insert(CartItem).values(cart_id=cart.id, product_id=data.product_id, quantity=data.quantity)
     await db_session.execute(
         statement.on_conflict_do_update(
@@ -187,7 +187,7 @@ async def remove_item(
     product_id: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
 ) -> CartView:
     """Take a product out of the cart."""
-    cart = await own_cart(db_session, _username(request))
+    cart = await own_cart(db_session, username_of(request))
     await db_session.execute(sql_delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.product_id == product_id))
     return await _view(db_session, cart)
 
@@ -198,11 +198,12 @@ async def checkout_cart(
     db_session: NamedDependency[AsyncSession],
     payguard_sessions: NamedDependency[SessionService],
 ) -> SessionOpened:
-    """Open a payguard checkout session for the cart, priced by the shop.
+    """Open a payguard checkout session for the cart, priced by the shop, and record what it sells.
 
-    The bundle is the cart: a second checkout while the first is open answers 409 with the ways out.
+    The bundle is the cart: a second checkout while the first is open answers 409 with the ways out. The order is
+    made from the recorded checkout, so items added to the cart afterwards are neither paid for nor ordered.
     """
-    cart = await own_cart(db_session, _username(request))
+    cart = await own_cart(db_session, username_of(request))
     lines = await _lines(db_session, cart)
     if not lines:
         raise CartEmptyError("Add something to the cart first.")
@@ -215,47 +216,19 @@ async def checkout_cart(
         amount=sum(line.amount for line in lines),
         currency=currencies.pop(),
         plan_name=f"Cart of {len(lines)} products",
-        metadata={"cartId": str(cart.id), "items": json.dumps(items, separators=(",", ":"))},
+        metadata={"cartId": str(cart.id)},
     )
-    return await payguard_sessions.open(order)
+    session = await payguard_sessions.open(order)
+    await record_checkout(db_session, cart.username, session, items, cart_id=cart.id)
+    return session
 
 
 @get("/orders", operation_id="demoListOrders")
 async def list_orders(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> list[OrderView]:
     """The signed-in user's orders, newest first."""
     orders = await db_session.scalars(
-        select(Order).where(Order.username == _username(request)).order_by(Order.created_at.desc())
+        select(Order).where(Order.username == username_of(request)).order_by(Order.created_at.desc())
     )
     return [
         OrderView(id=o.id, payment_id=o.payment_id, amount=o.amount, currency=o.currency, items=o.items) for o in orders
     ]
-
-
-async def fulfil_order(payment: Payment, db: AsyncSession) -> None:
-    """Payguard's ``on_payment_succeeded`` hook: the order, in the transaction that records the payment.
-
-    Runs once per success; the unique payment id on orders makes a second order impossible even if it ran again.
-    The paid items leave the cart (what was added since the checkout stays).
-    """
-    cart_id = as_uuid(str(payment.extra.get("cartId", "")))
-    items = json.loads(str(payment.extra.get("items", "[]")))
-    if cart_id is None:  # a payment of a single product (POST /shop/checkout): its bundle is the product
-        items = [{"productId": payment.bundle_id, "quantity": 1}]
-    insert = _insert(db)
-    created = await db.scalar(
-        insert(Order)
-        .values(
-            username=payment.customer_id,
-            payment_id=payment.id,
-            amount=payment.amount,
-            currency=payment.currency,
-            items=items,
-        )
-        .on_conflict_do_nothing(index_elements=["payment_id"])
-        .returning(Order.id)
-    )
-    if created is not None and cart_id is not None:  # only the order made now takes its items from the cart
-        for item in items:  # what was paid leaves the cart; what was added after the checkout stays
-            where = (CartItem.cart_id == cart_id, CartItem.product_id == item["productId"])
-            await db.execute(update(CartItem).where(*where).values(quantity=CartItem.quantity - item["quantity"]))
-            await db.execute(sql_delete(CartItem).where(*where, CartItem.quantity <= 0))

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import msgspec
 
+from litestar_payguard import Price
 from litestar_payguard.exceptions import NotFoundError
 
-__all__ = ("CATALOGUE", "Product", "ProductNotFoundError")
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+
+__all__ = ("CATALOGUE", "Product", "ProductNotFoundError", "price_of")
 
 
 class Product(msgspec.Struct, rename="camel"):
@@ -27,6 +33,14 @@ CATALOGUE = {
         Product(id="team-yearly-inr", name="Team, yearly (INR)", amount=2_499_00, currency="INR"),
     )
 }
+
+
+def price_of(bundle_id: str, _plan_name: str | None, _connection: ASGIConnection[Any, Any, Any, Any]) -> Price | None:
+    """The pricing hook: a session opened at ``POST /payguard/sessions`` costs the product's price."""
+    product = CATALOGUE.get(bundle_id)
+    if product is None:
+        return None
+    return Price(amount=product.amount, currency=product.currency, display_name=product.name)
 
 
 class ProductNotFoundError(NotFoundError):

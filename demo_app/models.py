@@ -1,4 +1,4 @@
-"""The shop's own tables: carts, their items, and orders (created by payguard's fulfilment hook)."""
+"""The shop's own tables: carts, their items, the checkouts it opened, and orders (made by the fulfilment hook)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from advanced_alchemy.types import JsonB
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-__all__ = ("Cart", "CartItem", "Order")
+__all__ = ("Cart", "CartItem", "Checkout", "Order")
 
 
 class Cart(UUIDAuditBase):
@@ -30,6 +30,27 @@ class CartItem(UUIDAuditBase):
     cart_id: Mapped[UUID] = mapped_column(ForeignKey("demo_cart.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Checkout(UUIDAuditBase):
+    """What the shop sold in a checkout it opened, written with the session: the order is made from this.
+
+    The fulfilment hook checks the payment against it (amount, currency, customer), so what a customer can put in a
+    session's metadata never becomes an order, and only the paying customer's own cart is emptied.
+    """
+
+    __tablename__ = "demo_checkout"
+
+    payment_id: Mapped[UUID] = mapped_column(unique=True)
+    """The payguard payment of the checkout session."""
+    username: Mapped[str] = mapped_column(String(255))
+    """The customer who checked out (the payment's ``customer_id``)."""
+    cart_id: Mapped[UUID | None] = mapped_column(ForeignKey("demo_cart.id", ondelete="CASCADE"), default=None)
+    """The cart paid for; ``None`` for a single product (``POST /shop/checkout``)."""
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonB)
+    """``[{"productId", "quantity"}]``, priced by the shop when the checkout was opened."""
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class Order(UUIDAuditBase):

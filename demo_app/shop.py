@@ -9,9 +9,11 @@ from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession  # Litestar reads handler signatures at run time
 
-from demo_app.carts import add_item, checkout_cart, get_cart, get_cart_by_id, list_orders, remove_item
+from demo_app.carts import add_item, checkout_cart, get_cart, get_cart_by_id, list_orders, remove_item, username_of
 from demo_app.catalogue import CATALOGUE, Product, ProductNotFoundError
+from demo_app.fulfilment import record_checkout
 from litestar_payguard import SessionService
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.problems import build_exception_handlers
@@ -34,7 +36,7 @@ def index() -> dict[str, Any]:
         "shop": "payguard demo shop",
         "login": 'POST /auth/login {"username": "alice"} -> bearer token',
         "products": "GET /products",
-        "checkout": 'POST /shop/checkout {"productId": "pro-monthly"} (or POST /payguard/sessions)',
+        "checkout": 'POST /shop/checkout {"productId": "pro-monthly"} (or POST /payguard/sessions {"bundleId": …})',
         "cart": 'GET /shop/cart; POST /shop/cart/items {"productId": "pro-monthly"}; POST /shop/cart/checkout',
         "orders": "GET /shop/orders (created when the payment succeeds)",
         "sessions": "/payguard/sessions/{id}[/interrupt|/resume|/complete|/cancel|/summary]",
@@ -61,6 +63,8 @@ def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
 @post("/checkout", operation_id="demoCheckout", tags=["demo"], status_code=201)
 async def checkout(
     data: JSONBody[Checkout],
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
     payguard_sessions: NamedDependency[SessionService],
 ) -> SessionOpened:
     """Open a payguard checkout session for a catalogue product, priced by the shop, not the client."""
@@ -71,7 +75,9 @@ async def checkout(
     order = SessionCreate(
         bundle_id=product.id, amount=product.amount, currency=product.currency, plan_name=product.name
     )
-    return payguard_sessions.view(await payguard_sessions.create(order))
+    session = payguard_sessions.view(await payguard_sessions.create(order))
+    await record_checkout(db_session, username_of(request), session, [{"productId": product.id, "quantity": 1}])
+    return session
 
 
 def build_shop_router(*, payguard_path: str) -> Router:

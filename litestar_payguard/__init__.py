@@ -15,6 +15,7 @@ from litestar_payguard.gateways import (
 )
 from litestar_payguard.models import PaymentMode
 from litestar_payguard.plugins import PayGuardPlugin
+from litestar_payguard.pricing import Price, PricingHook
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.merchant_payments import MerchantPaymentService
@@ -38,6 +39,8 @@ __all__ = (
     "PayGuardPlugin",
     "PaymentMode",
     "PaymentOutcome",
+    "Price",
+    "PricingHook",
     "Principal",
     "RazorpayGateway",
     "RefundOutcome",

@@ -13,6 +13,7 @@ from croniter import croniter
 from litestar_payguard.clock import Clock, SystemClock
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.gateways import Gateway, SimulatedGateway
+from litestar_payguard.pricing import PricingHook
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -87,6 +88,15 @@ class PayGuardConfig:
     """The host's fulfilment hook: runs in the same transaction as the payment's move to ``succeeded``, so a
     payment is never paid without its order. A hook that raises is retried with backoff
     (``fulfilment_retry_seconds``); after ``fulfilment_max_attempts`` the payment is flagged for attention."""
+    pricing: PricingHook | None = None
+    """The host's prices: ``(bundle_id, plan_name, request) -> Price | None`` (may be async). A customer's
+    ``POST /sessions`` names a bundle and is charged what this returns; ``None`` answers 404 ``BUNDLE_NOT_FOUND``.
+    Without it (and without ``trust_client_prices``) that route answers 403 ``PRICING_NOT_CONFIGURED``; the host's
+    own code and the merchant API set amounts server-side and need no hook."""
+    trust_client_prices: bool = False
+    """Let the client of ``POST /sessions`` set ``amount`` and ``currency`` (then required), as before pricing hooks
+    existed. Only for trusted first-party clients that are not a customer's browser or app (an internal back
+    office, say): anyone who can call the route chooses what they pay. Cannot be combined with ``pricing``."""
     clock: Clock = field(default_factory=SystemClock)
     """Source of the current time; tests inject a manual clock."""
     max_body_bytes: int = 64 * 1024
@@ -222,6 +232,7 @@ class PayGuardConfig:
                 raise ImproperConfigurationError(msg)
         self._check_jobs()
         self._check_gateways()
+        self._check_pricing()
 
     def _check_gateways(self) -> None:
         if _is_live("test_gateway", self.test_gateway):
@@ -234,6 +245,14 @@ class PayGuardConfig:
             msg = (
                 f"PayGuardConfig.live_gateway ({self.live_gateway.name}) moves no real money (test keys, or a "
                 "simulated gateway): live merchants would be paid with nothing captured. Pass it as test_gateway."
+            )
+            raise ImproperConfigurationError(msg)
+
+    def _check_pricing(self) -> None:
+        if self.pricing is not None and self.trust_client_prices:
+            msg = (
+                "PayGuardConfig.pricing and trust_client_prices exclude each other: with a pricing hook the server "
+                "sets every customer price. Drop trust_client_prices."
             )
             raise ImproperConfigurationError(msg)
 

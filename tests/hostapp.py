@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, get, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath
 
-from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, SessionService, SystemClock
+from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, Price, SessionService, SystemClock
 from litestar_payguard.exceptions import GatewayError
 from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.middleware import IdempotencyMiddleware
@@ -27,10 +29,33 @@ from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
 
 DEFAULT_MERCHANT_KEY = "key_test_default"
+DEFAULT_PRICE = Price(amount=4900, currency="USD")
+"""What the test host charges for a bundle it was given no price for."""
+
+PriceKey = str | tuple[str, str | None]
+"""A bundle id, or a bundle id and a plan name."""
 
 
 def customer_from_headers(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return connection.headers.get("x-customer")
+
+
+def price_list(bundle_id: str, plan_name: str | None, connection: ASGIConnection[Any, Any, Any, Any]) -> Price | None:
+    """The test host's pricing hook: ``app.state.prices`` by (bundle, plan), then by bundle, else DEFAULT_PRICE.
+
+    A price of ``None`` there makes the bundle one the host does not sell. Tests may change the prices of a running
+    app (a catalogue changing under a customer's open page).
+    """
+    prices: dict[PriceKey, Price | None] = connection.app.state.prices
+    for key in ((bundle_id, plan_name), bundle_id):
+        if key in prices:
+            return prices[key]
+    return DEFAULT_PRICE
+
+
+def set_price(app: Litestar, key: PriceKey, price: Price | None) -> None:
+    """Change what the running test host charges for a bundle (or one of its plans)."""
+    app.state.prices[key] = price
 
 
 def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -108,8 +133,10 @@ def create_app(
     queue_name: str = "payguard",
     clock: Clock | None = None,
     pool_size: int = 10,
+    prices: Mapping[PriceKey, Price | None] | None = None,
     **overrides: Any,
 ) -> Litestar:
+    """The test host; ``overrides`` are ``PayGuardConfig`` fields, ``prices`` what :func:`price_list` answers."""
     sqlalchemy_config = SQLAlchemyAsyncConfig(
         connection_string=database_url,
         engine_config=EngineConfig(pool_size=pool_size, max_overflow=pool_size),
@@ -119,6 +146,7 @@ def create_app(
         "queue_name": queue_name,
         "admin_guards": [requires_admin],
         "customer_id": customer_from_headers,
+        "pricing": price_list,
         "default_merchant_key": DEFAULT_MERCHANT_KEY,
         "clock": clock or SystemClock(),
     }
@@ -133,6 +161,7 @@ def create_app(
             host_failing_checkout,
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
+        state=State({"prices": dict(prices or {})}),
     )
 
 

@@ -17,7 +17,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath
 
-from litestar_payguard import PayGuardConfig, PayGuardPlugin, SessionService
+from litestar_payguard import PayGuardConfig, PayGuardPlugin, Price, SessionService
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import Session, SessionCreate
@@ -26,6 +26,15 @@ from litestar_payguard.schemas import Session, SessionCreate
 def customer_from_header(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """Stand-in for the host's auth: a real app returns ``str(connection.user.id)``."""
     return connection.headers.get("x-user")
+
+
+PRICES = {"pro": Price(amount=1900, currency="EUR", display_name="Pro")}
+"""Stand-in for the host's catalogue."""
+
+
+def price_of(bundle_id: str, _plan_name: str | None, _connection: ASGIConnection[Any, Any, Any, Any]) -> Price | None:
+    """The host's prices: what a customer's ``POST /payguard/sessions`` charges; ``None`` is not for sale."""
+    return PRICES.get(bundle_id)
 
 
 def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -44,6 +53,7 @@ def create_app() -> Litestar:
         admin_guards=[requires_staff],
         customer_id=customer_from_header,
         default_merchant_key="my-shop",
+        pricing=price_of,
     )
     # The host's own route writes through payguard: give it payguard's commit-then-respond boundary,
     # Idempotency-Key support and problem details.
@@ -60,5 +70,8 @@ def create_app() -> Litestar:
 
 async def buy(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
     """A route of the host's own that opens a checkout through payguard's Python API."""
-    session = await payguard_sessions.create(SessionCreate(bundle_id=plan, amount=1900, currency="EUR"))
+    price = PRICES["pro"]  # the host's own code sets the amount: no pricing hook is asked
+    session = await payguard_sessions.create(
+        SessionCreate(bundle_id=plan, amount=price.amount, currency=price.currency)
+    )
     return payguard_sessions.view(session)

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from litestar_payguard.schemas import Session, SessionComplete, SessionCreate, SessionInterrupt, SessionSummary
+from litestar_payguard.schemas import Session, SessionComplete, SessionInterrupt, SessionRequest, SessionSummary
 from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.services.sessions import SessionService
@@ -23,15 +23,16 @@ class SessionController(Controller):
     @post("/", operation_id="payguardCreateSession", status_code=201)
     async def create_session(
         self,
-        data: JSONBody[SessionCreate],
+        data: JSONBody[SessionRequest],
         payguard_sessions: NamedDependency[SessionService],
     ) -> SessionOpened:
-        """Open a session and its pending payment; attempt 1 starts now.
+        """Open a session for a bundle, at the host's price, and its pending payment; attempt 1 starts now.
 
-        Open payments for other bundles come back as ``warnings``; one for the same bundle answers 409
-        ``PENDING_SAME_BUNDLE`` with the ways out.
+        An ``amount`` or ``currency`` other than the price answers 409 ``PRICE_CHANGED`` with the ``price``; a
+        bundle the host does not sell, 404 ``BUNDLE_NOT_FOUND``. Open payments for other bundles come back as
+        ``warnings``; one for the same bundle answers 409 ``PENDING_SAME_BUNDLE`` with the ways out.
         """
-        return await payguard_sessions.open(data)
+        return await payguard_sessions.open_priced(data)
 
     @get("/{session_id:str}", operation_id="payguardGetSession")
     async def get_session(

@@ -24,6 +24,7 @@ from litestar_payguard.controllers import (
 from litestar_payguard.exceptions import AuthenticationError, ImproperConfigurationError
 from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.requests import decode_body_strictly
@@ -131,7 +132,9 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
 
     async def provide_sessions(request: Request[Any, Any, Any], state: State, scope: Scope) -> SessionService:
         owner = await provide_principal(request, state, scope)
-        return SessionService(sqlalchemy_config.provide_session(state, scope), payguard.config, owner, dispatcher)
+        db = sqlalchemy_config.provide_session(state, scope)
+        pricer = bind_pricer(payguard.config.pricing, request)
+        return SessionService(db, payguard.config, owner, dispatcher, pricer=pricer)
 
     async def provide_merchant(request: Request[Any, Any, Any], state: State, scope: Scope) -> Principal:
         # The merchant API moves money: it never falls back to the default merchant of single-tenant hosts.

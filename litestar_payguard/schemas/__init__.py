@@ -9,6 +9,7 @@ from litestar_payguard.schemas.sessions import (
     SessionComplete,
     SessionCreate,
     SessionInterrupt,
+    SessionRequest,
     SessionSummary,
 )
 
@@ -22,5 +23,6 @@ __all__ = (
     "SessionComplete",
     "SessionCreate",
     "SessionInterrupt",
+    "SessionRequest",
     "SessionSummary",
 )

@@ -20,6 +20,7 @@ __all__ = (
     "SessionComplete",
     "SessionCreate",
     "SessionInterrupt",
+    "SessionRequest",
     "SessionSummary",
     "active_session",
     "session_view",
@@ -46,7 +47,7 @@ Signature = Annotated[str, Meta(min_length=1, max_length=512, pattern=NO_NUL)]
 
 
 class SessionCreate(InputStruct):
-    """Open a checkout session for a bundle."""
+    """Open a checkout session for a bundle at an amount the server decided (the host's code, the merchant API)."""
 
     bundle_id: BundleId
     amount: Amount
@@ -54,6 +55,20 @@ class SessionCreate(InputStruct):
     currency: CurrencyCode
     """ISO 4217 code, any case."""
     plan_name: PlanName | None = None
+    metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+
+
+class SessionRequest(InputStruct):
+    """A customer's request for a checkout session: what to buy; the server's pricing hook sets the price."""
+
+    bundle_id: BundleId
+    plan_name: PlanName | None = None
+    """The plan chosen, passed to the pricing hook; the price's display name when absent."""
+    amount: Amount | None = None
+    """The amount the client expects to pay (minor units): another price answers 409 ``PRICE_CHANGED``. Required
+    only where the host trusts client prices."""
+    currency: CurrencyCode | None = None
+    """The currency the client expects (ISO 4217, any case), checked like ``amount``."""
     metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
 
 

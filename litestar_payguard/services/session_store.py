@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.pricing import Pricer
     from litestar_payguard.schemas.sessions import Session
     from litestar_payguard.services.dispatch import Dispatcher
 
@@ -56,7 +57,7 @@ class SessionStore:
     It takes the same arguments as the service.
     """
 
-    __slots__ = ("_config", "_db", "_dispatcher", "_outbox", "_owner", "_payments", "_stored", "policy")
+    __slots__ = ("_config", "_db", "_dispatcher", "_outbox", "_owner", "_payments", "_pricer", "_stored", "policy")
 
     def __init__(
         self,
@@ -64,11 +65,14 @@ class SessionStore:
         config: PayGuardConfig,
         owner: Principal | None = None,
         dispatcher: Dispatcher | None = None,
+        *,
+        pricer: Pricer | None = None,
     ) -> None:
         self._db = db
         self._config = config
         self._owner = owner
         self._dispatcher = dispatcher
+        self._pricer = pricer
         self._outbox = Outbox(db, config.clock)
         self._payments = PaymentService(db, config, self._outbox)
         self._stored = False

@@ -10,6 +10,7 @@ from advanced_alchemy.service import OffsetPagination
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from litestar_payguard.currencies import normalize_currency
 from litestar_payguard.exceptions import GatewayError, InvalidSignatureError, PayGuardError
 from litestar_payguard.gateways import OrderRequest
 from litestar_payguard.ids import as_uuid
@@ -29,13 +30,20 @@ from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, validated
 from litestar_payguard.services import session_rules as rules
 from litestar_payguard.services.gateway_modes import payment_gateway
+from litestar_payguard.services.session_pricing import session_at_price
 from litestar_payguard.services.session_store import OPEN_STATUSES, SessionNotFoundError, SessionStore
 from litestar_payguard.services.session_summary import build_summary
 
 if TYPE_CHECKING:
     from litestar_payguard.gateways import PaymentOutcome
     from litestar_payguard.models import InterruptKind
-    from litestar_payguard.schemas.sessions import ActiveSession, Session, SessionCreate, SessionSummary
+    from litestar_payguard.schemas.sessions import (
+        ActiveSession,
+        Session,
+        SessionCreate,
+        SessionRequest,
+        SessionSummary,
+    )
     from litestar_payguard.services.pending_rules import OpenPayment
 
 __all__ = ("SessionNotFoundError", "SessionService")
@@ -65,6 +73,7 @@ class SessionService(SessionStore):
         owner: The principal the service acts for when a method is given none.
         dispatcher: Enqueues the processing of a completed payment after the commit; without one (a host
             building the service itself) the reconciler picks the payment up on its next run.
+        pricer: The host's pricing hook bound to the request, for :meth:`open_priced`.
     """
 
     __slots__ = ()
@@ -89,6 +98,22 @@ class SessionService(SessionStore):
             **msgspec.structs.asdict(self.view(session)),
             warnings=[self._payments.pending_view(entry, now) for entry in warnings],
         )
+
+    async def open_priced(self, data: SessionRequest, *, owner: Principal | None = None) -> SessionOpened:
+        """:meth:`open` the session a customer asked for, at the price of the host's pricing hook.
+
+        The ``amount`` and ``currency`` the customer sent are only what it expects to pay: bad ones are refused as
+        bad input, other ones than the price answer 409 (see :func:`.session_pricing.session_at_price`).
+        """
+        owner = self._acting(owner)
+        owner.require_customer()  # who asks comes first: the host's prices may depend on it
+        data = validated(data)
+        if data.amount is not None:
+            self._payments.check_amount(data.amount)
+        if data.currency is not None:
+            normalize_currency(data.currency)
+        priced = await session_at_price(data, self._pricer, trust_client_prices=self._config.trust_client_prices)
+        return await self.open(priced, owner=owner)
 
     async def _open(self, data: SessionCreate, owner: Principal | None) -> tuple[CheckoutSession, list[OpenPayment]]:
         owner = self._acting(owner)

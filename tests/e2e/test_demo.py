@@ -103,7 +103,7 @@ def _walk_the_session_flow(base_url: str, retry_delay: float) -> None:
         # the seeded test merchant authenticates with its API key and secret
         merchant = client.post(
             "/payguard/sessions",
-            json={"bundleId": "api-bundle", "amount": 100, "currency": "EUR"},
+            json={"bundleId": "pro-yearly"},
             headers={**alice, "X-Api-Key": "key_test_demo", "X-Api-Secret": "secret_test_demo"},
         )
         assert merchant.status_code == 201

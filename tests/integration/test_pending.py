@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from litestar_payguard import Price
 from litestar_payguard.testing import ManualClock
+from tests.hostapp import set_price
 from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session
 
 BASE = "/payguard"
@@ -32,6 +34,8 @@ async def test_a_stale_pending_payment_is_expired_and_the_new_one_proceeds(
 async def test_a_fresh_payment_for_the_same_bundle_answers_409_with_ways_out(
     client: Client, store: Store, clock: ManualClock
 ) -> None:
+    set_price(client.app, ("gold", "Gold monthly"), Price(2900, "USD"))
+    set_price(client.app, ("gold", "Gold yearly"), Price(29000, "USD"))
     existing = await create_session(client, bundleId="gold", planName="Gold monthly", amount=2900)
     clock.advance(5 * 60)
 
@@ -74,17 +78,11 @@ async def test_a_fresh_payment_for_the_same_bundle_answers_409_with_ways_out(
 
 async def test_the_ways_out_work(client: Client, store: Store) -> None:
     existing = await create_session(client, bundleId="gold")
-    conflict = (
-        await client.post(
-            f"{BASE}/sessions", json={"bundleId": "gold", "amount": 100, "currency": "USD"}, headers=ALICE
-        )
-    ).json()["conflicts"][0]
+    conflict = (await client.post(f"{BASE}/sessions", json={"bundleId": "gold"}, headers=ALICE)).json()["conflicts"][0]
 
     continued = await client.get(conflict["actions"]["complete"]["url"], headers=ALICE)
     cancelled = await client.post(conflict["actions"]["cancel"]["url"], headers=ALICE)
-    restarted = await client.post(
-        f"{BASE}/sessions", json={"bundleId": "gold", "amount": 100, "currency": "USD"}, headers=ALICE
-    )
+    restarted = await client.post(f"{BASE}/sessions", json={"bundleId": "gold"}, headers=ALICE)
 
     assert continued.json()["id"] == existing["id"]
     assert cancelled.status_code == 200
@@ -96,18 +94,14 @@ async def test_the_ways_out_work(client: Client, store: Store) -> None:
 async def test_other_bundles_never_block_and_come_back_as_warnings(client: Client, store: Store) -> None:
     gold = await create_session(client, bundleId="gold")
 
-    silver = await client.post(
-        f"{BASE}/sessions", json={"bundleId": "silver", "amount": 100, "currency": "USD"}, headers=ALICE
-    )
+    silver = await client.post(f"{BASE}/sessions", json={"bundleId": "silver"}, headers=ALICE)
 
     assert silver.status_code == 201
     warnings = silver.json()["warnings"]
     assert [(w["id"], w["bundleId"], w["stale"]) for w in warnings] == [(gold["payment"]["id"], "gold", False)]
     assert warnings[0]["actions"]["cancel"]["url"] == f"{BASE}/payments/{gold['payment']['id']}/cancel"
     # Another customer's open payment for the same bundle blocks nothing either.
-    bob = await client.post(
-        f"{BASE}/sessions", json={"bundleId": "gold", "amount": 100, "currency": "USD"}, headers=BOB
-    )
+    bob = await client.post(f"{BASE}/sessions", json={"bundleId": "gold"}, headers=BOB)
     assert (bob.status_code, bob.json()["warnings"]) == (201, [])
 
 
@@ -120,9 +114,7 @@ async def test_a_payment_with_the_gateway_is_never_expired_by_age(
     )
     clock.advance(3 * 3600)
 
-    again = await client.post(
-        f"{BASE}/sessions", json={"bundleId": "gold", "amount": 100, "currency": "USD"}, headers=ALICE
-    )
+    again = await client.post(f"{BASE}/sessions", json={"bundleId": "gold"}, headers=ALICE)
     cleanup = await client.post(f"{BASE}/pending/cleanup-stale", headers=ALICE)
 
     assert again.json()["code"] == "PENDING_SAME_BUNDLE"
@@ -219,7 +211,7 @@ async def test_100_concurrent_creates_for_one_bundle_leave_exactly_one_open_paym
             *(
                 client.post(
                     f"{BASE}/sessions",
-                    json={"bundleId": "gold", "amount": 100, "currency": "USD"},
+                    json={"bundleId": "gold"},
                     headers={**ALICE, "Idempotency-Key": f"create-{index}"},
                 )
                 for index in range(100)

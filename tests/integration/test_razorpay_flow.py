@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from saq.job import Status
 
-from litestar_payguard import RazorpayGateway, SystemClock
+from litestar_payguard import Price, RazorpayGateway, SystemClock
 from litestar_payguard.gateways import OrderRequest, RefundRequest
 from litestar_payguard.models import PaymentStatus, RefundStatus
 from litestar_payguard.services.refund_processing import RefundProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
+from tests.hostapp import set_price
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
 from tests.integration.test_payments_api import (
     ACME,
@@ -169,8 +170,15 @@ async def test_the_merchant_api_and_gateway_webhooks_answer_503_with_the_databas
         assert answer.headers["retry-after"] == "5"
 
 
+async def _rupee_session(client: Client, amount: int = 2500) -> dict[str, Any]:
+    """A session for a bundle of its own, which the host prices at ``amount`` paise."""
+    bundle = f"rupees-{uuid.uuid4().hex[:8]}"
+    set_price(client.app, bundle, Price(amount, "INR"))
+    return await create_session(client, bundleId=bundle, amount=amount, currency="INR")
+
+
 async def _checkout(client: Client) -> tuple[dict[str, Any], str]:
-    session = await create_session(client, amount=2500, currency="INR")
+    session = await _rupee_session(client)
     order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
     again = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
     assert order.status_code == 200, order.text
@@ -522,7 +530,7 @@ async def test_an_order_opened_while_the_checkout_is_cancelled_is_refused_and_ch
 ) -> None:
     admin = {"X-Role": "admin"}
     async with client_for(test_gateway=razorpay) as client:
-        session = await create_session(client, amount=2500, currency="INR")
+        session = await _rupee_session(client)
         url = f"{SESSIONS}/{session['id']}"
         fake.delays["create_order"] = 1.0  # Razorpay takes its time to open the order ...
         ordering = asyncio.create_task(client.post(f"{url}/order", headers=ALICE))
@@ -695,7 +703,7 @@ async def test_an_order_the_gateway_refuses_fails_the_payment_once_and_answers_4
         tiny = await create_payment(client, amount=50)  # below Razorpay's minimum of INR 1.00
         steps = await work_off(client.app)
         body = (await client.get(f"{PAYMENTS}/{tiny['id']}", headers=ACME)).json()
-        session = await create_session(client, amount=50, currency="INR")
+        session = await _rupee_session(client, amount=50)
         order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
 
     assert steps == 1  # refused, not retried

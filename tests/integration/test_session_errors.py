@@ -13,7 +13,7 @@ from litestar_payguard.services.merchants import MerchantService
 from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
 
 BASE = "/payguard/sessions"
-VALID = {"bundleId": "bundle-1", "amount": 100, "currency": "USD"}
+VALID = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD"}  # the test host's price
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import httpx
 
-from litestar_payguard import SimulatedGateway
+from litestar_payguard import Price, SimulatedGateway
 from litestar_payguard.gateways import ChargeRequest, PaymentOutcome
 from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.testing import ManualClock
+from tests.hostapp import set_price
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
 from tests.support import work_off
 
@@ -44,7 +45,8 @@ async def test_create_answers_201_with_the_session_and_its_payment(client: Clien
 
 
 async def test_lowercase_currency_is_stored_upper_case(client: Client) -> None:
-    body = await create_session(client, currency="inr")
+    set_price(client.app, "rupees", Price(4900, "inr"))  # the host's catalogue may say it in lower case too
+    body = await create_session(client, bundleId="rupees", currency="inr")
     assert body["payment"]["currency"] == "INR"
 
 

@@ -41,6 +41,7 @@ def test_defaults_follow_the_design() -> None:
         {"queue_url": "redis://x", "stale_cleanup_batch_size": 0},
         {"queue_url": "redis://x", "stale_cleanup_alert_threshold": -1},
         {"queue_url": "redis://x", "worker_shutdown_grace_seconds": -1},
+        {"queue_url": "redis://x", "pricing": lambda *_: None, "trust_client_prices": True},
     ],
 )
 def test_impossible_configurations_fail_at_construction(settings: dict[str, object]) -> None:
