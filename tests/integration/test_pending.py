@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from litestar_payguard import Principal
+from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ALICE, BOB, ON_BOTH_DATABASES, Client, ClientFactory, Store, create_session
+from tests.integration.conftest import (
+    ALICE,
+    BOB,
+    ON_BOTH_DATABASES,
+    Client,
+    ClientFactory,
+    Store,
+    create_session,
+    payguard_of,
+)
 
 BASE = "/payguard"
 
@@ -249,3 +265,43 @@ async def test_the_database_itself_refuses_a_second_open_payment(client: Client,
         assert "uq_payguard_payment_open_bundle" in str(exc)
     else:
         raise AssertionError("a second open payment for the bundle was accepted")
+
+
+def _twin(merchant_id: uuid.UUID, bundle_id: str, amount: int = 4900) -> Payment:
+    """A pending payment of Alice's that no guard checked (what a concurrent request's insert amounts to)."""
+    return Payment(
+        merchant_id=merchant_id,
+        customer_id="alice",
+        bundle_id=bundle_id,
+        amount=amount,
+        currency="USD",
+        status=PaymentStatus.PENDING,
+        gateway="simulated",
+        amount_refunded=0,
+    )
+
+
+@ON_BOTH_DATABASES
+async def test_an_insert_the_open_bundle_index_refuses_becomes_the_409_on_either_database(
+    client: Client, store: Store
+) -> None:
+    existing = await create_session(client, bundleId="gold")
+    payguard = payguard_of(client.app)
+    owner = Principal(merchant_id=await payguard.principals.default_merchant_id(), customer_id="alice")
+
+    async with payguard.db_session() as db:
+        payments = PaymentService(db, payguard.config)
+        db.add(_twin(owner.merchant_id, "gold"))
+        with pytest.raises(IntegrityError) as refused:
+            await db.flush()
+        error = await payments.conflict_from(refused.value, owner, "gold", None, payguard.config.clock.now())
+        # Any other refusal is not a conflict: an amount the check constraint refuses, on a free bundle.
+        db.add(_twin(owner.merchant_id, "silver", amount=0))
+        with pytest.raises(IntegrityError) as other:
+            await db.flush()
+        with pytest.raises(IntegrityError):
+            await payments.conflict_from(other.value, owner, "silver", None, payguard.config.clock.now())
+
+    assert (error.status_code, error.code) == (409, "PENDING_SAME_BUNDLE")
+    assert [conflict["id"] for conflict in error.extra["conflicts"]] == [existing["payment"]["id"]]
+    assert await store.count("payguard_payment") == 1
