@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard import Principal
-from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.models import Payment
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import (
@@ -267,18 +269,10 @@ async def test_the_database_itself_refuses_a_second_open_payment(client: Client,
         raise AssertionError("a second open payment for the bundle was accepted")
 
 
-def _twin(merchant_id: uuid.UUID, bundle_id: str, amount: int = 4900) -> Payment:
-    """A pending payment of Alice's that no guard checked (what a concurrent request's insert amounts to)."""
-    return Payment(
-        merchant_id=merchant_id,
-        customer_id="alice",
-        bundle_id=bundle_id,
-        amount=amount,
-        currency="USD",
-        status=PaymentStatus.PENDING,
-        gateway="simulated",
-        amount_refunded=0,
-    )
+def _twin(payment: Payment, **changes: Any) -> Payment:
+    """A copy of the payment that no guard checked (what a concurrent request's insert amounts to)."""
+    columns = {column.key: getattr(payment, column.key) for column in inspect(Payment).column_attrs}
+    return Payment(**{**columns, "id": uuid.uuid4(), **changes})
 
 
 @ON_BOTH_DATABASES
@@ -291,12 +285,14 @@ async def test_an_insert_the_open_bundle_index_refuses_becomes_the_409_on_either
 
     async with payguard.db_session() as db:
         payments = PaymentService(db, payguard.config)
-        db.add(_twin(owner.merchant_id, "gold"))
+        stored = await db.get_one(Payment, uuid.UUID(existing["payment"]["id"]))
+        db.add(_twin(stored))
         with pytest.raises(IntegrityError) as refused:
             await db.flush()
         error = await payments.conflict_from(refused.value, owner, "gold", None, payguard.config.clock.now())
         # Any other refusal is not a conflict: an amount the check constraint refuses, on a free bundle.
-        db.add(_twin(owner.merchant_id, "silver", amount=0))
+        stored = await db.get_one(Payment, uuid.UUID(existing["payment"]["id"]))
+        db.add(_twin(stored, bundle_id="silver", amount=0))
         with pytest.raises(IntegrityError) as other:
             await db.flush()
         with pytest.raises(IntegrityError):
