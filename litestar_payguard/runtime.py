@@ -18,6 +18,7 @@ from litestar_payguard.jobs import FUNCTIONS, cron_jobs
 from litestar_payguard.jobs.worker import DrainingWorker
 from litestar_payguard.services.payment_statements import PaymentStatements
 from litestar_payguard.services.processing import PaymentProcessor
+from litestar_payguard.sqlite import lock_on_begin
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -67,6 +68,8 @@ class PayGuard:
             assert config.queue_url is not None
             self.queue = Queue.from_url(config.queue_url, name=config.queue_name)
         self.principals = PrincipalResolver(config, sqlalchemy_config)
+        # Before anything uses the engine: on SQLite, what payguard reads under FOR UPDATE must stay as read.
+        lock_on_begin(sqlalchemy_config.get_engine())
         self._statements: PaymentStatements | None = None
         self._statements_known = False  # the engine is the host's, and made when first needed
         self._worker: Worker[Any] | None = None

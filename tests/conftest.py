@@ -75,12 +75,37 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def store(engine: AsyncEngine) -> AsyncIterator[Store]:
+async def postgres_store(engine: AsyncEngine) -> Store:
     """Empty payguard's tables before the test, and give it a way to read them."""
     tables = ", ".join(table.name for table in PayGuardModel.metadata.sorted_tables)
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    return Store(engine)
+
+
+@pytest.fixture
+def store(postgres_store: Store) -> Store:
+    """The stored state of the test's database: Postgres (an integration test may run on SQLite instead)."""
+    return postgres_store
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file of the test's own, with payguard's tables; ``sqlite+aiosqlite://`` form."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'payguard.db'}"
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(PayGuardModel.metadata.create_all)
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def sqlite_store(sqlite_url: str) -> AsyncIterator[Store]:
+    """The stored state of that file, read with the tests' own engine."""
+    engine = create_async_engine(sqlite_url)
     yield Store(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

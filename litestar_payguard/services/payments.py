@@ -23,7 +23,6 @@ from litestar_payguard.models import (
     PaymentMode,
     PaymentStatus,
 )
-from litestar_payguard.models.payment import OPEN_PAYMENT_INDEX
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
 from litestar_payguard.services import pending_rules as rules
@@ -226,16 +225,18 @@ class PaymentService:
     ) -> PendingSameBundleError:
         """Turn the open-bundle index refusing an insert into the 409, reporting the payment that won.
 
-        A concurrent request opened a payment for this bundle between the guard's check and this insert.
-        Nothing of this request stands: the transaction is rolled back first.
+        A concurrent request opened a payment for this bundle between the guard's check and this insert. Which
+        constraint refused it is not read from the error, whose text differs by database (Postgres names the
+        index, SQLite lists its columns): nothing of this request stands, so the transaction is rolled back and
+        the guard looks again. An open payment for the bundle now is the one that won.
 
         Raises:
-            IntegrityError: ``exc`` itself, when another constraint refused the insert.
+            IntegrityError: ``exc`` itself, when no open payment for the bundle explains it.
         """
-        if OPEN_PAYMENT_INDEX not in str(exc.orig):
-            raise exc
         await self._db.rollback()
         conflicts = [entry for entry in await self.open_payments(owner) if entry.payment.bundle_id == bundle_id]
+        if not conflicts:
+            raise exc
         return self.conflict_error(conflicts, plan_name, now)
 
     def conflict_error(

@@ -7,12 +7,13 @@ from collections import Counter
 
 from litestar_payguard import SimulatedGateway
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.integration.conftest import ALICE, ON_BOTH_DATABASES, Client, ClientFactory, Store, create_session
 from tests.support import work_off
 
 BASE = "/payguard/sessions"
 
 
+@ON_BOTH_DATABASES
 async def test_concurrent_resumes_start_exactly_one_new_attempt(
     client: Client, store: Store, clock: ManualClock
 ) -> None:
@@ -30,6 +31,7 @@ async def test_concurrent_resumes_start_exactly_one_new_attempt(
     assert await store.count("payguard_session_event", "type = 'resumed'") == 1
 
 
+@ON_BOTH_DATABASES
 async def test_concurrent_completes_capture_once(client_for: ClientFactory, store: Store) -> None:
     gateway = SimulatedGateway()
     async with client_for(test_gateway=gateway) as client:
@@ -53,6 +55,7 @@ async def test_concurrent_completes_capture_once(client_for: ClientFactory, stor
     assert await store.count("payguard_session_event", "type = 'completed'") == 1
 
 
+@ON_BOTH_DATABASES
 async def test_complete_racing_cancel_ends_in_exactly_one_terminal_state(client: Client, store: Store) -> None:
     session = await create_session(client)
     sid = session["id"]
@@ -79,6 +82,7 @@ async def test_complete_racing_cancel_ends_in_exactly_one_terminal_state(client:
     assert await store.count("payguard_session_event", "type IN ('completed', 'cancelled')") == 1
 
 
+@ON_BOTH_DATABASES
 async def test_concurrent_polls_record_a_timeout_once(client: Client, store: Store, clock: ManualClock) -> None:
     session = await create_session(client)
     clock.advance(40)

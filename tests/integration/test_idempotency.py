@@ -12,7 +12,16 @@ from litestar_payguard import Principal
 from litestar_payguard.services.idempotency import IdempotencyService, fingerprint, key_scope
 from litestar_payguard.services.merchants import MerchantService
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session, payguard_of
+from tests.integration.conftest import (
+    ALICE,
+    BOB,
+    ON_BOTH_DATABASES,
+    Client,
+    ClientFactory,
+    Store,
+    create_session,
+    payguard_of,
+)
 
 BASE = "/payguard/sessions"
 BODY = {"bundleId": "bundle-1", "amount": 4900, "currency": "USD"}
@@ -92,6 +101,7 @@ async def test_a_route_can_require_a_key(client_for: ClientFactory, store: Store
     assert await store.count("payguard_session") == 1
 
 
+@ON_BOTH_DATABASES
 async def test_200_concurrent_identical_requests_create_exactly_one_session(
     client_for: ClientFactory, store: Store
 ) -> None:

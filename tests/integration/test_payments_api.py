@@ -15,7 +15,15 @@ from litestar_payguard.gateways import DECLINED_VPA
 from litestar_payguard.models import Payment
 from litestar_payguard.schemas.merchant import PaymentCreate
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
+from tests.integration.conftest import (
+    ALICE,
+    ON_BOTH_DATABASES,
+    Client,
+    ClientFactory,
+    Store,
+    create_session,
+    payguard_of,
+)
 from tests.support import eventually, work_off
 
 PAYMENTS = "/payguard/v1/payments"
@@ -238,14 +246,21 @@ async def test_only_captured_payments_are_refundable_and_only_by_their_merchant(
     assert await store.count("payguard_refund") == 0
 
 
+@ON_BOTH_DATABASES
 async def test_50_concurrent_partial_refunds_never_exceed_the_captured_amount(
     client_for: ClientFactory, store: Store
 ) -> None:
-    async with client_for(pool_size=20) as client:
+    async with client_for(pool_size=20, run_worker_in_app=True, clock=SystemClock()) as client:
         await seed_merchants(client)
-        payment = await _paid(client, amount=5000)
+        payment = await create_payment(client, amount=5000)
+        assert await settled(client, payment["id"]) == "succeeded"
+        # The worker processes the refunds admitted first while the others are still being admitted.
         responses = await asyncio.gather(*(_refund(client, payment["id"], amount=150) for _ in range(50)))
-        await work_off(client.app)
+
+        async def all_processed() -> bool:
+            return await store.count("payguard_refund", "status = 'pending'") == 0
+
+        await eventually(all_processed)
         final = (await client.get(f"{PAYMENTS}/{payment['id']}", headers=ACME)).json()
 
     codes = [response.status_code for response in responses]
@@ -255,6 +270,8 @@ async def test_50_concurrent_partial_refunds_never_exceed_the_captured_amount(
         "REFUND_EXCEEDS_AVAILABLE"
     }
     assert (final["amountRefunded"], final["amountRefunding"], final["status"]) == (4950, 0, "partially_refunded")
+    assert await store.count("payguard_refund", "status = 'processed'") == 33
+    assert await store.count("payguard_refund", "status <> 'processed'") == 0
     assert await store.scalar("SELECT sum(amount) FROM payguard_refund WHERE status = 'processed'") == 4950
 
 

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
+from typing import Any
 
-from litestar_payguard import Price
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from litestar_payguard import Price, Principal
+from litestar_payguard.models import Payment
+from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.testing import ManualClock
 from tests.hostapp import set_price
-from tests.integration.conftest import ALICE, BOB, Client, ClientFactory, Store, create_session
+from tests.integration.conftest import (
+    ALICE,
+    BOB,
+    ON_BOTH_DATABASES,
+    Client,
+    ClientFactory,
+    Store,
+    create_session,
+    payguard_of,
+)
 
 BASE = "/payguard"
 
@@ -203,6 +220,7 @@ async def test_cancelling_a_payment_checks_ownership_and_status(client: Client, 
     )
 
 
+@ON_BOTH_DATABASES
 async def test_100_concurrent_creates_for_one_bundle_leave_exactly_one_open_payment(
     client_for: ClientFactory, store: Store
 ) -> None:
@@ -240,3 +258,37 @@ async def test_the_database_itself_refuses_a_second_open_payment(client: Client,
         assert "uq_payguard_payment_open_bundle" in str(exc)
     else:
         raise AssertionError("a second open payment for the bundle was accepted")
+
+
+def _twin(payment: Payment, **changes: Any) -> Payment:
+    """A copy of the payment that no guard checked (what a concurrent request's insert amounts to)."""
+    columns = {column.key: getattr(payment, column.key) for column in inspect(Payment).column_attrs}
+    return Payment(**{**columns, "id": uuid.uuid4(), **changes})
+
+
+@ON_BOTH_DATABASES
+async def test_an_insert_the_open_bundle_index_refuses_becomes_the_409_on_either_database(
+    client: Client, store: Store
+) -> None:
+    existing = await create_session(client, bundleId="gold")
+    payguard = payguard_of(client.app)
+    owner = Principal(merchant_id=await payguard.principals.default_merchant_id(), customer_id="alice")
+
+    async with payguard.db_session() as db:
+        payments = PaymentService(db, payguard.config)
+        stored = await db.get_one(Payment, uuid.UUID(existing["payment"]["id"]))
+        db.add(_twin(stored))
+        with pytest.raises(IntegrityError) as refused:
+            await db.flush()
+        error = await payments.conflict_from(refused.value, owner, "gold", None, payguard.config.clock.now())
+        # Any other refusal is not a conflict: an amount the check constraint refuses, on a free bundle.
+        stored = await db.get_one(Payment, uuid.UUID(existing["payment"]["id"]))
+        db.add(_twin(stored, bundle_id="silver", amount=0))
+        with pytest.raises(IntegrityError) as other:
+            await db.flush()
+        with pytest.raises(IntegrityError):
+            await payments.conflict_from(other.value, owner, "silver", None, payguard.config.clock.now())
+
+    assert (error.status_code, error.code) == (409, "PENDING_SAME_BUNDLE")
+    assert [conflict["id"] for conflict in error.extra["conflicts"]] == [existing["payment"]["id"]]
+    assert await store.count("payguard_payment") == 1

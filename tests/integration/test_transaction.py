@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from litestar_payguard.testing.servers import Server
-from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.integration.conftest import ALICE, ON_SQLITE, Client, ClientFactory, Store, create_session
 
 BASE = "/payguard/sessions"
 
@@ -104,3 +105,34 @@ async def test_the_app_starts_serves_and_stops_with_redis_down(client_for: Clien
     async with client_for(queue_url="redis://127.0.0.1:9/0") as client:
         response = await client.post(BASE, json={"bundleId": "b"}, headers=ALICE)
     assert response.status_code == 201
+
+
+@ON_SQLITE
+async def test_a_sqlite_file_another_process_holds_answers_503_and_changes_nothing(
+    client_for: ClientFactory, sqlite_url: str, store: Store
+) -> None:
+    body = {"bundleId": "gold", "amount": 4900, "currency": "USD"}
+    # The host's own busy timeout (here in the URL) stays: a short one, so the requests give up quickly.
+    async with client_for(database_url=f"{sqlite_url}?timeout=0.1") as client:
+        session = await create_session(client)
+        writer = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process writing, and slow to commit
+        try:
+            created = await client.post(BASE, json=body, headers=ALICE)
+            keyed = await client.post(BASE, json=body, headers={**ALICE, "Idempotency-Key": "locked"})
+            interrupted = await client.post(
+                f"{BASE}/{session['id']}/interrupt", json={"kind": "network"}, headers=ALICE
+            )
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        retried = await client.post(BASE, json=body, headers={**ALICE, "Idempotency-Key": "locked"})
+
+    for answer in (created, keyed, interrupted):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "5"
+        assert answer.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert retried.status_code == 201
+    assert "idempotent-replayed" not in retried.headers
+    assert await store.count("payguard_session") == 2
+    assert await store.count("payguard_session_event", "type = 'interrupted'") == 0
