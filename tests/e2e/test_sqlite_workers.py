@@ -67,7 +67,7 @@ async def test_worker_processes_on_the_sqlite_file_settle_every_admitted_refund_
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
     with FakeRazorpay(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET) as fake:
         gateway = RazorpayGateway(RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, base_url=fake.url)
-        app = create_app(database_url=url, queue_url=redis_server.url, queue_name=queue_name, gateway=gateway)
+        app = create_app(database_url=url, queue_url=redis_server.url, queue_name=queue_name, test_gateway=gateway)
         env = {
             "PAYGUARD_TEST_DATABASE_URL": url,
             "PAYGUARD_TEST_QUEUE_URL": redis_server.url,
