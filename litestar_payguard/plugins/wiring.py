@@ -24,10 +24,10 @@ from litestar_payguard.controllers import (
 from litestar_payguard.exceptions import AuthenticationError, ImproperConfigurationError
 from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.middleware.strict_json import decode_body_strictly
 from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
-from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
