@@ -22,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from litestar_payguard.exceptions import PayGuardError
+from litestar_payguard.exceptions import HOST_CHALLENGE, PayGuardError
 from litestar_payguard.wire_names import wire_name
 
 if TYPE_CHECKING:
@@ -211,7 +211,10 @@ def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
                 detail=str(exc.detail),
                 instance=request.url.path,
             )
-        return _response(body, exc.headers)
+        headers = dict(exc.headers or {})
+        if status == 401 and not any(name.lower() == "www-authenticate" for name in headers):
+            headers["WWW-Authenticate"] = HOST_CHALLENGE  # the host's guard refused: its own sign-in applies
+        return _response(body, headers)
 
     def handle_other(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if is_infrastructure_error(exc):

@@ -24,6 +24,7 @@ from litestar_payguard.controllers import (
 from litestar_payguard.exceptions import AuthenticationError, ImproperConfigurationError
 from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.middleware.allowed_methods import AllowedMethodsMiddleware
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
@@ -81,7 +82,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         )
         raise ImproperConfigurationError(msg)
     shared: dict[str, Any] = {
-        "middleware": [IdempotencyMiddleware()],
+        "middleware": [AllowedMethodsMiddleware(), IdempotencyMiddleware()],
         "exception_handlers": build_exception_handlers(config.path),
         "request_max_body_size": config.max_body_bytes,
         "before_request": check_request,
