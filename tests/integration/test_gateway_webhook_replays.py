@@ -4,7 +4,6 @@ length-checked; events older than the configured window are refused. A refused w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,21 +14,9 @@ from litestar_payguard.gateways.razorpay import webhook_signature
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.integration.test_razorpay_flow import HOOK_SECRET, HOOKS, SESSIONS, fake, razorpay
 
-KEY_ID, KEY_SECRET, HOOK_SECRET = "rzp_test_replays", "key-secret-for-replays", "hook-secret-for-replays"
-SESSIONS = "/payguard/sessions"
-HOOKS = "/payguard/gateways/razorpay/webhooks"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeRazorpay]:
-    with FakeRazorpay(KEY_ID, KEY_SECRET, HOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def razorpay(fake: FakeRazorpay) -> RazorpayGateway:
-    return RazorpayGateway(KEY_ID, KEY_SECRET, HOOK_SECRET, base_url=fake.url)
+__all__ = ("fake", "razorpay")  # the Razorpay fixtures, shared with the flow tests
 
 
 async def paid_checkout(client: Client, fake: FakeRazorpay) -> tuple[str, str]:
