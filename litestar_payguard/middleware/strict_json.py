@@ -33,6 +33,7 @@ __all__ = (
     "check_content_type",
     "check_request",
     "decode_body_strictly",
+    "is_json_media_type",
 )
 
 JSON_MEDIA_TYPE = "application/json"
