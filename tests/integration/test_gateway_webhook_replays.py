@@ -4,15 +4,17 @@ length-checked; events older than the configured window are refused. A refused w
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 
-from litestar_payguard import RazorpayGateway
+from litestar_payguard import Price, RazorpayGateway
 from litestar_payguard.exceptions import InvalidSignatureError
 from litestar_payguard.gateways.razorpay import webhook_signature
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
+from tests.hostapp import set_price
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
 from tests.integration.test_razorpay_flow import HOOK_SECRET, HOOKS, SESSIONS, fake, razorpay
 
@@ -21,7 +23,9 @@ __all__ = ("fake", "razorpay")  # the Razorpay fixtures, shared with the flow te
 
 async def paid_checkout(client: Client, fake: FakeRazorpay) -> tuple[str, str]:
     """A checkout whose customer paid in Razorpay (captured): ``(our payment id, Razorpay's payment id)``."""
-    session = await create_session(client, amount=2500, currency="INR")
+    bundle = f"rupees-{uuid.uuid4().hex[:8]}"
+    set_price(client.app, bundle, Price(2500, "INR"))
+    session = await create_session(client, bundleId=bundle, amount=2500, currency="INR")
     order = await client.post(f"{SESSIONS}/{session['id']}/order", headers=ALICE)
     assert order.status_code == 200, order.text
     return session["payment"]["id"], fake.pay(order.json()["gatewayOrderId"], outcome="captured")
@@ -35,7 +39,7 @@ async def payment_row(store: Store, payment_id: str) -> dict[str, Any]:
 async def test_a_genuine_delivery_replayed_with_a_new_event_id_is_a_duplicate(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         payment_id, gateway_payment_id = await paid_checkout(client, fake)
         headers, body = fake.webhook("payment.captured", gateway_payment_id)
         first = await client.post(HOOKS, content=body, headers=headers)
@@ -59,7 +63,7 @@ async def test_a_genuine_delivery_replayed_with_a_new_event_id_is_a_duplicate(
 async def test_an_event_id_a_gateway_never_sends_is_refused_and_not_echoed(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, event_id: str
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         payment_id, gateway_payment_id = await paid_checkout(client, fake)
         before = await payment_row(store, payment_id)
         headers, body = fake.webhook("payment.captured", gateway_payment_id)
@@ -80,7 +84,7 @@ async def test_an_event_id_a_gateway_never_sends_is_refused_and_not_echoed(
 async def test_an_event_id_of_255_characters_is_kept_as_sent(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store
 ) -> None:
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         _, gateway_payment_id = await paid_checkout(client, fake)
         headers, body = fake.webhook("payment.captured", gateway_payment_id)
         response = await client.post(HOOKS, content=body, headers={**headers, "X-Razorpay-Event-Id": "e" * 255})
@@ -99,7 +103,7 @@ async def test_an_event_older_than_the_window_is_refused_and_changes_nothing(
     age: int,
     accepted: bool,
 ) -> None:
-    async with client_for(gateway=razorpay, gateway_webhook_max_age_seconds=3600) as client:
+    async with client_for(test_gateway=razorpay, gateway_webhook_max_age_seconds=3600) as client:
         payment_id, gateway_payment_id = await paid_checkout(client, fake)
         before = await payment_row(store, payment_id)
         created_at = int(clock.now().timestamp()) - age
@@ -120,7 +124,7 @@ async def test_the_default_window_outlasts_razorpays_day_of_retries(
     client_for: ClientFactory, fake: FakeRazorpay, razorpay: RazorpayGateway, store: Store, clock: ManualClock
 ) -> None:
     now = int(clock.now().timestamp())
-    async with client_for(gateway=razorpay) as client:
+    async with client_for(test_gateway=razorpay) as client:
         _, gateway_payment_id = await paid_checkout(client, fake)
         answers = []
         for age in (86_400 + 3600, 7 * 86_400):  # Razorpay's last retry, late; a week-old capture
