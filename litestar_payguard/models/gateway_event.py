@@ -31,7 +31,8 @@ class GatewayEvent(PayGuardModel):
     event_id: Mapped[str] = mapped_column(String(255))
     """The gateway's id of the event, for reference (it may be unsigned)."""
     body_sha256: Mapped[str] = mapped_column(String(64))
-    """SHA-256 (hex) of the signed raw body: what deduplicates."""
+    """SHA-256 (hex) of the signed raw body and the modes (test, live) whose webhook secret verified it: what
+    deduplicates."""
     event_type: Mapped[str] = mapped_column(String(64))
     """The gateway's own name for it (``payment.captured``)."""
     kind: Mapped[str] = mapped_column(String(32))

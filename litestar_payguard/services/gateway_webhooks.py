@@ -145,7 +145,7 @@ class GatewayWebhookService:
             id=uuid4(),
             gateway=gateway_name,
             event_id=webhook.event_id,
-            body_sha256=hashlib.sha256(body).hexdigest(),
+            body_sha256=_signed_digest(modes, body),
             event_type=webhook.event_type[:64],
             kind=webhook.kind.value,
             payment_id=None,
@@ -261,6 +261,18 @@ class GatewayWebhookService:
             payment.processing_started_at = now
         if self._dispatcher is not None:
             self._dispatcher.payment_after_commit(self._db, payment.id, now)
+
+
+def _signed_digest(modes: list[PaymentMode], body: bytes) -> str:
+    """What deduplicates an event: the raw body the signature covers, and whose secret signed it.
+
+    The modes are part of it because the test and the live account of one gateway are two senders: the same
+    bytes from each would be two events. A replay cannot change which secret verifies a body.
+    """
+    digest = hashlib.sha256(",".join(sorted(mode.value for mode in modes)).encode())
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def _unexpected_capture_reason(payment: Payment, webhook: GatewayWebhook) -> str | None:
