@@ -167,6 +167,12 @@ class PayGuardConfig:
     a retry) to the workers."""
     reconcile_batch_size: int = field(default=500, metadata=_POLICY)
     """Payments and refunds the reconciler hands out per run, each."""
+    gateway_webhook_max_age_seconds: float = field(default=259_200.0, metadata=_POLICY)
+    """An inbound gateway webhook whose event (its signed creation time) is older than this is refused (422
+    ``WEBHOOK_TOO_OLD``), so a genuine delivery captured long ago cannot be replayed. Razorpay retries a failed
+    delivery for 24 hours after the event's creation; the 72-hour default leaves two more days for a host that
+    was down or clocks that disagree. An event Razorpay replays on request (up to 15 days) needs a larger value
+    for that time."""
     idempotency_key_ttl_seconds: float = field(default=86_400.0, metadata=_POLICY)
     """How long a key and its stored response live."""
     idempotency_lock_timeout_seconds: float = field(default=90.0, metadata=_POLICY)
@@ -200,6 +206,7 @@ class PayGuardConfig:
             "gateway_retry_seconds",
             "gateway_poll_seconds",
             "gateway_max_attempts",
+            "gateway_webhook_max_age_seconds",
             "fulfilment_max_attempts",
         ):
             if getattr(self, name) <= 0:

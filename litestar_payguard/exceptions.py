@@ -14,9 +14,12 @@ from typing import Any, ClassVar
 from litestar.exceptions import ImproperlyConfiguredException
 
 __all__ = (
+    "API_KEY_CHALLENGE",
+    "HOST_CHALLENGE",
     "Action",
     "AuthenticationError",
     "ConflictError",
+    "CustomerRequiredError",
     "GatewayError",
     "GatewayRefusedError",
     "ImproperConfigurationError",
@@ -34,6 +37,14 @@ __all__ = (
     "SessionNotActiveError",
     "ValidationFailedError",
 )
+
+
+API_KEY_CHALLENGE = 'ApiKey realm="payguard"'
+"""``WWW-Authenticate`` of a 401 that payguard's merchant API keys answer (``X-Api-Key`` and ``X-Api-Secret``)."""
+HOST_CHALLENGE = 'Host realm="payguard"'
+"""``WWW-Authenticate`` of a 401 that only the host application's own sign-in answers (its customer hook, its
+admin guards). payguard does not know that scheme (cookies, bearer tokens…), so it names none of the standard
+ones; a host guard that sends its own challenge keeps it."""
 
 
 class ImproperConfigurationError(ImproperlyConfiguredException):
@@ -108,11 +119,24 @@ class ValidationFailedError(InvalidRequestError):
 
 
 class AuthenticationError(PayGuardError):
-    """The caller could not be identified."""
+    """The caller could not be identified; the answer challenges it (``WWW-Authenticate``, RFC 9110)."""
 
     status_code = 401
     code = "AUTHENTICATION_REQUIRED"
     title = "Authentication required"
+    challenge: ClassVar[str] = API_KEY_CHALLENGE
+    """The ``WWW-Authenticate`` value sent with it, unless ``headers`` give one."""
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        """Create the error (arguments as :class:`PayGuardError`'s)."""
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", self.challenge)
+
+
+class CustomerRequiredError(AuthenticationError):
+    """The operation acts for a customer, and the host's customer hook found none."""
+
+    challenge = HOST_CHALLENGE
 
 
 class NotFoundError(PayGuardError):

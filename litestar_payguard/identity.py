@@ -9,7 +9,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from litestar_payguard.exceptions import AuthenticationError
+from litestar_payguard.exceptions import HOST_CHALLENGE, AuthenticationError
 from litestar_payguard.principal import Principal
 from litestar_payguard.services.merchants import InvalidCredentialsError, MerchantService
 
@@ -36,6 +36,7 @@ class InvalidCustomerError(AuthenticationError):
 
     code = "INVALID_CUSTOMER_ID"
     title = "Invalid customer id"
+    challenge = HOST_CHALLENGE
 
 
 class PrincipalResolver:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from litestar_payguard.exceptions import AuthenticationError
+from litestar_payguard.exceptions import AuthenticationError, CustomerRequiredError
 
 __all__ = ("Principal",)
 
@@ -37,9 +37,9 @@ class Principal:
         """Return the customer id.
 
         Raises:
-            AuthenticationError: The request identifies no customer.
+            CustomerRequiredError: The request identifies no customer.
         """
         if self.customer_id is None:
             msg = "This operation needs a signed-in customer."
-            raise AuthenticationError(msg, extra={"reason": "customer_required"})
+            raise CustomerRequiredError(msg, extra={"reason": "customer_required"})
         return self.customer_id

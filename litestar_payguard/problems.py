@@ -22,7 +22,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from litestar_payguard.exceptions import PayGuardError
+from litestar_payguard.exceptions import HOST_CHALLENGE, PayGuardError
+from litestar_payguard.wire_names import wire_name
 
 if TYPE_CHECKING:
     from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Message
@@ -149,15 +150,18 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _response(body)
 
 
-def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+def _validation_errors(request: Request[Any, Any, Any], exc: ValidationException) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
+    handler = request.scope.get("route_handler")
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if not isinstance(item, dict):
             continue
         key, message = item.get("key"), str(item.get("message", ""))
         if key == "data" and message == "'data'":
             message = "A JSON request body is required."
-        errors.append({"field": None if key == "data" else key, "source": item.get("source"), "message": message})
+        # Litestar names a parameter by its Python name; the client knows it by its wire name.
+        field = None if key == "data" else wire_name(handler, key) if isinstance(key, str) else key
+        errors.append({"field": field, "source": item.get("source"), "message": message})
     return errors
 
 
@@ -189,7 +193,7 @@ def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
                 title="Validation failed",
                 detail="The request does not match the expected schema.",
                 instance=request.url.path,
-                errors=_validation_errors(exc),
+                errors=_validation_errors(request, exc),
             )
         elif isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
             body = problem_body(
@@ -207,7 +211,10 @@ def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
                 detail=str(exc.detail),
                 instance=request.url.path,
             )
-        return _response(body, exc.headers)
+        headers = dict(exc.headers or {})
+        if status == 401 and not any(name.lower() == "www-authenticate" for name in headers):
+            headers["WWW-Authenticate"] = HOST_CHALLENGE  # the host's guard refused: its own sign-in applies
+        return _response(body, headers)
 
     def handle_other(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if is_infrastructure_error(exc):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 from uuid import UUID
@@ -163,8 +164,11 @@ class WebhookKind(StrEnum):
 class GatewayWebhook:
     """An inbound webhook, verified and parsed.
 
+    payguard keeps each event once by a hash of the raw body, which the signature covers: an adapter must verify
+    a signature over the whole body (a header that the signature does not cover proves nothing).
+
     Attributes:
-        event_id: The gateway's id of the event; a repeated delivery carries the same one.
+        event_id: The gateway's id of the event, kept for reference (it may come from an unsigned header).
         event_type: The gateway's own name of the event (``payment.captured``).
         kind: What it means to payguard.
         gateway_payment_id: The payment it is about.
@@ -174,6 +178,8 @@ class GatewayWebhook:
         failure_code: Why a payment or refund failed.
         failure_message: Human-readable reason.
         refund_receipt: The receipt the refund was created with (our refund id), when known.
+        created_at: When the gateway created the event, from the signed body; an event older than
+            ``PayGuardConfig.gateway_webhook_max_age_seconds`` is refused. ``None`` when the gateway does not say.
     """
 
     event_id: str
@@ -186,6 +192,7 @@ class GatewayWebhook:
     failure_code: str | None = None
     failure_message: str | None = None
     refund_receipt: str | None = None
+    created_at: datetime | None = None
 
 
 @runtime_checkable

@@ -35,6 +35,7 @@ from litestar_payguard.gateways.razorpay_entities import (
     Reply,
     checkout_signature,
     error_of,
+    event_time,
     has_payment,
     items,
     ok,
@@ -204,6 +205,9 @@ class RazorpayGateway:
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayWebhook:
         """Verify ``X-Razorpay-Signature`` on the raw body, then read the event.
 
+        The signature covers the raw body only; ``X-Razorpay-Event-Id`` is not signed, so anyone holding a genuine
+        delivery can resend it with another id. payguard keys its dedupe on the body for that reason.
+
         Raises:
             InvalidSignatureError: The signature is missing or wrong, or the body is not a Razorpay event.
         """
@@ -220,14 +224,16 @@ class RazorpayGateway:
         except ValueError as exc:
             msg = "The webhook body is not JSON"
             raise InvalidSignatureError(msg) from exc
-        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        created_at = event_time(event) if isinstance(event, dict) else None
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str) or created_at is None:
             msg = "The webhook body is not a Razorpay event"
             raise InvalidSignatureError(msg)
+        # Unsigned: kept for reference only (payguard deduplicates on the signed body).
         event_id = lowered.get("x-razorpay-event-id") or text_field(event, "id")
         if not event_id:
             msg = "The webhook has no event id (X-Razorpay-Event-Id)"
             raise InvalidSignatureError(msg)
-        return webhook_of(event_id, event)
+        return webhook_of(event_id, event, created_at)
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[httpx.AsyncClient]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from litestar_payguard.exceptions import GatewayError
@@ -19,6 +20,7 @@ __all__ = (
     "Reply",
     "checkout_signature",
     "error_of",
+    "event_time",
     "has_payment",
     "items",
     "ok",
@@ -208,7 +210,18 @@ def _entity(event: Mapping[str, Any], name: str) -> dict[str, Any]:
     return entity if isinstance(entity, dict) else {}
 
 
-def webhook_of(event_id: str, event: Mapping[str, Any]) -> GatewayWebhook:
+def event_time(event: Mapping[str, Any]) -> datetime | None:
+    """When Razorpay created the event (its ``created_at``, Unix seconds), or ``None`` if it is not one."""
+    created = _number(event, "created_at")
+    if created is None:
+        return None
+    try:
+        return datetime.fromtimestamp(created, UTC)
+    except (OverflowError, OSError, ValueError):  # seconds no calendar holds
+        return None
+
+
+def webhook_of(event_id: str, event: Mapping[str, Any], created_at: datetime) -> GatewayWebhook:
     """A verified Razorpay event, as payguard's gateway webhook."""
     event_type = str(event["event"])
     kind = _WEBHOOK_KINDS.get(event_type, WebhookKind.OTHER)
@@ -226,4 +239,5 @@ def webhook_of(event_id: str, event: Mapping[str, Any]) -> GatewayWebhook:
         failure_code=text_field(source, "error_code") if failed else None,
         failure_message=text_field(source, "error_description") if failed else None,
         refund_receipt=text_field(refund, "receipt"),
+        created_at=created_at,
     )

@@ -1,4 +1,4 @@
-"""Inbound gateway webhooks, kept once per gateway event id."""
+"""Inbound gateway webhooks, kept once per signed body."""
 
 from __future__ import annotations
 
@@ -15,16 +15,24 @@ __all__ = ("GatewayEvent",)
 
 
 class GatewayEvent(PayGuardModel):
-    """A verified webhook from the gateway. The unique (gateway, event id) makes a redelivery a no-op."""
+    """A verified webhook from the gateway. The unique (gateway, body hash) makes a redelivery a no-op.
+
+    The hash is of the raw body the signature covers, not of the gateway's event id: Razorpay's id travels in a
+    header the signature does not cover, so a resent genuine body with a new id must still be a redelivery.
+    """
 
     __tablename__ = "payguard_gateway_event"
     __table_args__ = (
-        UniqueConstraint("gateway", "event_id", name="uq_payguard_gateway_event"),
+        UniqueConstraint("gateway", "body_sha256", name="uq_payguard_gateway_event_body"),
         Index("ix_payguard_gateway_event_deferred", "payment_id", "applied_at"),
     )
 
     gateway: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(255))
+    """The gateway's id of the event, for reference (it may be unsigned)."""
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 (hex) of the signed raw body and the modes (test, live) whose webhook secret verified it: what
+    deduplicates."""
     event_type: Mapped[str] = mapped_column(String(64))
     """The gateway's own name for it (``payment.captured``)."""
     kind: Mapped[str] = mapped_column(String(32))

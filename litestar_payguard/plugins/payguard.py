@@ -10,6 +10,7 @@ from litestar.routes import HTTPRoute
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.idempotency import check_idempotency_opts
+from litestar_payguard.plugins.routing_errors import add_routing_error_handlers
 from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
@@ -70,6 +71,8 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         sqlalchemy_config = self._config.sqlalchemy_config or find_sqlalchemy_config(app_config.plugins)
         payguard = PayGuard(self._config, sqlalchemy_config)
         app_config.route_handlers.extend(build_routers(payguard))
+        # 404 and 405 under the prefix are raised before any payguard router is chosen.
+        add_routing_error_handlers(app_config.exception_handlers, self._config.path)
         # Acts only on the host's routes that opt in; after the host's own middleware, so its auth has run.
         app_config.middleware.append(IdempotencyMiddleware(opt_in=True))
         app_config.dependencies.update(build_dependencies(payguard))

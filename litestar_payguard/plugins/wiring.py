@@ -24,10 +24,11 @@ from litestar_payguard.controllers import (
 from litestar_payguard.exceptions import AuthenticationError, ImproperConfigurationError
 from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.middleware.allowed_methods import AllowedMethodsMiddleware
+from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
-from litestar_payguard.requests import decode_body_strictly
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
@@ -81,10 +82,10 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         )
         raise ImproperConfigurationError(msg)
     shared: dict[str, Any] = {
-        "middleware": [IdempotencyMiddleware()],
+        "middleware": [AllowedMethodsMiddleware(), IdempotencyMiddleware()],
         "exception_handlers": build_exception_handlers(config.path),
         "request_max_body_size": config.max_body_bytes,
-        "before_request": decode_body_strictly,
+        "before_request": check_request,
     }
     public = [
         SessionController,

@@ -9,9 +9,10 @@ import msgspec
 
 from litestar_payguard.exceptions import ValidationFailedError
 
-__all__ = ("CamelStruct", "InputStruct", "error_field", "validated")
+__all__ = ("CamelStruct", "InputStruct", "error_field", "error_message", "validated")
 
 _ERROR_PATH = re.compile(r"`\$\.([A-Za-z0-9_]+)")
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`")
 S = TypeVar("S", bound=msgspec.Struct)
 
 
@@ -24,9 +25,21 @@ class InputStruct(CamelStruct, forbid_unknown_fields=True):
 
 
 def error_field(error: msgspec.ValidationError) -> str | None:
-    """Return the top-level member a msgspec validation error is about (``None`` for the whole document)."""
+    """Return the top-level member (its wire name) a msgspec validation error is about.
+
+    A member inside one (a metadata key or value) counts as that member; a missing or unknown member of the
+    document is named too. ``None`` when the error is about the whole document.
+    """
     match = _ERROR_PATH.search(str(error))
-    return match.group(1) if match and match.group(1) else None
+    if match is not None:
+        return match.group(1)
+    named = _NAMED_FIELD.match(str(error))
+    return named.group(1) if named is not None else None
+
+
+def error_message(error: msgspec.ValidationError) -> str:
+    """The message of a msgspec validation error without its path (reported apart, as the field)."""
+    return str(error).split(" - at ", maxsplit=1)[0]
 
 
 def validated(data: S) -> S:
@@ -38,8 +51,7 @@ def validated(data: S) -> S:
     try:
         return msgspec.convert(msgspec.to_builtins(data), type(data))
     except msgspec.ValidationError as exc:
-        message = str(exc).split(" - at ")[0]
         raise ValidationFailedError(
             "The input does not match the expected schema.",
-            extra={"errors": [{"field": error_field(exc), "source": "body", "message": message}]},
+            extra={"errors": [{"field": error_field(exc), "source": "body", "message": error_message(exc)}]},
         ) from exc

@@ -1,4 +1,8 @@
-"""Inbound gateway webhooks: verified on the raw body, kept once per event id, applied order-safely.
+"""Inbound gateway webhooks: verified on the raw body, kept once per signed body, applied order-safely.
+
+Each event is kept once by a hash of the raw body, which the gateway's signature covers; the gateway's event id
+is only kept for reference (Razorpay's travels in an unsigned header, so a genuine delivery resent with a new id
+must still be a redelivery). An event older than ``PayGuardConfig.gateway_webhook_max_age_seconds`` is refused.
 
 A webhook never settles a payment by itself: it makes the payment due now, and a worker asks the gateway where
 it stands and settles it through the one processing path (with the fulfilment hook). So a late ``failed`` never
@@ -9,6 +13,8 @@ payment's success waits (``deferred``) and is applied in the transaction that re
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -17,7 +23,7 @@ from uuid import uuid4
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import NotFoundError
+from litestar_payguard.exceptions import InvalidRequestError, NotFoundError, PayGuardError
 from litestar_payguard.gateways import GatewayStatus, GatewayWebhook, RefundOutcome, WebhookKind
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
@@ -47,7 +53,9 @@ if TYPE_CHECKING:
 __all__ = (
     "GatewayNotFoundError",
     "GatewayWebhookService",
+    "InvalidEventIdError",
     "WebhookReceipt",
+    "WebhookTooOldError",
     "apply_deferred_refunds",
     "drop_deferred_refunds",
 )
@@ -61,6 +69,10 @@ _INSTANT = timedelta(microseconds=1)
 """Postgres keeps microseconds: the smallest step of a stored time."""
 _PAID = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
 _REFUND_KINDS = frozenset({WebhookKind.REFUND_SUCCEEDED, WebhookKind.REFUND_FAILED})
+_EVENT_ID_LENGTH = 255
+"""The event id's column; a gateway's ids are far shorter."""
+_EVENT_ID = re.compile(rf"[!-~]{{1,{_EVENT_ID_LENGTH}}}")
+"""Visible ASCII, no spaces: what gateways' ids are made of."""
 
 
 class GatewayNotFoundError(NotFoundError):
@@ -68,6 +80,21 @@ class GatewayNotFoundError(NotFoundError):
 
     code = "GATEWAY_NOT_FOUND"
     title = "Gateway not found"
+
+
+class InvalidEventIdError(PayGuardError):
+    """The webhook's event id is not one a gateway gives (empty, too long, or not visible ASCII)."""
+
+    status_code = 400
+    code = "INVALID_EVENT_ID"
+    title = "Invalid event id"
+
+
+class WebhookTooOldError(InvalidRequestError):
+    """The event was created longer ago than the configured window: a replay, not a delivery."""
+
+    code = "WEBHOOK_TOO_OLD"
+    title = "Webhook too old"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +131,8 @@ class GatewayWebhookService:
         Raises:
             GatewayNotFoundError: No configured gateway (test or live) has the name ``gateway_name``.
             InvalidSignatureError: The signature does not verify (nothing is stored).
+            InvalidEventIdError: The event id is empty, too long or not visible ASCII (nothing is stored).
+            WebhookTooOldError: The event is older than the configured window (nothing is stored).
         """
         verified = verify_webhook(self._config, gateway_name, headers, body)
         if verified is None:
@@ -111,10 +140,12 @@ class GatewayWebhookService:
             raise GatewayNotFoundError(msg)
         modes, webhook = verified
         now = self._config.clock.now()
+        self._check(webhook, now)
         event = GatewayEvent(
             id=uuid4(),
             gateway=gateway_name,
-            event_id=webhook.event_id[:255],
+            event_id=webhook.event_id,
+            body_sha256=_signed_digest(modes, body),
             event_type=webhook.event_type[:64],
             kind=webhook.kind.value,
             payment_id=None,
@@ -131,11 +162,21 @@ class GatewayWebhookService:
         try:
             async with self._db.begin_nested():
                 self._db.add(event)
-        except IntegrityError:  # the gateway delivered this event before (or is delivering it right now)
+        except IntegrityError:  # this very body came before (or is being received right now), whatever its id
             return WebhookReceipt(event_id=webhook.event_id, duplicate=True, outcome="duplicate")
         await self._apply(event, webhook, modes, now)
         await self._db.flush()
         return WebhookReceipt(event_id=webhook.event_id, duplicate=False, outcome=event.outcome)
+
+    def _check(self, webhook: GatewayWebhook, now: datetime) -> None:
+        """Refuse an event id payguard would not store as sent, and an event past the replay window."""
+        if not _EVENT_ID.fullmatch(webhook.event_id):
+            msg = f"The event id must be 1 to {_EVENT_ID_LENGTH} visible ASCII characters."
+            raise InvalidEventIdError(msg)
+        window = self._config.gateway_webhook_max_age_seconds
+        if webhook.created_at is not None and (now - webhook.created_at).total_seconds() > window:
+            msg = f"The event was created at {webhook.created_at.isoformat()}, more than {window:g} seconds ago."
+            raise WebhookTooOldError(msg, extra={"maxAgeSeconds": window})
 
     async def _payment(self, gateway_name: str, modes: list[PaymentMode], webhook: GatewayWebhook) -> Payment | None:
         refs = []
@@ -220,6 +261,18 @@ class GatewayWebhookService:
             payment.processing_started_at = now
         if self._dispatcher is not None:
             self._dispatcher.payment_after_commit(self._db, payment.id, now)
+
+
+def _signed_digest(modes: list[PaymentMode], body: bytes) -> str:
+    """What deduplicates an event: the raw body the signature covers, and whose secret signed it.
+
+    The modes are part of it because the test and the live account of one gateway are two senders: the same
+    bytes from each would be two events. A replay cannot change which secret verifies a body.
+    """
+    digest = hashlib.sha256(",".join(sorted(mode.value for mode in modes)).encode())
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def _unexpected_capture_reason(payment: Payment, webhook: GatewayWebhook) -> str | None:

@@ -317,9 +317,17 @@ class FakeRazorpay:
             return copy.deepcopy(self._refunds_of(self._payment(payment_id)["id"], listed_only=False))
 
     def webhook(
-        self, event: str, payment_id: str | None = None, refund_id: str | None = None
+        self,
+        event: str,
+        payment_id: str | None = None,
+        refund_id: str | None = None,
+        *,
+        created_at: int | None = None,
     ) -> tuple[dict[str, str], bytes]:
-        """Build a signed webhook about the current state of a payment or refund: ``(headers, raw body)``."""
+        """Build a signed webhook about the current state of a payment or refund: ``(headers, raw body)``.
+
+        ``created_at`` (Unix seconds, now by default) is the event's creation time, as Razorpay signs it.
+        """
         with self._lock:
             payload: Json = {}
             if refund_id is not None:
@@ -340,7 +348,7 @@ class FakeRazorpay:
             "event": event,
             "contains": list(payload),
             "payload": payload,
-            "created_at": int(time.time()),
+            "created_at": int(time.time()) if created_at is None else created_at,
         }
         body = json.dumps(envelope, separators=(",", ":")).encode()
         headers = {

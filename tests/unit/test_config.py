@@ -22,6 +22,7 @@ def test_defaults_follow_the_design() -> None:
         "*/15 * * * *",
         10,
     )
+    assert config.gateway_webhook_max_age_seconds == 72 * 3600  # above Razorpay's 24 h of retries
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,7 @@ def test_defaults_follow_the_design() -> None:
         {"queue_url": "redis://x", "stale_cleanup_alert_threshold": -1},
         {"queue_url": "redis://x", "worker_shutdown_grace_seconds": -1},
         {"queue_url": "redis://x", "pricing": lambda *_: None, "trust_client_prices": True},
+        {"queue_url": "redis://x", "gateway_webhook_max_age_seconds": 0},
     ],
 )
 def test_impossible_configurations_fail_at_construction(settings: dict[str, object]) -> None:
