@@ -23,6 +23,9 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from litestar_payguard.middleware.strict_json import check_request
+from litestar_payguard.problems import build_exception_handlers
+
 __all__ = ("DemoUser", "TokenAuthMiddleware", "TokenSigner", "customer_id", "login", "requires_admin")
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
@@ -115,7 +118,14 @@ class Token(msgspec.Struct, rename="camel"):
     is_admin: bool
 
 
-@post("/auth/login", status_code=200, operation_id="demoLogin", tags=["demo"])
+@post(
+    "/auth/login",
+    status_code=200,
+    operation_id="demoLogin",
+    tags=["demo"],
+    before_request=check_request,  # payguard's strict JSON input, with its problem details
+    exception_handlers=build_exception_handlers("/payguard"),
+)
 async def login(data: JSONBody[Login], request: Request[Any, Any, Any]) -> Token:
     """Issue a bearer token for the username."""
     signer: TokenSigner = request.app.state.token_signer

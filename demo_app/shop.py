@@ -16,6 +16,7 @@ from demo_app.catalogue import CATALOGUE, Product, ProductNotFoundError
 from demo_app.fulfilment import record_checkout
 from litestar_payguard import SessionService
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
+from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.schemas.pending import SessionOpened
@@ -85,11 +86,13 @@ def build_shop_router(*, payguard_path: str) -> Router:
 
     They opt in to payguard's transaction boundary and ``Idempotency-Key`` support (``opt``) and use its problem
     details, as any host route calling payguard's services should: a client that times out and retries a
-    checkout gets the same session.
+    checkout gets the same session. They also take payguard's strict input (``check_request``): JSON bodies
+    declared as JSON, decoded without coercion, bad UTF-8 a 400 rather than Litestar's 500.
     """
     return Router(
         path="/shop",
         route_handlers=[checkout, get_cart, get_cart_by_id, add_item, remove_item, checkout_cart, list_orders],
         opt={IDEMPOTENCY_OPT_KEY: "optional"},
         exception_handlers=build_exception_handlers(payguard_path),
+        before_request=check_request,
     )
