@@ -2,8 +2,9 @@
 
 Litestar converts query strings leniently: ``?limit=1e2`` becomes 100, ``?createdTo=0.5`` half a second after
 the epoch, and of ``?limit=1&limit=2`` the last one wins. A listing filtered by something other than what the
-client meant is wrong in silence, so payguard's routes refuse all three: numbers are decimal integers,
-date-times are RFC 3339 with an offset, and a single-valued parameter comes at most once.
+client meant is wrong in silence, so payguard's routes refuse these: numbers are decimal integers,
+date-times are RFC 3339 with an offset, a single-valued parameter comes at most once, and a parameter the route
+does not take (a misspelt ``?customer_id=`` would list everyone's payments) is refused rather than ignored.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from litestar_payguard.wire_names import query_parameters
 if TYPE_CHECKING:
     from litestar import Request
 
-__all__ = ("QueryParameterRepeatedError", "check_query")
+__all__ = ("QueryParameterRepeatedError", "QueryParameterUnknownError", "check_query")
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _RFC3339 = re.compile(
@@ -39,16 +40,32 @@ class QueryParameterRepeatedError(PayGuardError):
     title = "Query parameter repeated"
 
 
+class QueryParameterUnknownError(PayGuardError):
+    """A query parameter the route does not take (``allowed`` lists those it does)."""
+
+    status_code = 400
+    code = "QUERY_PARAMETER_UNKNOWN"
+    title = "Unknown query parameter"
+
+
 def check_query(request: Request[Any, Any, Any]) -> None:
-    """Refuse query parameters that only a lenient conversion would accept.
+    """Refuse query parameters that only a lenient conversion would accept, and ones the route does not take.
 
     Raises:
+        QueryParameterUnknownError: A parameter the route does not take.
         QueryParameterRepeatedError: A single-valued parameter given more than once.
         ValidationFailedError: A number or date-time not in its strict form.
     """
     query = request.query_params
+    parameters = list(query_parameters(request.route_handler))
+    allowed = sorted(wire for wire, _ in parameters)
+    unknown = sorted(set(query.keys()) - set(allowed))
+    if unknown:
+        takes = f"it takes {', '.join(allowed)}" if allowed else "it takes none"
+        msg = f"This route does not take the query parameter {unknown[0]!r}: {takes}."
+        raise QueryParameterUnknownError(msg, extra={"parameters": unknown, "allowed": allowed})
     errors = []
-    for wire, annotation in query_parameters(request.route_handler):
+    for wire, annotation in parameters:
         values = query.getall(wire, [])
         scalar = _scalar(annotation)
         if scalar is None or not values:

@@ -228,6 +228,29 @@ async def test_a_repeated_query_parameter_is_refused(client: Client, path: str, 
     assert (response.json()["code"], response.json()["parameter"]) == ("QUERY_PARAMETER_REPEATED", parameter)
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "parameter"),
+    [
+        (PAYMENTS, "customer_id=alice", "customer_id"),  # the snake_case spelling would list everyone's payments
+        (PAYMENTS, "limit=5&sort=amount", "sort"),
+        ("/payguard/pending", "all=true", "all"),
+        ("/payguard/admin/sessions/active", "page=2", "page"),
+    ],
+)
+async def test_a_query_parameter_the_route_does_not_take_is_refused(
+    client: Client, path: str, query: str, parameter: str
+) -> None:
+    await seed_merchants(client)
+
+    response = await client.get(f"{path}?{query}", headers={**ADMIN_ACME, **ALICE})
+
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert (body["code"], body["parameters"]) == ("QUERY_PARAMETER_UNKNOWN", [parameter])
+    assert parameter not in body["allowed"]
+
+
 async def test_strict_query_parameters_still_filter(client: Client) -> None:
     await seed_merchants(client)
     payment = await create_payment(client)
