@@ -26,9 +26,11 @@ class Price:
     amount: int
     """Minor units (cents, paise)."""
     currency: str
-    """ISO 4217 code, any case."""
+    """ISO 4217 code, any case; kept upper-case, as payments store it, so a host comparing a payment with its
+    price compares like with like."""
     display_name: str | None = None
-    """Shown as the session's plan name when the customer names no plan."""
+    """The session's plan name: what the customer is charged for, whatever plan name the client sent (which
+    only asked the hook). Without one, the client's plan name is kept."""
 
     def __post_init__(self) -> None:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount <= 0:
@@ -37,6 +39,7 @@ class Price:
         if not isinstance(self.currency, str) or minor_unit_digits(self.currency) is None:
             msg = f"Price.currency must be an ISO 4217 code with minor units, got {self.currency!r}"
             raise ValueError(msg)
+        object.__setattr__(self, "currency", self.currency.upper())  # frozen: the one normalisation, at birth
 
 
 PricingHook = Callable[

@@ -68,7 +68,7 @@ async def session_at_price(
     if price is None:
         msg = f"No bundle {request.bundle_id!r} is for sale."
         raise BundleNotFoundError(msg, extra={"field": "bundleId"})
-    currency = price.currency.upper()
+    currency = price.currency
     if (request.amount is not None and request.amount != price.amount) or (
         request.currency is not None and request.currency.upper() != currency
     ):
@@ -85,7 +85,7 @@ async def session_at_price(
         bundle_id=request.bundle_id,
         amount=price.amount,
         currency=currency,
-        plan_name=request.plan_name or price.display_name,
+        plan_name=price.display_name or request.plan_name,  # the label of what is charged is the host's
         metadata=request.metadata,
     )
 

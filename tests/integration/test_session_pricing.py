@@ -82,15 +82,23 @@ def _expected(price: dict[str, Any]) -> dict[str, Any]:
     return {"amount": price["amount"], "currency": price["currency"]}
 
 
-async def test_the_plan_is_priced_and_a_named_plan_keeps_its_name(client: Client, store: Store) -> None:
+async def test_the_plan_is_priced_and_named_by_the_host(client: Client, store: Store) -> None:
     set_price(client.app, "pro", Price(amount=2900, currency="USD", display_name="Pro"))
     set_price(client.app, ("pro", "yearly"), YEARLY)
+    set_price(client.app, "basic", Price(amount=900, currency="USD"))
 
     monthly = await client.post(BASE, json={"bundleId": "pro"}, headers=ALICE)
     yearly = await client.post(BASE, json={"bundleId": "pro", "planName": "yearly"}, headers=BOB)
+    # a label the client chose cannot dress a Pro charge up as something else
+    relabelled = await client.post(
+        BASE, json={"bundleId": "pro", "planName": "Enterprise yearly"}, headers={"X-Customer": "carol"}
+    )
+    unnamed = await client.post(BASE, json={"bundleId": "basic", "planName": "Basic"}, headers=BOB)
 
     assert (monthly.json()["payment"]["amount"], monthly.json()["planName"]) == (2900, "Pro")
-    assert (yearly.json()["payment"]["amount"], yearly.json()["planName"]) == (29000, "yearly")
+    assert (yearly.json()["payment"]["amount"], yearly.json()["planName"]) == (29000, YEARLY.display_name)
+    assert (relabelled.json()["payment"]["amount"], relabelled.json()["planName"]) == (2900, "Pro")
+    assert (unnamed.json()["payment"]["amount"], unnamed.json()["planName"]) == (900, "Basic")
 
 
 async def test_a_bundle_the_host_does_not_sell_answers_404(client: Client, store: Store) -> None:

@@ -16,6 +16,6 @@ def test_a_price_that_cannot_be_charged_is_refused_when_made(amount: object, cur
         Price(amount=amount, currency=currency)  # type: ignore[arg-type]
 
 
-def test_a_price_is_minor_units_and_a_currency_in_any_case() -> None:
+def test_a_price_is_minor_units_and_a_currency_in_any_case_kept_upper_case() -> None:
     price = Price(amount=1999, currency="eur", display_name="Pro")
-    assert (price.amount, price.currency, price.display_name) == (1999, "eur", "Pro")
+    assert (price.amount, price.currency, price.display_name) == (1999, "EUR", "Pro")
