@@ -14,7 +14,7 @@ from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import refund_view
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.payments import PaymentNotFoundError
+from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -96,9 +96,12 @@ class RefundService:
             PaymentNotFoundError: No such payment of this merchant.
             PaymentNotRefundableError: The payment captured nothing (or is fully refunded).
             RefundExceedsAvailableError: More than what is left to refund.
+            AmountTooLargeError: An amount above ``PayGuardConfig.max_amount``, whatever the payment.
             GatewayNotConfiguredError: The gateway the payment was made with is not configured (now).
         """
         data = validated(data)
+        if data.amount is not None:
+            PaymentService(self._db, self._config).check_amount(data.amount)
         payment = await self._locked_payment(payment_id)
         if payment.status not in REFUNDABLE_PAYMENT_STATUSES:
             msg = f"Payment {payment.id} is {payment.status.value}: only succeeded payments can be refunded."
