@@ -33,12 +33,14 @@ def test_the_wheel_holds_only_the_plugin_and_installs_on_its_own(tmp_path: Path)
     uv = uv_binary()
     _run([uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)])
     (wheel,) = (tmp_path / "dist").glob("*.whl")
+    dist_info = "-".join(wheel.name.split("-")[:2]) + ".dist-info"
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-    dist_info = "-".join(wheel.name.split("-")[:2]) + ".dist-info"
+        metadata = archive.read(f"{dist_info}/METADATA").decode()
     assert {name.split("/")[0] for name in names} == {"litestar_payguard", dist_info}
     assert "litestar_payguard/py.typed" in names
     assert f"{dist_info}/entry_points.txt" not in names  # no console scripts: the demo runs from the repository
+    assert "Provides-Extra: demo" not in metadata  # nor an extra for a demo the wheel does not hold
 
     # Pinned to the lock, so the uv cache that ./scripts/test filled serves every dependency.
     constraints = tmp_path / "constraints.txt"
