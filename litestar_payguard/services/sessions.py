@@ -228,8 +228,9 @@ class SessionService(SessionStore):
     async def open_order(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutOrder:
         """Return the gateway order the customer pays against in the gateway's checkout, opening it once.
 
-        The gateway is called with no row locked; a concurrent call that stored an order first wins, so the
-        session keeps one order and a signature is always checked against it.
+        The gateway is called with no row locked on Postgres; a concurrent call that stored an order first wins, so
+        the session keeps one order and a signature is always checked against it. On SQLite the request's
+        transaction holds the database's write lock from its start, so other writers wait for the gateway's answer.
 
         Raises:
             GatewayError: The gateway gave no answer (nothing was stored).
