@@ -13,7 +13,7 @@ Memory: the same job, in fresh processes, on ``--rows`` and on a tenth as many r
 peak RSS during the run must not follow the row count. One more process expires everything in a single batch
 (batch size = rows), to show that the measure does see memory that grows with the rows.
 
-    uv run --group dev python -m benchmarks.cleanup --rows 100000 --rounds 3
+    ./scripts/uv run --group dev python -m benchmarks.cleanup --rows 100000 --rounds 3
 """
 
 from __future__ import annotations

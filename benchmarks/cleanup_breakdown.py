@@ -3,7 +3,7 @@
 Each variant runs batches of 1000 on one connection, as the job does (without the worker process, the run
 record's start and finish, or the switch), on a freshly seeded table; 3 rounds, medians.
 
-    uv run --group dev python -m benchmarks.cleanup_breakdown
+    ./scripts/uv run --group dev python -m benchmarks.cleanup_breakdown
 """
 
 from __future__ import annotations

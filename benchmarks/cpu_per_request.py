@@ -1,6 +1,6 @@
 """CPU time per request, in process: where the session endpoints spend their time.
 
-    uv run --group dev python -m benchmarks.cpu_per_request [--requests 500]
+    ./scripts/uv run --group dev python -m benchmarks.cpu_per_request [--requests 500]
 
 Calls the benchmark app directly through ASGI (no HTTP server, no client) on real Postgres and Redis, one
 request at a time, and reports the process CPU time per request of each endpoint next to its bare baseline.

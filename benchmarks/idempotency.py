@@ -1,6 +1,6 @@
 """Benchmark of the Idempotency-Key middleware, on real Postgres, in one run.
 
-    uv run --group dev --group bench python -m benchmarks.idempotency [--seconds 10] [--rounds 3]
+    ./scripts/uv run --group dev --group bench python -m benchmarks.idempotency [--seconds 10] [--rounds 3]
 
 Two uvicorn processes serve ``benchmarks.app``: one as is, one wrapped in ``asgi-idempotency-header``
 (in-memory backend, keyed by ``X-Aih-Key``). wrk (32 connections) drives, alternating each round:

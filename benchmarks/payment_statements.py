@@ -12,7 +12,7 @@ order of the variants alternates between rounds; medians of the rounds are repor
   in the order a worker runs them.
 - **claim / settle without the event**: the same statements without their outbox insert.
 
-    uv run --group dev python -m benchmarks.payment_statements --payments 2000 --rounds 3
+    ./scripts/uv run --group dev python -m benchmarks.payment_statements --payments 2000 --rounds 3
 """
 
 from __future__ import annotations

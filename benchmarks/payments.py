@@ -1,6 +1,6 @@
 """Payments processed per second by 1 and 2 worker processes, against a no-op SAQ job on the same queue.
 
-    uv run --group dev python -m benchmarks.payments --payments 2000 --rounds 3
+    ./scripts/uv run --group dev python -m benchmarks.payments --payments 2000 --rounds 3
 
 Real Postgres (durable defaults unless ``--fast-postgres``) and real Redis. Two worker processes
 (``benchmarks.payments_worker``) start once and stay warm: each runs a SAQ worker with payguard's functions and a

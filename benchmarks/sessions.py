@@ -1,6 +1,6 @@
 """Benchmark of the session endpoints against bare Litestar endpoints on the same database.
 
-    uv run --group dev python -m benchmarks.sessions [--seconds 10] [--rounds 3] [--connections 32]
+    ./scripts/uv run --group dev python -m benchmarks.sessions [--seconds 10] [--rounds 3] [--connections 32]
 
 Serves ``benchmarks.app`` with uvicorn (one process) on real Postgres and Redis, and drives it with wrk
 (another process, 32 connections). Measured in the same run, alternating scenarios each round:
