@@ -5,6 +5,7 @@ Semantics (IETF idempotency-key draft, Stripe):
 - A key is 1 to 255 printable ASCII characters (else 400 ``IDEMPOTENCY_KEY_INVALID``). Where a route requires one,
   a request without it is 400 ``IDEMPOTENCY_KEY_REQUIRED``; elsewhere requests without a key pass untouched.
 - A key lives in a scope: the principal (merchant, and customer when there is one), the method and the route.
+- The route's guards run first: a request they refuse claims nothing and gets no stored answer.
 - The first request claims the key atomically (a unique constraint) and runs. Meanwhile the same key answers
   409 ``IDEMPOTENCY_KEY_IN_USE`` with ``Retry-After``.
 - Once it completed, the same key and request get the stored response back, byte for byte, with
@@ -113,6 +114,9 @@ class IdempotencyMiddleware(TransactionMiddleware):
             if body is None:
                 return problem_messages(_too_large(scope))
             principal = await self._principal(scope, payguard)
+            # The key's scope knows the principal, not who the route's guards let in (an admin, and anyone else, act
+            # for the same merchant): a request they refuse must neither claim a key nor get its stored answer.
+            await scope["route_handler"].authorize_connection(Request(scope))
             claimed = await self._claim(scope, payguard, principal, key, body)
         except PayGuardError as exc:
             return problem_messages(error_body(exc, prefix=payguard.config.path, instance=instance), exc.headers)
