@@ -121,6 +121,8 @@ async def decode_body_strictly(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.json.decode(raw, type=field.annotation, strict=True)
     except msgspec.ValidationError as exc:
+        if "got `float`" in str(exc) and _valid_with_integral_numbers(raw, field.annotation):
+            return
         wire = error_field(exc)
         if wire == _AMOUNT:
             _check_amount(request, raw)
@@ -132,10 +134,45 @@ async def decode_body_strictly(request: Request[Any, Any, Any]) -> None:
         raise MalformedJsonError(msg) from exc
 
 
+def _valid_with_integral_numbers(raw: bytes, annotation: Any) -> bool:
+    """Whether the body is valid once its integral numbers are integers.
+
+    JSON has one kind of number, and the OpenAPI document's JSON Schema counts ``4900.0`` (or ``49e2``) as the
+    integer 4900: so does payguard. ``4900.5`` is still refused, and so is ``"4900"``.
+    """
+    document = _decoded(raw)
+    if document is None:
+        return False
+    try:
+        msgspec.convert(_integers(document), annotation, strict=True)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _decoded(raw: bytes) -> Any:
+    """The JSON document without a type; ``None`` for a number beyond a float (1e400) or nesting beyond a stack."""
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.ValidationError, RecursionError):
+        return None
+
+
+def _integers(value: Any) -> Any:
+    """The JSON value with every float that has no fractional part as an ``int``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integers(item) for item in value]
+    return value
+
+
 def _check_amount(request: Request[Any, Any, Any], raw: bytes) -> None:
     """Report an amount refused by the schema's bound as too large, with the maximum that applies."""
-    document = msgspec.json.decode(raw)  # valid JSON: only its type check failed
-    amount = document.get(_AMOUNT) if isinstance(document, dict) else None
+    document = _decoded(raw)  # JSON: only its type check failed
+    amount = _integers(document.get(_AMOUNT)) if isinstance(document, dict) else None
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= MAX_SAFE_INTEGER:
         return
     maximum = min(payguard_of(request.scope).config.max_amount, MAX_SAFE_INTEGER)
