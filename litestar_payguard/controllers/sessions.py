@@ -1,6 +1,10 @@
-"""Checkout sessions, for customers."""
+"""Checkout sessions, for customers.
 
-from __future__ import annotations
+Its annotations are evaluated at import (no ``from __future__ import annotations``): advanced-alchemy puts
+SQLAlchemy's ``Session`` in the app's signature namespace, which wins over this module's names when Litestar
+resolves string annotations, and the OpenAPI document would describe the responses of the ``Session`` schema as
+anything at all.
+"""
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency

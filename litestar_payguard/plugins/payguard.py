@@ -10,6 +10,7 @@ from litestar.routes import HTTPRoute
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.idempotency import check_idempotency_opts
+from litestar_payguard.openapi import PayGuardSchemaPlugin
 from litestar_payguard.plugins.routing_errors import add_routing_error_handlers
 from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
@@ -41,7 +42,8 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
     """Adds payguard to a Litestar app.
 
     It registers routes under ``config.path``, admin routes behind the host's guards, service dependencies,
-    the SAQ queue, cron jobs and optionally an in-app worker, and the ``litestar payguard`` CLI group.
+    the SAQ queue, cron jobs and optionally an in-app worker, and the ``litestar payguard`` CLI group. In the
+    app's OpenAPI document its schemas say what its routes enforce.
 
     Args:
         config: The plugin configuration.
@@ -79,6 +81,9 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         app_config.lifespan.append(payguard.lifespan)
         app_config.on_startup.extend([_check_routes, startup_checks(payguard)])
         app_config.state[STATE_KEY] = payguard
+        # Before Litestar's own msgspec plugin, which comes after every plugin the host listed: it would win.
+        schemas = PayGuardSchemaPlugin(max_amount=self._config.max_amount)
+        app_config.plugins.insert(app_config.plugins.index(self) + 1, schemas)
         app_config.signature_namespace.update(
             {
                 "PayGuard": PayGuard,
