@@ -51,12 +51,21 @@ from litestar_payguard.services.idempotency import (
 )
 
 if TYPE_CHECKING:
+    from litestar.handlers import BaseRouteHandler
     from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+    from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.principal import Principal
     from litestar_payguard.runtime import PayGuard
 
-__all__ = ("IDEMPOTENCY_MODES", "IDEMPOTENCY_OPT_KEY", "IdempotencyMiddleware", "check_idempotency_opts")
+__all__ = (
+    "IDEMPOTENCY_MODES",
+    "IDEMPOTENCY_OPT_KEY",
+    "UNSAFE_METHODS",
+    "IdempotencyMiddleware",
+    "check_idempotency_opts",
+    "route_mode",
+)
 
 logger = logging.getLogger("litestar_payguard")
 
@@ -133,9 +142,7 @@ class IdempotencyMiddleware(TransactionMiddleware):
     def _mode(scope: Scope, payguard: PayGuard) -> str:
         if scope.get("method") not in UNSAFE_METHODS:
             return "off"
-        if scope.get("path_template") in payguard.config.idempotency_required_routes:
-            return "required"
-        return cast("str", scope["route_handler"].opt.get(IDEMPOTENCY_OPT_KEY, "optional"))
+        return route_mode(scope["route_handler"], scope.get("path_template", ""), payguard.config)
 
     @staticmethod
     async def _principal(scope: Scope, payguard: PayGuard) -> Principal:
@@ -159,6 +166,13 @@ class IdempotencyMiddleware(TransactionMiddleware):
         print_ = fingerprint(body, scope.get("path_params", {}))
         async with payguard.db_connection() as connection:
             return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
+
+
+def route_mode(handler: BaseRouteHandler, path_template: str, config: PayGuardConfig) -> str:
+    """The mode of a route's unsafe requests: ``required`` where the config lists it, else its ``opt``'s."""
+    if path_template in config.idempotency_required_routes:
+        return "required"
+    return cast("str", handler.opt.get(IDEMPOTENCY_OPT_KEY, "optional"))
 
 
 def check_idempotency_opts(handlers: Any) -> None:
