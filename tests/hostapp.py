@@ -30,10 +30,10 @@ from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.identity import InvalidCustomerError
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.openapi import (
-    IdempotentOperation,
-    KeyRequiredOperation,
+    Problem,
     ProblemOperation,
     idempotency_problems,
+    operation_class,
     problem_responses,
 )
 from litestar_payguard.problems import build_exception_handlers
@@ -123,28 +123,24 @@ async def host_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionSe
     return await _open(payguard_sessions, plan)
 
 
-@post(
-    "/host/double-checkout/{plan:str}",
-    opt={"payguard_idempotency": "optional"},
-    middleware=[IdempotencyMiddleware()],
-    exception_handlers=PROBLEMS,
-    responses=problem_responses(*CHECKOUT_PROBLEMS, *idempotency_problems("optional")),
-    operation_class=IdempotentOperation,
-    security=AS_CUSTOMER,
-)
+def opted_in(mode: str, *problems: Problem) -> dict[str, Any]:
+    """The decorator arguments of a checkout route opting in to payguard's ``Idempotency-Key`` (and saying so)."""
+    return {
+        "opt": {"payguard_idempotency": mode},
+        "exception_handlers": PROBLEMS,
+        "responses": problem_responses(*CHECKOUT_PROBLEMS, *idempotency_problems(mode), *problems),
+        "operation_class": operation_class(mode),
+        "security": AS_CUSTOMER,
+    }
+
+
+@post("/host/double-checkout/{plan:str}", middleware=[IdempotencyMiddleware()], **opted_in("optional"))
 async def host_double_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """Opted in twice (opt and its own middleware): one boundary must hold the request, not two."""
     return await _open(payguard_sessions, plan)
 
 
-@post(
-    "/host/strict-checkout/{plan:str}",
-    opt={"payguard_idempotency": "required"},
-    exception_handlers=PROBLEMS,
-    responses=problem_responses(*CHECKOUT_PROBLEMS, *idempotency_problems("required")),
-    operation_class=KeyRequiredOperation,
-    security=AS_CUSTOMER,
-)
+@post("/host/strict-checkout/{plan:str}", **opted_in("required"))
 async def host_strict_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """A host route opting in, with a key required, through its ``opt``."""
     return await _open(payguard_sessions, plan)
@@ -153,14 +149,7 @@ async def host_strict_checkout(plan: Plan, payguard_sessions: NamedDependency[Se
 SLOW_SECONDS = 0.6
 
 
-@post(
-    "/host/slow-checkout/{plan:str}",
-    opt={"payguard_idempotency": "optional"},
-    exception_handlers=PROBLEMS,
-    responses=problem_responses(*CHECKOUT_PROBLEMS, *idempotency_problems("optional")),
-    operation_class=IdempotentOperation,
-    security=AS_CUSTOMER,
-)
+@post("/host/slow-checkout/{plan:str}", **opted_in("optional"))
 async def host_slow_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """Opens a session, then waits on a slow remote service before answering."""
     session = await _open(payguard_sessions, plan)
@@ -168,14 +157,7 @@ async def host_slow_checkout(plan: Plan, payguard_sessions: NamedDependency[Sess
     return session
 
 
-@post(
-    "/host/failing-checkout/{plan:str}",
-    opt={"payguard_idempotency": "optional"},
-    exception_handlers=PROBLEMS,
-    responses=problem_responses(*CHECKOUT_PROBLEMS, *idempotency_problems("optional"), GatewayError),
-    operation_class=IdempotentOperation,
-    security=AS_CUSTOMER,
-)
+@post("/host/failing-checkout/{plan:str}", **opted_in("optional", GatewayError))
 async def host_failing_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """Opens a session, then a remote service it needs is down (a real connection to a closed port): 502."""
     session = await _open(payguard_sessions, plan)

@@ -25,10 +25,10 @@ from litestar_payguard.models import Payment
 from litestar_payguard.services.merchants import MerchantService
 from tests.hostapp import DEFAULT_MERCHANT_KEY
 from tests.integration.conftest import ADMIN, ALICE, Client, ClientFactory, create_session, payguard_of
+from tests.integration.test_payments_api import ACME, keyed, payment_body
 from tests.support import listening, work_off
 
 METHODS = ("get", "put", "post", "delete", "patch")
-ACME = {"X-Api-Key": "key_acme", "X-Api-Secret": "secret_acme"}
 SHOP = {"X-Api-Key": DEFAULT_MERCHANT_KEY, "X-Api-Secret": "secret_shop"}
 """The default merchant's own keys: what customers and admins (without keys) act for."""
 IDENTITIES = {"customer": ALICE, "merchant": ACME, "admin": ADMIN}
@@ -93,18 +93,9 @@ async def _flaky_fulfilment(payment: Payment, _db: AsyncSession) -> None:
 
 async def _payments(client: Client, keys: dict[str, str], bundle: str, count: int) -> list[str]:
     ids = []
-    for index in range(count):
-        body = {
-            "orderId": f"order-{uuid.uuid4().hex[:8]}",
-            "bundleId": f"{bundle}-{uuid.uuid4().hex[:8]}",
-            "customerId": f"cust-{index}",
-            "amount": 5000,
-            "currency": "INR",
-            "method": "card",
-        }
-        response = await client.post(
-            "/payguard/v1/payments", json=body, headers={**keys, "Idempotency-Key": body["orderId"]}
-        )
+    for _ in range(count):
+        body = payment_body(bundleId=f"{bundle}-{uuid.uuid4().hex[:8]}", method="card", vpa=None)
+        response = await client.post("/payguard/v1/payments", json=body, headers=keyed(keys))
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     return ids
@@ -128,7 +119,7 @@ async def _existing(client: Client, identity: str) -> dict[str, list[str]]:
         refund = await client.post(
             f"/payguard/v1/payments/{existing['payment_id'][0]}/refunds",
             json={"amount": 100},
-            headers={**ACME, "Idempotency-Key": uuid.uuid4().hex},
+            headers=keyed(ACME),
         )
         assert refund.status_code == 201, refund.text
         existing["refund_id"] = [refund.json()["id"]]
