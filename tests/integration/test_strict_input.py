@@ -319,3 +319,16 @@ async def test_an_amount_nested_past_the_stack_is_refused_not_crashed(client: Cl
 
     assert response.status_code == 422, response.text
     assert await store.count("payguard_session") == 0
+
+
+@pytest.mark.parametrize("rest", [b"]", b'"b" "c"}', b'"caf\xe9"}'])
+async def test_malformed_json_after_a_wrong_type_is_malformed_json_not_a_crash(
+    client: Client, store: Store, rest: bytes
+) -> None:
+    body = b'{"amount": {}, "bundleId": ' + rest  # the typed decoding stops at the amount, before the rest
+
+    response = await client.post(SESSIONS, content=body, headers={**ALICE, **JSON})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "MALFORMED_JSON"
+    assert await store.count("payguard_session") == 0
