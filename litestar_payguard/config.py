@@ -101,6 +101,13 @@ class PayGuardConfig:
     """Source of the current time; tests inject a manual clock."""
     max_body_bytes: int = 64 * 1024
     """Largest request body payguard's routes accept (413 beyond)."""
+    openapi_customer_scheme: str = "hostAuth"
+    """Name of the security scheme that signs customers in (the host's own authentication) in the OpenAPI document.
+    Define it in the host's ``OpenAPIConfig(components=Components(security_schemes={...}))`` to say how (a cookie,
+    a bearer token…); payguard adds an HTTP bearer scheme under this name if the host does not."""
+    openapi_admin_scheme: str | None = None
+    """Name of the security scheme of the host's staff on the admin routes (defined like the customer's); ``None``:
+    the same as ``openapi_customer_scheme``."""
     idempotency_routes: Sequence[str] = ()
     """The host's route path templates (``scope["path_template"]``, e.g. ``"/shop/orders/{order_id}"``) that accept
     ``Idempotency-Key`` and get payguard's transaction boundary, without touching the routes themselves; a route

@@ -6,7 +6,7 @@ from iso4217 import Currency
 
 from litestar_payguard.exceptions import InvalidRequestError
 
-__all__ = ("UnsupportedCurrencyError", "minor_unit_digits", "normalize_currency")
+__all__ = ("CURRENCY_PATTERN", "UnsupportedCurrencyError", "minor_unit_digits", "normalize_currency")
 
 
 class UnsupportedCurrencyError(InvalidRequestError):
@@ -14,6 +14,14 @@ class UnsupportedCurrencyError(InvalidRequestError):
 
     code = "UNSUPPORTED_CURRENCY"
     title = "Unsupported currency"
+
+
+def _any_case(code: str) -> str:
+    return "".join(f"[{letter}{letter.lower()}]" for letter in code)
+
+
+CURRENCY_PATTERN = "^(" + "|".join(sorted(_any_case(c.code) for c in Currency if c.exponent is not None)) + ")$"
+"""The codes :func:`normalize_currency` accepts, in any case, as a regular expression (for the OpenAPI document)."""
 
 
 def minor_unit_digits(code: str) -> int | None:

@@ -1,7 +1,8 @@
 """A host application for the tests: payguard in a real Litestar app, with header-based auth.
 
-``X-Customer: <id>`` signs a customer in; ``X-Role: admin`` passes the admin guard. The CLI tests start
-workers with ``litestar --app tests.hostapp:app_from_env payguard worker``.
+``X-Customer: <id>`` signs a customer in; ``X-Role: admin`` passes the admin guard (the OpenAPI document names
+them as the schemes ``customerHeader`` and ``adminRole``). The CLI tests start workers with
+``litestar --app tests.hostapp:app_from_env payguard worker``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -19,14 +20,27 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import Parameter
 
 from litestar_payguard import Clock, PayGuardConfig, PayGuardPlugin, Price, SessionService, SystemClock
-from litestar_payguard.exceptions import GatewayError
+from litestar_payguard.exceptions import CustomerRequiredError, GatewayError, ValidationFailedError
 from litestar_payguard.gateways.razorpay import RazorpayGateway
+from litestar_payguard.identity import InvalidCustomerError
 from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.openapi import (
+    Problem,
+    ProblemOperation,
+    idempotency_problems,
+    operation_class,
+    problem_responses,
+)
 from litestar_payguard.problems import build_exception_handlers
-from litestar_payguard.schemas import Session, SessionCreate
+from litestar_payguard.schemas import Session as SessionView  # not `Session`: advanced-alchemy's name would win
+from litestar_payguard.schemas import SessionCreate
+from litestar_payguard.services.merchants import InvalidCredentialsError
+from litestar_payguard.services.payments import PendingSameBundleError
 
 DEFAULT_MERCHANT_KEY = "key_test_default"
 DEFAULT_PRICE = Price(amount=4900, currency="USD")
@@ -71,33 +85,63 @@ def ping() -> dict[str, str]:
     return {"host": "ok"}
 
 
-async def _open(payguard_sessions: SessionService, plan: str) -> Session:
+async def _open(payguard_sessions: SessionService, plan: str) -> SessionView:
     session = await payguard_sessions.create(SessionCreate(bundle_id=plan, amount=1500, currency="EUR"))
     return payguard_sessions.view(session)
 
 
 PROBLEMS = build_exception_handlers("/payguard")
+Plan = Annotated[str, Parameter(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+"""The plan a host checkout route sells: a bundle id (without the '/' a path segment cannot hold)."""
+CUSTOMER_SCHEME = "customerHeader"
+ADMIN_SCHEME = "adminRole"
+OPENAPI_SCHEMES = {
+    CUSTOMER_SCHEME: SecurityScheme(type="apiKey", name="X-Customer", security_scheme_in="header"),
+    ADMIN_SCHEME: SecurityScheme(type="apiKey", name="X-Role", security_scheme_in="header"),
+}
+AS_CUSTOMER = [{CUSTOMER_SCHEME: []}]
+CHECKOUT_PROBLEMS = (
+    CustomerRequiredError,
+    InvalidCustomerError,
+    InvalidCredentialsError,
+    PendingSameBundleError,
+    ValidationFailedError,
+    (503, "SERVICE_UNAVAILABLE"),
+)
+"""What the host's checkout routes answer through payguard's service (the plan is a bundle id it validates)."""
 
 
-@post("/host/checkout/{plan:str}", exception_handlers=PROBLEMS)
-async def host_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+@post(
+    "/host/checkout/{plan:str}",
+    exception_handlers=PROBLEMS,
+    responses=problem_responses(*CHECKOUT_PROBLEMS),
+    operation_class=ProblemOperation,
+    security=AS_CUSTOMER,
+)
+async def host_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """A host route using payguard's service, with no payguard middleware of its own."""
     return await _open(payguard_sessions, plan)
 
 
-@post(
-    "/host/double-checkout/{plan:str}",
-    opt={"payguard_idempotency": "optional"},
-    middleware=[IdempotencyMiddleware()],
-    exception_handlers=PROBLEMS,
-)
-async def host_double_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+def opted_in(mode: str, *problems: Problem) -> dict[str, Any]:
+    """The decorator arguments of a checkout route opting in to payguard's ``Idempotency-Key`` (and saying so)."""
+    return {
+        "opt": {"payguard_idempotency": mode},
+        "exception_handlers": PROBLEMS,
+        "responses": problem_responses(*CHECKOUT_PROBLEMS, *idempotency_problems(mode), *problems),
+        "operation_class": operation_class(mode),
+        "security": AS_CUSTOMER,
+    }
+
+
+@post("/host/double-checkout/{plan:str}", middleware=[IdempotencyMiddleware()], **opted_in("optional"))
+async def host_double_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """Opted in twice (opt and its own middleware): one boundary must hold the request, not two."""
     return await _open(payguard_sessions, plan)
 
 
-@post("/host/strict-checkout/{plan:str}", opt={"payguard_idempotency": "required"}, exception_handlers=PROBLEMS)
-async def host_strict_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+@post("/host/strict-checkout/{plan:str}", **opted_in("required"))
+async def host_strict_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """A host route opting in, with a key required, through its ``opt``."""
     return await _open(payguard_sessions, plan)
 
@@ -105,16 +149,16 @@ async def host_strict_checkout(plan: FromPath[str], payguard_sessions: NamedDepe
 SLOW_SECONDS = 0.6
 
 
-@post("/host/slow-checkout/{plan:str}", opt={"payguard_idempotency": "optional"}, exception_handlers=PROBLEMS)
-async def host_slow_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+@post("/host/slow-checkout/{plan:str}", **opted_in("optional"))
+async def host_slow_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """Opens a session, then waits on a slow remote service before answering."""
     session = await _open(payguard_sessions, plan)
     await asyncio.sleep(SLOW_SECONDS)
     return session
 
 
-@post("/host/failing-checkout/{plan:str}", opt={"payguard_idempotency": "optional"}, exception_handlers=PROBLEMS)
-async def host_failing_checkout(plan: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+@post("/host/failing-checkout/{plan:str}", **opted_in("optional", GatewayError))
+async def host_failing_checkout(plan: Plan, payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """Opens a session, then a remote service it needs is down (a real connection to a closed port): 502."""
     session = await _open(payguard_sessions, plan)
     try:
@@ -149,6 +193,8 @@ def create_app(
         "pricing": price_list,
         "default_merchant_key": DEFAULT_MERCHANT_KEY,
         "clock": clock or SystemClock(),
+        "openapi_customer_scheme": CUSTOMER_SCHEME,
+        "openapi_admin_scheme": ADMIN_SCHEME,
     }
     settings.update(overrides)
     return Litestar(
@@ -162,6 +208,9 @@ def create_app(
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
         state=State({"prices": dict(prices or {})}),
+        openapi_config=OpenAPIConfig(
+            title="payguard test host", version="1.0.0", components=Components(security_schemes=dict(OPENAPI_SCHEMES))
+        ),
     )
 
 

@@ -190,3 +190,30 @@ def logged(name: str = "litestar_payguard") -> Iterator[LogRecords]:
         yield records
     finally:
         target.removeHandler(records)
+
+
+@asynccontextmanager
+async def listening(app: Litestar) -> AsyncIterator[str]:
+    """Serve an app that is already running (see :func:`serve`) over real HTTP on a free loopback port.
+
+    The server runs in this event loop, so the app's pool and the test's own calls share it; a client in another
+    thread (a synchronous one, such as schemathesis') reaches it at the URL yielded.
+    """
+    import socket  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()  # it could not start: raise why
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

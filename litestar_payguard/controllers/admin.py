@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from litestar_payguard.models import CleanupTrigger, PaymentStatus
+from litestar_payguard.openapi import problem_responses
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas import ActiveSession, Payment
 from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats
@@ -17,7 +18,12 @@ from litestar_payguard.schemas.merchant import AttentionResolution
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.cleanup import CleanupService
 from litestar_payguard.services.cleanup_runner import StaleCleanup
-from litestar_payguard.services.merchant_payments import MerchantPaymentService
+from litestar_payguard.services.merchant_payments import (
+    MerchantPaymentService,
+    PaymentNotFlaggedError,
+    ResolutionStatusError,
+)
+from litestar_payguard.services.payments import PaymentNotFoundError
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = ("AdminCleanupController", "AdminPaymentController", "AdminPendingController", "AdminSessionController")
@@ -98,14 +104,24 @@ class AdminPaymentController(Controller):
         """The merchant's flagged payments (``processing``, never paid without their order), oldest first."""
         return [payment_view(p) for p in await payguard_admin_payments.needing_attention(limit=limit)]
 
-    @post("/{payment_id:str}/retry-fulfilment", operation_id="payguardRetryFulfilment", status_code=200)
+    @post(
+        "/{payment_id:str}/retry-fulfilment",
+        operation_id="payguardRetryFulfilment",
+        status_code=200,
+        responses=problem_responses(PaymentNotFoundError, PaymentNotFlaggedError),
+    )
     async def retry_fulfilment(
         self, payment_id: FromPath[str], payguard_admin_payments: NamedDependency[MerchantPaymentService]
     ) -> Payment:
         """Hand a flagged payment back to the workers once the cause is fixed."""
         return payment_view(await payguard_admin_payments.retry_fulfilment(payment_id))
 
-    @post("/{payment_id:str}/resolve", operation_id="payguardResolveAttention", status_code=200)
+    @post(
+        "/{payment_id:str}/resolve",
+        operation_id="payguardResolveAttention",
+        status_code=200,
+        responses=problem_responses(PaymentNotFoundError, PaymentNotFlaggedError, ResolutionStatusError),
+    )
     async def resolve(
         self,
         payment_id: FromPath[str],

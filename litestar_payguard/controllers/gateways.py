@@ -8,9 +8,16 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from litestar_payguard.exceptions import InvalidSignatureError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
+from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas.gateways import WebhookAck
-from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
+from litestar_payguard.services.gateway_webhooks import (
+    GatewayNotFoundError,
+    GatewayWebhookService,
+    InvalidEventIdError,
+    WebhookTooOldError,
+)
 
 __all__ = ("GatewayWebhookController",)
 
@@ -26,6 +33,9 @@ class GatewayWebhookController(Controller):
         operation_id="payguardReceiveGatewayWebhook",
         status_code=200,
         opt={IDEMPOTENCY_OPT_KEY: "off"},  # the gateway's event id deduplicates
+        responses=problem_responses(
+            GatewayNotFoundError, InvalidSignatureError, InvalidEventIdError, WebhookTooOldError
+        ),
     )
     async def receive_webhook(
         self,

@@ -6,9 +6,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from litestar_payguard.exceptions import PaymentProcessingError
+from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas import Payment
 from litestar_payguard.schemas.pending import CanProceed, CanProceedRequest, CleanupResult, PendingList
-from litestar_payguard.services.pending import PendingPaymentService
+from litestar_payguard.services.pending import PaymentNotCancellableError, PaymentNotFoundError, PendingPaymentService
 
 __all__ = ("PendingController",)
 
@@ -36,7 +38,12 @@ class PendingController(Controller):
         """Expire own stale pending payments now."""
         return await payguard_pending.cleanup_stale()
 
-    @post("/payments/{payment_id:str}/cancel", operation_id="payguardCancelPayment", status_code=200)
+    @post(
+        "/payments/{payment_id:str}/cancel",
+        operation_id="payguardCancelPayment",
+        status_code=200,
+        responses=problem_responses(PaymentNotFoundError, PaymentNotCancellableError, PaymentProcessingError),
+    )
     async def cancel_payment(
         self, payment_id: FromPath[str], payguard_pending: NamedDependency[PendingPaymentService]
     ) -> Payment:

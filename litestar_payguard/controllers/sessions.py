@@ -1,17 +1,54 @@
-"""Checkout sessions, for customers."""
+"""Checkout sessions, for customers.
 
-from __future__ import annotations
+Its annotations are evaluated at import (no ``from __future__ import annotations``): advanced-alchemy puts
+SQLAlchemy's ``Session`` in the app's signature namespace, which wins over this module's names when Litestar
+resolves string annotations, and the OpenAPI document would describe the responses of the ``Session`` schema as
+anything at all.
+"""
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from litestar_payguard.currencies import UnsupportedCurrencyError
+from litestar_payguard.exceptions import (
+    GatewayError,
+    GatewayRefusedError,
+    InvalidSignatureError,
+    MaxAttemptsReachedError,
+    PaymentProcessingError,
+    RetryTooSoonError,
+    SessionCancelledError,
+    SessionCompletedError,
+    SessionExpiredError,
+    SessionFailedError,
+    SessionNotActiveError,
+)
+from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas import Session, SessionComplete, SessionInterrupt, SessionRequest, SessionSummary
 from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
+from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
+from litestar_payguard.services.payments import AmountTooLargeError, PendingSameBundleError
+from litestar_payguard.services.session_pricing import BundleNotFoundError, PriceChangedError, PricingNotConfiguredError
+from litestar_payguard.services.session_store import SessionNotFoundError
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = ("SessionController",)
+
+_TRANSITION = (
+    SessionNotFoundError,
+    SessionNotActiveError,
+    SessionCompletedError,
+    SessionCancelledError,
+    SessionFailedError,
+    SessionExpiredError,
+    MaxAttemptsReachedError,
+    RetryTooSoonError,
+    PaymentProcessingError,
+)
+"""What a session refuses to a step its state does not allow."""
+_GATEWAY = (GatewayError, GatewayRefusedError, GatewayNotConfiguredError)
 
 
 class SessionController(Controller):
@@ -20,7 +57,20 @@ class SessionController(Controller):
     path = "/sessions"
     tags = ["payguard: sessions"]
 
-    @post("/", operation_id="payguardCreateSession", status_code=201)
+    @post(
+        "/",
+        operation_id="payguardCreateSession",
+        status_code=201,
+        responses=problem_responses(
+            PricingNotConfiguredError,
+            BundleNotFoundError,
+            PriceChangedError,
+            PendingSameBundleError,
+            GatewayNotConfiguredError,
+            AmountTooLargeError,
+            UnsupportedCurrencyError,
+        ),
+    )
     async def create_session(
         self,
         data: JSONBody[SessionRequest],
@@ -34,7 +84,7 @@ class SessionController(Controller):
         """
         return await payguard_sessions.open_priced(data)
 
-    @get("/{session_id:str}", operation_id="payguardGetSession")
+    @get("/{session_id:str}", operation_id="payguardGetSession", responses=problem_responses(SessionNotFoundError))
     async def get_session(
         self,
         session_id: FromPath[str],
@@ -43,7 +93,12 @@ class SessionController(Controller):
         """Poll a session: server-side truth, including timeouts and expiry the client did not notice."""
         return await payguard_sessions.status(session_id)
 
-    @post("/{session_id:str}/interrupt", operation_id="payguardInterruptSession", status_code=200)
+    @post(
+        "/{session_id:str}/interrupt",
+        operation_id="payguardInterruptSession",
+        status_code=200,
+        responses=problem_responses(*_TRANSITION),
+    )
     async def interrupt_session(
         self,
         session_id: FromPath[str],
@@ -54,7 +109,12 @@ class SessionController(Controller):
         session = await payguard_sessions.interrupt(session_id, data.kind, data.detail)
         return payguard_sessions.view(session)
 
-    @post("/{session_id:str}/resume", operation_id="payguardResumeSession", status_code=200)
+    @post(
+        "/{session_id:str}/resume",
+        operation_id="payguardResumeSession",
+        status_code=200,
+        responses=problem_responses(*_TRANSITION),
+    )
     async def resume_session(
         self,
         session_id: FromPath[str],
@@ -63,7 +123,12 @@ class SessionController(Controller):
         """Start the next attempt with a fresh deadline."""
         return payguard_sessions.view(await payguard_sessions.resume(session_id))
 
-    @post("/{session_id:str}/order", operation_id="payguardOpenSessionOrder", status_code=200)
+    @post(
+        "/{session_id:str}/order",
+        operation_id="payguardOpenSessionOrder",
+        status_code=200,
+        responses=problem_responses(*_TRANSITION, *_GATEWAY),
+    )
     async def open_order(
         self,
         session_id: FromPath[str],
@@ -72,7 +137,12 @@ class SessionController(Controller):
         """The gateway order to pay in the gateway's checkout (opened on first call, the same one after)."""
         return await payguard_sessions.open_order(session_id)
 
-    @post("/{session_id:str}/complete", operation_id="payguardCompleteSession", status_code=200)
+    @post(
+        "/{session_id:str}/complete",
+        operation_id="payguardCompleteSession",
+        status_code=200,
+        responses=problem_responses(*_TRANSITION, *_GATEWAY, InvalidSignatureError),
+    )
     async def complete_session(
         self,
         session_id: FromPath[str],
@@ -83,7 +153,12 @@ class SessionController(Controller):
         session = await payguard_sessions.complete(session_id, data.gateway_payment_id, data.signature)
         return payguard_sessions.view(session)
 
-    @post("/{session_id:str}/cancel", operation_id="payguardCancelSession", status_code=200)
+    @post(
+        "/{session_id:str}/cancel",
+        operation_id="payguardCancelSession",
+        status_code=200,
+        responses=problem_responses(*_TRANSITION),
+    )
     async def cancel_session(
         self,
         session_id: FromPath[str],
@@ -92,7 +167,11 @@ class SessionController(Controller):
         """Cancel the session and its payment."""
         return payguard_sessions.view(await payguard_sessions.cancel(session_id))
 
-    @get("/{session_id:str}/summary", operation_id="payguardSummarizeSession")
+    @get(
+        "/{session_id:str}/summary",
+        operation_id="payguardSummarizeSession",
+        responses=problem_responses(SessionNotFoundError),
+    )
     async def summarize_session(
         self,
         session_id: FromPath[str],

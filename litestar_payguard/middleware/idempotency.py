@@ -5,6 +5,7 @@ Semantics (IETF idempotency-key draft, Stripe):
 - A key is 1 to 255 printable ASCII characters (else 400 ``IDEMPOTENCY_KEY_INVALID``). Where a route requires one,
   a request without it is 400 ``IDEMPOTENCY_KEY_REQUIRED``; elsewhere requests without a key pass untouched.
 - A key lives in a scope: the principal (merchant, and customer when there is one), the method and the route.
+- The route's guards run first: a request they refuse claims nothing and gets no stored answer.
 - The first request claims the key atomically (a unique constraint) and runs. Meanwhile the same key answers
   409 ``IDEMPOTENCY_KEY_IN_USE`` with ``Retry-After``.
 - Once it completed, the same key and request get the stored response back, byte for byte, with
@@ -50,12 +51,21 @@ from litestar_payguard.services.idempotency import (
 )
 
 if TYPE_CHECKING:
+    from litestar.handlers import BaseRouteHandler
     from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+    from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.principal import Principal
     from litestar_payguard.runtime import PayGuard
 
-__all__ = ("IDEMPOTENCY_MODES", "IDEMPOTENCY_OPT_KEY", "IdempotencyMiddleware", "check_idempotency_opts")
+__all__ = (
+    "IDEMPOTENCY_MODES",
+    "IDEMPOTENCY_OPT_KEY",
+    "UNSAFE_METHODS",
+    "IdempotencyMiddleware",
+    "check_idempotency_opts",
+    "route_mode",
+)
 
 logger = logging.getLogger("litestar_payguard")
 
@@ -113,6 +123,9 @@ class IdempotencyMiddleware(TransactionMiddleware):
             if body is None:
                 return problem_messages(_too_large(scope))
             principal = await self._principal(scope, payguard)
+            # The key's scope knows the principal, not who the route's guards let in (an admin, and anyone else, act
+            # for the same merchant): a request they refuse must neither claim a key nor get its stored answer.
+            await scope["route_handler"].authorize_connection(Request(scope))
             claimed = await self._claim(scope, payguard, principal, key, body)
         except PayGuardError as exc:
             return problem_messages(error_body(exc, prefix=payguard.config.path, instance=instance), exc.headers)
@@ -129,9 +142,7 @@ class IdempotencyMiddleware(TransactionMiddleware):
     def _mode(scope: Scope, payguard: PayGuard) -> str:
         if scope.get("method") not in UNSAFE_METHODS:
             return "off"
-        if scope.get("path_template") in payguard.config.idempotency_required_routes:
-            return "required"
-        return cast("str", scope["route_handler"].opt.get(IDEMPOTENCY_OPT_KEY, "optional"))
+        return route_mode(scope["route_handler"], scope.get("path_template", ""), payguard.config)
 
     @staticmethod
     async def _principal(scope: Scope, payguard: PayGuard) -> Principal:
@@ -155,6 +166,13 @@ class IdempotencyMiddleware(TransactionMiddleware):
         print_ = fingerprint(body, scope.get("path_params", {}))
         async with payguard.db_connection() as connection:
             return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
+
+
+def route_mode(handler: BaseRouteHandler, path_template: str, config: PayGuardConfig) -> str:
+    """The mode of a route's unsafe requests: ``required`` where the config lists it, else its ``opt``'s."""
+    if path_template in config.idempotency_required_routes:
+        return "required"
+    return cast("str", handler.opt.get(IDEMPOTENCY_OPT_KEY, "optional"))
 
 
 def check_idempotency_opts(handlers: Any) -> None:

@@ -121,21 +121,67 @@ async def decode_body_strictly(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.json.decode(raw, type=field.annotation, strict=True)
     except msgspec.ValidationError as exc:
+        # The typed decoding stops at the first wrong type, before reading the rest: that may not be JSON at all.
+        document = _untyped(raw)
+        if "got `float`" in str(exc) and _valid_with_integral_numbers(document, field.annotation):
+            return
         wire = error_field(exc)
         if wire == _AMOUNT:
-            _check_amount(request, raw)
+            _check_amount(request, document)
         errors = [{"field": wire, "source": "body", "message": error_message(exc)}]
         msg = "The request does not match the expected schema."
         raise ValidationFailedError(msg, extra={"errors": errors}) from exc
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec reports bad UTF-8 in a string this way
-        msg = "The body is not valid JSON (UTF-8)."
-        raise MalformedJsonError(msg) from exc
+        raise _malformed() from exc
 
 
-def _check_amount(request: Request[Any, Any, Any], raw: bytes) -> None:
+def _malformed() -> MalformedJsonError:
+    return MalformedJsonError("The body is not valid JSON (UTF-8).")
+
+
+def _untyped(raw: bytes) -> Any:
+    """The JSON document without a type; ``None`` for a number beyond a float (1e400) or nesting beyond a stack.
+
+    Raises:
+        MalformedJsonError: The body is not JSON.
+    """
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.ValidationError, RecursionError):  # ValidationError first: it is a DecodeError too
+        return None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _malformed() from exc
+
+
+def _valid_with_integral_numbers(document: Any, annotation: Any) -> bool:
+    """Whether the body is valid once its integral numbers are integers.
+
+    JSON has one kind of number, and the OpenAPI document's JSON Schema counts ``4900.0`` (or ``49e2``) as the
+    integer 4900: so does payguard. ``4900.5`` is still refused, and so is ``"4900"``.
+    """
+    if document is None:
+        return False
+    try:
+        msgspec.convert(_integers(document), annotation, strict=True)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _integers(value: Any) -> Any:
+    """The JSON value with every float that has no fractional part as an ``int``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integers(item) for item in value]
+    return value
+
+
+def _check_amount(request: Request[Any, Any, Any], document: Any) -> None:
     """Report an amount refused by the schema's bound as too large, with the maximum that applies."""
-    document = msgspec.json.decode(raw)  # valid JSON: only its type check failed
-    amount = document.get(_AMOUNT) if isinstance(document, dict) else None
+    amount = _integers(document.get(_AMOUNT)) if isinstance(document, dict) else None
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= MAX_SAFE_INTEGER:
         return
     maximum = min(payguard_of(request.scope).config.max_amount, MAX_SAFE_INTEGER)

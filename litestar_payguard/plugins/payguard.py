@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from litestar.plugins import CLIPlugin, InitPlugin
+from litestar.plugins import CLIPlugin, InitPlugin, ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.idempotency import check_idempotency_opts
+from litestar_payguard.openapi import PayGuardSchemaPlugin, with_security_schemes
 from litestar_payguard.plugins.routing_errors import add_routing_error_handlers
-from litestar_payguard.plugins.wiring import build_dependencies, build_routers, find_sqlalchemy_config
+from litestar_payguard.plugins.wiring import build_dependencies, build_routers, describe_route, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 from litestar_payguard.services.pending import PendingPaymentService
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from click import Group
     from litestar import Litestar
     from litestar.config.app import AppConfig
+    from litestar.routes import BaseRoute
 
     from litestar_payguard.config import PayGuardConfig
 
@@ -37,11 +39,12 @@ def _check_routes(app: Litestar) -> None:
     )
 
 
-class PayGuardPlugin(InitPlugin, CLIPlugin):
+class PayGuardPlugin(InitPlugin, CLIPlugin, ReceiveRoutePlugin):
     """Adds payguard to a Litestar app.
 
     It registers routes under ``config.path``, admin routes behind the host's guards, service dependencies,
-    the SAQ queue, cron jobs and optionally an in-app worker, and the ``litestar payguard`` CLI group.
+    the SAQ queue, cron jobs and optionally an in-app worker, and the ``litestar payguard`` CLI group. In the
+    app's OpenAPI document it describes its routes, their security schemes and its schemas as enforced.
 
     Args:
         config: The plugin configuration.
@@ -79,6 +82,11 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         app_config.lifespan.append(payguard.lifespan)
         app_config.on_startup.extend([_check_routes, startup_checks(payguard)])
         app_config.state[STATE_KEY] = payguard
+        # Before Litestar's own msgspec plugin, which comes after every plugin the host listed: it would win.
+        schemas = PayGuardSchemaPlugin(max_amount=self._config.max_amount)
+        app_config.plugins.insert(app_config.plugins.index(self) + 1, schemas)
+        if app_config.openapi_config is not None:
+            app_config.openapi_config = with_security_schemes(app_config.openapi_config, self._config)
         app_config.signature_namespace.update(
             {
                 "PayGuard": PayGuard,
@@ -89,6 +97,10 @@ class PayGuardPlugin(InitPlugin, CLIPlugin):
         )
         self._payguard = payguard
         return app_config
+
+    def receive_route(self, route: BaseRoute) -> None:
+        """Describe each of payguard's routes in the OpenAPI document once the app has registered it."""
+        describe_route(route, self.payguard.config)
 
     def on_cli_init(self, cli: Group) -> None:
         """Add the ``litestar payguard`` command group."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyInitPlugin, SQLAlchemyPlugin
-from litestar import Request, Router
+from litestar import Controller, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.routes import BaseRoute, HTTPRoute
 from litestar.types import Scope
 
 from litestar_payguard.controllers import (
@@ -26,6 +27,7 @@ from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCI
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.allowed_methods import AllowedMethodsMiddleware
 from litestar_payguard.middleware.strict_json import check_request
+from litestar_payguard.openapi.routes import Caller, describe_handler
 from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
@@ -39,7 +41,34 @@ from litestar_payguard.services.pending import PendingPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
 
-__all__ = ("build_dependencies", "build_routers", "find_sqlalchemy_config")
+if TYPE_CHECKING:
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = (
+    "ADMIN_CONTROLLERS",
+    "PUBLIC_CONTROLLERS",
+    "build_dependencies",
+    "build_routers",
+    "describe_route",
+    "find_sqlalchemy_config",
+)
+
+PUBLIC_CONTROLLERS: dict[type[Controller], Caller] = {
+    SessionController: Caller.CUSTOMER,
+    PendingController: Caller.CUSTOMER,
+    MerchantPaymentController: Caller.MERCHANT,
+    MerchantRefundController: Caller.MERCHANT,
+    GatewayWebhookController: Caller.GATEWAY,
+}
+"""The public router's controllers, and who calls them."""
+ADMIN_CONTROLLERS: dict[type[Controller], Caller] = {
+    AdminSessionController: Caller.ADMIN,
+    AdminCleanupController: Caller.OPERATOR,  # one cleanup per deployment, whatever the merchant
+    AdminPendingController: Caller.ADMIN,
+    AdminPaymentController: Caller.ADMIN,
+}
+"""The admin router's controllers (behind the host's guards), and who calls them."""
+_CALLERS = {**PUBLIC_CONTROLLERS, **ADMIN_CONTROLLERS}
 
 
 def find_sqlalchemy_config(plugins: list[Any]) -> SQLAlchemyAsyncConfig:
@@ -87,29 +116,31 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         "request_max_body_size": config.max_body_bytes,
         "before_request": check_request,
     }
-    public = [
-        SessionController,
-        PendingController,
-        MerchantPaymentController,
-        MerchantRefundController,
-        GatewayWebhookController,
-    ]
-    routers = [Router(path=config.path, route_handlers=public, **shared)]
+    routers = [Router(path=config.path, route_handlers=list(PUBLIC_CONTROLLERS), **shared)]
     if config.admin_enabled:
         routers.append(
             Router(
                 path=f"{config.path.rstrip('/')}/admin",
-                route_handlers=[
-                    AdminSessionController,
-                    AdminCleanupController,
-                    AdminPendingController,
-                    AdminPaymentController,
-                ],
+                route_handlers=list(ADMIN_CONTROLLERS),
                 guards=list(config.admin_guards),
                 **shared,
             )
         )
     return routers
+
+
+def describe_route(route: BaseRoute, config: PayGuardConfig) -> None:
+    """Describe one of payguard's routes in the OpenAPI document; the host's routes are the host's to describe.
+
+    Called once the application registered the route: a handler's signature is complete only then.
+    """
+    if not isinstance(route, HTTPRoute):
+        return
+    for handler in route.route_handlers:
+        controller = getattr(handler.fn, "__self__", None)  # a controller's handler is bound to its instance
+        caller = _CALLERS.get(type(controller)) if isinstance(controller, Controller) else None
+        if caller is not None and handler.http_methods - {"OPTIONS"}:  # not Litestar's automatic OPTIONS
+            describe_handler(handler, route, caller, config)
 
 
 def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:

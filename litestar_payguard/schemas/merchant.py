@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta
@@ -34,6 +34,13 @@ Reason = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 
 class PaymentCreate(InputStruct):
     """Start a payment from the merchant's server; a worker executes it."""
+
+    json_schema_extra: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"method": {"const": "upi"}}},
+        "then": {"required": ["vpa"], "properties": {"vpa": {"type": "string"}}},
+        "else": {"properties": {"vpa": {"type": "null"}}},
+    }
+    """A UPI payment needs ``vpa``; another method takes none (the service's rule, in the OpenAPI document)."""
 
     order_id: OrderReference
     """The merchant's reference for what is paid."""

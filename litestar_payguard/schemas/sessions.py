@@ -8,6 +8,7 @@ from uuid import UUID
 
 from msgspec import Meta
 
+from litestar_payguard.currencies import CURRENCY_PATTERN
 from litestar_payguard.models import CheckoutSession, InterruptKind, SessionSnapshot, SessionState, SessionStatus
 from litestar_payguard.schemas.base import CamelStruct, InputStruct, validated
 from litestar_payguard.schemas.payments import PaymentBrief, payment_brief
@@ -36,8 +37,19 @@ NO_NUL = r"^[^\x00]*$"
 
 BundleId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 PlanName = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
-CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}$")]
-Amount = Annotated[int, Meta(gt=0, le=MAX_SAFE_INTEGER)]
+MONEY = "payguard_money"
+"""``Meta.extra`` key of an amount of money: the OpenAPI document caps it at ``PayGuardConfig.max_amount`` too."""
+
+# Three letters for the schema (an unknown code is the service's ``UNSUPPORTED_CURRENCY``); the document lists them.
+CurrencyCode = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z]{3}$",
+        description="An ISO 4217 code of a currency with minor units, in any case.",
+        extra_json_schema={"pattern": CURRENCY_PATTERN},
+    ),
+]
+Amount = Annotated[int, Meta(gt=0, le=MAX_SAFE_INTEGER, extra={MONEY: True})]
 MetadataKey = Annotated[str, Meta(min_length=1, max_length=40, pattern=NO_NUL)]
 MetadataValue = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=20)]

@@ -13,6 +13,7 @@ from litestar_payguard.services.idempotency import IdempotencyService, fingerpri
 from litestar_payguard.services.merchants import MerchantService
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import (
+    ADMIN,
     ALICE,
     BOB,
     ON_BOTH_DATABASES,
@@ -442,3 +443,20 @@ async def test_deeply_nested_bodies_with_a_key_are_refused_not_crashed(client: C
 
     assert 400 <= response.status_code < 500, response.text
     assert await store.count("payguard_session") == 0
+
+
+async def test_a_stored_answer_is_never_replayed_to_a_request_the_guards_refuse(client: Client, store: Store) -> None:
+    stop = "/payguard/admin/cleanup/stop"
+    admin = await client.post(stop, headers={**ADMIN, "Idempotency-Key": "stop-1"})
+
+    anonymous = await client.post(stop, headers={"Idempotency-Key": "stop-1"})
+    shopper = await client.post(stop, headers={"X-Role": "shopper", "Idempotency-Key": "stop-1"})
+    fresh = await client.post(stop, headers={"Idempotency-Key": "stop-2"})
+
+    assert admin.status_code == 200, admin.text
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.json()["code"] == "AUTHENTICATION_REQUIRED"
+    assert "idempotent-replayed" not in anonymous.headers
+    assert (shopper.status_code, shopper.json()["code"]) == (403, "FORBIDDEN")
+    assert fresh.status_code == 401
+    assert await store.count("payguard_idempotency_key") == 1  # the refused requests claimed no key

@@ -303,3 +303,55 @@ async def test_amounts_above_what_money_allows_are_amount_too_large_everywhere(
         problem = answer.json()
         assert (problem["code"], problem["field"], problem["maximum"]) == ("AMOUNT_TOO_LARGE", "amount", 100_000_000)
     assert await stored(store) == before
+
+
+# -- found by the OpenAPI contract test: numbers as JSON Schema counts them ------------------------------------------
+
+
+@pytest.mark.parametrize("amount", [b"4900.0", b"49e2", b"4.9E3"])
+async def test_an_integral_number_is_an_integer_as_the_document_says(
+    client: Client, store: Store, amount: bytes
+) -> None:
+    body = b'{"bundleId":"bundle-strict","currency":"USD","amount":' + amount + b"}"
+
+    response = await client.post(SESSIONS, content=body, headers={**ALICE, **JSON})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["payment"]["amount"] == 4900
+    assert await store.scalar("SELECT amount FROM payguard_payment") == 4900
+
+
+@pytest.mark.parametrize("amount", [b"4900.5", b'"4900"', b"1e400", b"-1e400"])
+async def test_a_fraction_a_string_or_a_number_beyond_a_float_is_refused_not_crashed(
+    client: Client, store: Store, amount: bytes
+) -> None:
+    before = await warmed_up(client, store)
+    body = b'{"bundleId":"bundle-other","currency":"USD","amount":' + amount + b"}"
+
+    response = await client.post(SESSIONS, content=body, headers={**ALICE, **JSON})
+
+    assert response.status_code == 422, response.text
+    assert (response.json()["code"], response.json()["errors"][0]["field"]) == ("VALIDATION_FAILED", "amount")
+    assert await stored(store) == before
+
+
+async def test_an_amount_nested_past_the_stack_is_refused_not_crashed(client: Client, store: Store) -> None:
+    body = b'{"bundleId":"bundle-deep","currency":"USD","amount":' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+
+    response = await client.post(SESSIONS, content=body, headers={**ALICE, **JSON})
+
+    assert response.status_code == 422, response.text
+    assert await store.count("payguard_session") == 0
+
+
+@pytest.mark.parametrize("rest", [b"]", b'"b" "c"}', b'"caf\xe9"}'])
+async def test_malformed_json_after_a_wrong_type_is_malformed_json_not_a_crash(
+    client: Client, store: Store, rest: bytes
+) -> None:
+    body = b'{"amount": {}, "bundleId": ' + rest  # the typed decoding stops at the amount, before the rest
+
+    response = await client.post(SESSIONS, content=body, headers={**ALICE, **JSON})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "MALFORMED_JSON"
+    assert await store.count("payguard_session") == 0
