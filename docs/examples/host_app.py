@@ -26,7 +26,8 @@ from litestar_payguard import PayGuardConfig, PayGuardPlugin, Price, RazorpayGat
 from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.models import Payment
 from litestar_payguard.problems import build_exception_handlers
-from litestar_payguard.schemas import Session, SessionCreate
+from litestar_payguard.schemas import Session as SessionView  # not `Session`: SQLAlchemy's would be documented
+from litestar_payguard.schemas import SessionCreate
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ async def create_order(payment: Payment, db_session: AsyncSession) -> None:
 
 # Opted in to payguard's commit-before-respond, Idempotency-Key support and problem details.
 @post("/shop/buy/{bundle_id:str}", opt={"payguard_idempotency": "optional"}, exception_handlers=PROBLEMS)
-async def buy(bundle_id: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> Session:
+async def buy(bundle_id: FromPath[str], payguard_sessions: NamedDependency[SessionService]) -> SessionView:
     """A route of your own that opens a checkout through payguard's Python API, at your price."""
     price = CATALOGUE.get(bundle_id)
     if price is None:
