@@ -280,6 +280,10 @@ class PayGuardConfig:
                 msg = f"PayGuardConfig.{name} is not a valid cron expression: {getattr(self, name)!r}"
                 raise ImproperConfigurationError(msg)
 
+    def owns_path(self, path: str) -> bool:
+        """Whether a request path (or route template) is payguard's: ``path`` itself or below it."""
+        return self.path in {"/", path} or path.startswith(f"{self.path}/")
+
     @classmethod
     def policy_fields(cls) -> dict[str, Any]:
         """Return the policy fields and their defaults, by field name."""

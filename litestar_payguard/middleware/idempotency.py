@@ -199,7 +199,7 @@ def _not_opted_in(scope: Scope) -> bool:
     payguard = payguard_of(scope)
     template = scope.get("path_template", "")
     config = payguard.config
-    if template == config.path or template.startswith(config.path + "/"):
+    if config.owns_path(template):
         return True  # payguard's own routes: their router's instance handles them
     return template not in config.idempotency_routes and template not in config.idempotency_required_routes
 

@@ -75,7 +75,7 @@ class PayGuardPlugin(InitPlugin, CLIPlugin, ReceiveRoutePlugin):
         payguard = PayGuard(self._config, sqlalchemy_config)
         app_config.route_handlers.extend(build_routers(payguard))
         # 404 and 405 under the prefix are raised before any payguard router is chosen.
-        add_routing_error_handlers(app_config.exception_handlers, self._config.path)
+        add_routing_error_handlers(app_config.exception_handlers, self._config)
         # Acts only on the host's routes that opt in; after the host's own middleware, so its auth has run.
         app_config.middleware.append(IdempotencyMiddleware(opt_in=True))
         app_config.dependencies.update(build_dependencies(payguard))

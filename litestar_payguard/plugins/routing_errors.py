@@ -20,24 +20,21 @@ if TYPE_CHECKING:
     from litestar import Request, Response
     from litestar.types import ExceptionHandler, ExceptionHandlersMap
 
-__all__ = ("ROUTING_ERROR_STATUSES", "add_routing_error_handlers", "is_under_prefix")
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("ROUTING_ERROR_STATUSES", "add_routing_error_handlers")
 
 ROUTING_ERROR_STATUSES = (404, 405)
 
 
-def is_under_prefix(path: str, prefix: str) -> bool:
-    """Whether ``path`` is payguard's: the prefix itself or below it."""
-    return prefix in {"/", path} or path.startswith(f"{prefix}/")
-
-
-def add_routing_error_handlers(exception_handlers: ExceptionHandlersMap, prefix: str) -> None:
+def add_routing_error_handlers(exception_handlers: ExceptionHandlersMap, config: PayGuardConfig) -> None:
     """Register the 404 and 405 handlers in the application's ``exception_handlers`` (changed in place).
 
     Args:
         exception_handlers: The application's handlers, as the host configured them.
-        prefix: payguard's route prefix.
+        config: payguard's configuration (its route prefix).
     """
-    render = build_exception_handlers(prefix)[HTTPException]
+    render = build_exception_handlers(config.path)[HTTPException]
     # Status-code keys win over exception classes in Litestar's lookup: the host's own, if any, are kept to
     # answer its paths as before.
     previous: dict[int, ExceptionHandler[Any]] = {
@@ -50,7 +47,7 @@ def add_routing_error_handlers(exception_handlers: ExceptionHandlersMap, prefix:
         root_path = request.scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        if is_under_prefix(path, prefix):
+        if config.owns_path(path):
             if exc.headers and "allow" in exc.headers:
                 exc.headers["allow"] = ", ".join(sorted(method.strip() for method in exc.headers["allow"].split(",")))
             return render(request, exc)
