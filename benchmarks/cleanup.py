@@ -31,7 +31,7 @@ from typing import Any
 import asyncpg
 
 from benchmarks.common import RESULTS, ROOT, asyncpg_dsn, bench_merchant, create_database, machine
-from litestar_payguard.services.stale_expiry import payload_sql
+from litestar_payguard.services.payments import payload_sql
 from litestar_payguard.testing.servers import FAST_POSTGRES_SETTINGS, find_postgres
 
 STALE_AGE = timedelta(hours=2)

@@ -18,7 +18,8 @@ import asyncpg
 
 from benchmarks.cleanup import BULK_UPDATE, seed
 from benchmarks.common import asyncpg_dsn, create_database
-from litestar_payguard.services.stale_expiry import _POSTGRES_ANY, START, payload_sql
+from litestar_payguard.services.payments import payload_sql
+from litestar_payguard.services.pending.expiry_sql import _POSTGRES_ANY, START
 from litestar_payguard.testing.servers import find_postgres
 
 ROWS, BATCH = 100_000, 1000

@@ -8,7 +8,7 @@ order of the variants alternates between rounds; medians of the rounds are repor
 - **plain UPDATE**: one column of the payment by primary key, no index touched, no event. The floor of a
   committed write on this machine.
 - **UPDATE of an indexed column**: the same, changing ``gateway_order_id`` (what storing the order does).
-- **claim**, **store order**, **settle**: the statements of :mod:`litestar_payguard.services.processing_sql`,
+- **claim**, **store order**, **settle**: the statements of :mod:`litestar_payguard.services.processing.fast_path_sql`,
   in the order a worker runs them.
 - **claim / settle without the event**: the same statements without their outbox insert.
 
@@ -31,7 +31,7 @@ import asyncpg
 from benchmarks.common import asyncpg_dsn, create_database, servers
 from benchmarks.payments import seed
 from benchmarks.payments_worker import ORDER_TABLE
-from litestar_payguard.services.processing_sql import CLAIM, SETTLE, STORE_ORDER
+from litestar_payguard.services.processing.fast_path_sql import CLAIM, SETTLE, STORE_ORDER
 
 _EVENT = re.compile(r"\), event AS \(.*?\n        \)\n", re.DOTALL)
 CLAIM_WITHOUT_EVENT = _EVENT.sub(")\n", CLAIM)

@@ -18,8 +18,8 @@ from litestar_payguard.plugins import PayGuardPlugin
 from litestar_payguard.pricing import Price, PricingHook
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.merchant_payments import MerchantPaymentService
 from litestar_payguard.services.merchants import MerchantService
+from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
 

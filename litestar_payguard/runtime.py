@@ -16,8 +16,7 @@ from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.jobs import FUNCTIONS, cron_jobs
 from litestar_payguard.jobs.worker import DrainingWorker
-from litestar_payguard.services.payment_statements import PaymentStatements
-from litestar_payguard.services.processing import PaymentProcessor
+from litestar_payguard.services.processing import PaymentProcessor, PaymentStatements
 from litestar_payguard.sqlite import lock_on_begin
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from litestar_payguard import PayGuardPlugin
 from litestar_payguard.models import Payment, Refund, RefundStatus
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.refund_processing import RefundProcessor
+from litestar_payguard.services.processing import RefundProcessor
 
 ALICE = {"X-Customer": "alice"}
 BOB = {"X-Customer": "bob"}

@@ -16,14 +16,9 @@ from litestar_payguard.schemas import ActiveSession, Payment
 from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats
 from litestar_payguard.schemas.merchant import AttentionResolution
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.services.cleanup import CleanupService
-from litestar_payguard.services.cleanup_runner import StaleCleanup
-from litestar_payguard.services.merchant_payments import (
-    MerchantPaymentService,
-    PaymentNotFlaggedError,
-    ResolutionStatusError,
-)
 from litestar_payguard.services.payments import PaymentNotFoundError
+from litestar_payguard.services.pending import CleanupService, StaleCleanup
+from litestar_payguard.services.processing import MerchantPaymentService, PaymentNotFlaggedError, ResolutionStatusError
 from litestar_payguard.services.sessions import SessionService
 
 __all__ = ("AdminCleanupController", "AdminPaymentController", "AdminPendingController", "AdminSessionController")

@@ -12,7 +12,7 @@ from litestar_payguard.exceptions import InvalidSignatureError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas.gateways import WebhookAck
-from litestar_payguard.services.gateway_webhooks import (
+from litestar_payguard.services.webhooks import (
     GatewayNotFoundError,
     GatewayWebhookService,
     InvalidEventIdError,

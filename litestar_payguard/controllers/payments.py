@@ -17,13 +17,13 @@ from litestar_payguard.schemas import Payment
 from litestar_payguard.schemas.merchant import PaymentCreate, PaymentPage, Refund, RefundCreate, RefundList, refund_view
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
-from litestar_payguard.services.merchant_payments import (
+from litestar_payguard.services.payments import AmountTooLargeError, PaymentNotFoundError, PendingSameBundleError
+from litestar_payguard.services.processing import (
     InvalidCursorError,
     MerchantPaymentService,
     MethodNotSupportedError,
     PaymentFilter,
 )
-from litestar_payguard.services.payments import AmountTooLargeError, PaymentNotFoundError, PendingSameBundleError
 from litestar_payguard.services.refunds import (
     PaymentNotRefundableError,
     RefundExceedsAvailableError,

@@ -30,9 +30,13 @@ from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
 from litestar_payguard.services.payments import AmountTooLargeError, PendingSameBundleError
-from litestar_payguard.services.session_pricing import BundleNotFoundError, PriceChangedError, PricingNotConfiguredError
-from litestar_payguard.services.session_store import SessionNotFoundError
-from litestar_payguard.services.sessions import SessionService
+from litestar_payguard.services.sessions import (
+    BundleNotFoundError,
+    PriceChangedError,
+    PricingNotConfiguredError,
+    SessionNotFoundError,
+    SessionService,
+)
 
 __all__ = ("SessionController",)
 

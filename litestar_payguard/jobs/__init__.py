@@ -10,7 +10,7 @@ from litestar_payguard.jobs.cleanup import expire_stale_payments
 from litestar_payguard.jobs.idempotency import purge_idempotency_keys
 from litestar_payguard.jobs.payments import process_payment, process_refund, reconcile
 from litestar_payguard.jobs.sessions import expire_sessions
-from litestar_payguard.services.cleanup_rules import RUN_TIMEOUT_SECONDS
+from litestar_payguard.services.pending import RUN_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

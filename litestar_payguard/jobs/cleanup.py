@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litestar_payguard.models import CleanupTrigger
-from litestar_payguard.services.cleanup_runner import StaleCleanup
+from litestar_payguard.services.pending import StaleCleanup
 
 if TYPE_CHECKING:
     from litestar_payguard.runtime import PayGuard

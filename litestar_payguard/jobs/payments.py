@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from litestar_payguard.services.dispatch import Dispatcher
-from litestar_payguard.services.reconciler import Reconciler
-from litestar_payguard.services.refund_processing import RefundProcessor
+from litestar_payguard.services.processing import Reconciler, RefundProcessor
 
 if TYPE_CHECKING:
     from litestar_payguard.runtime import PayGuard

@@ -42,8 +42,8 @@ from litestar_payguard.problems import (
 )
 from litestar_payguard.runtime import payguard_of
 from litestar_payguard.services.idempotency import (
-    Claim,
     IdempotencyService,
+    KeyClaim,
     StoredResponse,
     fingerprint,
     key_scope,
@@ -111,7 +111,7 @@ class IdempotencyMiddleware(TransactionMiddleware):
 
     async def _prepare(
         self, scope: Scope, receive: Receive, payguard: PayGuard, raw_key: str | None
-    ) -> list[Message] | tuple[Claim, bytes]:
+    ) -> list[Message] | tuple[KeyClaim, bytes]:
         """Validate the key, read the body, resolve the principal and claim: the claim, or what to answer instead."""
         instance = scope["path"]
         try:

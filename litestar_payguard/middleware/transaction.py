@@ -36,8 +36,8 @@ from litestar_payguard.problems import (
     unavailable_body,
 )
 from litestar_payguard.runtime import payguard_of
-from litestar_payguard.services.dispatch import discard_after_commit, run_after_commit
-from litestar_payguard.services.idempotency import Claim, IdempotencyService, StoredResponse
+from litestar_payguard.services.idempotency import IdempotencyService, KeyClaim, StoredResponse
+from litestar_payguard.transactions import discard_after_commit, run_after_commit
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -108,7 +108,7 @@ class TransactionMiddleware(ASGIMiddleware):
         next_app: ASGIApp,
         *,
         payguard: PayGuard,
-        claim: Claim | None,
+        claim: KeyClaim | None,
     ) -> None:
         """Run the route and settle its transaction; ``claim`` is the idempotency key this request owns."""
         scope.setdefault("state", {})[_BOUNDARY] = True
@@ -136,7 +136,7 @@ class TransactionMiddleware(ASGIMiddleware):
             raise
 
     async def _settle(
-        self, scope: Scope, held: list[Message], payguard: PayGuard, claim: Claim | None
+        self, scope: Scope, held: list[Message], payguard: PayGuard, claim: KeyClaim | None
     ) -> list[Message]:
         key = payguard.sqlalchemy_config.session_scope_key
         session = cast("AsyncSession | None", get_aa_scope_state(scope, key))
@@ -183,7 +183,7 @@ class TransactionMiddleware(ASGIMiddleware):
         except Exception:  # the connection may be gone; closing the session releases it either way
             logger.warning("payguard: rollback failed on %s", scope["path"], exc_info=True)
 
-    async def _release(self, payguard: PayGuard, claim: Claim | None) -> None:
+    async def _release(self, payguard: PayGuard, claim: KeyClaim | None) -> None:
         """Give the idempotency key back: nothing this request did was committed."""
         if claim is None:
             return

@@ -32,14 +32,12 @@ from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.cleanup import CleanupService
-from litestar_payguard.services.cleanup_runner import StaleCleanup
 from litestar_payguard.services.dispatch import Dispatcher
-from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
-from litestar_payguard.services.merchant_payments import MerchantPaymentService
-from litestar_payguard.services.pending import PendingPaymentService
+from litestar_payguard.services.pending import CleanupService, PendingPaymentService, StaleCleanup
+from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
+from litestar_payguard.services.webhooks import GatewayWebhookService
 
 if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig

@@ -1,7 +1,6 @@
-"""Services: one per aggregate; all rules and transitions live here."""
+"""Services: every rule and state transition of payguard, one package per domain.
 
-from litestar_payguard.services.merchants import MerchantService
-from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.sessions import SessionService
-
-__all__ = ("MerchantService", "PaymentService", "SessionService")
+Each domain package's ``__init__`` is its face: it re-exports the services and errors other code uses. The
+domains depend one way (``webhooks``, ``pending``, ``processing`` on ``sessions`` and ``refunds``, those on
+``payments``, and all of them on ``outbox`` and ``dispatch``); ``docs/architecture.md`` has the map.
+"""

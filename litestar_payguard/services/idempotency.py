@@ -32,12 +32,12 @@ if TYPE_CHECKING:
     from litestar_payguard.principal import Principal
 
 __all__ = (
-    "Claim",
     "IdempotencyKeyInUseError",
     "IdempotencyKeyInvalidError",
     "IdempotencyKeyRequiredError",
     "IdempotencyKeyReusedError",
     "IdempotencyService",
+    "KeyClaim",
     "StoredResponse",
     "fingerprint",
     "key_scope",
@@ -139,7 +139,7 @@ class IdempotencyKeyReusedError(InvalidRequestError):
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class KeyClaim:
     """This request owns the key: run it, then complete or release the claim."""
 
     record_id: UUID
@@ -209,7 +209,7 @@ class IdempotencyService:
         self._db = db
         self._config = config
 
-    async def claim(self, scope: str, key: str, print_: str) -> Claim | StoredResponse:
+    async def claim(self, scope: str, key: str, print_: str) -> KeyClaim | StoredResponse:
         """Claim the key for this request, or return the response a completed request stored.
 
         The caller commits the claim at once, in a transaction of its own.
@@ -224,7 +224,7 @@ class IdempotencyService:
                 return outcome
         raise self._in_use()
 
-    async def _claim_once(self, scope: str, key: str, print_: str) -> Claim | StoredResponse | None:
+    async def _claim_once(self, scope: str, key: str, print_: str) -> KeyClaim | StoredResponse | None:
         """One claim attempt; ``None`` when the row vanished under us (purged) and the caller should retry."""
         now = self._config.clock.now()
         params = {"scope": scope, "key": key}
@@ -245,7 +245,7 @@ class IdempotencyService:
                 },
             )
             if claimed.first() is not None:
-                return Claim(record_id=record_id, claimed_at=now)
+                return KeyClaim(record_id=record_id, claimed_at=now)
             row = (await self._db.execute(_FIND, params)).first()  # a concurrent request won the insert
             if row is None:  # and it was purged in between
                 return None
@@ -278,9 +278,9 @@ class IdempotencyService:
             if (await self._db.execute(_FIND, params)).first() is None:
                 return None  # purged meanwhile: the key is free again
             raise self._in_use()
-        return Claim(record_id=row.id, claimed_at=now)
+        return KeyClaim(record_id=row.id, claimed_at=now)
 
-    async def complete(self, claim: Claim, response: StoredResponse) -> None:
+    async def complete(self, claim: KeyClaim, response: StoredResponse) -> None:
         """Store the response under the claim, in the request's own transaction (before it commits).
 
         Raises:
@@ -300,7 +300,7 @@ class IdempotencyService:
             msg = "Another request took over this idempotency key; this one was not applied."
             raise IdempotencyKeyInUseError(msg, headers={"Retry-After": "1"})
 
-    async def release(self, claim: Claim) -> None:
+    async def release(self, claim: KeyClaim) -> None:
         """Give the key back (the request failed or was refused and changed nothing)."""
         await self._db.execute(_RELEASE, {"record_id": claim.record_id, "claimed_at": claim.claimed_at})
 

@@ -1,5 +1,7 @@
-"""The payment processor's single-statement steps on Postgres (``services/processing_sql.py``): they write what the
-ORM path writes, jobs sharing them never charge twice, and a webhook racing a settlement has its refund applied."""
+"""The payment processor's single-statement steps on Postgres (``services/processing/fast_path_sql.py``).
+
+They write what the ORM path writes, jobs sharing them never charge twice, and a webhook racing a settlement has its
+refund applied."""
 
 from __future__ import annotations
 
@@ -18,9 +20,8 @@ from litestar_payguard import RazorpayGateway, SystemClock
 from litestar_payguard.config import FulfilmentHook
 from litestar_payguard.gateways import DECLINED_VPA, RefundRequest
 from litestar_payguard.models import Payment, PaymentStatus
-from litestar_payguard.services.gateway_webhooks import GatewayWebhookService
 from litestar_payguard.services.processing import PaymentProcessor
-from litestar_payguard.services.processing_sql import (
+from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
     CLAIM_MANY,
     SETTLE,
@@ -28,6 +29,7 @@ from litestar_payguard.services.processing_sql import (
     STORE_ORDER,
     STORE_ORDER_MANY,
 )
+from litestar_payguard.services.webhooks import GatewayWebhookService
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.integration.conftest import Client, ClientFactory, Store, payguard_of

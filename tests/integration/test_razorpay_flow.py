@@ -15,7 +15,7 @@ from saq.job import Status
 from litestar_payguard import Price, RazorpayGateway, SystemClock
 from litestar_payguard.gateways import OrderRequest, RefundRequest
 from litestar_payguard.models import PaymentStatus, RefundStatus
-from litestar_payguard.services.refund_processing import RefundProcessor
+from litestar_payguard.services.processing import RefundProcessor
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.hostapp import set_price

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from litestar_payguard.services import cleanup_rules as rules
+from litestar_payguard.services.pending import cleanup_health as rules
 
 NOW = datetime(2026, 3, 1, 12, 7, tzinfo=UTC)
 QUARTER = timedelta(minutes=15)

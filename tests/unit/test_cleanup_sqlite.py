@@ -24,8 +24,7 @@ from litestar_payguard.models import (
     PaymentStatus,
 )
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.services.cleanup import CleanupService
-from litestar_payguard.services.cleanup_runner import StaleCleanup
+from litestar_payguard.services.pending import CleanupService, StaleCleanup
 from litestar_payguard.testing import ManualClock
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from litestar_payguard.services.coalesced import Coalesced
+from litestar_payguard.services.processing.coalesced import Coalesced
 
 
 def _same(request: int) -> int:

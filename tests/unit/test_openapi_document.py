@@ -17,7 +17,7 @@ from litestar_payguard.currencies import minor_unit_digits
 from litestar_payguard.openapi import KeyRequiredOperation, idempotency_problems, problem_responses
 from litestar_payguard.problems import error_body, problem_body
 from litestar_payguard.schemas.problems import ProblemDetails
-from litestar_payguard.services.session_pricing import PriceChangedError
+from litestar_payguard.services.sessions import PriceChangedError
 
 PROBLEM = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}

@@ -25,7 +25,7 @@ from litestar_payguard.models import (
     SessionEventType,
     SessionStatus,
 )
-from litestar_payguard.services import session_rules as rules
+from litestar_payguard.services.sessions import rules
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = rules.SessionPolicy(

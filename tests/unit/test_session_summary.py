@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from litestar_payguard.models import CheckoutSession, InterruptKind, SessionEvent, SessionEventType, SessionStatus
-from litestar_payguard.services.session_summary import build_summary
+from litestar_payguard.services.sessions.summary import build_summary
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -19,8 +19,8 @@ from litestar_payguard.gateways import (
     SimulatedGateway,
 )
 from litestar_payguard.problems import problem_body
-from litestar_payguard.services.dispatch import MAX_BACKOFF, backoff
 from litestar_payguard.services.merchants import hash_secret, verify_secret
+from litestar_payguard.services.processing.lease import MAX_BACKOFF, backoff
 
 
 def test_secrets_are_salted_and_verified() -> None:

@@ -2,7 +2,7 @@
 
 Success and the hook commit together: if the hook raises, the payment stays ``processing`` and the step is
 retried with backoff; after ``fulfilment_max_attempts`` the payment is flagged for attention. The usual final
-answer is one statement (:mod:`~litestar_payguard.services.processing_sql`); anything else, a checkout session's
+answer is one statement (:mod:`.fast_path_sql`); anything else, a checkout session's
 payment and a "still pending" answer take the ORM path, which decides under the row lock.
 """
 
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, PaymentStatus
-from litestar_payguard.services.dispatch import Sessions, backoff
-from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds
-from litestar_payguard.services.payment_claims import Claim, Step, lock_claimed
-from litestar_payguard.services.payment_statements import Settlement, settle_in
 from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.processing.fast_path import Settlement, settle_in
+from litestar_payguard.services.processing.lease import Claim, Step, backoff, lock_claimed
+from litestar_payguard.services.refunds import apply_deferred_refunds
 from litestar_payguard.services.sessions import SessionService
+from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import FulfilmentHook, PayGuardConfig
     from litestar_payguard.models import CheckoutSession, Payment
-    from litestar_payguard.services.payment_statements import PaymentStatements
+    from litestar_payguard.services.processing.fast_path import PaymentStatements
 
 __all__ = ("PaymentSettler", "record_outcome")
 
@@ -40,7 +40,7 @@ REASON_LENGTH = 500
 
 
 class PaymentSettler:
-    """Settles claimed payments for :class:`~litestar_payguard.services.processing.PaymentProcessor`.
+    """Settles claimed payments for :class:`~litestar_payguard.services.processing.payments.PaymentProcessor`.
 
     Args:
         config: payguard's configuration (hook, timings, clock).
@@ -50,7 +50,9 @@ class PaymentSettler:
 
     __slots__ = ("_config", "_sessions", "_statements")
 
-    def __init__(self, config: PayGuardConfig, sessions: Sessions, statements: PaymentStatements | None) -> None:
+    def __init__(
+        self, config: PayGuardConfig, sessions: DbSessionFactory, statements: PaymentStatements | None
+    ) -> None:
         self._config = config
         self._sessions = sessions
         self._statements = statements

@@ -1,6 +1,6 @@
 """What the checkout-session rules decide, and the building blocks they decide with.
 
-A rule (:mod:`~litestar_payguard.services.session_rules`) changes the in-memory session and answers a
+A rule (:mod:`~litestar_payguard.services.sessions.rules`) changes the in-memory session and answers a
 :class:`Decision`: the :class:`Transition` objects to store and publish, then the error to raise if it refused.
 A session moves in two ways, both built here: an attempt stops (:func:`interruption`) or the session ends
 (:func:`ending`). Nothing here does I/O.

@@ -25,9 +25,9 @@ from litestar_payguard.models import (
 )
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
-from litestar_payguard.services import pending_rules as rules
 from litestar_payguard.services.gateway_modes import gateway_for, merchant_gateway
 from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.payments import guard as rules
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, case, select, text, update
 
 from litestar_payguard.models import CleanupRun, Payment, PaymentStatus
 from litestar_payguard.schemas.payments import Payment as PaymentView
+from litestar_payguard.services.payments import payload_sql
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.services.outbox import Outbox
 
-__all__ = ("EXPIRED_EVENT", "START", "ExpiredBatch", "expire_stale", "payload_sql")
+__all__ = ("EXPIRED_EVENT", "START", "ExpiredBatch", "expire_stale")
 
 EXPIRED_EVENT = f"payment.{PaymentStatus.EXPIRED.value}"
 START = datetime(1970, 1, 1, tzinfo=UTC)
@@ -50,25 +51,6 @@ _RUNS = cast("Table", CleanupRun.__table__)
 _payment = _PAYMENTS.c
 
 # Postgres: one statement per batch.
-
-_RFC3339 = (
-    "to_char({0} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {0}) = {0} "
-    """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
-)
-"""A UTC timestamp as msgspec encodes it: seconds, then six digits of fraction only when there is one."""
-_SQL_RENDER = {"id": "id::text", "metadata": "metadata", "created_at": _RFC3339.format("created_at")}
-"""How a field of the payment view is rendered from the expired row, where it is not the column of its name."""
-
-
-def payload_sql() -> str:
-    """``jsonb_build_object(…)`` of the payment view, member by member, in its order and with its names."""
-    members = []
-    for field in msgspec.structs.fields(PaymentView):
-        if field.name not in _SQL_RENDER and field.name not in _payment:
-            msg = f"payment view field {field.name!r} has no SQL rendering: add it to _SQL_RENDER"
-            raise RuntimeError(msg)
-        members.append(f"'{field.encode_name}', {_SQL_RENDER.get(field.name, field.name)}")
-    return f"jsonb_build_object({', '.join(members)})"
 
 
 def _postgres_statement(*, owned: bool) -> Any:

@@ -1,7 +1,7 @@
 """The processor's claim, order and settle statements, run on connections of the host's engine.
 
-Concurrent jobs share them (:class:`~litestar_payguard.services.coalesced.Coalesced`); the statements themselves
-are in :mod:`~litestar_payguard.services.processing_sql`.
+Concurrent jobs share them (:class:`.coalesced.Coalesced`); the statements themselves
+are in :mod:`.fast_path_sql`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from uuid import UUID
 from sqlalchemy import select
 
 from litestar_payguard.models import Payment, PaymentStatus
-from litestar_payguard.services.coalesced import Coalesced
-from litestar_payguard.services.processing_sql import (
+from litestar_payguard.services.processing.coalesced import Coalesced
+from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
     CLAIM_MANY,
     SETTLE,

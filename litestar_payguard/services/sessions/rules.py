@@ -29,7 +29,7 @@ from litestar_payguard.models import (
     SessionState,
     SessionStatus,
 )
-from litestar_payguard.services.session_decisions import (
+from litestar_payguard.services.sessions.decisions import (
     CODE_LENGTH,
     DETAIL_LENGTH,
     START_NEW,

@@ -19,9 +19,9 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.services.attention import settle_by_hand
 from litestar_payguard.services.gateway_modes import merchant_gateway
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.processing.attention import settle_by_hand
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -218,7 +218,7 @@ class MerchantPaymentService:
         """Clear the flag of a payment a person has dealt with at the gateway (refunded, fulfilled by hand).
 
         A payment still ``processing`` (its hook kept failing, or the gateway never answered) must end with it, or
-        it would hold its bundle forever: ``status`` says how (:func:`~litestar_payguard.services.attention.
+        it would hold its bundle forever: ``status`` says how (:func:`~litestar_payguard.services.processing.attention.
         settle_by_hand`): ``succeeded`` (fulfilled by hand) or ``failed`` (no money moved).
 
         Raises:

@@ -1,6 +1,6 @@
 """The stale-payment cleanup, one transaction at a time: expire a batch, record runs, the switch, statistics.
 
-A run spans several transactions (see :class:`~litestar_payguard.services.cleanup_runner.StaleCleanup`); this
+A run spans several transactions (see :class:`~litestar_payguard.services.pending.cleanup_run.StaleCleanup`); this
 service does the work of one of them in the session it is given, and never commits.
 """
 
@@ -25,9 +25,9 @@ from litestar_payguard.schemas.cleanup import (
     TriggerCounts,
     run_view,
 )
-from litestar_payguard.services import cleanup_rules as rules
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.stale_expiry import START, ExpiredBatch, expire_stale
+from litestar_payguard.services.pending import cleanup_health as rules
+from litestar_payguard.services.pending.expiry_sql import START, ExpiredBatch, expire_stale
 
 if TYPE_CHECKING:
     from sqlalchemy import Table

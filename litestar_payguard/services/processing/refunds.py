@@ -12,12 +12,12 @@ from uuid import UUID
 from sqlalchemy import select
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
-from litestar_payguard.models import Payment, PaymentMode, PaymentStatus, Refund, RefundStatus
-from litestar_payguard.services.dispatch import Sessions, backoff, gateway_deadline
+from litestar_payguard.models import Payment, PaymentMode, Refund, RefundStatus
 from litestar_payguard.services.gateway_modes import payment_gateway
-from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.refunds import publish_refund
+from litestar_payguard.services.processing.lease import backoff, gateway_deadline
+from litestar_payguard.services.refunds import apply_deferred_refunds, apply_refund_outcome
+from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +60,7 @@ class RefundProcessor:
 
     __slots__ = ("_config", "_sessions")
 
-    def __init__(self, config: PayGuardConfig, sessions: Sessions) -> None:
+    def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory) -> None:
         self._config = config
         self._sessions = sessions
 
@@ -184,38 +184,7 @@ class RefundProcessor:
                 return step
             apply_refund_outcome(db, self._config, payment=payment, refund=refund, outcome=outcome, at=now)
             # A gateway refund that did not fit while this one was pending may fit now (this one failed).
-            from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds  # noqa: PLC0415  # cycle
-
             await apply_deferred_refunds(db, self._config, payment)
             step = RefundStep(refund.status)
             await db.commit()
             return step
-
-
-def apply_refund_outcome(
-    db: AsyncSession,
-    config: PayGuardConfig,
-    *,
-    payment: Payment,
-    refund: Refund,
-    outcome: RefundOutcome,
-    at: datetime,
-) -> None:
-    """Make a pending refund final on the locked payment and refund, and publish the changes."""
-    outbox = Outbox(db, config.clock)
-    refund.process_at = None
-    refund.processed_at = at
-    payment.amount_refunding -= refund.amount
-    if outcome.status is GatewayStatus.SUCCEEDED:
-        refund.status = RefundStatus.PROCESSED
-        payment.amount_refunded += refund.amount
-        status = (
-            PaymentStatus.REFUNDED if payment.amount_refunded == payment.amount else PaymentStatus.PARTIALLY_REFUNDED
-        )
-        PaymentService(db, config, outbox).transition(payment, status, at=at)
-        publish_refund(outbox, refund, "processed", at)
-        return
-    refund.status = RefundStatus.FAILED
-    refund.failure_code = (outcome.failure_code or "refund_failed")[:64]
-    refund.failure_message = (outcome.failure_message or "")[:500] or None
-    publish_refund(outbox, refund, "failed", at)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import CheckoutSession, Payment, PaymentStatus
-from litestar_payguard.services.gateway_webhooks import apply_deferred_refunds, drop_deferred_refunds
+from litestar_payguard.services.processing.outcome import record_outcome
+from litestar_payguard.services.refunds import apply_deferred_refunds, drop_deferred_refunds
 from litestar_payguard.services.sessions import SessionService
-from litestar_payguard.services.settlement import record_outcome
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

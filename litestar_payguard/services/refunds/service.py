@@ -11,14 +11,12 @@ from litestar_payguard.exceptions import ConflictError, InvalidRequestError, Not
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import REFUNDABLE_PAYMENT_STATUSES, Payment, Refund, RefundStatus
 from litestar_payguard.schemas.base import validated
-from litestar_payguard.schemas.merchant import refund_view
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.refunds.ledger import publish_refund
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
@@ -30,7 +28,6 @@ __all__ = (
     "RefundExceedsAvailableError",
     "RefundNotFoundError",
     "RefundService",
-    "publish_refund",
 )
 
 
@@ -55,19 +52,10 @@ class RefundNotFoundError(NotFoundError):
     title = "Refund not found"
 
 
-def publish_refund(outbox: Outbox, refund: Refund, change: str, at: datetime) -> None:
-    """Record ``refund.<change>`` in the outbox."""
-    outbox.record(
-        merchant_id=refund.merchant_id,
-        type=f"refund.{change}",
-        subject_id=refund.id,
-        payload=refund_view(refund),
-        at=at,
-    )
-
-
 class RefundService:
-    """Admits and reads a merchant's refunds; workers execute them (:mod:`.refund_processing`).
+    """Admits and reads a merchant's refunds.
+
+    Workers execute them (:mod:`~litestar_payguard.services.processing.refunds`).
 
     Args:
         db: The database session to work in (flushed, never committed).

@@ -6,7 +6,7 @@ gateway call carries an idempotency key derived from the payment, and a retried 
 where the payment stands, so a job run twice, or re-run after its worker died, never charges twice.
 
 Settling the answer, with the host's fulfilment hook for a success, is
-:mod:`~litestar_payguard.services.settlement`'s.
+:mod:`~litestar_payguard.services.processing.outcome`'s.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from sqlalchemy import func, select, update
 from litestar_payguard.exceptions import GatewayRefusedError
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
-from litestar_payguard.services.dispatch import Sessions, backoff, gateway_deadline
 from litestar_payguard.services.gateway_modes import payment_gateway
-from litestar_payguard.services.payment_claims import Claim, Step, lock_claimed
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.settlement import PaymentSettler
+from litestar_payguard.services.processing.lease import Claim, Step, backoff, gateway_deadline, lock_claimed
+from litestar_payguard.services.processing.outcome import PaymentSettler
+from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.gateways import Gateway
     from litestar_payguard.models import PaymentMode
-    from litestar_payguard.services.payment_statements import PaymentStatements
+    from litestar_payguard.services.processing.fast_path import PaymentStatements
 
 __all__ = ("PaymentProcessor", "Step")
 
@@ -54,7 +54,9 @@ class PaymentProcessor:
 
     __slots__ = ("_config", "_sessions", "_settler", "_statements")
 
-    def __init__(self, config: PayGuardConfig, sessions: Sessions, statements: PaymentStatements | None = None) -> None:
+    def __init__(
+        self, config: PayGuardConfig, sessions: DbSessionFactory, statements: PaymentStatements | None = None
+    ) -> None:
         self._config = config
         self._sessions = sessions
         self._statements = statements

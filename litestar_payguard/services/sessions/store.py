@@ -1,6 +1,6 @@
 """What every checkout session operation shares.
 
-Loading a session for its owner, and storing a decision of :mod:`.session_rules` with its log entries, payment
+Loading a session for its owner, and storing a decision of :mod:`.rules` with its log entries, payment
 transitions and outbox events.
 """
 
@@ -16,9 +16,9 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import CheckoutSession, SessionEvent, SessionSnapshot, SessionStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.sessions import session_view
-from litestar_payguard.services import session_rules as rules
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.sessions import rules
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -52,7 +52,7 @@ class SessionNotFoundError(NotFoundError):
 
 
 class SessionStore:
-    """Loading and storing sessions: the base of :class:`~litestar_payguard.services.sessions.SessionService`.
+    """Loading and storing sessions: the base of :class:`~litestar_payguard.services.sessions.service.SessionService`.
 
     It takes the same arguments as the service.
     """

@@ -1,9 +1,14 @@
-"""What a payment processing step holds: the claim it took, and where it left the payment."""
+"""What a processing step holds: the lease it took on a payment, where it left it, and the lease's clock.
+
+A worker's step takes a lease (``process_at`` moves to its end) and may change the row only while the lease is
+still the one it took; past it, another worker may take the payment or refund up.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -15,7 +20,32 @@ from litestar_payguard.models import CheckoutSession, Payment, PaymentMode, Paym
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("Claim", "Step", "lock_claimed")
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("LEASE_MARGIN", "MAX_BACKOFF", "Claim", "Step", "backoff", "gateway_deadline", "lock_claimed")
+
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+def backoff(first_seconds: float, failures: int) -> timedelta:
+    """``first_seconds`` doubled for each failure after the first, capped at 15 minutes."""
+    return min(timedelta(seconds=first_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
+
+
+LEASE_MARGIN = 0.2
+"""Share of a lease kept free after a step's gateway calls, to record their outcome (or the retry) in time."""
+
+
+def gateway_deadline(config: PayGuardConfig, lease_until: datetime) -> float:
+    """When (event loop time) a step's gateway calls must have answered: well inside the worker's lease.
+
+    Past the lease another worker may take the payment or refund up, and two workers would be at the gateway with
+    it at once. A call still waiting then is one the gateway gave no answer to: the step is retried while the lease
+    is still this worker's, and the retry asks the gateway where things stand before moving money.
+    """
+    margin = config.payment_lease_seconds * LEASE_MARGIN
+    budget = max((lease_until - config.clock.now()).total_seconds() - margin, 0.0)
+    return asyncio.get_running_loop().time() + budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +84,7 @@ class Claim:
 
     @classmethod
     def of_row(cls, row: Any) -> Claim:
-        """From the row :data:`~litestar_payguard.services.processing_sql.CLAIM` returns."""
+        """From the row :data:`~litestar_payguard.services.processing.fast_path_sql.CLAIM` returns."""
         return cls(
             id=row["id"],
             mode=PaymentMode(row["mode"]),

@@ -20,12 +20,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import InvalidRequestError, NotFoundError, PayGuardError
-from litestar_payguard.gateways import GatewayStatus, GatewayWebhook, RefundOutcome, WebhookKind
-from litestar_payguard.ids import as_uuid
+from litestar_payguard.gateways import GatewayWebhook, WebhookKind
 from litestar_payguard.models import (
     CLOSED_UNPAID,
     OPEN_PAYMENT_STATUSES,
@@ -34,12 +33,10 @@ from litestar_payguard.models import (
     Payment,
     PaymentMode,
     PaymentStatus,
-    Refund,
-    RefundStatus,
 )
 from litestar_payguard.services.gateway_modes import verify_webhook
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.refund_processing import apply_refund_outcome
+from litestar_payguard.services.refunds import apply_refund_event
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -56,8 +53,6 @@ __all__ = (
     "InvalidEventIdError",
     "WebhookReceipt",
     "WebhookTooOldError",
-    "apply_deferred_refunds",
-    "drop_deferred_refunds",
 )
 
 _PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
@@ -218,7 +213,7 @@ class GatewayWebhookService:
             event.outcome = "deferred"
             if not payment.needs_attention:
                 # Money was captured: settle the payment now. Changing its row also tells a worker settling it
-                # right now, waiting for this lock, that there is an event to apply (processing_sql.SETTLE).
+                # right now, waiting for this lock, that there is an event to apply (fast_path_sql.SETTLE).
                 self._make_due(payment, webhook, now)
         else:  # closed with no money kept: money captured after the close went back (a person, or the gateway)
             event.outcome = "stale"
@@ -255,7 +250,7 @@ class GatewayWebhookService:
         # Due now, even if a worker holds it: settling twice is harmless (a final payment ignores the second),
         # and the news may end a wait (a retry, a poll) early. Always a new value, even when the lease ends at
         # this very instant: a worker's settling statement sees the change and leaves the payment to the ORM
-        # path, which applies a deferred event (processing_sql.SETTLE).
+        # path, which applies a deferred event (fast_path_sql.SETTLE).
         payment.process_at = now if payment.process_at != now else now - _INSTANT
         if payment.status is PaymentStatus.PENDING and payment.processing_started_at is None:
             payment.processing_started_at = now
@@ -292,106 +287,3 @@ def _unexpected_capture_reason(payment: Payment, webhook: GatewayWebhook) -> str
     ):
         return f"the gateway captured a second payment, {ref}, for this paid order: refund one of them"
     return None
-
-
-async def apply_refund_event(
-    db: AsyncSession, config: PayGuardConfig, event: GatewayEvent, payment: Payment, now: datetime
-) -> None:
-    """Apply a refund event to the locked, refundable payment.
-
-    Settles our pending refund, or records one made at the gateway (its dashboard); one that would exceed what is
-    left of the captured amount flags the payment for attention instead.
-    """
-    event.applied_at = now
-    event.outcome = "applied"
-    succeeded = event.kind == WebhookKind.REFUND_SUCCEEDED.value
-    refund = await _our_refund(db, payment, event)
-    if refund is not None:
-        await db.refresh(refund, with_for_update=True)
-        if refund.status is not RefundStatus.PENDING:
-            event.outcome = "stale"
-            return
-        status = GatewayStatus.SUCCEEDED if succeeded else GatewayStatus.FAILED
-        outcome = RefundOutcome(status, event.gateway_refund_id, event.failure_code, event.failure_message)
-        apply_refund_outcome(db, config, payment=payment, refund=refund, outcome=outcome, at=now)
-        await apply_deferred_refunds(db, config, payment)  # one that waited for this refund to settle
-        return
-    if not succeeded:
-        event.outcome = "ignored"  # a refund we never asked for failed at the gateway: nothing moved
-        return
-    amount = event.amount or 0
-    available = payment.refundable
-    if 0 < amount <= payment.amount - payment.amount_refunded and amount > available:
-        # It fits only once our refunds still pending settle: one of them is bound to be refused at the gateway,
-        # whose money this refund took. It waits for them (applied when one settles), rather than being lost.
-        event.outcome = "deferred"
-        event.applied_at = None
-        return
-    if amount <= 0 or amount > available:
-        reason = f"the gateway refunded {amount} of this payment; only {available} was left to refund"
-        PaymentService(db, config).flag(payment, reason, now)
-        event.outcome = "attention"
-        return
-    refund = Refund(
-        id=uuid4(),
-        merchant_id=payment.merchant_id,
-        payment_id=payment.id,
-        amount=amount,
-        currency=payment.currency,
-        reason="refunded at the gateway",
-        status=RefundStatus.PENDING,
-        gateway_refund_id=event.gateway_refund_id,
-        process_attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(refund)
-    payment.amount_refunding += amount
-    outcome = RefundOutcome(GatewayStatus.SUCCEEDED, event.gateway_refund_id)
-    apply_refund_outcome(db, config, payment=payment, refund=refund, outcome=outcome, at=now)
-
-
-async def _our_refund(db: AsyncSession, payment: Payment, event: GatewayEvent) -> Refund | None:
-    refs = []
-    if event.gateway_refund_id:
-        refs.append(Refund.gateway_refund_id == event.gateway_refund_id)
-    receipt = as_uuid(event.refund_receipt) if event.refund_receipt else None
-    if receipt is not None:
-        refs.append(Refund.id == receipt)
-    if not refs:
-        return None
-    refund: Refund | None = await db.scalar(select(Refund).where(Refund.payment_id == payment.id, or_(*refs)).limit(1))
-    return refund
-
-
-async def drop_deferred_refunds(db: AsyncSession, payment: Payment, now: datetime) -> None:
-    """Mark the refund events that waited for a payment now closed unpaid as stale: nothing is left to refund."""
-    await db.execute(
-        update(GatewayEvent)
-        .where(GatewayEvent.payment_id == payment.id, GatewayEvent.applied_at.is_(None))
-        .values(applied_at=now, outcome="stale")
-    )
-
-
-async def apply_deferred_refunds(db: AsyncSession, config: PayGuardConfig, payment: Payment) -> int:
-    """Apply the refund events that waited for this payment's success (in the transaction recording it).
-
-    Returns:
-        How many were applied.
-    """
-    events = list(
-        await db.scalars(
-            select(GatewayEvent)
-            .where(GatewayEvent.payment_id == payment.id, GatewayEvent.applied_at.is_(None))
-            .order_by(GatewayEvent.received_at, GatewayEvent.id)
-            .with_for_update()
-        )
-    )
-    now = config.clock.now()
-    applied = 0
-    for event in events:
-        if event.applied_at is not None:  # applied meanwhile, by the settling of one of our refunds it triggered
-            continue
-        await apply_refund_event(db, config, event, payment, now)
-        applied += event.applied_at is not None
-    return applied

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from litestar_payguard.models import CleanupTrigger
-from litestar_payguard.services.cleanup import CleanupService
-from litestar_payguard.services.stale_expiry import START
+from litestar_payguard.services.pending.cleanup import CleanupService
+from litestar_payguard.services.pending.expiry_sql import START
+from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.schemas.cleanup import CleanupRunView
 
-__all__ = ("SessionFactory", "StaleCleanup")
+__all__ = ("StaleCleanup",)
 
 logger = logging.getLogger("litestar_payguard.cleanup")
-
-SessionFactory = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
-"""Opens a fresh database session (``PayGuard.db_session``)."""
 
 
 class StaleCleanup:
@@ -44,7 +38,7 @@ class StaleCleanup:
 
     __slots__ = ("_config", "_sessions")
 
-    def __init__(self, config: PayGuardConfig, sessions: SessionFactory) -> None:
+    def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory) -> None:
         self._config = config
         self._sessions = sessions
 

@@ -10,7 +10,8 @@ from litestar_payguard.models import Payment, Refund, RefundStatus
 
 if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
-    from litestar_payguard.services.dispatch import Dispatcher, Sessions
+    from litestar_payguard.services.dispatch import Dispatcher
+    from litestar_payguard.transactions import DbSessionFactory
 
 __all__ = ("Reconciler",)
 
@@ -26,7 +27,7 @@ class Reconciler:
 
     __slots__ = ("_config", "_dispatcher", "_sessions")
 
-    def __init__(self, config: PayGuardConfig, sessions: Sessions, dispatcher: Dispatcher) -> None:
+    def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory, dispatcher: Dispatcher) -> None:
         self._config = config
         self._sessions = sessions
         self._dispatcher = dispatcher

@@ -7,15 +7,15 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from litestar_payguard.exceptions import ConflictError, NotFoundError
+from litestar_payguard.exceptions import ConflictError
 from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import CanProceed, CleanupResult, PendingList, PendingSummary
-from litestar_payguard.services import pending_rules as rules
-from litestar_payguard.services.cleanup import CleanupService
-from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.payments import guard as rules
+from litestar_payguard.services.pending.cleanup import CleanupService
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -24,13 +24,6 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = ("PaymentNotCancellableError", "PaymentNotFoundError", "PendingPaymentService")
-
-
-class PaymentNotFoundError(NotFoundError):
-    """No payment with this id belongs to the caller."""
-
-    code = "PAYMENT_NOT_FOUND"
-    title = "Payment not found"
 
 
 class PaymentNotCancellableError(ConflictError):

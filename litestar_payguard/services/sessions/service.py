@@ -28,11 +28,11 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import active_session, validated
-from litestar_payguard.services import session_rules as rules
 from litestar_payguard.services.gateway_modes import payment_gateway
-from litestar_payguard.services.session_pricing import session_at_price
-from litestar_payguard.services.session_store import OPEN_STATUSES, SessionNotFoundError, SessionStore
-from litestar_payguard.services.session_summary import build_summary
+from litestar_payguard.services.sessions import rules
+from litestar_payguard.services.sessions.pricing import session_at_price
+from litestar_payguard.services.sessions.store import OPEN_STATUSES, SessionNotFoundError, SessionStore
+from litestar_payguard.services.sessions.summary import build_summary
 
 if TYPE_CHECKING:
     from litestar_payguard.gateways import PaymentOutcome
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         SessionRequest,
         SessionSummary,
     )
-    from litestar_payguard.services.pending_rules import OpenPayment
+    from litestar_payguard.services.payments import OpenPayment
 
 __all__ = ("SessionNotFoundError", "SessionService")
 
@@ -61,7 +61,7 @@ _POLL = (
 
 
 class SessionService(SessionStore):
-    """Opens sessions and moves them through the state machine of :mod:`.session_rules`.
+    """Opens sessions and moves them through the state machine of :mod:`.rules`.
 
     Injected as ``payguard_sessions``, the service acts for the request's principal; every method also takes
     an explicit ``owner`` (a host acting for someone else, a job). Services flush and never commit: inside a
@@ -103,7 +103,7 @@ class SessionService(SessionStore):
         """:meth:`open` the session a customer asked for, at the price of the host's pricing hook.
 
         The ``amount`` and ``currency`` the customer sent are only what it expects to pay: bad ones are refused as
-        bad input, other ones than the price answer 409 (see :func:`.session_pricing.session_at_price`).
+        bad input, other ones than the price answer 409 (see :func:`.pricing.session_at_price`).
         """
         owner = self._acting(owner)
         owner.require_customer()  # who asks comes first: the host's prices may depend on it

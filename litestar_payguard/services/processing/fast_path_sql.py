@@ -3,7 +3,7 @@
 A worker's step with a payment is small (lock one row, change it, write its outbox event), and through the ORM
 each one cost a worker about 2 to 3 ms of CPU against the 1 ms SAQ spends on the job itself
 (``benchmarks/payments.py``, ``docs/benchmarks.md``). Here each step is one statement of data-modifying CTEs,
-like the stale-payment cleanup's (:mod:`~litestar_payguard.services.stale_expiry`), sent on a connection of the
+like the stale-payment cleanup's (:mod:`~litestar_payguard.services.pending.expiry_sql`), sent on a connection of the
 host's engine: no ORM object, no unit of work, and Postgres commits it on its own.
 
 Each statement changes the payment only when it is exactly as the step expects; otherwise it changes nothing and
@@ -11,8 +11,8 @@ answers ``None``, and the processor takes its ORM path, which reads the row unde
 case (not due, closed, flagged, held by a session, settled meanwhile). So these statements only ever do what
 the ORM path would have done in the usual case; the integration tests compare the two.
 
-:mod:`~litestar_payguard.services.payment_statements` runs them. Only for Postgres through asyncpg
-(:meth:`~litestar_payguard.services.payment_statements.PaymentStatements.for_engine`); any other engine takes
+:mod:`~litestar_payguard.services.processing.fast_path` runs them. Only for Postgres through asyncpg
+(:meth:`~litestar_payguard.services.processing.fast_path.PaymentStatements.for_engine`); any other engine takes
 the ORM path.
 """
 
@@ -23,7 +23,7 @@ import re
 from sqlalchemy import TextClause, text
 
 from litestar_payguard.models import CheckoutSession, GatewayEvent, OutboxEvent, Payment, PaymentStatus
-from litestar_payguard.services.stale_expiry import payload_sql
+from litestar_payguard.services.payments import payload_sql
 
 __all__ = ("CLAIM", "CLAIM_MANY", "SETTLE", "SETTLE_BOUND", "SETTLE_MANY", "STORE_ORDER", "STORE_ORDER_MANY")
 
