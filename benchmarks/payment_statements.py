@@ -31,11 +31,11 @@ import asyncpg
 from benchmarks.common import asyncpg_dsn, create_database, servers
 from benchmarks.payments import seed
 from benchmarks.payments_worker import ORDER_TABLE
-from litestar_payguard.services.processing.fast_path_sql import CLAIM, SETTLE, STORE_ORDER
+from litestar_payguard.services.processing.fast_path_sql import CLAIM, RECORD_FINAL, STORE_ORDER
 
 _EVENT = re.compile(r"\), event AS \(.*?\n        \)\n", re.DOTALL)
 CLAIM_WITHOUT_EVENT = _EVENT.sub(")\n", CLAIM)
-SETTLE_WITHOUT_EVENT = _EVENT.sub(")\n", SETTLE)
+SETTLE_WITHOUT_EVENT = _EVENT.sub(")\n", RECORD_FINAL)
 PLAIN = "UPDATE payguard_payment SET plan_name = 'Gold yearly' WHERE id = $1 RETURNING id"
 INDEXED = "UPDATE payguard_payment SET gateway_order_id = 'order_' || id WHERE id = $1 RETURNING id"
 
@@ -78,7 +78,7 @@ async def _round(url: str, payments: int, width: int, *, reverse: bool) -> dict[
             rows = await seed(url, payments)
             now = datetime.now(UTC)
             leases = {row["id"]: now + timedelta(seconds=120, microseconds=index) for index, row in enumerate(rows)}
-            claim, settle = (CLAIM, SETTLE) if events else (CLAIM_WITHOUT_EVENT, SETTLE_WITHOUT_EVENT)
+            claim, settle = (CLAIM, RECORD_FINAL) if events else (CLAIM_WITHOUT_EVENT, SETTLE_WITHOUT_EVENT)
             suffix = "" if events else " without the event"
             results[f"claim{suffix}"] = await _per_statement(
                 connections,

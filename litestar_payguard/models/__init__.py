@@ -1,12 +1,10 @@
 """SQLAlchemy models; every table is prefixed ``payguard_``."""
 
-from litestar_payguard.models.base import PayGuardModel
+from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, PayGuardModel, clip
 from litestar_payguard.models.cleanup import CleanupRun, JobControl
 from litestar_payguard.models.enums import (
     CLOSED_UNPAID,
     OPEN_PAYMENT_STATUSES,
-    PAYMENT_TERMINAL,
-    REFUND_TERMINAL,
     REFUNDABLE_PAYMENT_STATUSES,
     SESSION_TERMINAL,
     CleanupTrigger,
@@ -29,11 +27,11 @@ from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot, 
 
 __all__ = (
     "CLOSED_UNPAID",
+    "CODE_LENGTH",
     "OPEN_PAYMENT_STATUSES",
-    "PAYMENT_TERMINAL",
     "REFUNDABLE_PAYMENT_STATUSES",
-    "REFUND_TERMINAL",
     "SESSION_TERMINAL",
+    "TEXT_LENGTH",
     "CheckoutSession",
     "CleanupRun",
     "CleanupTrigger",
@@ -56,4 +54,5 @@ __all__ = (
     "SessionSnapshot",
     "SessionState",
     "SessionStatus",
+    "clip",
 )

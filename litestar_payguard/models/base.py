@@ -7,7 +7,17 @@ from enum import StrEnum
 from advanced_alchemy.base import UUIDAuditBase
 from sqlalchemy import Enum
 
-__all__ = ("PayGuardModel", "enum_column_type")
+__all__ = ("CODE_LENGTH", "TEXT_LENGTH", "PayGuardModel", "clip", "enum_column_type")
+
+CODE_LENGTH = 64
+"""Size of the columns holding a machine code (failure codes, event types); longer ones are cut to it."""
+TEXT_LENGTH = 500
+"""Size of the columns holding a person's or a gateway's text (failure messages, reasons, details)."""
+
+
+def clip(text: str | None, length: int = TEXT_LENGTH) -> str | None:
+    """``text`` cut to a column's length (``None`` stays ``None``)."""
+    return None if text is None else text[:length]
 
 
 class PayGuardModel(UUIDAuditBase):

@@ -9,7 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from litestar_payguard.models.base import PayGuardModel, enum_column_type
+from litestar_payguard.models.base import TEXT_LENGTH, PayGuardModel, enum_column_type
 from litestar_payguard.models.enums import CleanupTrigger
 
 __all__ = ("CleanupRun", "JobControl")
@@ -35,7 +35,7 @@ class CleanupRun(PayGuardModel):
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     expired_count: Mapped[int] = mapped_column(Integer, default=0)
     batches: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    error: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     """Why the run stopped early (the committed batches stand)."""
 
 

@@ -7,9 +7,7 @@ from enum import StrEnum
 __all__ = (
     "CLOSED_UNPAID",
     "OPEN_PAYMENT_STATUSES",
-    "PAYMENT_TERMINAL",
     "REFUNDABLE_PAYMENT_STATUSES",
-    "REFUND_TERMINAL",
     "SESSION_TERMINAL",
     "CleanupTrigger",
     "IdempotencyStatus",
@@ -35,10 +33,6 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-PAYMENT_TERMINAL = frozenset(
-    {PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.REFUNDED}
-)
-"""Payment statuses nothing leaves."""
 OPEN_PAYMENT_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.PROCESSING})
 """Payments still waiting for money to move."""
 CLOSED_UNPAID = frozenset({PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.FAILED})
@@ -62,10 +56,6 @@ class RefundStatus(StrEnum):
     PENDING = "pending"
     PROCESSED = "processed"
     FAILED = "failed"
-
-
-REFUND_TERMINAL = frozenset({RefundStatus.PROCESSED, RefundStatus.FAILED})
-"""Refund statuses nothing leaves."""
 
 
 class SessionStatus(StrEnum):

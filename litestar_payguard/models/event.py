@@ -10,7 +10,7 @@ from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from litestar_payguard.models.base import PayGuardModel
+from litestar_payguard.models.base import CODE_LENGTH, PayGuardModel
 
 __all__ = ("OutboxEvent",)
 
@@ -24,7 +24,7 @@ class OutboxEvent(PayGuardModel):
     merchant_id: Mapped[UUID | None] = mapped_column(ForeignKey("payguard_merchant.id", ondelete="RESTRICT"))
     """The tenant whose resource changed; ``None`` for an event about the deployment itself
     (``payguard.cleanup.large``), meant for the operator rather than a merchant."""
-    type: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(CODE_LENGTH))
     """``<resource>.<change>``, e.g. ``payment.succeeded``."""
     subject_id: Mapped[UUID]
     """Id of the payment, session or cleanup run the event is about."""

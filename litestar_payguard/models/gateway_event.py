@@ -9,7 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from litestar_payguard.models.base import PayGuardModel
+from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, PayGuardModel
 
 __all__ = ("GatewayEvent",)
 
@@ -33,7 +33,7 @@ class GatewayEvent(PayGuardModel):
     body_sha256: Mapped[str] = mapped_column(String(64))
     """SHA-256 (hex) of the signed raw body and the modes (test, live) whose webhook secret verified it: what
     deduplicates."""
-    event_type: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(CODE_LENGTH))
     """The gateway's own name for it (``payment.captured``)."""
     kind: Mapped[str] = mapped_column(String(32))
     """What it means to payguard (:class:`~litestar_payguard.gateways.WebhookKind`)."""
@@ -43,8 +43,8 @@ class GatewayEvent(PayGuardModel):
     gateway_refund_id: Mapped[str | None] = mapped_column(String(255), default=None)
     refund_receipt: Mapped[str | None] = mapped_column(String(255), default=None)
     amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    failure_code: Mapped[str | None] = mapped_column(String(64), default=None)
-    failure_message: Mapped[str | None] = mapped_column(String(500), default=None)
+    failure_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), default=None)
+    failure_message: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     applied_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """``None`` while deferred: a refund event that came before its payment's success waits for it."""

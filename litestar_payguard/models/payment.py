@@ -10,7 +10,7 @@ from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from litestar_payguard.models.base import PayGuardModel, enum_column_type
+from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, PayGuardModel, enum_column_type
 from litestar_payguard.models.enums import PaymentMode, PaymentStatus
 
 __all__ = ("OPEN_PAYMENT_INDEX", "Payment")
@@ -63,8 +63,8 @@ class Payment(PayGuardModel):
     """Name of the gateway the payment was made with; its mode's gateway must still have this name."""
     gateway_payment_id: Mapped[str | None] = mapped_column(String(255), default=None)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
-    failure_code: Mapped[str | None] = mapped_column(String(64), default=None)
-    failure_message: Mapped[str | None] = mapped_column(String(500), default=None)
+    failure_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), default=None)
+    failure_message: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     extra: Mapped[dict[str, Any]] = mapped_column("metadata", JsonB, default=dict)
     """The caller's metadata (``metadata`` is taken by SQLAlchemy's declarative base)."""
     order_id: Mapped[str | None] = mapped_column(String(128), default=None)
@@ -89,7 +89,7 @@ class Payment(PayGuardModel):
     """Times the host's ``on_payment_succeeded`` hook failed for this payment."""
     needs_attention: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     """Set when payguard gave up (the fulfilment hook kept failing): an admin must look; never paid silently."""
-    attention_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    attention_reason: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
 
     @property
     def refundable(self) -> int:

@@ -9,7 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from litestar_payguard.models.base import PayGuardModel, enum_column_type
+from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, PayGuardModel, enum_column_type
 from litestar_payguard.models.enums import RefundStatus
 
 __all__ = ("Refund",)
@@ -31,11 +31,11 @@ class Refund(PayGuardModel):
     payment_id: Mapped[UUID] = mapped_column(ForeignKey("payguard_payment.id", ondelete="RESTRICT"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    reason: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     status: Mapped[RefundStatus] = mapped_column(enum_column_type(RefundStatus), default=RefundStatus.PENDING)
     gateway_refund_id: Mapped[str | None] = mapped_column(String(255), default=None)
-    failure_code: Mapped[str | None] = mapped_column(String(64), default=None)
-    failure_message: Mapped[str | None] = mapped_column(String(500), default=None)
+    failure_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), default=None)
+    failure_message: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     process_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """When a worker should next take the refund up; the end of its lease while one holds it; ``None`` once
     final."""

@@ -9,7 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from litestar_payguard.models.base import PayGuardModel, enum_column_type
+from litestar_payguard.models.base import TEXT_LENGTH, PayGuardModel, enum_column_type
 from litestar_payguard.models.enums import InterruptKind, SessionEventType, SessionStatus
 from litestar_payguard.models.payment import Payment
 
@@ -36,7 +36,7 @@ class CheckoutSession(PayGuardModel):
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     interrupted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     interrupt_kind: Mapped[InterruptKind | None] = mapped_column(enum_column_type(InterruptKind), default=None)
-    interrupt_detail: Mapped[str | None] = mapped_column(String(500), default=None)
+    interrupt_detail: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     payment: Mapped[Payment] = relationship(lazy="joined", innerjoin=True)
@@ -51,7 +51,7 @@ class SessionEvent(PayGuardModel):
     type: Mapped[SessionEventType] = mapped_column(enum_column_type(SessionEventType))
     attempt: Mapped[int] = mapped_column(SmallInteger)
     kind: Mapped[InterruptKind | None] = mapped_column(enum_column_type(InterruptKind), default=None)
-    detail: Mapped[str | None] = mapped_column(String(500), default=None)
+    detail: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
 
     # Never loaded; it tells the unit of work to insert the session before its events.

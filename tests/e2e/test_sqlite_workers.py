@@ -2,7 +2,7 @@
 
 The app (this process) admits 50 concurrent partial refunds of one Razorpay payment whose sum exceeds what was
 captured, while two ``litestar payguard worker`` processes settle the refunds admitted so far with a fake Razorpay
-that refuses any refund above the captured amount. SQLite has no row locks: what keeps admission and settlement
+that refuses any refund above the captured amount. SQLite has no row locks: what keeps admission and final
 of one payment one after the other, across the three processes, is every transaction taking the file's write
 lock when it begins.
 """

@@ -1,6 +1,6 @@
 """The payment processor's single-statement steps on Postgres (``services/processing/fast_path_sql.py``).
 
-They write what the ORM path writes, jobs sharing them never charge twice, and a webhook racing a settlement has its
+They write what the ORM path writes, jobs sharing them never charge twice, and a webhook racing a final has its
 refund applied."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from litestar_payguard.services.processing import PaymentProcessor
 from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
     CLAIM_MANY,
-    SETTLE,
-    SETTLE_MANY,
+    RECORD_FINAL,
+    RECORD_FINAL_MANY,
     STORE_ORDER,
     STORE_ORDER_MANY,
 )
@@ -258,7 +258,7 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
             # The settling statement relies on this: deferring an event changes the payment's row (it is due now).
             due = await db.scalar(select(Payment.process_at).where(Payment.id == uuid.UUID(created["id"])))
 
-            async def waiting() -> bool:  # the worker's settlement, on the ORM path, waits for this lock
+            async def waiting() -> bool:  # the worker's final, on the ORM path, waits for this lock
                 return await store.count("pg_locks", "NOT granted") > 0
 
             await eventually(waiting)
@@ -343,9 +343,9 @@ async def test_each_statement_reads_only_its_own_payments_whatever_the_backlog(
         "claim many": (CLAIM_MANY, fresh, now, now),
         "store order": (STORE_ORDER, one, "order_one"),
         "store order many": (STORE_ORDER_MANY, five, [f"order_{n}" for n in range(5)]),
-        "settle": (SETTLE, one, leases[one], "succeeded", now, "pay_one", None, None),
-        "settle many": (
-            SETTLE_MANY,
+        "record final": (RECORD_FINAL, one, leases[one], "succeeded", now, "pay_one", None, None),
+        "record final many": (
+            RECORD_FINAL_MANY,
             five,
             [leases[payment_id] for payment_id in five],
             ["succeeded"] * 5,

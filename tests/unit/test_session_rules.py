@@ -18,6 +18,8 @@ from litestar_payguard.exceptions import (
 )
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import (
+    CODE_LENGTH,
+    TEXT_LENGTH,
     CheckoutSession,
     InterruptKind,
     Payment,
@@ -183,7 +185,9 @@ def test_a_successful_outcome_completes_and_captures() -> None:
     assert events(submitted) == [SessionEventType.SUBMITTED]
     assert submitted.transitions[0].payment_status is PaymentStatus.PROCESSING
     session.payment.status = PaymentStatus.PROCESSING
-    decision = rules.settle(session, at(41), PaymentOutcome(GatewayStatus.SUCCEEDED, gateway_payment_id="pay_1"))
+    decision = rules.apply_payment_outcome(
+        session, at(41), PaymentOutcome(GatewayStatus.SUCCEEDED, gateway_payment_id="pay_1")
+    )
     assert events(decision) == [SessionEventType.COMPLETED]
     transition = decision.transitions[0]
     assert (transition.payment_status, transition.gateway_payment_id) == (PaymentStatus.SUCCEEDED, "pay_1")
@@ -218,7 +222,7 @@ def test_a_decline_ends_the_attempt_and_reopens_the_payment() -> None:
     outcome = PaymentOutcome(
         GatewayStatus.FAILED, gateway_payment_id="p", failure_code="card_declined", failure_message="no"
     )
-    decision = rules.settle(session, at(5), outcome)
+    decision = rules.apply_payment_outcome(session, at(5), outcome)
     assert decision.error is None
     assert events(decision) == [SessionEventType.INTERRUPTED]
     transition = decision.transitions[0]
@@ -270,9 +274,9 @@ def test_a_gateways_long_decline_text_is_cut_to_the_column_size() -> None:
     outcome = PaymentOutcome(
         GatewayStatus.FAILED, gateway_payment_id="p", failure_code="c" * 100, failure_message="m" * 900
     )
-    decision = rules.settle(session, at(5), outcome)
-    assert session.interrupt_detail == "m" * rules.DETAIL_LENGTH
-    assert decision.transitions[0].failure_code == "c" * rules.CODE_LENGTH
+    decision = rules.apply_payment_outcome(session, at(5), outcome)
+    assert session.interrupt_detail == "m" * TEXT_LENGTH
+    assert decision.transitions[0].failure_code == "c" * CODE_LENGTH
 
 
 def test_start_opens_attempt_one_within_the_lifetime() -> None:

@@ -18,6 +18,7 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
     CLOSED_UNPAID,
     OPEN_PAYMENT_STATUSES,
+    TEXT_LENGTH,
     CheckoutSession,
     Payment,
     PaymentMode,
@@ -319,7 +320,7 @@ class PaymentService:
     def flag(self, payment: Payment, reason: str, at: datetime) -> None:
         """Flag the payment for a person (``payment.attention_required``): payguard will not decide alone."""
         payment.needs_attention = True
-        payment.attention_reason = reason[:500]
+        payment.attention_reason = reason[:TEXT_LENGTH]
         payment.process_at = None
         self._publish(payment, "attention_required", at)
 

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, Payment, PaymentStatus
+from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, Payment, PaymentStatus, clip
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.cleanup import (
     AgeBucket,
@@ -169,7 +169,7 @@ class CleanupService:
         run.finished_at = now
         run.updated_at = now
         if error is not None:
-            run.error = error[:500]
+            run.error = clip(error)
         view = run_view(run)
         threshold = self._config.stale_cleanup_alert_threshold
         if run.expired_count > threshold:

@@ -36,11 +36,11 @@ class StaleCleanup:
         sessions: Opens a database session per transaction.
     """
 
-    __slots__ = ("_config", "_sessions")
+    __slots__ = ("_config", "_db_sessions")
 
     def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory) -> None:
         self._config = config
-        self._sessions = sessions
+        self._db_sessions = sessions
 
     async def run(self, trigger: CleanupTrigger) -> CleanupRunView | None:
         """Run now.
@@ -56,7 +56,7 @@ class StaleCleanup:
             Exception: Whatever stopped the run, after it was recorded on the run (when the database allows).
         """
         scheduled = trigger is CleanupTrigger.CRON
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             service = CleanupService(db, self._config)
             if scheduled and not await service.is_enabled():
                 logger.info("payguard: the stale-payment cleanup is stopped; skipping this scheduled run")
@@ -67,7 +67,7 @@ class StaleCleanup:
         cutoff = started - timedelta(seconds=self._config.stale_pending_seconds)
         try:
             await self._expire_all(run_id, cutoff, scheduled=scheduled)
-            async with self._sessions() as db:
+            async with self._db_sessions() as db:
                 view = await CleanupService(db, self._config).finish_run(run_id)
                 await db.commit()
         except BaseException as exc:  # a cancelled (timed-out, shut-down) run is recorded as failed too
@@ -78,7 +78,7 @@ class StaleCleanup:
     async def _expire_all(self, run_id: UUID, cutoff: datetime, *, scheduled: bool) -> None:
         size, after = self._config.stale_cleanup_batch_size, START
         while True:
-            async with self._sessions() as db:
+            async with self._db_sessions() as db:
                 service = CleanupService(db, self._config)
                 if scheduled and not await service.is_enabled():
                     logger.info("payguard: the stale-payment cleanup was stopped; ending this run early")
@@ -92,7 +92,7 @@ class StaleCleanup:
     async def _record_failure(self, run_id: UUID, exc: BaseException) -> None:
         message = (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
         try:
-            async with self._sessions() as db:
+            async with self._db_sessions() as db:
                 await CleanupService(db, self._config).finish_run(run_id, error=message)
                 await db.commit()
         except Exception as record_exc:  # the database that failed the run may still be down

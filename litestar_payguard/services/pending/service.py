@@ -36,14 +36,14 @@ class PaymentNotCancellableError(ConflictError):
 class PendingPaymentService:
     """The pending-payment guard from the customer's side; acts for the request's principal by default."""
 
-    __slots__ = ("_config", "_db", "_owner", "_payments", "_sessions")
+    __slots__ = ("_config", "_db", "_owner", "_payments", "_session_service")
 
     def __init__(self, db: AsyncSession, config: PayGuardConfig, owner: Principal | None = None) -> None:
         self._db = db
         self._config = config
         self._owner = owner
         self._payments = PaymentService(db, config)
-        self._sessions = SessionService(db, config, owner)
+        self._session_service = SessionService(db, config, owner)
 
     def _acting(self, owner: Principal | None) -> Principal:
         return Principal.acting(owner, self._owner)
@@ -117,7 +117,7 @@ class PendingPaymentService:
             msg = f"Payment {payment_id} is with the gateway ({entry.payment.status.value}); it cannot be cancelled."
             raise PaymentNotCancellableError(msg)
         if entry.session_id is not None:
-            session = await self._sessions.cancel(entry.session_id, owner=acting)
+            session = await self._session_service.cancel(entry.session_id, owner=acting)
             return payment_view(session.payment)
         payment = await self._db.scalar(
             select(Payment)

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("RESOLVED_BY_HAND", "settle_by_hand")
+__all__ = ("RESOLVED_BY_HAND", "resolve_by_hand")
 
 RESOLVED_BY_HAND = "resolved_by_hand"
 """The failure code of a payment an administrator marked failed."""
 
 
-async def settle_by_hand(
+async def resolve_by_hand(
     db: AsyncSession,
     config: PayGuardConfig,
     payment: Payment,
@@ -48,7 +48,7 @@ async def settle_by_hand(
     )
     if session is not None:  # final either way: not a decline the customer may try again after
         payment.process_at = None
-        await SessionService(db, config).settle_by_hand(session, outcome)
+        await SessionService(db, config).apply_resolution(session, outcome)
     else:
         await record_outcome(db, config, payment, None, outcome)
     if outcome.succeeded:  # after the flag is cleared: a refund larger than what is left flags it anew

@@ -1,4 +1,4 @@
-"""The processor's claim, order and settle statements, run on connections of the host's engine.
+"""The processor's claim, order and outcome statements, run on connections of the host's engine.
 
 Concurrent jobs share them (:class:`.coalesced.Coalesced`); the statements themselves
 are in :mod:`.fast_path_sql`.
@@ -20,9 +20,9 @@ from litestar_payguard.services.processing.coalesced import Coalesced
 from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
     CLAIM_MANY,
-    SETTLE,
-    SETTLE_BOUND,
-    SETTLE_MANY,
+    RECORD_FINAL,
+    RECORD_FINAL_BOUND,
+    RECORD_FINAL_MANY,
     STORE_ORDER,
     STORE_ORDER_MANY,
 )
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("STATEMENT_TIMEOUT_SECONDS", "PaymentStatements", "Settlement", "settle_in")
+__all__ = ("STATEMENT_TIMEOUT_SECONDS", "FinalOutcome", "PaymentStatements", "record_final_in")
 
 logger = logging.getLogger("litestar_payguard.processing")
 
@@ -43,13 +43,13 @@ path: a connection half-open after a failover must not hold up every payment of 
 
 _Out = TypeVar("_Out")
 
-_SETTLE_LOADING = select(Payment).from_statement(SETTLE_BOUND)
+_RECORD_FINAL_LOADING = select(Payment).from_statement(RECORD_FINAL_BOUND)
 """Built once, so that its cache key is too."""
 
 
 @dataclass(frozen=True, slots=True)
-class Settlement:
-    """A final gateway answer for a payment the claim holds (see :data:`SETTLE`)."""
+class FinalOutcome:
+    """A final gateway answer for a payment the claim holds (see :data:`RECORD_FINAL`)."""
 
     payment_id: UUID
     lease_until: datetime
@@ -60,7 +60,7 @@ class Settlement:
 
 
 class PaymentStatements:
-    """The processor's claim, order and settle steps as single statements, on connections of the host's engine.
+    """The processor's claim, order and outcome steps as single statements, on connections of the host's engine.
 
     Each statement needs a connection for a moment. Taking one from SQLAlchemy's pool and giving it back cost
     more than the statement itself (about 200 µs of CPU here, asyncpg's own pool about 60 µs), so the statements
@@ -77,7 +77,7 @@ class PaymentStatements:
         in_flight: Statements of one kind at once.
     """
 
-    __slots__ = ("_claim", "_closed", "_config", "_engine", "_idle", "_settle", "_store_order")
+    __slots__ = ("_claim", "_closed", "_config", "_engine", "_idle", "_record", "_store_order")
 
     def __init__(self, engine: AsyncEngine, config: PayGuardConfig, in_flight: int = 1) -> None:
         self._engine = engine
@@ -86,7 +86,7 @@ class PaymentStatements:
         self._closed = False
         self._claim = Coalesced(self._claim_one, self._claim_many, _same, in_flight)
         self._store_order = Coalesced(self._store_order_one, self._store_order_many, _first, in_flight)
-        self._settle = Coalesced(self._settle_one, self._settle_many, _payment_of, in_flight)
+        self._record = Coalesced(self._record_one, self._record_many, _payment_of, in_flight)
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, config: PayGuardConfig) -> PaymentStatements | None:
@@ -103,14 +103,14 @@ class PaymentStatements:
         """Store the gateway order unless one is stored already; the one stored, or ``None``."""
         return await _or_none(self._store_order((payment_id, order_id)), "order", payment_id)
 
-    async def settle(self, settlement: Settlement) -> PaymentStatus | None:
+    async def record_final(self, final: FinalOutcome) -> PaymentStatus | None:
         """Move a payment the claim still holds to its final status with its event; ``None`` if it was not."""
-        return await _or_none(self._settle(settlement), "settlement", settlement.payment_id)
+        return await _or_none(self._record(final), "outcome", final.payment_id)
 
     async def close(self) -> None:
         """Close the connections (a worker or application stopping); one still in use closes when its step ends."""
         self._closed = True
-        for coalesced in (self._claim, self._store_order, self._settle):
+        for coalesced in (self._claim, self._store_order, self._record):
             await coalesced.close()
         idle, self._idle = self._idle, []
         for connection in idle:
@@ -142,14 +142,14 @@ class PaymentStatements:
         stored = {row["id"]: str(row["gateway_order_id"]) for row in rows}
         return [stored.get(payment_id) for payment_id in ids]
 
-    async def _settle_one(self, settlement: Settlement) -> PaymentStatus | None:
-        row = await self._fetchrow(SETTLE, *_settle_values([settlement], self._config.clock.now(), many=False))
+    async def _record_one(self, final: FinalOutcome) -> PaymentStatus | None:
+        row = await self._fetchrow(RECORD_FINAL, *_final_values([final], self._config.clock.now(), many=False))
         return None if row is None else PaymentStatus(row["status"])
 
-    async def _settle_many(self, settlements: list[Settlement]) -> list[PaymentStatus | None]:
-        rows = await self._fetch(SETTLE_MANY, *_settle_values(settlements, self._config.clock.now(), many=True))
+    async def _record_many(self, finals: list[FinalOutcome]) -> list[PaymentStatus | None]:
+        rows = await self._fetch(RECORD_FINAL_MANY, *_final_values(finals, self._config.clock.now(), many=True))
         settled = {row["id"]: PaymentStatus(row["status"]) for row in rows}
-        return [settled.get(settlement.payment_id) for settlement in settlements]
+        return [settled.get(final.payment_id) for final in finals]
 
     # -- connections -------------------------------------------------------------------------------------------
 
@@ -191,29 +191,29 @@ class PaymentStatements:
         return connection
 
 
-def _settle_values(settlements: list[Settlement], now: datetime, *, many: bool) -> list[Any]:
-    """The parameters of :data:`SETTLE` (one) or :data:`SETTLE_MANY` (columns of several), in order."""
+def _final_values(finals: list[FinalOutcome], now: datetime, *, many: bool) -> list[Any]:
+    """The parameters of :data:`RECORD_FINAL` (one) or :data:`RECORD_FINAL_MANY` (columns of several), in order."""
     columns: list[Any] = [
-        [s.payment_id for s in settlements],
-        [s.lease_until for s in settlements],
-        [s.status.value for s in settlements],
+        [s.payment_id for s in finals],
+        [s.lease_until for s in finals],
+        [s.status.value for s in finals],
         now,
-        [s.gateway_payment_id for s in settlements],
-        [s.failure_code for s in settlements],
-        [s.failure_message for s in settlements],
+        [s.gateway_payment_id for s in finals],
+        [s.failure_code for s in finals],
+        [s.failure_message for s in finals],
     ]
     return columns if many else [column if index == 3 else column[0] for index, column in enumerate(columns)]
 
 
-async def settle_in(db: AsyncSession, settlement: Settlement, now: datetime) -> Payment | None:
+async def record_final_in(db: AsyncSession, final: FinalOutcome, now: datetime) -> Payment | None:
     """Run the settling statement in ``db``'s transaction (the fulfilment hook's); ``None`` if it changed nothing.
 
     The statement's answer is the settled row, loaded as the session's ``Payment``: no second read for the hook.
     Nothing is committed: the caller commits the success together with what its hook adds, or rolls both back.
     """
-    values = _settle_values([settlement], now, many=False)
+    values = _final_values([final], now, many=False)
     params = {f"p{number}": value for number, value in enumerate(values, 1)}
-    return (await db.scalars(_SETTLE_LOADING, params)).first()
+    return (await db.scalars(_RECORD_FINAL_LOADING, params)).first()
 
 
 def _same(payment_id: UUID) -> UUID:
@@ -224,8 +224,8 @@ def _first(request: tuple[UUID, str]) -> UUID:
     return request[0]
 
 
-def _payment_of(settlement: Settlement) -> UUID:
-    return settlement.payment_id
+def _payment_of(final: FinalOutcome) -> UUID:
+    return final.payment_id
 
 
 async def _or_none(step: Awaitable[_Out], what: str, payment_id: UUID) -> _Out | None:

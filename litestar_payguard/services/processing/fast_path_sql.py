@@ -25,7 +25,15 @@ from sqlalchemy import TextClause, text
 from litestar_payguard.models import CheckoutSession, GatewayEvent, OutboxEvent, Payment, PaymentStatus
 from litestar_payguard.services.payments import payload_sql
 
-__all__ = ("CLAIM", "CLAIM_MANY", "SETTLE", "SETTLE_BOUND", "SETTLE_MANY", "STORE_ORDER", "STORE_ORDER_MANY")
+__all__ = (
+    "CLAIM",
+    "CLAIM_MANY",
+    "RECORD_FINAL",
+    "RECORD_FINAL_BOUND",
+    "RECORD_FINAL_MANY",
+    "STORE_ORDER",
+    "STORE_ORDER_MANY",
+)
 
 _PROCESSING_EVENT = f"payment.{PaymentStatus.PROCESSING.value}"
 _PAYMENTS = Payment.__tablename__
@@ -107,7 +115,7 @@ transaction holds is skipped, and stored through the ORM path)."""
 STORE_ORDER_MANY = _store_order(many=True)
 
 
-def _settle(*, many: bool, returning: str = "id, status") -> str:
+def _record_final(*, many: bool, returning: str = "id, status") -> str:
     given = (
         "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $5::text[], $6::text[], $7::text[]) "
         "AS given(id, lease_until, status, gateway_payment_id, failure_code, failure_message)"
@@ -143,7 +151,7 @@ def _settle(*, many: bool, returning: str = "id, status") -> str:
     """  # noqa: S608
 
 
-SETTLE = _settle(many=False)
+RECORD_FINAL = _record_final(many=False)
 """Settle a final outcome, only while the lease is still the claim's and nothing waits for the payment.
 
 A payment another transaction holds right now (a webhook, say) is skipped and left to the ORM path, which waits
@@ -153,9 +161,9 @@ the webhook that defers an event also makes the payment due (it changes ``proces
 on what ``FOR UPDATE`` returns, that newest version of the row: the payment is left to the ORM path.
 
 Every statement here finds its rows by primary key alone and checks the rest on the locked row. Given the
-conditions, the planner took the ``(status, created_at)`` index and read every ``processing`` payment to settle
+conditions, the planner took the ``(status, created_at)`` index and read every ``processing`` payment to finish
 one, because the statistics see few of them; with a backlog of slow payments that costs milliseconds each."""
-SETTLE_MANY = _settle(many=True)
+RECORD_FINAL_MANY = _record_final(many=True)
 
 
 def _bound(sql: str) -> TextClause:
@@ -164,6 +172,6 @@ def _bound(sql: str) -> TextClause:
     return text(re.sub(r"\$(\d+)", r":p\1", cast))
 
 
-SETTLE_BOUND = _bound(_settle(many=False, returning="*"))
-""":data:`SETTLE` with named parameters (``p1`` …) answering the whole settled row, to run in a session's
+RECORD_FINAL_BOUND = _bound(_record_final(many=False, returning="*"))
+""":data:`RECORD_FINAL` with named parameters (``p1`` …) answering the whole settled row, to run in a session's
 transaction (the fulfilment hook's) and load the :class:`~litestar_payguard.models.Payment` the hook is given."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("LEASE_MARGIN", "MAX_BACKOFF", "Claim", "Step", "backoff", "gateway_deadline", "lock_claimed")
+__all__ = ("LEASE_MARGIN", "MAX_BACKOFF", "PaymentLease", "Step", "backoff", "gateway_deadline", "lock_claimed")
 
 MAX_BACKOFF = timedelta(minutes=15)
 
@@ -62,7 +62,7 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class PaymentLease:
     """A payment a worker holds, with what the gateway calls need.
 
     Read under the lock, so no ORM object outlives its session. ``lease_until`` is the claim's: a later step
@@ -83,7 +83,7 @@ class Claim:
     method_details: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_row(cls, row: Any) -> Claim:
+    def of_row(cls, row: Any) -> PaymentLease:
         """From the row :data:`~litestar_payguard.services.processing.fast_path_sql.CLAIM` returns."""
         return cls(
             id=row["id"],
@@ -101,7 +101,7 @@ class Claim:
         )
 
     @classmethod
-    def of(cls, payment: Payment, *, has_session: bool) -> Claim:
+    def of(cls, payment: Payment, *, has_session: bool) -> PaymentLease:
         """From the payment the ORM path claimed, under its lock."""
         assert payment.process_at is not None
         return cls(
@@ -120,7 +120,7 @@ class Claim:
         )
 
 
-async def lock_claimed(db: AsyncSession, claim: Claim) -> tuple[Payment, CheckoutSession | None]:
+async def lock_claimed(db: AsyncSession, claim: PaymentLease) -> tuple[Payment, CheckoutSession | None]:
     """Lock the claimed payment (through its checkout session, when it has one: the order requests lock in)."""
     if claim.has_session:
         session = await db.scalar(

@@ -21,7 +21,7 @@ from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import merchant_gateway
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
-from litestar_payguard.services.processing.attention import settle_by_hand
+from litestar_payguard.services.processing.attention import resolve_by_hand
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -219,7 +219,7 @@ class MerchantPaymentService:
 
         A payment still ``processing`` (its hook kept failing, or the gateway never answered) must end with it, or
         it would hold its bundle forever: ``status`` says how (:func:`~litestar_payguard.services.processing.attention.
-        settle_by_hand`): ``succeeded`` (fulfilled by hand) or ``failed`` (no money moved).
+        resolve_by_hand`): ``succeeded`` (fulfilled by hand) or ``failed`` (no money moved).
 
         Raises:
             PaymentNotFoundError: No such payment of this merchant.
@@ -248,7 +248,7 @@ class MerchantPaymentService:
         now = self._config.clock.now()
         PaymentService(self._db, self._config).resolve(payment, now)
         if status is not None:
-            await settle_by_hand(self._db, self._config, payment, session, status=status, now=now)
+            await resolve_by_hand(self._db, self._config, payment, session, status=status, now=now)
         await self._db.flush()
         return payment
 

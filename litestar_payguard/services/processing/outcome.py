@@ -1,8 +1,8 @@
-"""Settling a claimed payment with the gateway's answer, and the host's fulfilment hook with a success.
+"""Recording the gateway's answer for a claimed payment, and the host's fulfilment hook with a success.
 
 Success and the hook commit together: if the hook raises, the payment stays ``processing`` and the step is
-retried with backoff; after ``fulfilment_max_attempts`` the payment is flagged for attention. The usual final
-answer is one statement (:mod:`.fast_path_sql`); anything else, a checkout session's
+retried with backoff; after ``fulfilment_max_attempts`` the payment is flagged for attention. The usual
+answer is recorded in one statement (:mod:`.fast_path_sql`); anything else, a checkout session's
 payment and a "still pending" answer take the ORM path, which decides under the row lock.
 """
 
@@ -12,10 +12,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
-from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, PaymentStatus
+from litestar_payguard.models import CLOSED_UNPAID, CODE_LENGTH, OPEN_PAYMENT_STATUSES, TEXT_LENGTH, PaymentStatus
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.processing.fast_path import Settlement, settle_in
-from litestar_payguard.services.processing.lease import Claim, Step, backoff, lock_claimed
+from litestar_payguard.services.processing.fast_path import FinalOutcome, record_final_in
+from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, lock_claimed
 from litestar_payguard.services.refunds import apply_deferred_refunds
 from litestar_payguard.services.sessions import SessionService
 from litestar_payguard.transactions import DbSessionFactory
@@ -29,55 +29,53 @@ if TYPE_CHECKING:
     from litestar_payguard.models import CheckoutSession, Payment
     from litestar_payguard.services.processing.fast_path import PaymentStatements
 
-__all__ = ("PaymentSettler", "record_outcome")
+__all__ = ("OutcomeRecorder", "record_outcome")
 
 logger = logging.getLogger("litestar_payguard.processing")
 
 _UNPAID = OPEN_PAYMENT_STATUSES | CLOSED_UNPAID
 """Statuses that say no money stayed with the merchant."""
 
-REASON_LENGTH = 500
 
-
-class PaymentSettler:
+class OutcomeRecorder:
     """Settles claimed payments for :class:`~litestar_payguard.services.processing.payments.PaymentProcessor`.
 
     Args:
         config: payguard's configuration (hook, timings, clock).
-        sessions: Opens a database session; each settlement commits its own.
-        statements: The usual settlement as one statement (Postgres through asyncpg); ``None``: the ORM.
+        sessions: Opens a database session; each recorded outcome commits its own.
+        statements: The usual outcome as one statement (Postgres through asyncpg); ``None``: the ORM.
     """
 
-    __slots__ = ("_config", "_sessions", "_statements")
+    __slots__ = ("_config", "_db_sessions", "_statements")
 
     def __init__(
         self, config: PayGuardConfig, sessions: DbSessionFactory, statements: PaymentStatements | None
     ) -> None:
         self._config = config
-        self._sessions = sessions
+        self._db_sessions = sessions
         self._statements = statements
 
     def _now(self) -> datetime:
         return self._config.clock.now()
 
-    async def settle(self, claim: Claim, outcome: PaymentOutcome) -> Step:
+    async def record(self, claim: PaymentLease, outcome: PaymentOutcome) -> Step:
         """Record the gateway's answer for a claimed payment (with the fulfilment hook, for a success)."""
         if (
             self._statements is not None
-            and not claim.has_session  # a session settles with its payment: the ORM path
+            and not claim.has_session  # a session ends with its payment: the ORM path
             and outcome.status is not GatewayStatus.PENDING
         ):
-            step = await self._settle_by_statement(self._statements, claim, outcome)
+            step = await self._record_by_statement(self._statements, claim, outcome)
             if step is not None:
                 return step
-        return await self._settle_orm(claim, outcome)
+        return await self._record_orm(claim, outcome)
 
-    async def _settle_by_statement(
-        self, statements: PaymentStatements, claim: Claim, outcome: PaymentOutcome
+    async def _record_by_statement(
+        self, statements: PaymentStatements, claim: PaymentLease, outcome: PaymentOutcome
     ) -> Step | None:
         """The usual final answer in one statement (with the hook: in the hook's transaction); ``None``: the ORM."""
         failure_code, failure_message = _failure(outcome)
-        settlement = Settlement(
+        final = FinalOutcome(
             claim.id,
             lease_until=claim.lease_until,
             status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
@@ -87,12 +85,12 @@ class PaymentSettler:
         )
         hook = self._config.on_payment_succeeded
         if hook is not None and outcome.succeeded:
-            return await self._fulfil(claim, settlement, hook)
-        settled = await statements.settle(settlement)
+            return await self._fulfil(claim, final, hook)
+        settled = await statements.record_final(final)
         return None if settled is None else Step(settled)
 
-    async def _settle_orm(self, claim: Claim, outcome: PaymentOutcome) -> Step:
-        async with self._sessions() as db:
+    async def _record_orm(self, claim: PaymentLease, outcome: PaymentOutcome) -> Step:
+        async with self._db_sessions() as db:
             payment, session = await lock_claimed(db, claim)
             now = self._now()
             elsewhere = await self._not_here(db, claim, payment, outcome, now)
@@ -124,15 +122,16 @@ class PaymentSettler:
             return step
 
     async def _not_here(
-        self, db: AsyncSession, claim: Claim, payment: Payment, outcome: PaymentOutcome, now: datetime
+        self, db: AsyncSession, claim: PaymentLease, payment: Payment, outcome: PaymentOutcome, now: datetime
     ) -> Step | None:
         """Where the locked payment stands when this answer must not be recorded by this step; ``None``: record it.
 
-        Settled meanwhile (a webhook, another worker): left as it is, unless money moved and the payment does not
-        say so (another step recorded a decline it saw first, or the payment was closed): then it is due now, so a
-        worker asks the gateway again and settles it, or asks a person. Held by another step (news from the gateway
-        made it due, a second worker claimed it): a success is recorded all the same, but anything else is left to
-        that step, whose answer is newer (this one may be a decline the customer has since paid past).
+        Decided meanwhile (a webhook, another worker): left as it is, unless money moved and the payment does not
+        say so (another step recorded a decline it saw first, or the payment was closed): then it is due now, so
+        a worker asks the gateway again and records its answer, or asks a person. Held by another step (news from
+        the gateway made it due, a second worker claimed it): a success is recorded all the same, but anything
+        else is left to that step, whose answer is newer (this one may be a decline the customer has since paid
+        past).
         """
         if payment.status is not PaymentStatus.PROCESSING:
             if outcome.succeeded and payment.status in _UNPAID and not payment.needs_attention:
@@ -147,16 +146,16 @@ class PaymentSettler:
             return Step(payment.status, payment.process_at)
         return None
 
-    async def _fulfil(self, claim: Claim, settlement: Settlement, hook: FulfilmentHook) -> Step | None:
+    async def _fulfil(self, claim: PaymentLease, final: FinalOutcome, hook: FulfilmentHook) -> Step | None:
         """Record the success with the settling statement and run the hook with the payment, in one transaction.
 
         ``None`` when the statement changed nothing (the payment is not as the claim left it): the ORM path decides.
         """
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             try:
-                payment = await settle_in(db, settlement, self._now())
+                payment = await record_final_in(db, final, self._now())
             except Exception:  # the ORM path decides, in a transaction of its own
-                logger.warning("payguard: the settlement statement failed for payment %s", claim.id, exc_info=True)
+                logger.warning("payguard: the final statement failed for payment %s", claim.id, exc_info=True)
                 return None
             if payment is None:
                 return None  # the session rolls back its empty transaction
@@ -169,8 +168,8 @@ class PaymentSettler:
                 return await self._fulfilment_failed(claim, exc)
             return Step(PaymentStatus.SUCCEEDED)
 
-    async def _fulfilment_failed(self, claim: Claim, exc: Exception) -> Step:
-        async with self._sessions() as db:
+    async def _fulfilment_failed(self, claim: PaymentLease, exc: Exception) -> Step:
+        async with self._db_sessions() as db:
             payment, _ = await lock_claimed(db, claim)
             if payment.status is not PaymentStatus.PROCESSING:
                 return Step(payment.status)
@@ -202,7 +201,7 @@ async def record_outcome(
     """
     payment.process_at = None
     if session is not None:
-        await SessionService(db, config).settle(session, outcome)
+        await SessionService(db, config).apply_payment_outcome(session, outcome)
         return
     failure_code, failure_message = _failure(outcome)
     PaymentService(db, config).transition(
@@ -219,4 +218,4 @@ def _failure(outcome: PaymentOutcome) -> tuple[str | None, str | None]:
     """The failure code and message to store for a final answer (none for a success), cut to their columns."""
     if outcome.succeeded:
         return None, None
-    return (outcome.failure_code or "declined")[:64], (outcome.failure_message or "")[:REASON_LENGTH]
+    return (outcome.failure_code or "declined")[:CODE_LENGTH], (outcome.failure_message or "")[:TEXT_LENGTH]

@@ -1,7 +1,7 @@
 """Running a payment through the gateway, one committed step at a time.
 
 A worker *claims* a due payment (``pending`` → ``processing``, and a lease: ``process_at`` moves to the lease's
-end), asks the gateway with no transaction open, then *settles* what the gateway said under a row lock. The
+end), asks the gateway with no transaction open, then *records* what the gateway said under a row lock. The
 gateway call carries an idempotency key derived from the payment, and a retried step first asks the gateway
 where the payment stands, so a job run twice, or re-run after its worker died, never charges twice.
 
@@ -21,11 +21,19 @@ from sqlalchemy import func, select, update
 
 from litestar_payguard.exceptions import GatewayRefusedError
 from litestar_payguard.gateways import ChargeRequest, GatewayStatus, OrderRequest, PaymentOutcome
-from litestar_payguard.models import CLOSED_UNPAID, OPEN_PAYMENT_STATUSES, CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.models import (
+    CLOSED_UNPAID,
+    CODE_LENGTH,
+    OPEN_PAYMENT_STATUSES,
+    TEXT_LENGTH,
+    CheckoutSession,
+    Payment,
+    PaymentStatus,
+)
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.processing.lease import Claim, Step, backoff, gateway_deadline, lock_claimed
-from litestar_payguard.services.processing.outcome import PaymentSettler
+from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, gateway_deadline, lock_claimed
+from litestar_payguard.services.processing.outcome import OutcomeRecorder
 from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
@@ -52,21 +60,21 @@ class PaymentProcessor:
         statements: The usual steps as single statements (Postgres through asyncpg); ``None``: the ORM for all.
     """
 
-    __slots__ = ("_config", "_sessions", "_settler", "_statements")
+    __slots__ = ("_config", "_db_sessions", "_recorder", "_statements")
 
     def __init__(
         self, config: PayGuardConfig, sessions: DbSessionFactory, statements: PaymentStatements | None = None
     ) -> None:
         self._config = config
-        self._sessions = sessions
+        self._db_sessions = sessions
         self._statements = statements
-        self._settler = PaymentSettler(config, sessions, statements)
+        self._recorder = OutcomeRecorder(config, sessions, statements)
 
     def _now(self) -> datetime:
         return self._config.clock.now()
 
     async def process(self, payment_id: UUID) -> Step:
-        """Take one step with a due payment: claim it, ask the gateway, settle the answer.
+        """Take one step with a due payment: claim it, ask the gateway, record the answer.
 
         Returns:
             Where the payment stands, and when the next step is due (a retry, a poll, or the end of the lease
@@ -84,8 +92,8 @@ class PaymentProcessor:
             await asyncio.shield(self._later(claimed, timedelta(0)))
             raise
 
-    async def _take(self, claimed: Claim) -> Step:
-        """Ask the gateway about a claimed payment and settle its answer (or retry later without one).
+    async def _take(self, claimed: PaymentLease) -> Step:
+        """Ask the gateway about a claimed payment and record its answer (or retry later without one).
 
         A payment whose gateway is not configured (a live payment in a deployment without a live gateway, or a
         gateway replaced since the payment was made) is treated as one without an answer: retried with backoff,
@@ -96,17 +104,17 @@ class PaymentProcessor:
             gateway = payment_gateway(self._config, claimed.mode, claimed.gateway)
             outcome = await self._ask_gateway(gateway, claimed, gateway_deadline(self._config, claimed.lease_until))
         except GatewayRefusedError as exc:  # an answer, and a final one: the payment cannot be made
-            code = str(exc.extra.get("gatewayCode") or "gateway_refused")[:64]
-            outcome = PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:500])
+            code = str(exc.extra.get("gatewayCode") or "gateway_refused")[:CODE_LENGTH]
+            outcome = PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:TEXT_LENGTH])
         except Exception as exc:  # any adapter failure: the gateway gave no answer, try again later
             logger.warning("payguard: gateway %s gave no answer for payment %s: %r", claimed.gateway, payment_id, exc)
             if claimed.attempts >= self._config.gateway_max_attempts:
                 reason = f"the gateway gave no answer {claimed.attempts} times; last: {exc!r}"
                 return await self._give_up(claimed, reason)
             return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
-        return await self._settler.settle(claimed, outcome)
+        return await self._recorder.record(claimed, outcome)
 
-    async def _ask_gateway(self, gateway: Gateway, claim: Claim, deadline: float) -> PaymentOutcome:
+    async def _ask_gateway(self, gateway: Gateway, claim: PaymentLease, deadline: float) -> PaymentOutcome:
         order_id = claim.gateway_order_id or await self._open_order(gateway, claim, deadline)
         outcome: PaymentOutcome | None = None
         if claim.attempts > 1:  # a retry: the last attempt may have charged before it died
@@ -181,7 +189,7 @@ class PaymentProcessor:
                 f"the gateway captured {outcome.gateway_payment_id} for this payment after payguard closed it as "
                 f"{status.value}: refund it at the gateway or fulfil it by hand"
             )
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             payment = await db.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
             assert payment is not None
             if not payment.needs_attention:
@@ -192,7 +200,7 @@ class PaymentProcessor:
 
     async def _check_later(self, payment_id: UUID, delay: timedelta) -> Step:
         """Ask the gateway about a closed payment again after ``delay``, unless something else came first."""
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             payment = await db.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
             assert payment is not None
             if payment.process_at is None and not payment.needs_attention:
@@ -201,9 +209,9 @@ class PaymentProcessor:
             await db.commit()
             return step
 
-    async def _give_up(self, claim: Claim, reason: str) -> Step:
+    async def _give_up(self, claim: PaymentLease, reason: str) -> Step:
         """Stop retrying (the lease must still be ours) and flag the payment for a person."""
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             payment, _ = await lock_claimed(db, claim)
             if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
                 return Step(payment.status, payment.process_at)
@@ -213,12 +221,12 @@ class PaymentProcessor:
             await db.commit()
             return step
 
-    async def _claim(self, payment_id: UUID) -> Claim | Step:
+    async def _claim(self, payment_id: UUID) -> PaymentLease | Step:
         if self._statements is not None:  # the usual case in one statement; anything else below
             row = await self._statements.claim(payment_id)
             if row is not None:
-                return Claim.of_row(row)
-        async with self._sessions() as db:
+                return PaymentLease.of_row(row)
+        async with self._db_sessions() as db:
             row = (
                 await db.execute(
                     select(Payment, CheckoutSession.id)
@@ -242,11 +250,11 @@ class PaymentProcessor:
                 payment.processing_started_at = now
             payment.process_attempts += 1
             payment.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
-            claim = Claim.of(payment, has_session=session_id is not None)
+            claim = PaymentLease.of(payment, has_session=session_id is not None)
             await db.commit()
             return claim
 
-    async def _open_order(self, gateway: Gateway, claim: Claim, deadline: float) -> str:
+    async def _open_order(self, gateway: Gateway, claim: PaymentLease, deadline: float) -> str:
         async with asyncio.timeout_at(deadline):
             order = await gateway.create_order(
                 OrderRequest(
@@ -262,7 +270,7 @@ class PaymentProcessor:
             stored = await self._statements.store_order(claim.id, order.order_id)
             if stored is not None:
                 return stored
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             stored = await db.scalar(
                 update(Payment)
                 .where(Payment.id == claim.id)
@@ -273,9 +281,9 @@ class PaymentProcessor:
         assert stored is not None
         return stored
 
-    async def _later(self, claim: Claim, delay: timedelta) -> Step:
+    async def _later(self, claim: PaymentLease, delay: timedelta) -> Step:
         """Give the lease back with a new due time (only while the lease is still ours)."""
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             payment, _ = await lock_claimed(db, claim)
             if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
                 return Step(payment.status, payment.process_at)

@@ -25,11 +25,11 @@ class Reconciler:
         dispatcher: Enqueues the jobs.
     """
 
-    __slots__ = ("_config", "_dispatcher", "_sessions")
+    __slots__ = ("_config", "_db_sessions", "_dispatcher")
 
     def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory, dispatcher: Dispatcher) -> None:
         self._config = config
-        self._sessions = sessions
+        self._db_sessions = sessions
         self._dispatcher = dispatcher
 
     async def run(self) -> dict[str, int]:
@@ -40,7 +40,7 @@ class Reconciler:
         """
         now = self._config.clock.now()
         limit = self._config.reconcile_batch_size
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             payments = (
                 await db.execute(
                     select(Payment.id, Payment.process_at)

@@ -38,7 +38,7 @@ class RefundStep:
 
 
 @dataclass(frozen=True, slots=True)
-class _Claim:
+class RefundLease:
     id: UUID
     payment_id: UUID
     made_with: tuple[PaymentMode, str]
@@ -58,14 +58,14 @@ class RefundProcessor:
     ``partially_refunded`` or ``refunded``; a failed one releases its amount for other refunds.
     """
 
-    __slots__ = ("_config", "_sessions")
+    __slots__ = ("_config", "_db_sessions")
 
     def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory) -> None:
         self._config = config
-        self._sessions = sessions
+        self._db_sessions = sessions
 
     async def process(self, refund_id: UUID) -> RefundStep:
-        """Take one step with a due refund: claim it, ask the gateway, settle the answer."""
+        """Take one step with a due refund: claim it, ask the gateway, record the answer."""
         claimed = await self._claim(refund_id)
         if isinstance(claimed, RefundStep):
             return claimed
@@ -76,8 +76,8 @@ class RefundProcessor:
             await asyncio.shield(self._later(claimed, timedelta(0)))
             raise
 
-    async def _take(self, claimed: _Claim) -> RefundStep:
-        """Ask the gateway for a claimed refund and settle its answer (or retry later without one)."""
+    async def _take(self, claimed: RefundLease) -> RefundStep:
+        """Ask the gateway for a claimed refund and record its answer (or retry later without one)."""
         refund_id = claimed.id
         try:
             gateway = payment_gateway(self._config, *claimed.made_with)  # not configured: as no answer, retried
@@ -105,10 +105,10 @@ class RefundProcessor:
                 )
             delay = backoff(self._config.gateway_retry_seconds, claimed.attempts)
             return await self._later(claimed, delay, attention=attention)
-        return await self._settle(claimed, outcome)
+        return await self._record(claimed, outcome)
 
-    async def _claim(self, refund_id: UUID) -> _Claim | RefundStep:
-        async with self._sessions() as db:
+    async def _claim(self, refund_id: UUID) -> RefundLease | RefundStep:
+        async with self._db_sessions() as db:
             refund = await db.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
             if refund is None:
                 return RefundStep(None)
@@ -126,7 +126,7 @@ class RefundProcessor:
             ).one()
             refund.process_attempts += 1
             refund.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
-            claim = _Claim(
+            claim = RefundLease(
                 id=refund.id,
                 payment_id=refund.payment_id,
                 made_with=(paid.mode, paid.gateway),
@@ -140,8 +140,8 @@ class RefundProcessor:
             await db.commit()
             return claim
 
-    async def _locked(self, db: AsyncSession, claim: _Claim) -> tuple[Payment, Refund]:
-        # The payment first, as admission locks it: refunds of one payment settle one after the other.
+    async def _locked(self, db: AsyncSession, claim: RefundLease) -> tuple[Payment, Refund]:
+        # The payment first, as admission locks it: refunds of one payment finish one after the other.
         payment = await db.scalar(
             select(Payment)
             .where(Payment.id == claim.payment_id)
@@ -155,9 +155,9 @@ class RefundProcessor:
         assert refund is not None
         return payment, refund
 
-    async def _later(self, claim: _Claim, delay: timedelta, *, attention: str | None = None) -> RefundStep:
+    async def _later(self, claim: RefundLease, delay: timedelta, *, attention: str | None = None) -> RefundStep:
         """Make the refund due again after ``delay``; with ``attention``, flag its payment (unless flagged)."""
-        async with self._sessions() as db:
+        async with self._db_sessions() as db:
             payment, refund = await self._locked(db, claim)
             if refund.status is not RefundStatus.PENDING or refund.process_at != claim.lease_until:
                 return RefundStep(refund.status, refund.process_at)
@@ -169,8 +169,8 @@ class RefundProcessor:
             await db.commit()
             return step
 
-    async def _settle(self, claim: _Claim, outcome: RefundOutcome) -> RefundStep:
-        async with self._sessions() as db:
+    async def _record(self, claim: RefundLease, outcome: RefundOutcome) -> RefundStep:
+        async with self._db_sessions() as db:
             payment, refund = await self._locked(db, claim)
             if refund.status is not RefundStatus.PENDING:
                 return RefundStep(refund.status)

@@ -2,7 +2,7 @@
 
 Every change here runs on a locked payment (and its locked refund), in the caller's transaction: the admitted
 refunds, the ones made at the gateway and the amount still refundable move together or not at all. A gateway
-refund that does not fit yet (ours are still pending) waits as an unapplied event until one of ours settles.
+refund that does not fit yet (ours are still pending) waits as an unapplied event until one of ours ends.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, WebhookKind
 from litestar_payguard.ids import as_uuid
-from litestar_payguard.models import GatewayEvent, Payment, PaymentStatus, Refund, RefundStatus
+from litestar_payguard.models import CODE_LENGTH, GatewayEvent, Payment, PaymentStatus, Refund, RefundStatus, clip
 from litestar_payguard.schemas.merchant import refund_view
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentService
@@ -70,8 +70,8 @@ def apply_refund_outcome(
         publish_refund(outbox, refund, "processed", at)
         return
     refund.status = RefundStatus.FAILED
-    refund.failure_code = (outcome.failure_code or "refund_failed")[:64]
-    refund.failure_message = (outcome.failure_message or "")[:500] or None
+    refund.failure_code = (outcome.failure_code or "refund_failed")[:CODE_LENGTH]
+    refund.failure_message = clip(outcome.failure_message) or None
     publish_refund(outbox, refund, "failed", at)
 
 
@@ -95,7 +95,7 @@ async def apply_refund_event(
         status = GatewayStatus.SUCCEEDED if succeeded else GatewayStatus.FAILED
         outcome = RefundOutcome(status, event.gateway_refund_id, event.failure_code, event.failure_message)
         apply_refund_outcome(db, config, payment=payment, refund=refund, outcome=outcome, at=now)
-        await apply_deferred_refunds(db, config, payment)  # one that waited for this refund to settle
+        await apply_deferred_refunds(db, config, payment)  # one that waited for this refund to end
         return
     if not succeeded:
         event.outcome = "ignored"  # a refund we never asked for failed at the gateway: nothing moved
@@ -103,8 +103,8 @@ async def apply_refund_event(
     amount = event.amount or 0
     available = payment.refundable
     if 0 < amount <= payment.amount - payment.amount_refunded and amount > available:
-        # It fits only once our refunds still pending settle: one of them is bound to be refused at the gateway,
-        # whose money this refund took. It waits for them (applied when one settles), rather than being lost.
+        # It fits only once our refunds still pending end: one of them is bound to be refused at the gateway,
+        # whose money this refund took. It waits for them (applied when one ends), rather than being lost.
         event.outcome = "deferred"
         event.applied_at = None
         return

@@ -31,17 +31,15 @@ from litestar_payguard.models import (
     SessionSnapshot,
     SessionState,
     SessionStatus,
+    clip,
 )
 
 __all__ = (
-    "CODE_LENGTH",
-    "DETAIL_LENGTH",
     "START_NEW",
     "Decision",
     "SessionPolicy",
     "Transition",
     "actions_for",
-    "clip",
     "ending",
     "interruption",
     "is_due",
@@ -50,9 +48,6 @@ __all__ = (
 )
 
 START_NEW = Action("POST", "/sessions", "Start a new checkout")
-DETAIL_LENGTH = 500
-"""Longest interruption or failure text stored (the column size); gateways' texts are cut to it."""
-CODE_LENGTH = 64
 
 TERMINAL_ERRORS: dict[SessionStatus, type[ConflictError]] = {
     SessionStatus.COMPLETED: SessionCompletedError,
@@ -108,11 +103,6 @@ class Decision:
         return self
 
 
-def clip(text: str | None, length: int = DETAIL_LENGTH) -> str | None:
-    """``text`` cut to a column's length."""
-    return None if text is None else text[:length]
-
-
 def actions_for(session: CheckoutSession) -> dict[str, Action]:
     """The ways out of a session whose attempt stopped: cancel, and try again or start anew."""
     base = f"/sessions/{session.id}"
@@ -134,7 +124,7 @@ def is_due(session: CheckoutSession | SessionSnapshot, now: datetime) -> bool:
     """Tell whether time alone changes the session now (what :func:`observe` would store).
 
     Never while its payment is with the gateway (``processing``): the customer may have paid, so neither the
-    attempt's deadline nor the session's expiry may give the payment up; the gateway's answer settles it.
+    attempt's deadline nor the session's expiry may give the payment up; the gateway's answer decides it.
     """
     if session.status in SESSION_TERMINAL or session.payment.status is PaymentStatus.PROCESSING:
         return False
@@ -163,13 +153,13 @@ def ending(
     """End the session; a payment no longer open (expired or failed meanwhile) is left as it is."""
     session.status = status
     session.ended_at = at
-    settles_payment = payment_status is PaymentStatus.SUCCEEDED or session.payment.status in OPEN_PAYMENT_STATUSES
+    decides_payment = payment_status is PaymentStatus.SUCCEEDED or session.payment.status in OPEN_PAYMENT_STATUSES
     return Transition(
         SessionEventType(status.value),
         at,
         SessionState.of(session),
         detail=detail,
-        payment_status=payment_status if settles_payment else None,
+        payment_status=payment_status if decides_payment else None,
         gateway_payment_id=gateway_payment_id,
         failure_code=failure_code,
     )

@@ -21,6 +21,7 @@ from datetime import datetime
 from litestar_payguard.exceptions import MaxAttemptsReachedError, RetryTooSoonError, SessionNotActiveError
 from litestar_payguard.gateways import PaymentOutcome
 from litestar_payguard.models import (
+    CODE_LENGTH,
     SESSION_TERMINAL,
     CheckoutSession,
     InterruptKind,
@@ -28,16 +29,14 @@ from litestar_payguard.models import (
     SessionEventType,
     SessionState,
     SessionStatus,
+    clip,
 )
 from litestar_payguard.services.sessions.decisions import (
-    CODE_LENGTH,
-    DETAIL_LENGTH,
     START_NEW,
     Decision,
     SessionPolicy,
     Transition,
     actions_for,
-    clip,
     ending,
     interruption,
     is_due,
@@ -46,11 +45,11 @@ from litestar_payguard.services.sessions.decisions import (
 )
 
 __all__ = (  # with what the rules decide, for the services that apply them
-    "CODE_LENGTH",
-    "DETAIL_LENGTH",
     "Decision",
     "SessionPolicy",
     "Transition",
+    "apply_payment_outcome",
+    "apply_resolution",
     "cancel",
     "check_completable",
     "interrupt",
@@ -58,8 +57,6 @@ __all__ = (  # with what the rules decide, for the services that apply them
     "is_repeat",
     "observe",
     "resume",
-    "settle",
-    "settle_by_hand",
     "start",
     "submit",
     "terminal_error",
@@ -215,7 +212,7 @@ def submit(session: CheckoutSession, now: datetime, gateway_payment_id: str) -> 
     )
 
 
-def settle(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
+def apply_payment_outcome(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
     """Apply the gateway's final answer: success completes the session; a decline ends the attempt.
 
     A declined attempt is recorded as a ``gateway`` interruption and the payment is open again (``pending``),
@@ -250,11 +247,11 @@ def settle(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> 
     return decision
 
 
-def settle_by_hand(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
-    """A person settled the session's flagged payment: a success completes the session, a failure ends it.
+def apply_resolution(session: CheckoutSession, now: datetime, outcome: PaymentOutcome) -> Decision:
+    """A person resolved the session's flagged payment: a success completes the session, a failure ends it.
 
-    Unlike a gateway's decline (:func:`settle`), a failure here is final: the person decided that no money stays
-    with the merchant, so the customer starts a new checkout rather than trying again on this one.
+    Unlike a gateway's decline (:func:`apply_payment_outcome`), a failure here is final: the person decided that no
+    money stays with the merchant, so the customer starts a new checkout rather than trying again on this one.
     """
     decision = Decision()
     if outcome.succeeded:

@@ -284,13 +284,13 @@ class SessionService(SessionStore):
             currency=payment.currency,
         )
 
-    async def settle(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
+    async def apply_payment_outcome(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
         """Apply the gateway's final answer to a locked session and its payment (for the workers)."""
-        await self._store(session, rules.settle(session, self._now(), outcome))
+        await self._store(session, rules.apply_payment_outcome(session, self._now(), outcome))
 
-    async def settle_by_hand(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
+    async def apply_resolution(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
         """End a locked session whose flagged payment a person settled (a failure is final, unlike a decline)."""
-        await self._store(session, rules.settle_by_hand(session, self._now(), outcome))
+        await self._store(session, rules.apply_resolution(session, self._now(), outcome))
 
     async def cancel(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
         """Cancel the session and its payment."""

@@ -4,8 +4,8 @@ Each event is kept once by a hash of the raw body, which the gateway's signature
 is only kept for reference (Razorpay's travels in an unsigned header, so a genuine delivery resent with a new id
 must still be a redelivery). An event older than ``PayGuardConfig.gateway_webhook_max_age_seconds`` is refused.
 
-A webhook never settles a payment by itself: it makes the payment due now, and a worker asks the gateway where
-it stands and settles it through the one processing path (with the fulfilment hook). So a late ``failed`` never
+A webhook never decides a payment by itself: it makes the payment due now, and a worker asks the gateway where
+it stands and records the answer through the one processing path (with the fulfilment hook). So a late ``failed`` never
 overwrites ``succeeded`` (a final payment ignores it), and a customer who paid and closed the tab before the
 client reported it still gets the payment completed. Refund events apply directly; one that arrives before its
 payment's success waits (``deferred``) and is applied in the transaction that records the success.
@@ -27,8 +27,10 @@ from litestar_payguard.exceptions import InvalidRequestError, NotFoundError, Pay
 from litestar_payguard.gateways import GatewayWebhook, WebhookKind
 from litestar_payguard.models import (
     CLOSED_UNPAID,
+    CODE_LENGTH,
     OPEN_PAYMENT_STATUSES,
     REFUNDABLE_PAYMENT_STATUSES,
+    TEXT_LENGTH,
     GatewayEvent,
     Payment,
     PaymentMode,
@@ -56,7 +58,6 @@ __all__ = (
 )
 
 _PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
-_REASON_LENGTH = 500
 """The attention reason's column."""
 _MONEY_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED})
 """News that money moved, or is waiting to be captured."""
@@ -141,7 +142,7 @@ class GatewayWebhookService:
             gateway=gateway_name,
             event_id=webhook.event_id,
             body_sha256=_signed_digest(modes, body),
-            event_type=webhook.event_type[:64],
+            event_type=webhook.event_type[:CODE_LENGTH],
             kind=webhook.kind.value,
             payment_id=None,
             gateway_payment_id=webhook.gateway_payment_id,
@@ -149,8 +150,8 @@ class GatewayWebhookService:
             gateway_refund_id=webhook.gateway_refund_id,
             refund_receipt=webhook.refund_receipt,
             amount=webhook.amount,
-            failure_code=(webhook.failure_code or None) and webhook.failure_code[:64],
-            failure_message=(webhook.failure_message or None) and webhook.failure_message[:500],
+            failure_code=(webhook.failure_code or None) and webhook.failure_code[:CODE_LENGTH],
+            failure_message=(webhook.failure_message or None) and webhook.failure_message[:TEXT_LENGTH],
             received_at=now,
             outcome="ignored",
         )
@@ -212,8 +213,8 @@ class GatewayWebhookService:
         elif payment.status in OPEN_PAYMENT_STATUSES:  # the refund came before its payment's own success: it waits
             event.outcome = "deferred"
             if not payment.needs_attention:
-                # Money was captured: settle the payment now. Changing its row also tells a worker settling it
-                # right now, waiting for this lock, that there is an event to apply (fast_path_sql.SETTLE).
+                # Money was captured: record the payment now. Changing its row also tells a worker recording it
+                # right now, waiting for this lock, that there is an event to apply (fast_path_sql.RECORD_FINAL).
                 self._make_due(payment, webhook, now)
         else:  # closed with no money kept: money captured after the close went back (a person, or the gateway)
             event.outcome = "stale"
@@ -225,7 +226,7 @@ class GatewayWebhookService:
             # A person decides this payment: the gateway's news goes to them with it, never dropped.
             ref = webhook.gateway_payment_id or "a payment"
             news = f"; then the gateway reported {webhook.event_type} for {ref}"[:200]
-            payment.attention_reason = (payment.attention_reason or "")[: _REASON_LENGTH - len(news)] + news
+            payment.attention_reason = (payment.attention_reason or "")[: TEXT_LENGTH - len(news)] + news
             event.outcome = "attention"
             return
         if payment.status not in OPEN_PAYMENT_STATUSES or payment.needs_attention:
@@ -244,13 +245,13 @@ class GatewayWebhookService:
         self._make_due(payment, webhook, now)
 
     def _make_due(self, payment: Payment, webhook: GatewayWebhook, now: datetime) -> None:
-        """Hand the open payment to a worker now, to settle it from the gateway's answer."""
+        """Hand the open payment to a worker now, to record it from the gateway's answer."""
         if payment.gateway_payment_id is None and webhook.gateway_payment_id:
             payment.gateway_payment_id = webhook.gateway_payment_id
         # Due now, even if a worker holds it: settling twice is harmless (a final payment ignores the second),
         # and the news may end a wait (a retry, a poll) early. Always a new value, even when the lease ends at
         # this very instant: a worker's settling statement sees the change and leaves the payment to the ORM
-        # path, which applies a deferred event (fast_path_sql.SETTLE).
+        # path, which applies a deferred event (fast_path_sql.RECORD_FINAL).
         payment.process_at = now if payment.process_at != now else now - _INSTANT
         if payment.status is PaymentStatus.PENDING and payment.processing_started_at is None:
             payment.processing_started_at = now
