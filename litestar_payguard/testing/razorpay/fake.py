@@ -8,7 +8,7 @@ import time
 from types import TracebackType
 from typing import Literal
 
-from litestar_payguard.gateways.razorpay import checkout_signature, webhook_signature
+from litestar_payguard.gateways.razorpay_webhooks import checkout_signature, webhook_signature
 from litestar_payguard.testing.razorpay.api import ROUTE_KINDS, RazorpayApi
 from litestar_payguard.testing.razorpay.entities import Json, RefusedError, token
 from litestar_payguard.testing.razorpay.server import ServerThread
