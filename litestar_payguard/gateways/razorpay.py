@@ -9,17 +9,14 @@ first request the refund list does not show yet (the list is eventually consiste
 
 from __future__ import annotations
 
-import json
-import ssl
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
 
-from litestar_payguard.exceptions import GatewayError, GatewayRefusedError, InvalidSignatureError
+from litestar_payguard.exceptions import GatewayError, GatewayRefusedError
 from litestar_payguard.gateways.base import (
     ChargeRequest,
     GatewayOrder,
@@ -32,10 +29,7 @@ from litestar_payguard.gateways.base import (
 )
 from litestar_payguard.gateways.razorpay_entities import (
     MISMATCH,
-    Reply,
-    checkout_signature,
     error_of,
-    event_time,
     has_payment,
     items,
     ok,
@@ -43,13 +37,11 @@ from litestar_payguard.gateways.razorpay_entities import (
     refund_outcome,
     refund_refused,
     select_payment,
-    signatures_match,
-    text_field,
-    webhook_of,
-    webhook_signature,
 )
+from litestar_payguard.gateways.razorpay_http import RazorpayHttp
+from litestar_payguard.gateways.razorpay_webhooks import checkout_signature, parse_webhook, signatures_match
 
-__all__ = ("RazorpayGateway", "checkout_signature", "signatures_match", "webhook_signature")
+__all__ = ("RazorpayGateway",)
 
 DEFAULT_BASE_URL: Final = "https://api.razorpay.com"
 TEST_KEY_PREFIX: Final = "rzp_test_"
@@ -77,7 +69,7 @@ class RazorpayGateway:
             its own, so the adapter holds no connection between calls and no event loop.
     """
 
-    __slots__ = ("_auth", "_base_url", "_client", "_key_secret", "_timeout", "_tls", "_webhook_secret", "live")
+    __slots__ = ("_http", "_key_secret", "_webhook_secret", "live")
 
     name = "razorpay"
     server_methods = frozenset({"upi"})
@@ -100,17 +92,12 @@ class RazorpayGateway:
         if timeout_seconds <= 0:
             msg = "timeout_seconds must be positive"
             raise ValueError(msg)
-        self._auth = httpx.BasicAuth(key_id, key_secret)
+        self._http = RazorpayHttp(key_id, key_secret, base_url=base_url, timeout_seconds=timeout_seconds, client=client)
         # Only a test key is known not to move money: any other key counts as live, so it cannot be a test gateway.
         self.live = not key_id.startswith(TEST_KEY_PREFIX)
         """Whether the keys are live ones (``rzp_live_…``): anything but a test key (``rzp_test_…``)."""
         self._key_secret = key_secret
         self._webhook_secret = webhook_secret
-        self._base_url = base_url.rstrip("/")
-        self._timeout = httpx.Timeout(timeout_seconds)
-        self._client = client
-        # Loading the CA bundle takes tens of milliseconds: do it once here, not in every operation's client.
-        self._tls: ssl.SSLContext | bool = httpx.create_ssl_context() if client is None else True
 
     async def create_order(self, request: OrderRequest) -> GatewayOrder:
         """Open a Razorpay order whose receipt is our payment id."""
@@ -120,8 +107,8 @@ class RazorpayGateway:
             "receipt": str(request.payment_id),
             "notes": {**request.notes, "payguard_payment_id": str(request.payment_id)},
         }
-        async with self._session() as client:
-            reply = await self._call(client, "POST", "/v1/orders", "create order", body=body)
+        async with self._http.session() as client:
+            reply = await self._http.call(client, "POST", "/v1/orders", "create order", body=body)
         if reply.refused:
             code, description = reply.error
             msg = f"Razorpay refused the order: {description}"
@@ -135,8 +122,8 @@ class RazorpayGateway:
 
     async def charge(self, request: ChargeRequest) -> PaymentOutcome:
         """Capture the order's payment, starting a server-to-server one for ``request.method`` when it has none."""
-        async with self._session() as client:
-            payments = await self._order_payments(client, request.gateway_order_id, "charge")
+        async with self._http.session() as client:
+            payments = await self._http.order_payments(client, request.gateway_order_id, "charge")
             wanted = request.gateway_payment_id
             if wanted is not None and not has_payment(payments, wanted):
                 return MISMATCH
@@ -155,8 +142,8 @@ class RazorpayGateway:
 
     async def fetch_status(self, gateway_order_id: str, gateway_payment_id: str | None) -> PaymentOutcome | None:
         """Report the order's payment without moving money (an authorized payment is still pending)."""
-        async with self._session() as client:
-            payments = await self._order_payments(client, gateway_order_id, "fetch status")
+        async with self._http.session() as client:
+            payments = await self._http.order_payments(client, gateway_order_id, "fetch status")
         if not payments:
             return None
         if gateway_payment_id is not None and not has_payment(payments, gateway_payment_id):
@@ -167,11 +154,11 @@ class RazorpayGateway:
         """Refund once per refund id: an earlier refund with our receipt is reported, not repeated."""
         payment = quote(request.gateway_payment_id, safe="")
         receipt = str(request.refund_id)
-        async with self._session() as client:
+        async with self._http.session() as client:
             # Every page: a retried refund must find its earlier POST however many refunds the payment has.
             for skip in range(0, _MAX_REFUNDS_LISTED, _PAGE):
                 params = {"count": _PAGE, "skip": skip}
-                reply = await self._call(client, "GET", f"/v1/payments/{payment}/refunds", "refund", params=params)
+                reply = await self._http.call(client, "GET", f"/v1/payments/{payment}/refunds", "refund", params=params)
                 if reply.refused:
                     return refund_refused(reply)
                 page = items(ok(reply, "refund"), "refund")
@@ -190,7 +177,7 @@ class RazorpayGateway:
             body = {"amount": request.amount, "speed": "normal", "receipt": receipt, "notes": notes}
             idempotency = {"X-Refund-Idempotency": receipt}  # the same body on every try, as Razorpay requires
             path = f"/v1/payments/{payment}/refund"
-            reply = await self._call(client, "POST", path, "refund", body=body, headers=idempotency)
+            reply = await self._http.call(client, "POST", path, "refund", body=body, headers=idempotency)
         if reply.status == HTTPStatus.CONFLICT:  # the first request with this key is still being processed
             msg = "Razorpay refund: an earlier request for this refund is still being processed"
             raise GatewayError(msg)
@@ -211,84 +198,7 @@ class RazorpayGateway:
         Raises:
             InvalidSignatureError: The signature is missing or wrong, or the body is not a Razorpay event.
         """
-        lowered = {key.lower(): value for key, value in headers.items()}
-        signature = lowered.get("x-razorpay-signature")
-        if not signature:
-            msg = "The webhook has no X-Razorpay-Signature header"
-            raise InvalidSignatureError(msg)
-        if not signatures_match(webhook_signature(self._webhook_secret, body), signature):
-            msg = "The webhook's X-Razorpay-Signature does not match its body"
-            raise InvalidSignatureError(msg)
-        try:
-            event = json.loads(body)
-        except ValueError as exc:
-            msg = "The webhook body is not JSON"
-            raise InvalidSignatureError(msg) from exc
-        created_at = event_time(event) if isinstance(event, dict) else None
-        if not isinstance(event, dict) or not isinstance(event.get("event"), str) or created_at is None:
-            msg = "The webhook body is not a Razorpay event"
-            raise InvalidSignatureError(msg)
-        # Unsigned: kept for reference only (payguard deduplicates on the signed body).
-        event_id = lowered.get("x-razorpay-event-id") or text_field(event, "id")
-        if not event_id:
-            msg = "The webhook has no event id (X-Razorpay-Event-Id)"
-            raise InvalidSignatureError(msg)
-        return webhook_of(event_id, event, created_at)
-
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
-        if self._client is not None:
-            yield self._client
-            return
-        async with httpx.AsyncClient(timeout=self._timeout, verify=self._tls) as client:
-            yield client
-
-    async def _call(
-        self,
-        client: httpx.AsyncClient,
-        method: str,
-        path: str,
-        operation: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, int] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Reply:
-        """Make one API call; a 4xx comes back for the caller to judge, anything unusable raises."""
-        try:
-            response = await client.request(
-                method,
-                f"{self._base_url}{path}",
-                json=body,
-                params=params,
-                auth=self._auth,
-                timeout=self._timeout,
-                headers={"Accept": "application/json", **(headers or {})},
-            )
-        except httpx.HTTPError as exc:
-            # The message names the failure's class only: httpx's own text may quote the URL.
-            msg = f"Razorpay {operation} failed: {type(exc).__name__}"
-            raise GatewayError(msg) from exc
-        if response.status_code >= 500:
-            msg = f"Razorpay {operation} failed: HTTP {response.status_code}"
-            raise GatewayError(msg)
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            msg = f"Razorpay {operation} answered HTTP {response.status_code} with a body that is not JSON"
-            raise GatewayError(msg) from exc
-        if not isinstance(payload, dict):
-            msg = f"Razorpay {operation} answered HTTP {response.status_code} with JSON that is not an object"
-            raise GatewayError(msg)
-        return Reply(response.status_code, payload)
-
-    async def _order_payments(self, client: httpx.AsyncClient, order_id: str, operation: str) -> list[dict[str, Any]]:
-        path = f"/v1/orders/{quote(order_id, safe='')}/payments"
-        return items(ok(await self._call(client, "GET", path, operation), operation), operation)
-
-    async def _fetch_payment(self, client: httpx.AsyncClient, payment_id: str, operation: str) -> dict[str, Any]:
-        path = f"/v1/payments/{quote(payment_id, safe='')}"
-        return ok(await self._call(client, "GET", path, operation), operation).body
+        return parse_webhook(self._webhook_secret, headers, body)
 
     async def _start_payment(
         self, client: httpx.AsyncClient, request: ChargeRequest
@@ -306,10 +216,10 @@ class RazorpayGateway:
         }
         # Method-specific fields (``vpa`` for UPI, ``bank`` for netbanking, …) never override the ones above.
         body |= {key: value for key, value in details.items() if key not in body}
-        reply = await self._call(client, "POST", "/v1/payments/create/json", "charge", body=body)
+        reply = await self._http.call(client, "POST", "/v1/payments/create/json", "charge", body=body)
         if reply.refused:
             # Refused, maybe because a concurrent attempt got there first: the order's payments tell.
-            payments = await self._order_payments(client, request.gateway_order_id, "charge")
+            payments = await self._http.order_payments(client, request.gateway_order_id, "charge")
             if payments:
                 return payments
             code, description = reply.error
@@ -318,7 +228,7 @@ class RazorpayGateway:
         if not isinstance(payment_id, str) or not payment_id:
             msg = "Razorpay charge answered without a payment id"
             raise GatewayError(msg)
-        payment = await self._fetch_payment(client, payment_id, "charge")
+        payment = await self._http.fetch_payment(client, payment_id, "charge")
         if payment.get("order_id") != request.gateway_order_id:
             msg = "Razorpay charge started a payment on another order"
             raise GatewayError(msg)
@@ -337,14 +247,14 @@ class RazorpayGateway:
             )
         path = f"/v1/payments/{quote(payment_id, safe='')}/capture"
         body = {"amount": request.amount, "currency": request.currency}
-        reply = await self._call(client, "POST", path, "capture", body=body)
+        reply = await self._http.call(client, "POST", path, "capture", body=body)
         if reply.ok:
             return payment_outcome(reply.body, "capture")
         if reply.status != 400:
             raise error_of(reply, "capture")
         # "This payment has already been captured" (an earlier attempt's answer was lost), or the
         # authorization lapsed: the payment itself says which.
-        fetched = await self._fetch_payment(client, payment_id, "capture")
+        fetched = await self._http.fetch_payment(client, payment_id, "capture")
         if fetched.get("status") == "authorized":
             code, description = reply.error
             msg = f"Razorpay refused the capture: {code}: {description}"

@@ -1,37 +1,30 @@
-"""Reading Razorpay: its answers, payments, refunds and webhook events, and its signatures.
+"""Reading Razorpay: its answers, payments and refunds.
 
-Pure functions over Razorpay's JSON, used by :class:`~litestar_payguard.gateways.razorpay.RazorpayGateway`; the
-signature helpers are public (the fake Razorpay server in :mod:`litestar_payguard.testing` signs with them).
+Pure functions over Razorpay's JSON, used by :class:`~litestar_payguard.gateways.razorpay.RazorpayGateway`;
+its signatures and webhook events are read in :mod:`litestar_payguard.gateways.razorpay_webhooks`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from litestar_payguard.exceptions import GatewayError
-from litestar_payguard.gateways.base import GatewayStatus, GatewayWebhook, PaymentOutcome, RefundOutcome, WebhookKind
+from litestar_payguard.gateways.base import GatewayStatus, PaymentOutcome, RefundOutcome
 
 __all__ = (
     "MISMATCH",
     "Reply",
-    "checkout_signature",
     "error_of",
-    "event_time",
     "has_payment",
     "items",
+    "number_field",
     "ok",
     "payment_outcome",
     "refund_outcome",
     "refund_refused",
     "select_payment",
-    "signatures_match",
     "text_field",
-    "webhook_of",
-    "webhook_signature",
 )
 
 _PAYMENT_STATUS: Final = {
@@ -47,14 +40,6 @@ _REFUND_STATUS: Final = {
     "processed": GatewayStatus.SUCCEEDED,
     "failed": GatewayStatus.FAILED,
 }
-_WEBHOOK_KINDS: Final = {
-    "payment.captured": WebhookKind.PAYMENT_SUCCEEDED,
-    "payment.authorized": WebhookKind.PAYMENT_AUTHORIZED,
-    "order.paid": WebhookKind.PAYMENT_SUCCEEDED,
-    "payment.failed": WebhookKind.PAYMENT_FAILED,
-    "refund.processed": WebhookKind.REFUND_SUCCEEDED,
-    "refund.failed": WebhookKind.REFUND_FAILED,
-}
 # Razorpay reports a refused request (bad amount, unknown id, …) with this code and HTTP 400.
 _REFUSED: Final = "BAD_REQUEST_ERROR"
 MISMATCH: Final = PaymentOutcome(
@@ -62,24 +47,6 @@ MISMATCH: Final = PaymentOutcome(
     failure_code="payment_order_mismatch",
     failure_message="The gateway payment does not belong to this order.",
 )
-
-
-def checkout_signature(key_secret: str, order_id: str, payment_id: str) -> str:
-    """Return the signature Razorpay Checkout hands the browser: HMAC-SHA256 of ``order_id|payment_id``, hex."""
-    return hmac.new(key_secret.encode(), f"{order_id}|{payment_id}".encode(), hashlib.sha256).hexdigest()
-
-
-def webhook_signature(webhook_secret: str, body: bytes) -> str:
-    """Return the ``X-Razorpay-Signature`` of a webhook: HMAC-SHA256 of the raw body, hex."""
-    return hmac.new(webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signatures_match(expected: str, given: str | None) -> bool:
-    """Compare a signature in constant time; a missing or empty one never matches."""
-    if not given:
-        return False
-    # compare_digest refuses non-ASCII str, and a header may carry anything: compare bytes instead.
-    return hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "replace"))
 
 
 class Reply(NamedTuple):
@@ -197,47 +164,7 @@ def text_field(obj: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _number(obj: Mapping[str, Any], key: str) -> int | None:
+def number_field(obj: Mapping[str, Any], key: str) -> int | None:
+    """An integer field (not a bool), or ``None``."""
     value = obj.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _entity(event: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The ``payload.<name>.entity`` object of an event, empty when absent."""
-    payload = event.get("payload")
-    wrapper = payload.get(name) if isinstance(payload, dict) else None
-    entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
-    return entity if isinstance(entity, dict) else {}
-
-
-def event_time(event: Mapping[str, Any]) -> datetime | None:
-    """When Razorpay created the event (its ``created_at``, Unix seconds), or ``None`` if it is not one."""
-    created = _number(event, "created_at")
-    if created is None:
-        return None
-    try:
-        return datetime.fromtimestamp(created, UTC)
-    except (OverflowError, OSError, ValueError):  # seconds no calendar holds
-        return None
-
-
-def webhook_of(event_id: str, event: Mapping[str, Any], created_at: datetime) -> GatewayWebhook:
-    """A verified Razorpay event, as payguard's gateway webhook."""
-    event_type = str(event["event"])
-    kind = _WEBHOOK_KINDS.get(event_type, WebhookKind.OTHER)
-    payment, refund, order = _entity(event, "payment"), _entity(event, "refund"), _entity(event, "order")
-    failed = kind in {WebhookKind.PAYMENT_FAILED, WebhookKind.REFUND_FAILED}
-    source = refund if event_type.startswith("refund.") else payment
-    return GatewayWebhook(
-        event_id=event_id,
-        event_type=event_type,
-        kind=kind,
-        gateway_payment_id=text_field(payment, "id") or text_field(refund, "payment_id"),
-        gateway_order_id=text_field(payment, "order_id") or text_field(order, "id"),
-        gateway_refund_id=text_field(refund, "id"),
-        amount=_number(source, "amount") if source else _number(order, "amount_paid"),
-        failure_code=text_field(source, "error_code") if failed else None,
-        failure_message=text_field(source, "error_description") if failed else None,
-        refund_receipt=text_field(refund, "receipt"),
-        created_at=created_at,
-    )

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from litestar_payguard import MerchantService, RazorpayGateway, SimulatedGateway
-from litestar_payguard.gateways.razorpay import webhook_signature
+from litestar_payguard.gateways.razorpay_webhooks import webhook_signature
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay

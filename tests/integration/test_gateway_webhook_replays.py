@@ -11,7 +11,7 @@ import pytest
 
 from litestar_payguard import Price, RazorpayGateway
 from litestar_payguard.exceptions import InvalidSignatureError
-from litestar_payguard.gateways.razorpay import webhook_signature
+from litestar_payguard.gateways.razorpay_webhooks import webhook_signature
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.razorpay import FakeRazorpay
 from tests.hostapp import set_price

