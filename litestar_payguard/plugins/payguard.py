@@ -12,8 +12,9 @@ from litestar_payguard.jobs.worker import app_lifespan
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.idempotency import check_idempotency_opts
 from litestar_payguard.openapi import PayGuardSchemaPlugin, with_security_schemes
+from litestar_payguard.plugins.providers import build_dependencies
 from litestar_payguard.plugins.routing_errors import add_routing_error_handlers
-from litestar_payguard.plugins.wiring import build_dependencies, build_routers, describe_route, find_sqlalchemy_config
+from litestar_payguard.plugins.wiring import build_routers, describe_route, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 from litestar_payguard.services.pending import PendingPaymentService
