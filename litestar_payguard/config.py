@@ -154,7 +154,7 @@ class PayGuardConfig:
     payment_lease_seconds: float = field(default=120.0, metadata=_POLICY)
     """How long a worker holds a payment or refund it took up (the SAQ job's timeout too). A payment whose lease
     ran out (its worker died or hung) is handed to another worker by the reconciler, which asks the gateway
-    first: a payment stuck in ``processing`` longer than this is settled from the gateway's answer. A step's
+    first: a payment stuck in ``processing`` longer than this is resolved from the gateway's answer. A step's
     gateway calls must answer within its first 80 %; one still waiting then counts as no answer and is retried,
     while the lease is still the worker's."""
     gateway_retry_seconds: float = field(default=10.0, metadata=_POLICY)
