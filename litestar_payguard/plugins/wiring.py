@@ -16,6 +16,7 @@ from litestar_payguard.controllers import (
     GatewayWebhookController,
     MerchantPaymentController,
     MerchantRefundController,
+    PaymentRefundController,
     PendingController,
     SessionController,
 )
@@ -42,6 +43,7 @@ PUBLIC_CONTROLLERS: dict[type[Controller], Caller] = {
     SessionController: Caller.CUSTOMER,
     PendingController: Caller.CUSTOMER,
     MerchantPaymentController: Caller.MERCHANT,
+    PaymentRefundController: Caller.MERCHANT,
     MerchantRefundController: Caller.MERCHANT,
     GatewayWebhookController: Caller.GATEWAY,
 }

@@ -1,5 +1,6 @@
 """msgspec schemas of requests and responses (camelCase on the wire)."""
 
+from litestar_payguard.models import CleanupTrigger, PaymentStatus
 from litestar_payguard.schemas.payments import Payment, PaymentBrief
 from litestar_payguard.schemas.sessions import (
     ActiveSession,
@@ -16,9 +17,11 @@ from litestar_payguard.schemas.sessions import (
 __all__ = (
     "ActiveSession",
     "AttemptSummary",
+    "CleanupTrigger",
     "Interruption",
     "Payment",
     "PaymentBrief",
+    "PaymentStatus",
     "Session",
     "SessionComplete",
     "SessionCreate",
