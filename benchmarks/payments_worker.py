@@ -70,7 +70,7 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
     await asyncio.gather(*(warm(i) for i in range(concurrency)))
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["payguard"] = payguard  # what PayGuard.build_worker's start-up hook does
+        ctx["payguard"] = payguard  # what jobs.worker.build_worker's start-up hook does
 
     started: Counter[str] = Counter()
 
@@ -86,7 +86,7 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
             break
         if command[0] == "go":
             started.clear()
-            # As PayGuard.build_worker builds it, without the cron jobs (the reconciler would add its own work).
+            # As jobs.worker.build_worker builds it, without the cron jobs (the reconciler would add its own work).
             worker = Worker(
                 payguard.queue,
                 functions=[*FUNCTIONS, noop],

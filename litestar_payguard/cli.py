@@ -8,6 +8,9 @@ import click
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
+from litestar_payguard.jobs.worker import run_worker
+from litestar_payguard.runtime import STATE_KEY, PayGuard
+
 __all__ = ("payguard_group",)
 
 
@@ -18,10 +21,8 @@ def payguard_group() -> None:
 
 @payguard_group.command(name="worker")  # type: ignore[untyped-decorator]
 @click.option("--concurrency", type=int, default=None, help="Jobs run at once (default: worker_concurrency).")
-def run_worker(app: Litestar, concurrency: int | None) -> None:
+def worker_command(app: Litestar, concurrency: int | None) -> None:
     """Process payguard's jobs and cron schedule until SIGINT/SIGTERM. Start as many as you need."""
-    from litestar_payguard.plugins import PayGuardPlugin  # noqa: PLC0415  # avoid an import cycle
-
-    payguard = app.plugins.get(PayGuardPlugin).payguard
+    payguard: PayGuard = app.state[STATE_KEY]  # the plugin stores it there, and adds this command
     click.echo(f"payguard worker on queue {payguard.queue.name!r}")
-    asyncio.run(payguard.run_worker(concurrency=concurrency))
+    asyncio.run(run_worker(payguard, concurrency=concurrency))

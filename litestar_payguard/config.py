@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Self
 
-from croniter import croniter
-
 from litestar_payguard.clock import Clock, SystemClock
+from litestar_payguard.config_checks import (
+    check_bounds,
+    check_finite,
+    check_gateways,
+    check_jobs,
+    check_path,
+    check_pricing,
+    check_queue,
+)
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.gateways import Gateway, SimulatedGateway
 from litestar_payguard.pricing import PricingHook
@@ -35,24 +41,12 @@ transaction that marks the payment ``succeeded``. If it raises, that transaction
 _POLICY = {"policy": True}
 
 
-def _is_live(role: str, gateway: Gateway) -> bool:
-    """The adapter's ``live`` flag; an adapter without one (written before test and live gateways) cannot be used."""
-    live = getattr(gateway, "live", None)
-    if not isinstance(live, bool):
-        msg = (
-            f"PayGuardConfig.{role} ({type(gateway).__name__}) has no boolean `live` attribute: a gateway adapter "
-            "must say whether it moves real money (Gateway.live)."
-        )
-        raise ImproperConfigurationError(msg)
-    return live
-
-
 @dataclass
 class PayGuardConfig:
     """Everything payguard needs from its host; policy values have production defaults.
 
     Policy fields (marked in their metadata) can be read from ``PAYGUARD_<FIELD>`` environment variables
-    with :meth:`from_env`.
+    with :meth:`with_env`.
     """
 
     path: str = "/payguard"
@@ -154,7 +148,7 @@ class PayGuardConfig:
     payment_lease_seconds: float = field(default=120.0, metadata=_POLICY)
     """How long a worker holds a payment or refund it took up (the SAQ job's timeout too). A payment whose lease
     ran out (its worker died or hung) is handed to another worker by the reconciler, which asks the gateway
-    first: a payment stuck in ``processing`` longer than this is settled from the gateway's answer. A step's
+    first: a payment stuck in ``processing`` longer than this is resolved from the gateway's answer. A step's
     gateway calls must answer within its first 80 %; one still waiting then counts as no answer and is retried,
     while the lease is still the worker's."""
     gateway_retry_seconds: float = field(default=10.0, metadata=_POLICY)
@@ -190,95 +184,14 @@ class PayGuardConfig:
     """Keys deleted per transaction by that job."""
 
     def __post_init__(self) -> None:
-        for name in self.policy_fields():
-            value = getattr(self, name)
-            if isinstance(value, float) and not math.isfinite(value):
-                msg = f"PayGuardConfig.{name} must be a finite number, got {value!r}"
-                raise ImproperConfigurationError(msg)
-        if not self.path.startswith("/") or (len(self.path) > 1 and self.path.endswith("/")):
-            msg = f"PayGuardConfig.path must start with '/' and not end with one, got {self.path!r}"
-            raise ImproperConfigurationError(msg)
-        if (self.queue_url is None) == (self.queue is None):
-            msg = "PayGuardConfig needs exactly one of queue_url ('redis://…' or 'postgres://…') and queue."
-            raise ImproperConfigurationError(msg)
-        for name in (
-            "attempt_timeout_seconds",
-            "session_expiry_seconds",
-            "max_attempts",
-            "max_amount",
-            "idempotency_key_ttl_seconds",
-            "idempotency_lock_timeout_seconds",
-            "stale_pending_seconds",
-            "payment_lease_seconds",
-            "gateway_retry_seconds",
-            "gateway_poll_seconds",
-            "gateway_max_attempts",
-            "gateway_webhook_max_age_seconds",
-            "fulfilment_max_attempts",
-        ):
-            if getattr(self, name) <= 0:
-                msg = f"PayGuardConfig.{name} must be positive, got {getattr(self, name)!r}"
-                raise ImproperConfigurationError(msg)
-        for name in ("retry_delay_seconds", "fulfilment_retry_seconds", "worker_shutdown_grace_seconds"):
-            if getattr(self, name) < 0:
-                msg = f"PayGuardConfig.{name} must not be negative, got {getattr(self, name)!r}"
-                raise ImproperConfigurationError(msg)
-        if self.session_expiry_seconds > self.stale_pending_seconds:
-            msg = (
-                "PayGuardConfig.session_expiry_seconds must not exceed stale_pending_seconds: a payment must not go "
-                "stale while its checkout session can still complete it."
-            )
-            raise ImproperConfigurationError(msg)
-        if self.idempotency_key_ttl_seconds <= self.idempotency_lock_timeout_seconds:
-            msg = "PayGuardConfig.idempotency_key_ttl_seconds must be longer than idempotency_lock_timeout_seconds."
-            raise ImproperConfigurationError(msg)
-        for name in (
-            "poll_interval_ms",
-            "worker_concurrency",
-            "session_cleanup_batch_size",
-            "max_body_bytes",
-            "idempotency_purge_batch_size",
-            "stale_cleanup_batch_size",
-            "reconcile_batch_size",
-        ):
-            if getattr(self, name) < 1:
-                msg = f"PayGuardConfig.{name} must be at least 1, got {getattr(self, name)!r}"
-                raise ImproperConfigurationError(msg)
-        self._check_jobs()
-        self._check_gateways()
-        self._check_pricing()
-
-    def _check_gateways(self) -> None:
-        if _is_live("test_gateway", self.test_gateway):
-            msg = (
-                f"PayGuardConfig.test_gateway ({self.test_gateway.name}) moves real money (live keys): test-mode "
-                "merchants must never reach a live gateway. Pass it as live_gateway, and test keys as test_gateway."
-            )
-            raise ImproperConfigurationError(msg)
-        if self.live_gateway is not None and not _is_live("live_gateway", self.live_gateway):
-            msg = (
-                f"PayGuardConfig.live_gateway ({self.live_gateway.name}) moves no real money (test keys, or a "
-                "simulated gateway): live merchants would be paid with nothing captured. Pass it as test_gateway."
-            )
-            raise ImproperConfigurationError(msg)
-
-    def _check_pricing(self) -> None:
-        if self.pricing is not None and self.trust_client_prices:
-            msg = (
-                "PayGuardConfig.pricing and trust_client_prices exclude each other: with a pricing hook the server "
-                "sets every customer price. Drop trust_client_prices."
-            )
-            raise ImproperConfigurationError(msg)
-
-    def _check_jobs(self) -> None:
-        if self.stale_cleanup_alert_threshold < 0:
-            threshold = self.stale_cleanup_alert_threshold
-            msg = f"PayGuardConfig.stale_cleanup_alert_threshold must not be negative, got {threshold!r}"
-            raise ImproperConfigurationError(msg)
-        for name in ("session_cleanup_cron", "stale_cleanup_cron", "idempotency_purge_cron", "reconcile_cron"):
-            if not croniter.is_valid(getattr(self, name)):
-                msg = f"PayGuardConfig.{name} is not a valid cron expression: {getattr(self, name)!r}"
-                raise ImproperConfigurationError(msg)
+        settings = {f.name: getattr(self, f.name) for f in fields(self)}
+        check_finite({name: settings[name] for name in self.policy_fields()})
+        check_path(self.path)
+        check_queue(self.queue_url, self.queue)
+        check_bounds(settings)
+        check_jobs(settings)
+        check_gateways(self.test_gateway, self.live_gateway)
+        check_pricing(self.pricing, self.trust_client_prices)
 
     def owns_path(self, path: str) -> bool:
         """Whether a request path (or route template) is payguard's: ``path`` itself or below it."""

@@ -165,6 +165,62 @@ def _validation_errors(request: Request[Any, Any, Any], exc: ValidationException
     return errors
 
 
+def _http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> dict[str, Any]:
+    """The problem document of a client error (status below 500) raised by Litestar or the host."""
+    if isinstance(exc, ValidationException):
+        return problem_body(
+            status=422,
+            code="VALIDATION_FAILED",
+            title="Validation failed",
+            detail="The request does not match the expected schema.",
+            instance=request.url.path,
+            errors=_validation_errors(request, exc),
+        )
+    if isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
+        return problem_body(
+            status=400, code="MALFORMED_JSON", title="Malformed JSON", detail=str(exc.detail), instance=request.url.path
+        )
+    status = exc.status_code
+    return problem_body(
+        status=status,
+        code=_HTTP_CODES.get(status, f"HTTP_{status}"),
+        title=HTTPStatus(status).phrase,
+        detail=str(exc.detail),
+        instance=request.url.path,
+    )
+
+
+def _handle_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_infrastructure_error(exc) or is_infrastructure_error(exc.__cause__ or exc):
+        return _unavailable(request, exc)
+    if not isinstance(exc, HTTPException) or exc.status_code >= 500:
+        return _internal(request, exc)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401 and not any(name.lower() == "www-authenticate" for name in headers):
+        headers["WWW-Authenticate"] = HOST_CHALLENGE  # the host's guard refused: its own sign-in applies
+    return _response(_http_problem(request, exc), headers)
+
+
+def _handle_other(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_infrastructure_error(exc):
+        return _unavailable(request, exc)
+    return _internal(request, exc)
+
+
+_UNEXPECTED_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, RepositoryError, RedisError, OSError, Exception)
+"""Answered 503 when a backing service is down, else 500.
+
+The classes below Exception are listed because hosts (and advanced-alchemy, for RepositoryError) register
+app-level handlers for them; a more specific class in the exception's MRO would otherwise win.
+"""
+_CLAIMED_STATUSES: tuple[int, ...] = (*_HTTP_CODES, 409, 422, 500, 503)
+"""Answered as HTTP exceptions.
+
+Status-code keys take precedence over exception classes in Litestar's lookup, so payguard claims them too: a
+host's app-level handler for, say, 400 must not reformat payguard's errors.
+"""
+
+
 def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
     """Return the exception handlers of payguard's routers.
 
@@ -178,62 +234,10 @@ def build_exception_handlers(prefix: str) -> ExceptionHandlersMap:
             request.state[KEEP_CHANGES_STATE_KEY] = True
         return _response(error_body(exc, prefix=prefix, instance=request.url.path), exc.headers)
 
-    def handle_http_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        if is_infrastructure_error(exc) or is_infrastructure_error(exc.__cause__ or exc):
-            return _unavailable(request, exc)
-        if not isinstance(exc, HTTPException):
-            return _internal(request, exc)
-        status = exc.status_code
-        if status >= 500:
-            return _internal(request, exc)
-        if isinstance(exc, ValidationException):
-            body = problem_body(
-                status=422,
-                code="VALIDATION_FAILED",
-                title="Validation failed",
-                detail="The request does not match the expected schema.",
-                instance=request.url.path,
-                errors=_validation_errors(request, exc),
-            )
-        elif isinstance(exc, ClientException) and isinstance(exc.__cause__, SerializationException):
-            body = problem_body(
-                status=400,
-                code="MALFORMED_JSON",
-                title="Malformed JSON",
-                detail=str(exc.detail),
-                instance=request.url.path,
-            )
-        else:
-            body = problem_body(
-                status=status,
-                code=_HTTP_CODES.get(status, f"HTTP_{status}"),
-                title=HTTPStatus(status).phrase,
-                detail=str(exc.detail),
-                instance=request.url.path,
-            )
-        headers = dict(exc.headers or {})
-        if status == 401 and not any(name.lower() == "www-authenticate" for name in headers):
-            headers["WWW-Authenticate"] = HOST_CHALLENGE  # the host's guard refused: its own sign-in applies
-        return _response(body, headers)
-
-    def handle_other(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        if is_infrastructure_error(exc):
-            return _unavailable(request, exc)
-        return _internal(request, exc)
-
-    # The classes below Exception are listed because hosts (and advanced-alchemy, for RepositoryError) register
-    # app-level handlers for them; a more specific class in the exception's MRO would otherwise win.
     handlers: dict[int | type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]] = {
         PayGuardError: handle_payguard_error,
-        HTTPException: handle_http_exception,
-        SQLAlchemyError: handle_other,
-        RepositoryError: handle_other,
-        RedisError: handle_other,
-        OSError: handle_other,
-        Exception: handle_other,
+        HTTPException: _handle_http_exception,
+        **dict.fromkeys(_UNEXPECTED_ERRORS, _handle_other),
+        **dict.fromkeys(_CLAIMED_STATUSES, _handle_http_exception),
     }
-    # Status-code keys take precedence over exception classes in Litestar's lookup, so claim them too: a
-    # host's app-level handler for, say, 400 must not reformat payguard's errors.
-    for status in (*_HTTP_CODES, 409, 422, 500, 503):
-        handlers[status] = handle_http_exception
     return handlers

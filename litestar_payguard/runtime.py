@@ -1,6 +1,7 @@
 """The wired core of payguard.
 
-Configuration, database access, queue and workers, shared by the plugin, the jobs and the CLI.
+Configuration, database access, queue, principals and the payment processor, shared by the plugin, the jobs
+and the CLI. The workers that run the jobs are built in :mod:`litestar_payguard.jobs.worker`.
 """
 
 from __future__ import annotations
@@ -8,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from saq import Queue, Worker
+from saq import Queue
 
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
-from litestar_payguard.jobs import FUNCTIONS, cron_jobs
-from litestar_payguard.jobs.worker import DrainingWorker
 from litestar_payguard.services.processing import PaymentProcessor, PaymentStatements
 from litestar_payguard.sqlite import lock_on_begin
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-    from litestar import Litestar
     from litestar.types import Scope
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -49,8 +47,6 @@ class PayGuard:
         "_owns_queue",
         "_statements",
         "_statements_known",
-        "_worker",
-        "_worker_task",
         "config",
         "principals",
         "queue",
@@ -71,8 +67,6 @@ class PayGuard:
         lock_on_begin(sqlalchemy_config.get_engine())
         self._statements: PaymentStatements | None = None
         self._statements_known = False  # the engine is the host's, and made when first needed
-        self._worker: Worker[Any] | None = None
-        self._worker_task: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def db_session(self) -> AsyncIterator[AsyncSession]:
@@ -105,65 +99,7 @@ class PayGuard:
         if statements is not None:
             await statements.close()
 
-    def build_worker(self, *, concurrency: int | None = None, handle_signals: bool = True) -> Worker[Any]:
-        """Build a SAQ worker running payguard's jobs and cron schedule, stopping gracefully (:class:`DrainingWorker`).
-
-        Args:
-            concurrency: Jobs run at once; ``PayGuardConfig.worker_concurrency`` by default.
-            handle_signals: Stop on SIGINT/SIGTERM. Off inside the application, whose server owns signals.
-        """
-
-        async def startup(ctx: dict[str, Any]) -> None:
-            ctx["payguard"] = self
-
-        async def shutdown(_: dict[str, Any]) -> None:
-            await self.close_connections()
-
-        worker = DrainingWorker(
-            self.queue,
-            functions=list(FUNCTIONS),
-            cron_jobs=cron_jobs(self.config),
-            concurrency=concurrency or self.config.worker_concurrency,
-            startup=startup,
-            shutdown=shutdown,
-            grace_seconds=self.config.worker_shutdown_grace_seconds,
-        )
-        if not handle_signals:
-            worker.SIGNALS = []
-        return worker
-
-    @contextlib.asynccontextmanager
-    async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
-        """Connect the queue; run a worker in the app when configured; stop both on shutdown."""
-        await self.queue.connect()
-        if self.config.run_worker_in_app:
-            self._worker = self.build_worker(handle_signals=False)
-            self._worker_task = asyncio.create_task(self._worker.start(), name="payguard-worker")
-            logger.info("payguard: worker running in the application process")
-        try:
-            yield
-        finally:
-            await self._stop_worker()
-            await self.close_connections()
-            await self._disconnect_queue()
-
-    async def _stop_worker(self) -> None:
-        if self._worker is None or self._worker_task is None:
-            return
-        await self._worker.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._worker_task
-        self._worker = self._worker_task = None
-
-    async def run_worker(self, *, concurrency: int | None = None) -> None:
-        """Run a worker in this process until SIGINT/SIGTERM (``litestar payguard worker``)."""
-        await self.queue.connect()
-        try:
-            await self.build_worker(concurrency=concurrency).start()
-        finally:
-            await self._disconnect_queue()
-
-    async def _disconnect_queue(self) -> None:
+    async def disconnect_queue(self) -> None:
         """Close the queue payguard opened; an unreachable backend must not turn shutdown into a crash."""
         if not self._owns_queue:
             return

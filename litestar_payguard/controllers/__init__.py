@@ -6,10 +6,11 @@ from litestar_payguard.controllers.admin import (
     AdminPendingController,
     AdminSessionController,
 )
-from litestar_payguard.controllers.gateways import GatewayWebhookController
-from litestar_payguard.controllers.payments import MerchantPaymentController, MerchantRefundController
+from litestar_payguard.controllers.payments import MerchantPaymentController
 from litestar_payguard.controllers.pending import PendingController
+from litestar_payguard.controllers.refunds import MerchantRefundController, PaymentRefundController
 from litestar_payguard.controllers.sessions import SessionController
+from litestar_payguard.controllers.webhooks import GatewayWebhookController
 
 __all__ = (
     "AdminCleanupController",
@@ -19,6 +20,7 @@ __all__ = (
     "GatewayWebhookController",
     "MerchantPaymentController",
     "MerchantRefundController",
+    "PaymentRefundController",
     "PendingController",
     "SessionController",
 )

@@ -9,15 +9,14 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from litestar_payguard.models import CleanupTrigger, PaymentStatus
 from litestar_payguard.openapi import problem_responses
 from litestar_payguard.principal import Principal
-from litestar_payguard.schemas import ActiveSession, Payment
+from litestar_payguard.schemas import ActiveSession, Payment, PaymentStatus
 from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats
 from litestar_payguard.schemas.merchant import AttentionResolution
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.payments import PaymentNotFoundError
-from litestar_payguard.services.pending import CleanupService, StaleCleanup
+from litestar_payguard.services.pending import CleanupService, CleanupTrigger, StaleCleanup
 from litestar_payguard.services.processing import MerchantPaymentService, PaymentNotFlaggedError, ResolutionStatusError
 from litestar_payguard.services.sessions import SessionService
 

@@ -1,4 +1,4 @@
-"""The merchant API: payments and refunds, authenticated with ``X-Api-Key`` / ``X-Api-Secret``."""
+"""The merchant API's payments, authenticated with ``X-Api-Key`` / ``X-Api-Secret``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from litestar_payguard.currencies import UnsupportedCurrencyError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
-from litestar_payguard.models import PaymentStatus
 from litestar_payguard.openapi import problem_responses
-from litestar_payguard.schemas import Payment
-from litestar_payguard.schemas.merchant import PaymentCreate, PaymentPage, Refund, RefundCreate, RefundList, refund_view
+from litestar_payguard.schemas import Payment, PaymentStatus
+from litestar_payguard.schemas.merchant import PaymentCreate, PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
 from litestar_payguard.services.payments import AmountTooLargeError, PaymentNotFoundError, PendingSameBundleError
@@ -24,16 +23,8 @@ from litestar_payguard.services.processing import (
     MethodNotSupportedError,
     PaymentFilter,
 )
-from litestar_payguard.services.refunds import (
-    PaymentNotRefundableError,
-    RefundExceedsAvailableError,
-    RefundNotFoundError,
-    RefundService,
-)
 
-__all__ = ("MerchantPaymentController", "MerchantRefundController")
-
-_KEY_REQUIRED = {IDEMPOTENCY_OPT_KEY: "required"}
+__all__ = ("MerchantPaymentController",)
 
 
 class MerchantPaymentController(Controller):
@@ -46,7 +37,7 @@ class MerchantPaymentController(Controller):
         "/",
         operation_id="payguardCreatePayment",
         status_code=201,
-        opt=_KEY_REQUIRED,
+        opt={IDEMPOTENCY_OPT_KEY: "required"},
         responses=problem_responses(
             PendingSameBundleError,
             GatewayNotConfiguredError,
@@ -85,41 +76,3 @@ class MerchantPaymentController(Controller):
     ) -> Payment:
         """One payment."""
         return payment_view(await payguard_merchant_payments.get(payment_id))
-
-    @post(
-        "/{payment_id:str}/refunds",
-        operation_id="payguardCreateRefund",
-        status_code=201,
-        opt=_KEY_REQUIRED,
-        responses=problem_responses(
-            PaymentNotFoundError, PaymentNotRefundableError, RefundExceedsAvailableError, GatewayNotConfiguredError
-        ),
-    )
-    async def create_refund(
-        self, payment_id: FromPath[str], data: JSONBody[RefundCreate], payguard_refunds: NamedDependency[RefundService]
-    ) -> Refund:
-        """Refund the payment, whole or in part: 201 ``pending``; a worker makes it ``processed`` or ``failed``."""
-        return refund_view(await payguard_refunds.create(payment_id, data))
-
-    @get(
-        "/{payment_id:str}/refunds",
-        operation_id="payguardListRefunds",
-        responses=problem_responses(PaymentNotFoundError),
-    )
-    async def list_refunds(
-        self, payment_id: FromPath[str], payguard_refunds: NamedDependency[RefundService]
-    ) -> RefundList:
-        """The payment's refunds, oldest first."""
-        return RefundList(items=[refund_view(refund) for refund in await payguard_refunds.of_payment(payment_id)])
-
-
-class MerchantRefundController(Controller):
-    """Refunds, by id."""
-
-    path = "/v1/refunds"
-    tags = ["payguard: merchant API"]
-
-    @get("/{refund_id:str}", operation_id="payguardGetRefund", responses=problem_responses(RefundNotFoundError))
-    async def get_refund(self, refund_id: FromPath[str], payguard_refunds: NamedDependency[RefundService]) -> Refund:
-        """One refund."""
-        return refund_view(await payguard_refunds.get(refund_id))

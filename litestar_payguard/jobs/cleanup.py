@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from litestar_payguard.models import CleanupTrigger
-from litestar_payguard.services.pending import StaleCleanup
+from litestar_payguard.services.pending import CleanupTrigger, StaleCleanup
 
 if TYPE_CHECKING:
     from litestar_payguard.runtime import PayGuard

@@ -44,7 +44,7 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     """Enqueue every payment and refund whose next step is due: lost jobs, dead workers' leases, retries.
 
     A payment stuck in ``processing`` past its lease is taken up again, and the step first asks the gateway
-    where it stands, so it is settled from the gateway's answer rather than charged again.
+    where it stands, so it is resolved from the gateway's answer rather than charged again.
 
     Returns:
         How many payments and refunds were handed out.

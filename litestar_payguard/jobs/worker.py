@@ -1,16 +1,31 @@
-"""A SAQ worker that lets its running jobs finish when it stops (a deploy), within a grace period."""
+"""payguard's SAQ workers: built from a :class:`PayGuard`, run in the application or on their own.
+
+Their jobs finish when they stop (a deploy), within a grace period (:class:`DrainingWorker`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saq import Worker
 
-__all__ = ("DrainingWorker",)
+from litestar_payguard.jobs import FUNCTIONS, cron_jobs
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from contextlib import AbstractAsyncContextManager
+
+    from litestar import Litestar
+
+    from litestar_payguard.runtime import PayGuard
+
+__all__ = ("DrainingWorker", "app_lifespan", "build_worker", "run_worker")
 
 logger = logging.getLogger("litestar_payguard.worker")
+_app_logger = logging.getLogger("litestar_payguard")
 
 
 class DrainingWorker(Worker[Any]):
@@ -66,3 +81,69 @@ class DrainingWorker(Worker[Any]):
                     self.grace_seconds,
                 )
         await super().stop()
+
+
+def build_worker(payguard: PayGuard, *, concurrency: int | None = None, handle_signals: bool = True) -> Worker[Any]:
+    """Build a SAQ worker running payguard's jobs and cron schedule, stopping gracefully (:class:`DrainingWorker`).
+
+    Args:
+        payguard: The wired core the jobs run with (``ctx["payguard"]``).
+        concurrency: Jobs run at once; ``PayGuardConfig.worker_concurrency`` by default.
+        handle_signals: Stop on SIGINT/SIGTERM. Off inside the application, whose server owns signals.
+    """
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["payguard"] = payguard
+
+    async def shutdown(_: dict[str, Any]) -> None:
+        await payguard.close_connections()
+
+    worker = DrainingWorker(
+        payguard.queue,
+        functions=list(FUNCTIONS),
+        cron_jobs=cron_jobs(payguard.config),
+        concurrency=concurrency or payguard.config.worker_concurrency,
+        startup=startup,
+        shutdown=shutdown,
+        grace_seconds=payguard.config.worker_shutdown_grace_seconds,
+    )
+    if not handle_signals:
+        worker.SIGNALS = []
+    return worker
+
+
+def app_lifespan(payguard: PayGuard) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """The application's lifespan for payguard: connect the queue; run a worker in the app when configured.
+
+    On shutdown it stops the worker, closes the workers' connections and the queue.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await payguard.queue.connect()
+        worker: Worker[Any] | None = None
+        task: asyncio.Task[None] | None = None
+        if payguard.config.run_worker_in_app:
+            worker = build_worker(payguard, handle_signals=False)
+            task = asyncio.create_task(worker.start(), name="payguard-worker")
+            _app_logger.info("payguard: worker running in the application process")
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                await worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await payguard.close_connections()
+            await payguard.disconnect_queue()
+
+    return lifespan
+
+
+async def run_worker(payguard: PayGuard, *, concurrency: int | None = None) -> None:
+    """Run a worker in this process until SIGINT/SIGTERM (``litestar payguard worker``)."""
+    await payguard.queue.connect()
+    try:
+        await build_worker(payguard, concurrency=concurrency).start()
+    finally:
+        await payguard.disconnect_queue()

@@ -85,7 +85,7 @@ class TransactionMiddleware(ASGIMiddleware):
             event.listen(Session, "after_flush", _mark_flushed)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Run the route, holding its response until the transaction is settled."""
+        """Run the route, holding its response until its transaction is committed or rolled back."""
         if self.is_inside_boundary(scope):
             await next_app(scope, receive, send)
             return
@@ -110,7 +110,7 @@ class TransactionMiddleware(ASGIMiddleware):
         payguard: PayGuard,
         claim: KeyClaim | None,
     ) -> None:
-        """Run the route and settle its transaction; ``claim`` is the idempotency key this request owns."""
+        """Run the route, then commit or roll back its transaction; ``claim`` is the idempotency key it owns."""
         scope.setdefault("state", {})[_BOUNDARY] = True
         held: list[Message] = []
 
@@ -124,7 +124,7 @@ class TransactionMiddleware(ASGIMiddleware):
             held.append(message)
             if message.get("more_body", False):
                 return
-            for outgoing in await self._settle(scope, held, payguard, claim):
+            for outgoing in await self._commit_or_roll_back(scope, held, payguard, claim):
                 await send(outgoing)
             held.clear()
 
@@ -135,9 +135,14 @@ class TransactionMiddleware(ASGIMiddleware):
             await self._release(payguard, claim)
             raise
 
-    async def _settle(
+    async def _commit_or_roll_back(
         self, scope: Scope, held: list[Message], payguard: PayGuard, claim: KeyClaim | None
     ) -> list[Message]:
+        """Commit or roll back the request's transaction as its held response requires.
+
+        Returns:
+            The messages to send: the held response, or a problem response when the commit failed.
+        """
         key = payguard.sqlalchemy_config.session_scope_key
         session = cast("AsyncSession | None", get_aa_scope_state(scope, key))
         status = cast("dict[str, Any]", held[0])["status"]

@@ -8,11 +8,13 @@ from litestar.plugins import CLIPlugin, InitPlugin, ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 
 from litestar_payguard.exceptions import ImproperConfigurationError
+from litestar_payguard.jobs.worker import app_lifespan
 from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.idempotency import check_idempotency_opts
 from litestar_payguard.openapi import PayGuardSchemaPlugin, with_security_schemes
+from litestar_payguard.plugins.providers import build_dependencies
 from litestar_payguard.plugins.routing_errors import add_routing_error_handlers
-from litestar_payguard.plugins.wiring import build_dependencies, build_routers, describe_route, find_sqlalchemy_config
+from litestar_payguard.plugins.wiring import build_routers, describe_route, find_sqlalchemy_config
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 from litestar_payguard.services.pending import PendingPaymentService
@@ -79,7 +81,7 @@ class PayGuardPlugin(InitPlugin, CLIPlugin, ReceiveRoutePlugin):
         # Acts only on the host's routes that opt in; after the host's own middleware, so its auth has run.
         app_config.middleware.append(IdempotencyMiddleware(opt_in=True))
         app_config.dependencies.update(build_dependencies(payguard))
-        app_config.lifespan.append(payguard.lifespan)
+        app_config.lifespan.append(app_lifespan(payguard))
         app_config.on_startup.extend([_check_routes, startup_checks(payguard)])
         app_config.state[STATE_KEY] = payguard
         # Before Litestar's own msgspec plugin, which comes after every plugin the host listed: it would win.

@@ -1,5 +1,6 @@
 """msgspec schemas of requests and responses (camelCase on the wire)."""
 
+from litestar_payguard.models import PaymentStatus
 from litestar_payguard.schemas.payments import Payment, PaymentBrief
 from litestar_payguard.schemas.sessions import (
     ActiveSession,
@@ -19,6 +20,7 @@ __all__ = (
     "Interruption",
     "Payment",
     "PaymentBrief",
+    "PaymentStatus",
     "Session",
     "SessionComplete",
     "SessionCreate",

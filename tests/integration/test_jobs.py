@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard.jobs import expire_sessions
+from litestar_payguard.jobs.worker import build_worker
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.testing.servers import Server
 from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session, payguard_of
@@ -80,7 +81,7 @@ async def test_concurrent_runs_never_expire_a_session_twice(
 
 
 async def test_the_cron_schedule_registers_the_jobs(client: Client) -> None:
-    worker = payguard_of(client.app).build_worker(handle_signals=False)
+    worker = build_worker(payguard_of(client.app), handle_signals=False)
 
     assert [(job.function.__qualname__, job.cron) for job in worker.cron_jobs] == [
         ("expire_sessions", "*/5 * * * *"),

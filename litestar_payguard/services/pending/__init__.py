@@ -1,5 +1,6 @@
 """A customer's open payments and the stale-payment cleanup that expires them."""
 
+from litestar_payguard.models import CleanupTrigger
 from litestar_payguard.services.pending.cleanup import CleanupService
 from litestar_payguard.services.pending.cleanup_health import RUN_TIMEOUT_SECONDS
 from litestar_payguard.services.pending.cleanup_run import StaleCleanup
@@ -12,6 +13,7 @@ from litestar_payguard.services.pending.service import (
 __all__ = (
     "RUN_TIMEOUT_SECONDS",
     "CleanupService",
+    "CleanupTrigger",
     "PaymentNotCancellableError",
     "PaymentNotFoundError",
     "PendingPaymentService",

@@ -1,0 +1,137 @@
+"""The checks of a payguard configuration: each refuses, by name, a setting that cannot work.
+
+They take the settings' values (by field name) rather than the configuration, which calls them in order when
+it is made; every refusal is an :class:`ImproperConfigurationError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from croniter import croniter
+
+from litestar_payguard.exceptions import ImproperConfigurationError
+
+if TYPE_CHECKING:
+    from saq import Queue
+
+    from litestar_payguard.gateways import Gateway
+    from litestar_payguard.pricing import PricingHook
+
+__all__ = ("check_bounds", "check_finite", "check_gateways", "check_jobs", "check_path", "check_pricing", "check_queue")
+
+_POSITIVE = (
+    "attempt_timeout_seconds",
+    "session_expiry_seconds",
+    "max_attempts",
+    "max_amount",
+    "idempotency_key_ttl_seconds",
+    "idempotency_lock_timeout_seconds",
+    "stale_pending_seconds",
+    "payment_lease_seconds",
+    "gateway_retry_seconds",
+    "gateway_poll_seconds",
+    "gateway_max_attempts",
+    "gateway_webhook_max_age_seconds",
+    "fulfilment_max_attempts",
+)
+_NOT_NEGATIVE = ("retry_delay_seconds", "fulfilment_retry_seconds", "worker_shutdown_grace_seconds")
+_AT_LEAST_ONE = (
+    "poll_interval_ms",
+    "worker_concurrency",
+    "session_cleanup_batch_size",
+    "max_body_bytes",
+    "idempotency_purge_batch_size",
+    "stale_cleanup_batch_size",
+    "reconcile_batch_size",
+)
+_CRONS = ("session_cleanup_cron", "stale_cleanup_cron", "idempotency_purge_cron", "reconcile_cron")
+
+
+def _refuse(msg: str) -> NoReturn:
+    raise ImproperConfigurationError(msg)
+
+
+def check_finite(policy: Mapping[str, Any]) -> None:
+    """Refuse a policy value that is an infinite or not-a-number float."""
+    for name, value in policy.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            _refuse(f"PayGuardConfig.{name} must be a finite number, got {value!r}")
+
+
+def check_path(path: str) -> None:
+    """Refuse a route prefix that does not start with ``/`` or ends with one (other than ``/`` itself)."""
+    if not path.startswith("/") or (len(path) > 1 and path.endswith("/")):
+        _refuse(f"PayGuardConfig.path must start with '/' and not end with one, got {path!r}")
+
+
+def check_queue(queue_url: str | None, queue: Queue | None) -> None:
+    """Refuse anything but exactly one of a queue URL and a queue."""
+    if (queue_url is None) == (queue is None):
+        _refuse("PayGuardConfig needs exactly one of queue_url ('redis://…' or 'postgres://…') and queue.")
+
+
+def check_bounds(settings: Mapping[str, Any]) -> None:
+    """Refuse a count, size or duration out of its range, and time windows that contradict each other."""
+    for name in _POSITIVE:
+        if settings[name] <= 0:
+            _refuse(f"PayGuardConfig.{name} must be positive, got {settings[name]!r}")
+    for name in _NOT_NEGATIVE:
+        if settings[name] < 0:
+            _refuse(f"PayGuardConfig.{name} must not be negative, got {settings[name]!r}")
+    if settings["session_expiry_seconds"] > settings["stale_pending_seconds"]:
+        _refuse(
+            "PayGuardConfig.session_expiry_seconds must not exceed stale_pending_seconds: a payment must not go "
+            "stale while its checkout session can still complete it."
+        )
+    if settings["idempotency_key_ttl_seconds"] <= settings["idempotency_lock_timeout_seconds"]:
+        _refuse("PayGuardConfig.idempotency_key_ttl_seconds must be longer than idempotency_lock_timeout_seconds.")
+    for name in _AT_LEAST_ONE:
+        if settings[name] < 1:
+            _refuse(f"PayGuardConfig.{name} must be at least 1, got {settings[name]!r}")
+
+
+def check_jobs(settings: Mapping[str, Any]) -> None:
+    """Refuse a negative cleanup alert threshold and a cron schedule that does not parse."""
+    if settings["stale_cleanup_alert_threshold"] < 0:
+        threshold = settings["stale_cleanup_alert_threshold"]
+        _refuse(f"PayGuardConfig.stale_cleanup_alert_threshold must not be negative, got {threshold!r}")
+    for name in _CRONS:
+        if not croniter.is_valid(settings[name]):
+            _refuse(f"PayGuardConfig.{name} is not a valid cron expression: {settings[name]!r}")
+
+
+def check_gateways(test_gateway: Gateway, live_gateway: Gateway | None) -> None:
+    """Refuse a test gateway that moves real money, and a live gateway that moves none."""
+    if _is_live("test_gateway", test_gateway):
+        _refuse(
+            f"PayGuardConfig.test_gateway ({test_gateway.name}) moves real money (live keys): test-mode "
+            "merchants must never reach a live gateway. Pass it as live_gateway, and test keys as test_gateway."
+        )
+    if live_gateway is not None and not _is_live("live_gateway", live_gateway):
+        _refuse(
+            f"PayGuardConfig.live_gateway ({live_gateway.name}) moves no real money (test keys, or a "
+            "simulated gateway): live merchants would be paid with nothing captured. Pass it as test_gateway."
+        )
+
+
+def check_pricing(pricing: PricingHook | None, trust_client_prices: bool) -> None:
+    """Refuse a pricing hook together with client-set prices."""
+    if pricing is not None and trust_client_prices:
+        _refuse(
+            "PayGuardConfig.pricing and trust_client_prices exclude each other: with a pricing hook the server "
+            "sets every customer price. Drop trust_client_prices."
+        )
+
+
+def _is_live(role: str, gateway: Gateway) -> bool:
+    """The adapter's ``live`` flag; an adapter without one (written before test and live gateways) cannot be used."""
+    live = getattr(gateway, "live", None)
+    if not isinstance(live, bool):
+        _refuse(
+            f"PayGuardConfig.{role} ({type(gateway).__name__}) has no boolean `live` attribute: a gateway adapter "
+            "must say whether it moves real money (Gateway.live)."
+        )
+    return live
