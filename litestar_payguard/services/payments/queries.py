@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from litestar_payguard.exceptions import NotFoundError
-from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Payment
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import guard as rules
+from litestar_payguard.services.payments.owned import owned, owner_filter
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -48,16 +48,10 @@ class PaymentQueries:
 
     async def find(self, owner: Principal, payment_id: str | UUID) -> Payment | None:
         """The owner's payment with this id, if any (an id that is no UUID names none)."""
-        key = as_uuid(payment_id)
-        if key is None:
+        criteria = owned(Payment, owner, payment_id)
+        if criteria is None:
             return None
-        result = await self._db.execute(
-            select(Payment).where(
-                Payment.id == key,
-                Payment.merchant_id == owner.merchant_id,
-                Payment.customer_id == owner.require_customer(),
-            )
-        )
+        result = await self._db.execute(select(Payment).where(criteria))
         return result.scalar_one_or_none()
 
     @property
@@ -75,11 +69,7 @@ class PaymentQueries:
         statement = (
             select(Payment, CheckoutSession.id)
             .outerjoin(CheckoutSession, CheckoutSession.payment_id == Payment.id)
-            .where(
-                Payment.merchant_id == owner.merchant_id,
-                Payment.customer_id == owner.require_customer(),
-                Payment.status.in_(OPEN_PAYMENT_STATUSES),
-            )
+            .where(owner_filter(Payment, owner), Payment.status.in_(OPEN_PAYMENT_STATUSES))
             .order_by(Payment.created_at, Payment.id)
         )
         if lock:

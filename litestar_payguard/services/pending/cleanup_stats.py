@@ -16,6 +16,7 @@ from litestar_payguard.schemas.cleanup import (
     TriggerCounts,
     run_view,
 )
+from litestar_payguard.services.payments import owner_filter
 from litestar_payguard.services.pending import cleanup_health as rules
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ async def pending_stats(db: AsyncSession, config: PayGuardConfig, merchant_id: U
                 func.min(_payment.created_at),
                 *age_columns,
             ).where(
-                _payment.merchant_id == merchant_id,
+                owner_filter(Payment, merchant_id),
                 _payment.status.in_((PaymentStatus.PENDING, PaymentStatus.PROCESSING)),
             )
         )

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from advanced_alchemy.service import OffsetPagination
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
-from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import CheckoutSession, Payment, SessionEvent, SessionSnapshot
 from litestar_payguard.schemas.sessions import active_session
+from litestar_payguard.services.payments import bound_owned, owned_params, owner_filter
 from litestar_payguard.services.sessions import rules
 from litestar_payguard.services.sessions.store import OPEN_STATUSES, SessionNotFoundError, SessionStore
 from litestar_payguard.services.sessions.summary import build_summary
@@ -29,11 +29,7 @@ __all__ = ("SessionReads",)
 _POLL = (
     select(*SessionSnapshot.columns())
     .select_from(CheckoutSession.__table__.join(Payment.__table__))
-    .where(
-        CheckoutSession.__table__.c.id == bindparam("session_id"),
-        CheckoutSession.__table__.c.merchant_id == bindparam("merchant_id"),
-        CheckoutSession.__table__.c.customer_id == bindparam("customer_id"),
-    )
+    .where(bound_owned(CheckoutSession))
 )
 
 
@@ -62,17 +58,15 @@ class SessionReads(SessionStore):
         the change under a row lock before it is reported.
         """
         acting = self._acting(owner)
-        key = as_uuid(session_id)
         row = None
-        if key is not None:
-            params = {"session_id": key, "merchant_id": acting.merchant_id, "customer_id": acting.require_customer()}
+        if (params := owned_params(acting, session_id)) is not None:
             row = (await self._db.execute(_POLL, params)).first()
-        if row is None or key is None:
+        if row is None:
             msg = f"No session {session_id}."
             raise SessionNotFoundError(msg)
         snapshot = SessionSnapshot.from_row(row)
         if rules.is_due(snapshot, self._now()):
-            return self.view(await self.get(key, owner=acting))
+            return self.view(await self.get(snapshot.id, owner=acting))
         return self.view(snapshot)
 
     async def summary(self, session_id: str | UUID, *, owner: Principal | None = None) -> SessionSummary:
@@ -91,7 +85,7 @@ class SessionReads(SessionStore):
         merchant_id = self._acting(owner).merchant_id
         now = self._now()
         where = (
-            CheckoutSession.merchant_id == merchant_id,
+            owner_filter(CheckoutSession, merchant_id),
             CheckoutSession.status.in_(OPEN_STATUSES),
             CheckoutSession.expires_at > now,
         )
