@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -54,11 +53,6 @@ class PaymentQueries:
         result = await self._db.execute(select(Payment).where(criteria))
         return result.scalar_one_or_none()
 
-    @property
-    def stale_window(self) -> timedelta:
-        """How old a pending payment is when it stops blocking its bundle."""
-        return timedelta(seconds=self._config.stale_pending_seconds)
-
     async def open_payments(self, owner: Principal, *, lock: bool = False) -> list[rules.OpenPayment]:
         """The customer's open (pending or processing) payments, oldest first, with their sessions.
 
@@ -80,6 +74,7 @@ class PaymentQueries:
     def pending_view(self, entry: rules.OpenPayment, now: datetime, *, conflict: bool = False) -> PendingPayment:
         """Render an open payment with its age, the time it still blocks, and its ways out."""
         payment, prefix = entry.payment, self._config.path
+        window = rules.stale_window(self._config)
         actions: dict[str, PendingAction] = {}
         if entry.session_id is not None:
             label = "Complete existing payment" if conflict else "Continue this checkout"
@@ -100,7 +95,7 @@ class PaymentQueries:
             status=payment.status,
             created_at=payment.created_at,
             age_minutes=rules.age_minutes(payment, now),
-            time_remaining_minutes=rules.minutes_left(payment, now, self.stale_window),
-            stale=rules.is_stale(payment, now, self.stale_window),
+            time_remaining_minutes=rules.minutes_left(payment, now, window),
+            stale=rules.is_stale(payment, now, window),
             actions=actions,
         )

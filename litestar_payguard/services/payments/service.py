@@ -169,7 +169,9 @@ class PaymentService(PaymentQueries):
         Raises:
             PendingSameBundleError: An open payment for the bundle still blocks a new one.
         """
-        found = rules.triage(await self.open_payments(owner, lock=True), bundle_id, at, self.stale_window)
+        found = rules.triage(
+            await self.open_payments(owner, lock=True), bundle_id, at, rules.stale_window(self._config)
+        )
         for entry in found.expire:
             self.transition(entry.payment, PaymentStatus.EXPIRED, at=at, failure_code="stale", failure_message=None)
         if found.conflicts:

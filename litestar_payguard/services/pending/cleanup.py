@@ -7,7 +7,7 @@ service does the work of one of them in the session it is given, and never commi
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
@@ -18,6 +18,7 @@ from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, cli
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats, run_view
 from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.payments import stale_window
 from litestar_payguard.services.pending.cleanup_stats import cleanup_stats, pending_stats
 from litestar_payguard.services.pending.expiry_sql import START, ExpiredBatch, expire_stale
 
@@ -54,11 +55,6 @@ class CleanupService:
         self._config = config
         self._owner = owner
         self._outbox = Outbox(db, config.clock)
-
-    @property
-    def stale_window(self) -> timedelta:
-        """How old a pending payment is when it becomes stale."""
-        return timedelta(seconds=self._config.stale_pending_seconds)
 
     # The switch.
 
@@ -197,7 +193,7 @@ class CleanupService:
         now = self._config.clock.now()
         savepoint = await self._db.begin_nested()
         run = await self.start_run(CleanupTrigger.CUSTOMER, at=now, owner=owner)
-        cutoff, expired = now - self.stale_window, 0
+        cutoff, expired = now - stale_window(self._config), 0
         while True:
             batch = await self.expire_batch(run.id, cutoff=cutoff, limit=_OWN_BATCH, owner=owner)
             expired += batch.count

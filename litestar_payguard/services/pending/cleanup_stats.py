@@ -16,7 +16,7 @@ from litestar_payguard.schemas.cleanup import (
     TriggerCounts,
     run_view,
 )
-from litestar_payguard.services.payments import owner_filter
+from litestar_payguard.services.payments import owner_filter, stale_window
 from litestar_payguard.services.pending import cleanup_health as rules
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ async def cleanup_stats(db: AsyncSession, config: PayGuardConfig, control: JobCo
         control: The cleanup's switch as stored (``None``: never set, so on).
     """
     now = config.clock.now()
-    window = timedelta(seconds=config.stale_pending_seconds)
+    window = stale_window(config)
     by_trigger, error_count = await _run_counts(db)
     latest = (
         select(CleanupRun)
@@ -107,7 +107,7 @@ async def _run_counts(db: AsyncSession) -> tuple[dict[CleanupTrigger, TriggerCou
 async def pending_stats(db: AsyncSession, config: PayGuardConfig, merchant_id: UUID) -> PendingStats:
     """The merchant's open payments now: counts by status, how many are stale, and their ages in buckets."""
     now = config.clock.now()
-    window = timedelta(seconds=config.stale_pending_seconds)
+    window = stale_window(config)
     count = func.count()
     pending = _payment.status == PaymentStatus.PENDING
     age_columns = [
