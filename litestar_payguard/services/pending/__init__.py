@@ -3,17 +3,12 @@
 from litestar_payguard.services.pending.cleanup import CleanupService
 from litestar_payguard.services.pending.cleanup_health import RUN_TIMEOUT_SECONDS
 from litestar_payguard.services.pending.cleanup_run import StaleCleanup
-from litestar_payguard.services.pending.service import (
-    PaymentNotCancellableError,
-    PaymentNotFoundError,
-    PendingPaymentService,
-)
+from litestar_payguard.services.pending.service import PaymentNotCancellableError, PendingPaymentService
 
 __all__ = (
     "RUN_TIMEOUT_SECONDS",
     "CleanupService",
     "PaymentNotCancellableError",
-    "PaymentNotFoundError",
     "PendingPaymentService",
     "StaleCleanup",
 )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("PaymentNotCancellableError", "PaymentNotFoundError", "PendingPaymentService")
+__all__ = ("PaymentNotCancellableError", "PendingPaymentService")
 
 
 class PaymentNotCancellableError(ConflictError):
