@@ -27,6 +27,7 @@ from litestar_payguard.services.payments.queries import PaymentNotFoundError, Pa
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from litestar_payguard.gateways import Gateway
     from litestar_payguard.principal import Principal
 
 __all__ = (
@@ -130,8 +131,7 @@ class PaymentService(PaymentQueries):
         customer_id = owner.require_customer()
         currency = normalize_currency(currency)
         self.check_amount(amount)
-        known = (mode, gateway_for(self._config, mode)) if mode is not None else None
-        mode, gateway = known or await merchant_gateway(self._db, self._config, owner.merchant_id)
+        mode, gateway = await self._gateway(owner, mode)
         warnings = await self._admit(owner, bundle_id, plan_name, at)
         payment = Payment(
             id=uuid4(),
@@ -160,6 +160,12 @@ class PaymentService(PaymentQueries):
         self._db.add(payment)
         self._publish(payment, "created", at)
         return NewPayment(payment=payment, warnings=warnings)
+
+    async def _gateway(self, owner: Principal, mode: PaymentMode | None) -> tuple[PaymentMode, Gateway]:
+        """The payment's mode (its merchant's, unless the caller read it already) and that mode's gateway."""
+        if mode is None:
+            return await merchant_gateway(self._db, self._config, owner.merchant_id)
+        return mode, gateway_for(self._config, mode)
 
     async def _admit(
         self, owner: Principal, bundle_id: str, plan_name: str | None, at: datetime
