@@ -10,7 +10,8 @@ from litestar_payguard.exceptions import PaymentProcessingError
 from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas import Payment
 from litestar_payguard.schemas.pending import CanProceed, CanProceedRequest, CleanupResult, PendingList
-from litestar_payguard.services.pending import PaymentNotCancellableError, PaymentNotFoundError, PendingPaymentService
+from litestar_payguard.services.payments import PaymentNotFoundError
+from litestar_payguard.services.pending import PaymentNotCancellableError, PendingPaymentService
 
 __all__ = ("PendingController",)
 

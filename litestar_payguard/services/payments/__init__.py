@@ -1,6 +1,7 @@
 """Payments: creation under the one-open-payment guard, status transitions, the payment view in SQL."""
 
-from litestar_payguard.services.payments.guard import OpenPayment
+from litestar_payguard.services.payments.guard import OpenPayment, stale_window, triage
+from litestar_payguard.services.payments.owned import bound_owned, owned, owned_params, owner_filter
 from litestar_payguard.services.payments.service import (
     AmountTooLargeError,
     InvalidPaymentTransitionError,
@@ -17,5 +18,11 @@ __all__ = (
     "PaymentNotFoundError",
     "PaymentService",
     "PendingSameBundleError",
+    "bound_owned",
+    "owned",
+    "owned_params",
+    "owner_filter",
     "payload_sql",
+    "stale_window",
+    "triage",
 )

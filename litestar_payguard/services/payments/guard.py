@@ -13,7 +13,9 @@ from litestar_payguard.models import Payment, PaymentStatus
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ("OpenPayment", "Triage", "age_minutes", "is_stale", "minutes_left", "recommend", "triage")
+    from litestar_payguard.config import PayGuardConfig
+
+__all__ = ("OpenPayment", "Triage", "age_minutes", "is_stale", "minutes_left", "recommend", "stale_window", "triage")
 
 COMPLETE_EXISTING = "complete_existing"
 CANCEL_AND_RESTART = "cancel_and_restart"
@@ -37,6 +39,11 @@ class Triage:
     """Open payments of the same bundle that still block it."""
     warnings: list[OpenPayment] = field(default_factory=list)
     """Open payments of other bundles: never blocking, only reported."""
+
+
+def stale_window(config: PayGuardConfig) -> timedelta:
+    """How old a pending payment is when it becomes stale: it stops blocking its bundle, and the cleanup expires it."""
+    return timedelta(seconds=config.stale_pending_seconds)
 
 
 def is_stale(payment: Payment, now: datetime, window: timedelta) -> bool:

@@ -1,39 +1,33 @@
-"""Payments: creation and status transitions, each published to the outbox."""
+"""Payments: admission behind the pending guard and status transitions, each published to the outbox."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.currencies import normalize_currency
-from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
-from litestar_payguard.ids import as_uuid
+from litestar_payguard.exceptions import ConflictError, InvalidRequestError
 from litestar_payguard.models import (
     CLOSED_UNPAID,
-    OPEN_PAYMENT_STATUSES,
     TEXT_LENGTH,
-    CheckoutSession,
     Payment,
     PaymentMode,
     PaymentStatus,
 )
 from litestar_payguard.schemas.payments import payment_view
-from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
 from litestar_payguard.services.gateway_modes import gateway_for, merchant_gateway
-from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import guard as rules
+from litestar_payguard.services.payments.queries import PaymentNotFoundError, PaymentQueries
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from datetime import datetime
 
-    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.gateways import Gateway
     from litestar_payguard.principal import Principal
 
 __all__ = (
@@ -56,13 +50,6 @@ PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
 }
 """Every allowed payment transition; anything else is refused."""
-
-
-class PaymentNotFoundError(NotFoundError):
-    """No payment with this id belongs to the caller."""
-
-    code = "PAYMENT_NOT_FOUND"
-    title = "Payment not found"
 
 
 class AmountTooLargeError(InvalidRequestError):
@@ -94,15 +81,16 @@ class NewPayment:
     warnings: list[rules.OpenPayment]
 
 
-class PaymentService:
-    """Creates payments and moves them between statuses."""
+class PaymentService(PaymentQueries):
+    """Creates payments and moves them between statuses (reads: :class:`.queries.PaymentQueries`).
 
-    __slots__ = ("_config", "_db", "_outbox")
+    Args:
+        db: The database session to work in (flushed, never committed).
+        config: payguard's configuration.
+        outbox: The outbox to publish to; one of its own on ``db`` by default.
+    """
 
-    def __init__(self, db: AsyncSession, config: PayGuardConfig, outbox: Outbox | None = None) -> None:
-        self._db = db
-        self._config = config
-        self._outbox = outbox or Outbox(db, config.clock)
+    __slots__ = ()
 
     def check_amount(self, amount: int) -> None:
         """Refuse amounts above ``PayGuardConfig.max_amount``."""
@@ -143,15 +131,8 @@ class PaymentService:
         customer_id = owner.require_customer()
         currency = normalize_currency(currency)
         self.check_amount(amount)
-        if mode is None:
-            mode, gateway = await merchant_gateway(self._db, self._config, owner.merchant_id)
-        else:
-            gateway = gateway_for(self._config, mode)
-        found = rules.triage(await self.open_payments(owner, lock=True), bundle_id, at, self.stale_window)
-        for entry in found.expire:
-            self.transition(entry.payment, PaymentStatus.EXPIRED, at=at, failure_code="stale", failure_message=None)
-        if found.conflicts:
-            raise self.conflict_error(found.conflicts, plan_name, at)
+        mode, gateway = await self._gateway(owner, mode)
+        warnings = await self._admit(owner, bundle_id, plan_name, at)
         payment = Payment(
             id=uuid4(),
             merchant_id=owner.merchant_id,
@@ -178,48 +159,30 @@ class PaymentService:
         )
         self._db.add(payment)
         self._publish(payment, "created", at)
-        return NewPayment(payment=payment, warnings=found.warnings)
+        return NewPayment(payment=payment, warnings=warnings)
 
-    async def find(self, owner: Principal, payment_id: str | UUID) -> Payment | None:
-        """The owner's payment with this id, if any (an id that is no UUID names none)."""
-        key = as_uuid(payment_id)
-        if key is None:
-            return None
-        result = await self._db.execute(
-            select(Payment).where(
-                Payment.id == key,
-                Payment.merchant_id == owner.merchant_id,
-                Payment.customer_id == owner.require_customer(),
-            )
-        )
-        return result.scalar_one_or_none()
+    async def _gateway(self, owner: Principal, mode: PaymentMode | None) -> tuple[PaymentMode, Gateway]:
+        """The payment's mode (its merchant's, unless the caller read it already) and that mode's gateway."""
+        if mode is None:
+            return await merchant_gateway(self._db, self._config, owner.merchant_id)
+        return mode, gateway_for(self._config, mode)
 
-    @property
-    def stale_window(self) -> timedelta:
-        """How old a pending payment is when it stops blocking its bundle."""
-        return timedelta(seconds=self._config.stale_pending_seconds)
+    async def _admit(
+        self, owner: Principal, bundle_id: str, plan_name: str | None, at: datetime
+    ) -> list[rules.OpenPayment]:
+        """Apply the pending guard under a lock on the customer's open payments; return the warnings.
 
-    async def open_payments(self, owner: Principal, *, lock: bool = False) -> list[rules.OpenPayment]:
-        """The customer's open (pending or processing) payments, oldest first, with their sessions.
-
-        Args:
-            owner: Whose payments.
-            lock: Lock the payment rows (for a decision that writes).
+        Raises:
+            PendingSameBundleError: An open payment for the bundle still blocks a new one.
         """
-        statement = (
-            select(Payment, CheckoutSession.id)
-            .outerjoin(CheckoutSession, CheckoutSession.payment_id == Payment.id)
-            .where(
-                Payment.merchant_id == owner.merchant_id,
-                Payment.customer_id == owner.require_customer(),
-                Payment.status.in_(OPEN_PAYMENT_STATUSES),
-            )
-            .order_by(Payment.created_at, Payment.id)
+        found = rules.triage(
+            await self.open_payments(owner, lock=True), bundle_id, at, rules.stale_window(self._config)
         )
-        if lock:
-            statement = statement.with_for_update(of=Payment)
-        rows = await self._db.execute(statement)
-        return [rules.OpenPayment(payment=payment, session_id=session_id) for payment, session_id in rows.all()]
+        for entry in found.expire:
+            self.transition(entry.payment, PaymentStatus.EXPIRED, at=at, failure_code="stale", failure_message=None)
+        if found.conflicts:
+            raise self.conflict_error(found.conflicts, plan_name, at)
+        return found.warnings
 
     async def conflict_from(
         self, exc: IntegrityError, owner: Principal, bundle_id: str, plan_name: str | None, now: datetime
@@ -254,34 +217,6 @@ class PaymentService:
                 "conflicts": [msgspec.to_builtins(view) for view in views],
                 "recommendation": rules.recommend(first, plan_name),
             },
-        )
-
-    def pending_view(self, entry: rules.OpenPayment, now: datetime, *, conflict: bool = False) -> PendingPayment:
-        """Render an open payment with its age, the time it still blocks, and its ways out."""
-        payment, prefix = entry.payment, self._config.path
-        actions: dict[str, PendingAction] = {}
-        if entry.session_id is not None:
-            label = "Complete existing payment" if conflict else "Continue this checkout"
-            actions["complete"] = PendingAction(method="GET", url=f"{prefix}/sessions/{entry.session_id}", label=label)
-        actions["cancel"] = PendingAction(
-            method="POST",
-            url=f"{prefix}/payments/{payment.id}/cancel",
-            label="Cancel & start new" if conflict else "Cancel this payment",
-        )
-        view_class = Conflict if conflict else PendingPayment
-        return view_class(
-            id=payment.id,
-            session_id=entry.session_id,
-            bundle_id=payment.bundle_id,
-            plan_name=payment.plan_name,
-            amount=payment.amount,
-            currency=payment.currency,
-            status=payment.status,
-            created_at=payment.created_at,
-            age_minutes=rules.age_minutes(payment, now),
-            time_remaining_minutes=rules.minutes_left(payment, now, self.stale_window),
-            stale=rules.is_stale(payment, now, self.stale_window),
-            actions=actions,
         )
 
     def transition(

@@ -7,30 +7,22 @@ service does the work of one of them in the session it is given, and never commi
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select, true
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, Payment, PaymentStatus, clip
+from litestar_payguard.models import CleanupRun, CleanupTrigger, JobControl, clip
 from litestar_payguard.principal import Principal
-from litestar_payguard.schemas.cleanup import (
-    AgeBucket,
-    CleanupError,
-    CleanupRunView,
-    CleanupStats,
-    PendingStats,
-    TriggerCounts,
-    run_view,
-)
+from litestar_payguard.schemas.cleanup import CleanupRunView, CleanupStats, PendingStats, run_view
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.pending import cleanup_health as rules
+from litestar_payguard.services.payments import stale_window
+from litestar_payguard.services.pending.cleanup_stats import cleanup_stats, pending_stats
 from litestar_payguard.services.pending.expiry_sql import START, ExpiredBatch, expire_stale
 
 if TYPE_CHECKING:
-    from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
@@ -44,10 +36,7 @@ CLEANUP_JOB = "stale_cleanup"
 LARGE_CLEANUP_EVENT = "payguard.cleanup.large"
 """Outbox event of a run that expired more payments than ``PayGuardConfig.stale_cleanup_alert_threshold``."""
 
-_RUNS = cast("Table", CleanupRun.__table__)
-_payment = cast("Table", Payment.__table__).c
 _OWN_BATCH = 1000
-_SERVICE_TRIGGERS = (CleanupTrigger.CRON, CleanupTrigger.MANUAL)
 
 
 class CleanupService:
@@ -66,11 +55,6 @@ class CleanupService:
         self._config = config
         self._owner = owner
         self._outbox = Outbox(db, config.clock)
-
-    @property
-    def stale_window(self) -> timedelta:
-        """How old a pending payment is when it becomes stale."""
-        return timedelta(seconds=self._config.stale_pending_seconds)
 
     # The switch.
 
@@ -209,7 +193,7 @@ class CleanupService:
         now = self._config.clock.now()
         savepoint = await self._db.begin_nested()
         run = await self.start_run(CleanupTrigger.CUSTOMER, at=now, owner=owner)
-        cutoff, expired = now - self.stale_window, 0
+        cutoff, expired = now - stale_window(self._config), 0
         while True:
             batch = await self.expire_batch(run.id, cutoff=cutoff, limit=_OWN_BATCH, owner=owner)
             expired += batch.count
@@ -225,109 +209,9 @@ class CleanupService:
 
     async def stats(self) -> CleanupStats:
         """Counts of every run, the last run and error, the switch, health and the next scheduled run."""
-        now = self._config.clock.now()
-        runs = _RUNS.c
-        by_trigger = {
-            trigger: TriggerCounts(runs=count, expired=int(expired or 0))
-            for trigger, count, expired in (
-                await self._db.execute(
-                    select(runs.trigger, func.count(), func.sum(runs.expired_count)).group_by(runs.trigger)
-                )
-            ).all()
-        }
-        error_count = await self._db.scalar(select(func.count()).where(runs.error.is_not(None))) or 0
-        latest = (
-            select(CleanupRun)
-            .where(CleanupRun.trigger.in_(_SERVICE_TRIGGERS))
-            .order_by(CleanupRun.started_at.desc(), CleanupRun.id.desc())
-            .limit(1)
-        )
-        last_run = await self._db.scalar(latest)
-        last_failed = await self._db.scalar(latest.where(CleanupRun.error.is_not(None)))
-        stale_count, oldest_stale = (
-            await self._db.execute(
-                select(func.count(), func.min(_payment.created_at)).where(
-                    _payment.status == PaymentStatus.PENDING, _payment.created_at <= now - self.stale_window
-                )
-            )
-        ).one()
-        control = await self._control()
-        enabled = control is None or control.enabled
-        cron = self._config.stale_cleanup_cron
-        judged = rules.health(
-            enabled=enabled,
-            last_service_error=last_run.error if last_run else None,
-            unfinished_since=last_run.started_at if last_run and last_run.finished_at is None else None,
-            oldest_stale_since=oldest_stale + self.stale_window if oldest_stale else None,
-            now=now,
-            interval=rules.schedule_interval(cron, now),
-        )
-        return CleanupStats(
-            enabled=enabled,
-            enabled_changed_at=control.changed_at if control else None,
-            health=judged.status,
-            health_detail=judged.detail,
-            schedule=cron,
-            next_scheduled_run=rules.next_run(cron, now) if enabled else None,
-            stale_after_minutes=self._config.stale_pending_seconds / 60,
-            alert_threshold=self._config.stale_cleanup_alert_threshold,
-            runs=sum(counts.runs for counts in by_trigger.values()),
-            payments_expired=sum(counts.expired for counts in by_trigger.values()),
-            error_count=error_count,
-            by_trigger=by_trigger,
-            last_run=run_view(last_run) if last_run else None,
-            last_error=_last_error(last_failed),
-            stale_pending=stale_count,
-        )
+        return await cleanup_stats(self._db, self._config, await self._control())
 
     async def pending_stats(self, *, owner: Principal | None = None) -> PendingStats:
         """The merchant's open payments now: counts by status, how many are stale, and their ages in buckets."""
         merchant_id = Principal.acting(owner, self._owner).merchant_id
-        now = self._config.clock.now()
-        count = func.count()
-        pending = _payment.status == PaymentStatus.PENDING
-        age_columns = [
-            count.filter(
-                _payment.created_at <= now - timedelta(minutes=low),
-                _payment.created_at > now - timedelta(minutes=high) if high is not None else true(),
-            )
-            for low, high in rules.AGE_BUCKETS
-        ]
-        row = (
-            await self._db.execute(
-                select(
-                    count.filter(pending),
-                    count.filter(_payment.status == PaymentStatus.PROCESSING),
-                    count.filter(pending, _payment.created_at <= now - self.stale_window),
-                    func.min(_payment.created_at),
-                    *age_columns,
-                ).where(
-                    _payment.merchant_id == merchant_id,
-                    _payment.status.in_((PaymentStatus.PENDING, PaymentStatus.PROCESSING)),
-                )
-            )
-        ).one()
-        pending_count, processing_count, stale_count, oldest, *bucket_counts = row
-        return PendingStats(
-            open=pending_count + processing_count,
-            pending=pending_count,
-            processing=processing_count,
-            stale=stale_count,
-            stale_after_minutes=self._config.stale_pending_seconds / 60,
-            oldest_age_minutes=max(0, int((now - oldest).total_seconds() // 60)) if oldest else None,
-            age_buckets=[
-                AgeBucket(
-                    label=f"{low}-{high}m" if high is not None else f"{low}m+",
-                    min_minutes=low,
-                    max_minutes=high,
-                    count=bucket_count,
-                )
-                for (low, high), bucket_count in zip(rules.AGE_BUCKETS, bucket_counts, strict=True)
-            ],
-        )
-
-
-def _last_error(run: CleanupRun | None) -> CleanupError | None:
-    if run is None or run.error is None:
-        return None
-    return CleanupError(run_id=run.id, at=run.finished_at or run.started_at, message=run.error)
+        return await pending_stats(self._db, self._config, merchant_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from litestar_payguard.models import CleanupTrigger
+from litestar_payguard.services.payments import stale_window
 from litestar_payguard.services.pending.cleanup import CleanupService
 from litestar_payguard.services.pending.expiry_sql import START
 from litestar_payguard.transactions import DbSessionFactory
@@ -64,7 +65,7 @@ class StaleCleanup:
             started = self._config.clock.now()
             run_id = (await service.start_run(trigger, at=started)).id
             await db.commit()
-        cutoff = started - timedelta(seconds=self._config.stale_pending_seconds)
+        cutoff = started - stale_window(self._config)
         try:
             await self._expire_all(run_id, cutoff, scheduled=scheduled)
             async with self._db_sessions() as db:

@@ -13,8 +13,7 @@ from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.schemas.pending import CanProceed, CleanupResult, PendingList, PendingSummary
-from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
-from litestar_payguard.services.payments import guard as rules
+from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, stale_window, triage
 from litestar_payguard.services.pending.cleanup import CleanupService
 from litestar_payguard.services.sessions import SessionService
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("PaymentNotCancellableError", "PaymentNotFoundError", "PendingPaymentService")
+__all__ = ("PaymentNotCancellableError", "PendingPaymentService")
 
 
 class PaymentNotCancellableError(ConflictError):
@@ -65,7 +64,7 @@ class PendingPaymentService:
         """Whether a payment for the bundle would be accepted now; creates and changes nothing."""
         now = self._config.clock.now()
         open_payments = await self._payments.open_payments(self._acting(owner))
-        found = rules.triage(open_payments, bundle_id, now, self._payments.stale_window)
+        found = triage(open_payments, bundle_id, now, stale_window(self._config))
         warnings = [self._payments.pending_view(entry, now) for entry in found.warnings]
         if not found.conflicts:
             message = "Ready to create a new payment."

@@ -1,4 +1,4 @@
-"""Checkout sessions: every transition goes through here."""
+"""Checkout sessions: every transition goes through here (reads: :mod:`.reads`)."""
 
 from __future__ import annotations
 
@@ -6,61 +6,43 @@ from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 import msgspec
-from advanced_alchemy.service import OffsetPagination
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.currencies import normalize_currency
 from litestar_payguard.exceptions import GatewayError, InvalidSignatureError, PayGuardError
 from litestar_payguard.gateways import OrderRequest
-from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
     CLOSED_UNPAID,
     SESSION_TERMINAL,
     CheckoutSession,
     Payment,
     PaymentStatus,
-    SessionEvent,
-    SessionSnapshot,
     SessionStatus,
 )
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.schemas.pending import SessionOpened
-from litestar_payguard.schemas.sessions import active_session, validated
+from litestar_payguard.schemas.sessions import validated
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.sessions import rules
 from litestar_payguard.services.sessions.pricing import session_at_price
-from litestar_payguard.services.sessions.store import OPEN_STATUSES, SessionNotFoundError, SessionStore
-from litestar_payguard.services.sessions.summary import build_summary
+from litestar_payguard.services.sessions.reads import SessionReads
+from litestar_payguard.services.sessions.store import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from litestar_payguard.gateways import PaymentOutcome
     from litestar_payguard.models import InterruptKind
     from litestar_payguard.schemas.sessions import (
-        ActiveSession,
-        Session,
         SessionCreate,
         SessionRequest,
-        SessionSummary,
     )
     from litestar_payguard.services.payments import OpenPayment
 
-__all__ = ("SessionNotFoundError", "SessionService")
-
-# Built once: a statement with bind parameters keeps its cache key, so polling pays no statement building.
-_POLL = (
-    select(*SessionSnapshot.columns())
-    .select_from(CheckoutSession.__table__.join(Payment.__table__))
-    .where(
-        CheckoutSession.__table__.c.id == bindparam("session_id"),
-        CheckoutSession.__table__.c.merchant_id == bindparam("merchant_id"),
-        CheckoutSession.__table__.c.customer_id == bindparam("customer_id"),
-    )
-)
+__all__ = ("SessionService",)
 
 
-class SessionService(SessionStore):
+class SessionService(SessionReads):
     """Opens sessions and moves them through the state machine of :mod:`.rules`.
 
     Injected as ``payguard_sessions``, the service acts for the request's principal; every method also takes
@@ -144,36 +126,6 @@ class SessionService(SessionStore):
         except IntegrityError as exc:
             raise await self._payments.conflict_from(exc, owner, data.bundle_id, data.plan_name, now) from exc
         return session, new.warnings
-
-    async def get(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:
-        """Return the session as it stands now: a passed deadline or expiry is stored before it is reported."""
-        owner = self._acting(owner)
-        session = await self._load(owner, session_id)
-        now = self._now()
-        if rules.is_due(session, now):
-            session = await self._load(owner, session_id, lock=True)
-            await self._store(session, rules.observe(session, now))
-        return session
-
-    async def status(self, session_id: str | UUID, *, owner: Principal | None = None) -> Session:
-        """Return the session as its customer polls it: one Core read while nothing is due.
-
-        When the attempt deadline or the expiry has passed, the session goes through :meth:`get`, which stores
-        the change under a row lock before it is reported.
-        """
-        acting = self._acting(owner)
-        key = as_uuid(session_id)
-        row = None
-        if key is not None:
-            params = {"session_id": key, "merchant_id": acting.merchant_id, "customer_id": acting.require_customer()}
-            row = (await self._db.execute(_POLL, params)).first()
-        if row is None or key is None:
-            msg = f"No session {session_id}."
-            raise SessionNotFoundError(msg)
-        snapshot = SessionSnapshot.from_row(row)
-        if rules.is_due(snapshot, self._now()):
-            return self.view(await self.get(key, owner=acting))
-        return self.view(snapshot)
 
     async def interrupt(
         self, session_id: str | UUID, kind: InterruptKind, detail: str | None = None, *, owner: Principal | None = None
@@ -297,46 +249,6 @@ class SessionService(SessionStore):
         session = await self._load(self._acting(owner), session_id, lock=True)
         await self._store(session, rules.cancel(session, self._now()))
         return session
-
-    async def summary(self, session_id: str | UUID, *, owner: Principal | None = None) -> SessionSummary:
-        """Summarise the session from its event log."""
-        session = await self.get(session_id, owner=owner)
-        events = await self._db.scalars(select(SessionEvent).where(SessionEvent.session_id == session.id))
-        return build_summary(session, events.all(), self._now())
-
-    async def list_active(
-        self, *, limit: int, offset: int, owner: Principal | None = None
-    ) -> OffsetPagination[ActiveSession]:
-        """Return a page of the owner's merchant's open, unexpired sessions, oldest first, as admins monitor them.
-
-        Sessions whose attempt deadline passed are stored as interrupted first, as :meth:`get` does.
-        """
-        merchant_id = self._acting(owner).merchant_id
-        now = self._now()
-        where = (
-            CheckoutSession.merchant_id == merchant_id,
-            CheckoutSession.status.in_(OPEN_STATUSES),
-            CheckoutSession.expires_at > now,
-        )
-        total = await self._db.scalar(select(func.count()).select_from(CheckoutSession).where(*where))
-        page = await self._db.scalars(
-            select(CheckoutSession)
-            .where(*where)
-            .order_by(CheckoutSession.created_at, CheckoutSession.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        sessions = list(page.all())
-        for index, session in enumerate(sessions):
-            if rules.is_due(session, now):
-                sessions[index] = locked = await self._reload_locked(session.id)
-                await self._store(locked, rules.observe(locked, now))
-        return OffsetPagination(
-            items=[active_session(session, now=now) for session in sessions],
-            limit=limit,
-            offset=offset,
-            total=total or 0,
-        )
 
     async def expire_due(self, *, batch_size: int) -> int:
         """Expire one batch of open sessions past their expiry (and cancel their payments).

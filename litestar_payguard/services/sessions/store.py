@@ -9,15 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from litestar_payguard.exceptions import NotFoundError
-from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import CheckoutSession, SessionEvent, SessionSnapshot, SessionStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.sessions import session_view
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.payments import PaymentService, bound_owned, owned_params
 from litestar_payguard.services.sessions import rules
 
 if TYPE_CHECKING:
@@ -36,11 +35,7 @@ __all__ = ("OPEN_STATUSES", "SessionNotFoundError", "SessionStore")
 OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.INTERRUPTED)
 
 # Built once: a statement with bind parameters keeps its cache key, so polling pays no statement building.
-_OWNED = select(CheckoutSession).where(
-    CheckoutSession.id == bindparam("session_id"),
-    CheckoutSession.merchant_id == bindparam("merchant_id"),
-    CheckoutSession.customer_id == bindparam("customer_id"),
-)
+_OWNED = select(CheckoutSession).where(bound_owned(CheckoutSession))
 _OWNED_FOR_UPDATE = _OWNED.with_for_update().execution_options(populate_existing=True)
 
 
@@ -95,8 +90,7 @@ class SessionStore:
 
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
         session = None
-        if (key := as_uuid(session_id)) is not None:
-            params = {"session_id": key, "merchant_id": owner.merchant_id, "customer_id": owner.require_customer()}
+        if (params := owned_params(owner, session_id)) is not None:
             session = await self._db.scalar(_OWNED_FOR_UPDATE if lock else _OWNED, params)
         if session is None:
             msg = f"No session {session_id}."
