@@ -1,4 +1,4 @@
-"""Real servers for the integration and end-to-end tests (DESIGN §9), found once per run."""
+"""Real servers for the integration and end-to-end tests, found once per run by litestar_payguard.testing.servers."""
 
 from __future__ import annotations
 

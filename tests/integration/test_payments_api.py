@@ -555,7 +555,7 @@ async def test_a_redis_that_stopped_answering_holds_neither_the_response_nor_the
 async def test_payments_whose_queued_jobs_a_redis_restart_lost_are_all_processed(
     client_for: ClientFactory, store: Store
 ) -> None:
-    """DESIGN §5: the due row is the promise, the SAQ job only a fast path."""
+    """The due row is the promise, the SAQ job only a fast path: a lost job delays a payment, never loses it."""
     async with client_for() as client:  # no worker yet: the jobs wait in Redis
         await seed_merchants(client)
         created = [await create_payment(client, bundleId=f"bundle-lost-{n}") for n in range(5)]
