@@ -1,5 +1,6 @@
 """Payments: creation under the one-open-payment guard, status transitions, the payment view in SQL."""
 
+from litestar_payguard.services.payments.closing import due_for_closed_check
 from litestar_payguard.services.payments.guard import OpenPayment
 from litestar_payguard.services.payments.service import (
     AmountTooLargeError,
@@ -17,5 +18,6 @@ __all__ = (
     "PaymentNotFoundError",
     "PaymentService",
     "PendingSameBundleError",
+    "due_for_closed_check",
     "payload_sql",
 )
