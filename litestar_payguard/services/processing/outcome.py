@@ -142,7 +142,7 @@ class OutcomeRecorder:
                 await db.commit()
                 return step
             return Step(payment.status)
-        if payment.process_at != claim.lease_until and not outcome.succeeded:
+        if not claim.held_by(payment.process_at) and not outcome.succeeded:
             return Step(payment.status, payment.process_at)
         return None
 
