@@ -1,5 +1,6 @@
 """Payments: creation under the one-open-payment guard, status transitions, the payment view in SQL."""
 
+from litestar_payguard.services.payments.closing import due_for_closed_check
 from litestar_payguard.services.payments.guard import OpenPayment, stale_window, triage
 from litestar_payguard.services.payments.owned import bound_owned, owned, owned_params, owner_filter
 from litestar_payguard.services.payments.service import (
@@ -19,6 +20,7 @@ __all__ = (
     "PaymentService",
     "PendingSameBundleError",
     "bound_owned",
+    "due_for_closed_check",
     "owned",
     "owned_params",
     "owner_filter",

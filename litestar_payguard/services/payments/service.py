@@ -22,6 +22,7 @@ from litestar_payguard.models import (
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import gateway_for, merchant_gateway
 from litestar_payguard.services.payments import guard as rules
+from litestar_payguard.services.payments.closing import due_for_closed_check
 from litestar_payguard.services.payments.queries import PaymentNotFoundError, PaymentQueries
 
 if TYPE_CHECKING:
@@ -237,11 +238,8 @@ class PaymentService(PaymentQueries):
         if status not in PAYMENT_TRANSITIONS.get(payment.status, frozenset()):
             msg = f"Payment {payment.id} cannot go from {payment.status.value} to {status.value}."
             raise InvalidPaymentTransitionError(msg)
-        if payment.status is PaymentStatus.PENDING and status in CLOSED_UNPAID and payment.gateway_order_id:
-            # The customer may have paid at the gateway all the same (a closed tab, a lost webhook): a worker asks
-            # it, and money it took anyway goes to a person rather than staying unseen.
-            payment.process_at = at
-            payment.process_attempts = 0  # now counting the questions about the closed payment
+        if payment.status is PaymentStatus.PENDING and status in CLOSED_UNPAID:
+            due_for_closed_check(payment, at)  # the customer may have paid at the gateway all the same
         payment.status = status
         if status is PaymentStatus.SUCCEEDED:  # a declined attempt before this one no longer describes it
             payment.failure_code = payment.failure_message = None

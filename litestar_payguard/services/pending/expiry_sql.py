@@ -55,6 +55,7 @@ _payment = _PAYMENTS.c
 
 def _postgres_statement(*, owned: bool) -> Any:
     owner = "AND merchant_id = :owner_merchant AND customer_id = :owner_customer" if owned else ""
+    # The CASEs on gateway_order_id are payments.due_for_closed_check in SQL: a worker asks about the order.
     # Built from constants only: no caller's value reaches the SQL text.
     sql = f"""
         WITH stale AS (
@@ -115,7 +116,7 @@ def _portable_statement(*, owned: bool) -> Any:
             failure_code="stale",
             failure_message=None,
             updated_at=bindparam("now"),
-            # Its gateway order may have been paid all the same: a worker asks (PaymentService.transition).
+            # Its gateway order may have been paid all the same: a worker asks (payments.due_for_closed_check).
             process_at=case((_payment.gateway_order_id.is_(None), _payment.process_at), else_=bindparam("now")),
             process_attempts=case((_payment.gateway_order_id.is_(None), _payment.process_attempts), else_=0),
         )

@@ -7,7 +7,6 @@ from litestar_payguard.services.processing.merchant_api import (
     MethodNotSupportedError,
     PaymentFilter,
     PaymentNotFlaggedError,
-    PaymentNotFoundError,
     ResolutionStatusError,
 )
 from litestar_payguard.services.processing.payments import PaymentProcessor
@@ -20,7 +19,6 @@ __all__ = (
     "MethodNotSupportedError",
     "PaymentFilter",
     "PaymentNotFlaggedError",
-    "PaymentNotFoundError",
     "PaymentProcessor",
     "PaymentStatements",
     "Reconciler",

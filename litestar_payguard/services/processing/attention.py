@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import CheckoutSession, Payment, PaymentStatus
+from litestar_payguard.services.payments import due_for_closed_check
 from litestar_payguard.services.processing.outcome import record_outcome
 from litestar_payguard.services.refunds import apply_deferred_refunds, drop_deferred_refunds
 from litestar_payguard.services.sessions import SessionService
@@ -55,6 +56,4 @@ async def resolve_by_hand(
         await apply_deferred_refunds(db, config, payment)
     else:
         await drop_deferred_refunds(db, payment, now)
-        if payment.gateway_order_id is not None:
-            payment.process_at = now  # the closed-payment check (PaymentProcessor._closed)
-            payment.process_attempts = 0
+        due_for_closed_check(payment, now)

@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("LEASE_MARGIN", "MAX_BACKOFF", "PaymentLease", "Step", "backoff", "gateway_deadline", "lock_claimed")
+__all__ = (
+    "LEASE_MARGIN",
+    "MAX_BACKOFF",
+    "Lease",
+    "PaymentLease",
+    "Step",
+    "backoff",
+    "gateway_deadline",
+    "lock_claimed",
+)
 
 MAX_BACKOFF = timedelta(minutes=15)
 
@@ -62,20 +71,36 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentLease:
-    """A payment a worker holds, with what the gateway calls need.
+class Lease:
+    """What every claim holds: the claimed row, the gateway its money went through, and the lease itself.
 
     Read under the lock, so no ORM object outlives its session. ``lease_until`` is the claim's: a later step
-    changes the payment only while it is unchanged.
+    changes the row only while its ``process_at`` is unchanged (:meth:`held_by`).
     """
 
     id: UUID
     mode: PaymentMode
     gateway: str
-    amount: int
-    currency: str
+    """The name of the gateway, of ``mode``, that the payment was made with: every call about it goes there."""
     lease_until: datetime
     attempts: int
+    """The claim's count of attempts, this one included."""
+
+    def held_by(self, process_at: datetime | None) -> bool:
+        """Whether a row due at ``process_at`` is still under this lease.
+
+        Any other due time means another step moved it: news from the gateway made it due, or another worker
+        claimed it after the lease ran out. Its answer is the newer one, so this step leaves the row alone.
+        """
+        return process_at == self.lease_until
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLease(Lease):
+    """A payment a worker holds, with what the gateway calls need."""
+
+    amount: int
+    currency: str
     has_session: bool
     gateway_order_id: str | None
     gateway_payment_id: str | None

@@ -36,7 +36,6 @@ __all__ = (
     "MethodNotSupportedError",
     "PaymentFilter",
     "PaymentNotFlaggedError",
-    "PaymentNotFoundError",
     "ResolutionStatusError",
 )
 

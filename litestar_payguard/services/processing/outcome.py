@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, CODE_LENGTH, OPEN_PAYMENT_STATUSES, TEXT_LENGTH, PaymentStatus
-from litestar_payguard.services.payments import PaymentService
+from litestar_payguard.services.payments import PaymentService, due_for_closed_check
 from litestar_payguard.services.processing.fast_path import FinalOutcome, record_final_in
 from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, lock_claimed
 from litestar_payguard.services.refunds import apply_deferred_refunds
@@ -135,14 +135,14 @@ class OutcomeRecorder:
         """
         if payment.status is not PaymentStatus.PROCESSING:
             if outcome.succeeded and payment.status in _UNPAID and not payment.needs_attention:
-                if payment.status in CLOSED_UNPAID:
-                    payment.process_attempts = 0  # counting the questions about the closed payment
-                payment.process_at = now
+                closed = payment.status in CLOSED_UNPAID and due_for_closed_check(payment, now)
+                if not closed:  # open: due now all the same, a worker asks again and records the answer
+                    payment.process_at = now
                 step = Step(payment.status, payment.process_at)
                 await db.commit()
                 return step
             return Step(payment.status)
-        if payment.process_at != claim.lease_until and not outcome.succeeded:
+        if not claim.held_by(payment.process_at) and not outcome.succeeded:
             return Step(payment.status, payment.process_at)
         return None
 

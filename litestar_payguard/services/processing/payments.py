@@ -32,13 +32,12 @@ from litestar_payguard.models import (
 )
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, gateway_deadline, lock_claimed
+from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, lock_claimed
 from litestar_payguard.services.processing.outcome import OutcomeRecorder
+from litestar_payguard.services.processing.step import LeasedProcessor
 from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
@@ -51,8 +50,10 @@ __all__ = ("PaymentProcessor", "Step")
 logger = logging.getLogger("litestar_payguard.processing")
 
 
-class PaymentProcessor:
+class PaymentProcessor(LeasedProcessor[PaymentLease, PaymentOutcome, Step]):
     """Processes payments for the workers (``process_payment`` job, reconciler).
+
+    A payment whose gateway gave no answer is retried with backoff and flagged after ``gateway_max_attempts``.
 
     Args:
         config: payguard's configuration (gateways, hook, timings, clock).
@@ -60,59 +61,34 @@ class PaymentProcessor:
         statements: The usual steps as single statements (Postgres through asyncpg); ``None``: the ORM for all.
     """
 
-    __slots__ = ("_config", "_db_sessions", "_recorder", "_statements")
+    __slots__ = ("_recorder", "_statements")
+
+    _subject = "payment"
+    _claimed_status = PaymentStatus.PROCESSING
 
     def __init__(
         self, config: PayGuardConfig, sessions: DbSessionFactory, statements: PaymentStatements | None = None
     ) -> None:
-        self._config = config
-        self._db_sessions = sessions
+        super().__init__(config, sessions)
         self._statements = statements
         self._recorder = OutcomeRecorder(config, sessions, statements)
 
-    def _now(self) -> datetime:
-        return self._config.clock.now()
-
-    async def process(self, payment_id: UUID) -> Step:
-        """Take one step with a due payment: claim it, ask the gateway, record the answer.
-
-        Returns:
-            Where the payment stands, and when the next step is due (a retry, a poll, or the end of the lease
-            of a worker that holds it now).
-        """
-        claimed = await self._claim(payment_id)
-        if isinstance(claimed, Step):
-            return claimed
+    async def _ask(self, gateway: Gateway, claim: PaymentLease, deadline: float) -> PaymentOutcome:
         try:
-            return await self._take(claimed)
-        except asyncio.CancelledError:
-            # The worker is stopping, or SAQ aborted the job: give the lease back rather than make the payment wait
-            # for it to run out. The job SAQ retries goes on at once, and asks the gateway where the payment stands.
-            logger.info("payguard: the step with payment %s was cancelled; its lease is given back", payment_id)
-            await asyncio.shield(self._later(claimed, timedelta(0)))
-            raise
-
-    async def _take(self, claimed: PaymentLease) -> Step:
-        """Ask the gateway about a claimed payment and record its answer (or retry later without one).
-
-        A payment whose gateway is not configured (a live payment in a deployment without a live gateway, or a
-        gateway replaced since the payment was made) is treated as one without an answer: retried with backoff,
-        flagged after ``gateway_max_attempts``, and never sent to another gateway.
-        """
-        payment_id = claimed.id
-        try:
-            gateway = payment_gateway(self._config, claimed.mode, claimed.gateway)
-            outcome = await self._ask_gateway(gateway, claimed, gateway_deadline(self._config, claimed.lease_until))
+            return await self._ask_gateway(gateway, claim, deadline)
         except GatewayRefusedError as exc:  # an answer, and a final one: the payment cannot be made
             code = str(exc.extra.get("gatewayCode") or "gateway_refused")[:CODE_LENGTH]
-            outcome = PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:TEXT_LENGTH])
-        except Exception as exc:  # any adapter failure: the gateway gave no answer, try again later
-            logger.warning("payguard: gateway %s gave no answer for payment %s: %r", claimed.gateway, payment_id, exc)
-            if claimed.attempts >= self._config.gateway_max_attempts:
-                reason = f"the gateway gave no answer {claimed.attempts} times; last: {exc!r}"
-                return await self._give_up(claimed, reason)
-            return await self._later(claimed, backoff(self._config.gateway_retry_seconds, claimed.attempts))
-        return await self._recorder.record(claimed, outcome)
+            return PaymentOutcome(GatewayStatus.FAILED, failure_code=code, failure_message=exc.detail[:TEXT_LENGTH])
+
+    async def _no_answer(self, claim: PaymentLease, exc: Exception) -> Step:
+        logger.warning("payguard: gateway %s gave no answer for payment %s: %r", claim.gateway, claim.id, exc)
+        if claim.attempts >= self._config.gateway_max_attempts:
+            reason = f"the gateway gave no answer {claim.attempts} times; last: {exc!r}"
+            return await self._give_up(claim, reason)
+        return await self._later(claim, backoff(self._config.gateway_retry_seconds, claim.attempts))
+
+    async def _record(self, claim: PaymentLease, outcome: PaymentOutcome) -> Step:
+        return await self._recorder.record(claim, outcome)
 
     async def _ask_gateway(self, gateway: Gateway, claim: PaymentLease, deadline: float) -> PaymentOutcome:
         order_id = claim.gateway_order_id or await self._open_order(gateway, claim, deadline)
@@ -213,7 +189,7 @@ class PaymentProcessor:
         """Stop retrying (the lease must still be ours) and flag the payment for a person."""
         async with self._db_sessions() as db:
             payment, _ = await lock_claimed(db, claim)
-            if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
+            if self._lease_lost(payment, claim):
                 return Step(payment.status, payment.process_at)
             PaymentService(db, self._config).flag(payment, reason, self._now())
             logger.warning("payguard: payment %s needs attention: %s", claim.id, reason)
@@ -285,7 +261,7 @@ class PaymentProcessor:
         """Give the lease back with a new due time (only while the lease is still ours)."""
         async with self._db_sessions() as db:
             payment, _ = await lock_claimed(db, claim)
-            if payment.status is not PaymentStatus.PROCESSING or payment.process_at != claim.lease_until:
+            if self._lease_lost(payment, claim):
                 return Step(payment.status, payment.process_at)
             payment.process_at = self._now() + delay
             step = Step(payment.status, payment.process_at)

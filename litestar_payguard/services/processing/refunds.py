@@ -12,17 +12,16 @@ from uuid import UUID
 from sqlalchemy import select
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
-from litestar_payguard.models import Payment, PaymentMode, Refund, RefundStatus
-from litestar_payguard.services.gateway_modes import payment_gateway
+from litestar_payguard.models import Payment, Refund, RefundStatus
 from litestar_payguard.services.payments import PaymentService
-from litestar_payguard.services.processing.lease import backoff, gateway_deadline
+from litestar_payguard.services.processing.lease import Lease, backoff
+from litestar_payguard.services.processing.step import LeasedProcessor
 from litestar_payguard.services.refunds import apply_deferred_refunds, apply_refund_outcome
-from litestar_payguard.transactions import DbSessionFactory
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.gateways import Gateway
 
 __all__ = ("RefundProcessor", "RefundStep")
 
@@ -38,74 +37,56 @@ class RefundStep:
 
 
 @dataclass(frozen=True, slots=True)
-class RefundLease:
-    id: UUID
+class RefundLease(Lease):
+    """A refund a worker holds, with what the gateway call needs (``mode`` and ``gateway``: its payment's)."""
+
     payment_id: UUID
-    made_with: tuple[PaymentMode, str]
-    """The payment's mode and gateway name: its refunds go where its money went."""
     gateway_payment_id: str
     amount: int
     currency: str
     reason: str | None
-    lease_until: datetime
-    attempts: int
 
 
-class RefundProcessor:
+class RefundProcessor(LeasedProcessor[RefundLease, RefundOutcome, RefundStep]):
     """Processes refunds for the workers (``process_refund`` job, reconciler).
 
     A processed refund moves its amount from ``amount_refunding`` to ``amount_refunded`` and the payment to
-    ``partially_refunded`` or ``refunded``; a failed one releases its amount for other refunds.
+    ``partially_refunded`` or ``refunded``; a failed one releases its amount for other refunds. A refund the
+    gateway gave no answer about is never given up on (the money may have moved): it is retried with backoff, and
+    after ``gateway_max_attempts`` its payment is flagged for a person as well.
     """
 
-    __slots__ = ("_config", "_db_sessions")
+    __slots__ = ()
 
-    def __init__(self, config: PayGuardConfig, sessions: DbSessionFactory) -> None:
-        self._config = config
-        self._db_sessions = sessions
+    _subject = "refund"
+    _claimed_status = RefundStatus.PENDING
 
-    async def process(self, refund_id: UUID) -> RefundStep:
-        """Take one step with a due refund: claim it, ask the gateway, record the answer."""
-        claimed = await self._claim(refund_id)
-        if isinstance(claimed, RefundStep):
-            return claimed
-        try:
-            return await self._take(claimed)
-        except asyncio.CancelledError:  # as for payments: the retried job goes on at once
-            logger.info("payguard: the step with refund %s was cancelled; its lease is given back", refund_id)
-            await asyncio.shield(self._later(claimed, timedelta(0)))
-            raise
-
-    async def _take(self, claimed: RefundLease) -> RefundStep:
-        """Ask the gateway for a claimed refund and record its answer (or retry later without one)."""
-        refund_id = claimed.id
-        try:
-            gateway = payment_gateway(self._config, *claimed.made_with)  # not configured: as no answer, retried
-            async with asyncio.timeout_at(gateway_deadline(self._config, claimed.lease_until)):
-                outcome = await gateway.refund(
-                    RefundRequest(
-                        refund_id=claimed.id,
-                        payment_id=claimed.payment_id,
-                        gateway_payment_id=claimed.gateway_payment_id,
-                        amount=claimed.amount,
-                        currency=claimed.currency,
-                        idempotency_key=f"refund:{claimed.id}",
-                        reason=claimed.reason,
-                    )
+    async def _ask(self, gateway: Gateway, claim: RefundLease, deadline: float) -> RefundOutcome:
+        async with asyncio.timeout_at(deadline):
+            return await gateway.refund(
+                RefundRequest(
+                    refund_id=claim.id,
+                    payment_id=claim.payment_id,
+                    gateway_payment_id=claim.gateway_payment_id,
+                    amount=claim.amount,
+                    currency=claim.currency,
+                    idempotency_key=f"refund:{claim.id}",
+                    reason=claim.reason,
                 )
-        except Exception as exc:  # any adapter failure: no answer, try again later
-            logger.warning("payguard: gateway gave no answer for refund %s: %r", refund_id, exc)
-            attention = None
-            if claimed.attempts >= self._config.gateway_max_attempts:
-                # Never given up on (the money may have moved): retried every 15 minutes at most, and shown to a
-                # person on its payment.
-                attention = (
-                    f"refund {refund_id} of {claimed.amount} got no answer from the gateway {claimed.attempts} times "
-                    f"and is still retried; check it at the gateway. Last: {exc!r}"
-                )
-            delay = backoff(self._config.gateway_retry_seconds, claimed.attempts)
-            return await self._later(claimed, delay, attention=attention)
-        return await self._record(claimed, outcome)
+            )
+
+    async def _no_answer(self, claim: RefundLease, exc: Exception) -> RefundStep:
+        logger.warning("payguard: gateway gave no answer for refund %s: %r", claim.id, exc)
+        attention = None
+        if claim.attempts >= self._config.gateway_max_attempts:
+            # Never given up on (the money may have moved): retried every 15 minutes at most, and shown to a
+            # person on its payment.
+            attention = (
+                f"refund {claim.id} of {claim.amount} got no answer from the gateway {claim.attempts} times "
+                f"and is still retried; check it at the gateway. Last: {exc!r}"
+            )
+        delay = backoff(self._config.gateway_retry_seconds, claim.attempts)
+        return await self._later(claim, delay, attention=attention)
 
     async def _claim(self, refund_id: UUID) -> RefundLease | RefundStep:
         async with self._db_sessions() as db:
@@ -128,8 +109,9 @@ class RefundProcessor:
             refund.process_at = now + timedelta(seconds=self._config.payment_lease_seconds)
             claim = RefundLease(
                 id=refund.id,
+                mode=paid.mode,
+                gateway=paid.gateway,
                 payment_id=refund.payment_id,
-                made_with=(paid.mode, paid.gateway),
                 gateway_payment_id=paid.gateway_payment_id or "",
                 amount=refund.amount,
                 currency=refund.currency,
@@ -159,7 +141,7 @@ class RefundProcessor:
         """Make the refund due again after ``delay``; with ``attention``, flag its payment (unless flagged)."""
         async with self._db_sessions() as db:
             payment, refund = await self._locked(db, claim)
-            if refund.status is not RefundStatus.PENDING or refund.process_at != claim.lease_until:
+            if self._lease_lost(refund, claim):
                 return RefundStep(refund.status, refund.process_at)
             now = self._config.clock.now()
             if attention is not None and not payment.needs_attention:
