@@ -2,7 +2,7 @@
 
 from litestar_payguard.services.payments.closing import due_for_closed_check
 from litestar_payguard.services.payments.guard import OpenPayment, stale_window, triage
-from litestar_payguard.services.payments.owned import bound_owned, owned, owned_params, owner_filter
+from litestar_payguard.services.payments.ownership import bound_owned, owned, owned_params, owner_filter
 from litestar_payguard.services.payments.service import (
     AmountTooLargeError,
     InvalidPaymentTransitionError,

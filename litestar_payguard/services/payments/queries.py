@@ -11,7 +11,7 @@ from litestar_payguard.models import OPEN_PAYMENT_STATUSES, CheckoutSession, Pay
 from litestar_payguard.schemas.pending import Conflict, PendingAction, PendingPayment
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import guard as rules
-from litestar_payguard.services.payments.owned import owned, owner_filter
+from litestar_payguard.services.payments.ownership import owned, owner_filter
 
 if TYPE_CHECKING:
     from datetime import datetime

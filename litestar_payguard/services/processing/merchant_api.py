@@ -13,14 +13,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, ValidationFailedError
-from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import CheckoutSession, Payment, PaymentStatus
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import merchant_gateway
-from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned, owner_filter
 from litestar_payguard.services.processing.attention import resolve_by_hand
 
 if TYPE_CHECKING:
@@ -169,11 +168,8 @@ class MerchantPaymentService:
         Raises:
             PaymentNotFoundError: No such payment of this merchant.
         """
-        payment = None
-        if (key := as_uuid(payment_id)) is not None:
-            payment = await self._db.scalar(
-                select(Payment).where(Payment.id == key, Payment.merchant_id == self._merchant_id)
-            )
+        criteria = owned(Payment, self._merchant_id, payment_id)
+        payment: Payment | None = None if criteria is None else await self._db.scalar(select(Payment).where(criteria))
         if payment is None:
             msg = f"No payment {payment_id}."
             raise PaymentNotFoundError(msg)
@@ -183,7 +179,7 @@ class MerchantPaymentService:
         """Payments payguard gave up on (the fulfilment hook kept failing), oldest first."""
         rows = await self._db.scalars(
             select(Payment)
-            .where(Payment.merchant_id == self._merchant_id, Payment.needs_attention.is_(True))
+            .where(owner_filter(Payment, self._merchant_id), Payment.needs_attention.is_(True))
             .order_by(Payment.created_at, Payment.id)
             .limit(limit)
         )
@@ -262,7 +258,7 @@ class MerchantPaymentService:
             if value is not None and value.tzinfo is None:
                 msg = f"{name} needs a UTC offset (2026-03-01T12:00:00Z)."
                 raise ValidationFailedError(msg, extra={"errors": [{"field": name, "source": "query", "message": msg}]})
-        statement = select(Payment).where(Payment.merchant_id == self._merchant_id)
+        statement = select(Payment).where(owner_filter(Payment, self._merchant_id))
         if where.status is not None:
             statement = statement.where(Payment.status == where.status)
         if where.customer_id is not None:

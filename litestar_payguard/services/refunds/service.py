@@ -8,12 +8,11 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
-from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import REFUNDABLE_PAYMENT_STATUSES, Payment, Refund, RefundStatus
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService
+from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned
 from litestar_payguard.services.refunds.ledger import publish_refund
 
 if TYPE_CHECKING:
@@ -122,14 +121,11 @@ class RefundService:
         return refund
 
     async def _locked_payment(self, payment_id: str | UUID) -> Payment:
-        key = as_uuid(payment_id)
+        criteria = owned(Payment, self._merchant_id, payment_id)
         payment = None
-        if key is not None:
+        if criteria is not None:
             payment = await self._db.scalar(
-                select(Payment)
-                .where(Payment.id == key, Payment.merchant_id == self._merchant_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
+                select(Payment).where(criteria).with_for_update().execution_options(populate_existing=True)
             )
         if payment is None:
             msg = f"No payment {payment_id}."
@@ -142,12 +138,8 @@ class RefundService:
         Raises:
             RefundNotFoundError: No such refund of this merchant.
         """
-        key = as_uuid(refund_id)
-        refund = None
-        if key is not None:
-            refund = await self._db.scalar(
-                select(Refund).where(Refund.id == key, Refund.merchant_id == self._merchant_id)
-            )
+        criteria = owned(Refund, self._merchant_id, refund_id)
+        refund: Refund | None = None if criteria is None else await self._db.scalar(select(Refund).where(criteria))
         if refund is None:
             msg = f"No refund {refund_id}."
             raise RefundNotFoundError(msg)
@@ -159,11 +151,9 @@ class RefundService:
         Raises:
             PaymentNotFoundError: No such payment of this merchant.
         """
-        key = as_uuid(payment_id)
-        exists = key is not None and await self._db.scalar(
-            select(Payment.id).where(Payment.id == key, Payment.merchant_id == self._merchant_id)
-        )
-        if not exists:
+        criteria = owned(Payment, self._merchant_id, payment_id)
+        key = None if criteria is None else await self._db.scalar(select(Payment.id).where(criteria))
+        if key is None:
             msg = f"No payment {payment_id}."
             raise PaymentNotFoundError(msg)
         rows = await self._db.scalars(
