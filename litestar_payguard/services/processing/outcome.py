@@ -155,7 +155,7 @@ class OutcomeRecorder:
             try:
                 payment = await record_final_in(db, final, self._now())
             except Exception:  # the ORM path decides, in a transaction of its own
-                logger.warning("payguard: the final statement failed for payment %s", claim.id, exc_info=True)
+                logger.warning("payguard: the outcome statement failed for payment %s", claim.id, exc_info=True)
                 return None
             if payment is None:
                 return None  # the session rolls back its empty transaction
