@@ -8,9 +8,9 @@ order of the variants alternates between rounds; medians of the rounds are repor
 - **plain UPDATE**: one column of the payment by primary key, no index touched, no event. The floor of a
   committed write on this machine.
 - **UPDATE of an indexed column**: the same, changing ``gateway_order_id`` (what storing the order does).
-- **claim**, **store order**, **settle**: the statements of :mod:`litestar_payguard.services.processing.fast_path_sql`,
-  in the order a worker runs them.
-- **claim / settle without the event**: the same statements without their outbox insert.
+- **claim**, **store order**, **record final**: the statements of
+  :mod:`litestar_payguard.services.processing.fast_path_sql`, in the order a worker runs them.
+- **claim / record final without the event**: the same statements without their outbox insert.
 
     ./scripts/uv run --group dev python -m benchmarks.payment_statements --payments 2000 --rounds 3
 """
@@ -35,7 +35,7 @@ from litestar_payguard.services.processing.fast_path_sql import CLAIM, RECORD_FI
 
 _EVENT = re.compile(r"\), event AS \(.*?\n        \)\n", re.DOTALL)
 CLAIM_WITHOUT_EVENT = _EVENT.sub(")\n", CLAIM)
-SETTLE_WITHOUT_EVENT = _EVENT.sub(")\n", RECORD_FINAL)
+RECORD_FINAL_WITHOUT_EVENT = _EVENT.sub(")\n", RECORD_FINAL)
 PLAIN = "UPDATE payguard_payment SET plan_name = 'Gold yearly' WHERE id = $1 RETURNING id"
 INDEXED = "UPDATE payguard_payment SET gateway_order_id = 'order_' || id WHERE id = $1 RETURNING id"
 
@@ -78,7 +78,7 @@ async def _round(url: str, payments: int, width: int, *, reverse: bool) -> dict[
             rows = await seed(url, payments)
             now = datetime.now(UTC)
             leases = {row["id"]: now + timedelta(seconds=120, microseconds=index) for index, row in enumerate(rows)}
-            claim, settle = (CLAIM, RECORD_FINAL) if events else (CLAIM_WITHOUT_EVENT, SETTLE_WITHOUT_EVENT)
+            claim, record = (CLAIM, RECORD_FINAL) if events else (CLAIM_WITHOUT_EVENT, RECORD_FINAL_WITHOUT_EVENT)
             suffix = "" if events else " without the event"
             results[f"claim{suffix}"] = await _per_statement(
                 connections,
@@ -90,11 +90,11 @@ async def _round(url: str, payments: int, width: int, *, reverse: bool) -> dict[
                 results["store order"] = await _per_statement(
                     connections, pids, rows, lambda c, r: c.fetchrow(STORE_ORDER, r["id"], f"order_{r['id']}")
                 )
-            results[f"settle{suffix}"] = await _per_statement(
+            results[f"record final{suffix}"] = await _per_statement(
                 connections,
                 pids,
                 rows,
-                lambda c, r, sql=settle, at=now, lease=leases: c.fetchrow(
+                lambda c, r, sql=record, at=now, lease=leases: c.fetchrow(
                     sql, r["id"], lease[r["id"]], "succeeded", at, f"pay_{r['id']}", None, None
                 ),
             )

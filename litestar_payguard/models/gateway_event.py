@@ -49,6 +49,6 @@ class GatewayEvent(PayGuardModel):
     applied_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """``None`` while deferred: a refund event that came before its payment's success waits for it."""
     outcome: Mapped[str] = mapped_column(String(32))
-    """What payguard did: ``queued`` (the payment is settled by a worker, from the gateway's answer),
+    """What payguard did: ``queued`` (the payment is decided by a worker, from the gateway's answer),
     ``applied``, ``deferred``, ``stale`` (the payment already reached a final state), ``ignored``,
     ``unknown`` (no payment of ours)."""

@@ -1,10 +1,10 @@
 """Worker processes on the same SQLite file as the app: the refund guarantee holds across processes.
 
 The app (this process) admits 50 concurrent partial refunds of one Razorpay payment whose sum exceeds what was
-captured, while two ``litestar payguard worker`` processes settle the refunds admitted so far with a fake Razorpay
-that refuses any refund above the captured amount. SQLite has no row locks: what keeps admission and final
-of one payment one after the other, across the three processes, is every transaction taking the file's write
-lock when it begins.
+captured, while two ``litestar payguard worker`` processes carry out the refunds admitted so far with a fake
+Razorpay that refuses any refund above the captured amount. SQLite has no row locks: what keeps admission and the
+recorded outcome of one payment one after the other, across the three processes, is every transaction taking the
+file's write lock when it begins.
 """
 
 from __future__ import annotations

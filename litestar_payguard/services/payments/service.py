@@ -41,7 +41,7 @@ __all__ = (
 )
 
 PAYMENT_TRANSITIONS: Mapping[PaymentStatus, frozenset[PaymentStatus]] = {
-    # Never straight to succeeded: success is settled by a worker, with the fulfilment hook.
+    # Never straight to succeeded: success is recorded by a worker, with the fulfilment hook.
     PaymentStatus.PENDING: frozenset(
         {PaymentStatus.PROCESSING, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}
     ),

@@ -148,8 +148,8 @@ class PaymentStatements:
 
     async def _record_many(self, finals: list[FinalOutcome]) -> list[PaymentStatus | None]:
         rows = await self._fetch(RECORD_FINAL_MANY, *_final_values(finals, self._config.clock.now(), many=True))
-        settled = {row["id"]: PaymentStatus(row["status"]) for row in rows}
-        return [settled.get(final.payment_id) for final in finals]
+        recorded = {row["id"]: PaymentStatus(row["status"]) for row in rows}
+        return [recorded.get(final.payment_id) for final in finals]
 
     # -- connections -------------------------------------------------------------------------------------------
 
@@ -206,9 +206,9 @@ def _final_values(finals: list[FinalOutcome], now: datetime, *, many: bool) -> l
 
 
 async def record_final_in(db: AsyncSession, final: FinalOutcome, now: datetime) -> Payment | None:
-    """Run the settling statement in ``db``'s transaction (the fulfilment hook's); ``None`` if it changed nothing.
+    """Run the recording statement in ``db``'s transaction (the fulfilment hook's); ``None`` if it changed nothing.
 
-    The statement's answer is the settled row, loaded as the session's ``Payment``: no second read for the hook.
+    The statement's answer is the recorded row, loaded as the session's ``Payment``: no second read for the hook.
     Nothing is committed: the caller commits the success together with what its hook adds, or rolls both back.
     """
     values = _final_values([final], now, many=False)
@@ -232,7 +232,7 @@ async def _or_none(step: Awaitable[_Out], what: str, payment_id: UUID) -> _Out |
     """The statement's answer; ``None`` when it failed, so that the step takes the ORM path.
 
     Safe whatever the failure: a statement that committed before its answer was lost leaves the payment as the
-    ORM path expects to find it after another worker's step (claimed under a lease, order stored, settled).
+    ORM path expects to find it after another worker's step (claimed under a lease, order stored, outcome recorded).
     """
     try:
         return await step

@@ -8,7 +8,7 @@ host's engine: no ORM object, no unit of work, and Postgres commits it on its ow
 
 Each statement changes the payment only when it is exactly as the step expects; otherwise it changes nothing and
 answers ``None``, and the processor takes its ORM path, which reads the row under lock and decides every unusual
-case (not due, closed, flagged, held by a session, settled meanwhile). So these statements only ever do what
+case (not due, closed, flagged, held by a session, decided meanwhile). So these statements only ever do what
 the ORM path would have done in the usual case; the integration tests compare the two.
 
 :mod:`~litestar_payguard.services.processing.fast_path` runs them. Only for Postgres through asyncpg
@@ -84,7 +84,7 @@ CLAIM = _claim(many=False)
 A payment another transaction holds right now is skipped (``SKIP LOCKED``): its job takes the ORM path and waits
 for the lock there, alone, rather than holding up the other jobs' steps that share this statement. The row is
 locked by its id alone and the conditions are checked on what the lock returns, the newest version of the row,
-so a payment another transaction settled, flagged or leased since the statement began is not claimed. Several
+so a payment another transaction decided, flagged or leased since the statement began is not claimed. Several
 are locked in the order of their ids."""
 CLAIM_MANY = _claim(many=True)
 
@@ -135,7 +135,7 @@ def _record_final(*, many: bool, returning: str = "id, status") -> str:
                 AND NOT EXISTS (
                     SELECT 1 FROM {_GATEWAY_EVENTS} AS e WHERE e.payment_id = given.id AND e.applied_at IS NULL
                 )
-        ), settled AS (
+        ), recorded AS (
             UPDATE {_PAYMENTS} AS payment
             SET status = held.status, process_at = NULL, updated_at = $4,
                 gateway_payment_id = coalesce(held.gateway_payment_id, payment.gateway_payment_id),
@@ -145,14 +145,14 @@ def _record_final(*, many: bool, returning: str = "id, status") -> str:
         ), event AS (
             INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
             SELECT gen_random_uuid(), merchant_id, 'payment.' || status, id, {payload_sql()}, $4, $4, $4
-            FROM settled
+            FROM recorded
         )
-        SELECT {returning} FROM settled
+        SELECT {returning} FROM recorded
     """  # noqa: S608
 
 
 RECORD_FINAL = _record_final(many=False)
-"""Settle a final outcome, only while the lease is still the claim's and nothing waits for the payment.
+"""Record a final outcome, only while the lease is still the claim's and nothing waits for the payment.
 
 A payment another transaction holds right now (a webhook, say) is skipped and left to the ORM path, which waits
 for the lock and applies any refund event deferred meanwhile in the same transaction. ``NOT EXISTS`` covers the
@@ -173,5 +173,5 @@ def _bound(sql: str) -> TextClause:
 
 
 RECORD_FINAL_BOUND = _bound(_record_final(many=False, returning="*"))
-""":data:`RECORD_FINAL` with named parameters (``p1`` …) answering the whole settled row, to run in a session's
+""":data:`RECORD_FINAL` with named parameters (``p1`` …) answering the whole recorded row, to run in a session's
 transaction (the fulfilment hook's) and load the :class:`~litestar_payguard.models.Payment` the hook is given."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, CODE_LENGTH, OPEN_PAYMENT_STATUSES, TEXT_LENGTH, PaymentStatus
-from litestar_payguard.services.payments import PaymentService, due_for_closed_check
+from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.processing.fast_path import FinalOutcome, record_final_in
 from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, lock_claimed
 from litestar_payguard.services.refunds import apply_deferred_refunds
@@ -38,7 +38,7 @@ _UNPAID = OPEN_PAYMENT_STATUSES | CLOSED_UNPAID
 
 
 class OutcomeRecorder:
-    """Settles claimed payments for :class:`~litestar_payguard.services.processing.payments.PaymentProcessor`.
+    """Records the gateway's answers for the payments a :class:`~.payments.PaymentProcessor` claimed.
 
     Args:
         config: payguard's configuration (hook, timings, clock).
@@ -86,8 +86,8 @@ class OutcomeRecorder:
         hook = self._config.on_payment_succeeded
         if hook is not None and outcome.succeeded:
             return await self._fulfil(claim, final, hook)
-        settled = await statements.record_final(final)
-        return None if settled is None else Step(settled)
+        recorded = await statements.record_final(final)
+        return None if recorded is None else Step(recorded)
 
     async def _record_orm(self, claim: PaymentLease, outcome: PaymentOutcome) -> Step:
         async with self._db_sessions() as db:
@@ -135,9 +135,9 @@ class OutcomeRecorder:
         """
         if payment.status is not PaymentStatus.PROCESSING:
             if outcome.succeeded and payment.status in _UNPAID and not payment.needs_attention:
-                closed = payment.status in CLOSED_UNPAID and due_for_closed_check(payment, now)
-                if not closed:  # open: due now all the same, a worker asks again and records the answer
-                    payment.process_at = now
+                if payment.status in CLOSED_UNPAID:
+                    payment.process_attempts = 0  # counting the questions about the closed payment
+                payment.process_at = now  # a worker asks the gateway again and records its answer, or asks a person
                 step = Step(payment.status, payment.process_at)
                 await db.commit()
                 return step
@@ -147,7 +147,7 @@ class OutcomeRecorder:
         return None
 
     async def _fulfil(self, claim: PaymentLease, final: FinalOutcome, hook: FulfilmentHook) -> Step | None:
-        """Record the success with the settling statement and run the hook with the payment, in one transaction.
+        """Record the success with the recording statement and run the hook with the payment, in one transaction.
 
         ``None`` when the statement changed nothing (the payment is not as the claim left it): the ORM path decides.
         """

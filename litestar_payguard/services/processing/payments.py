@@ -5,7 +5,7 @@ end), asks the gateway with no transaction open, then *records* what the gateway
 gateway call carries an idempotency key derived from the payment, and a retried step first asks the gateway
 where the payment stands, so a job run twice, or re-run after its worker died, never charges twice.
 
-Settling the answer, with the host's fulfilment hook for a success, is
+Recording the answer, with the host's fulfilment hook for a success, is
 :mod:`~litestar_payguard.services.processing.outcome`'s.
 """
 

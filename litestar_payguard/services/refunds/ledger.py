@@ -80,7 +80,7 @@ async def apply_refund_event(
 ) -> None:
     """Apply a refund event to the locked, refundable payment.
 
-    Settles our pending refund, or records one made at the gateway (its dashboard); one that would exceed what is
+    Ends our pending refund, or records one made at the gateway (its dashboard); one that would exceed what is
     left of the captured amount flags the payment for attention instead.
     """
     event.applied_at = now
@@ -171,7 +171,7 @@ async def apply_deferred_refunds(db: AsyncSession, config: PayGuardConfig, payme
     now = config.clock.now()
     applied = 0
     for event in events:
-        if event.applied_at is not None:  # applied meanwhile, by the settling of one of our refunds it triggered
+        if event.applied_at is not None:  # applied meanwhile, by the ending of one of our refunds it triggered
             continue
         await apply_refund_event(db, config, event, payment, now)
         applied += event.applied_at is not None

@@ -241,7 +241,7 @@ class SessionService(SessionReads):
         await self._store(session, rules.apply_payment_outcome(session, self._now(), outcome))
 
     async def apply_resolution(self, session: CheckoutSession, outcome: PaymentOutcome) -> None:
-        """End a locked session whose flagged payment a person settled (a failure is final, unlike a decline)."""
+        """End a locked session whose flagged payment a person resolved (a failure is final, unlike a decline)."""
         await self._store(session, rules.apply_resolution(session, self._now(), outcome))
 
     async def cancel(self, session_id: str | UUID, *, owner: Principal | None = None) -> CheckoutSession:

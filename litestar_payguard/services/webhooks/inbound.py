@@ -58,7 +58,6 @@ __all__ = (
 )
 
 _PAYMENT_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED, WebhookKind.PAYMENT_FAILED})
-"""The attention reason's column."""
 _MONEY_KINDS = frozenset({WebhookKind.PAYMENT_SUCCEEDED, WebhookKind.PAYMENT_AUTHORIZED})
 """News that money moved, or is waiting to be captured."""
 _INSTANT = timedelta(microseconds=1)
@@ -248,9 +247,9 @@ class GatewayWebhookService:
         """Hand the open payment to a worker now, to record it from the gateway's answer."""
         if payment.gateway_payment_id is None and webhook.gateway_payment_id:
             payment.gateway_payment_id = webhook.gateway_payment_id
-        # Due now, even if a worker holds it: settling twice is harmless (a final payment ignores the second),
+        # Due now, even if a worker holds it: recording twice is harmless (a final payment ignores the second),
         # and the news may end a wait (a retry, a poll) early. Always a new value, even when the lease ends at
-        # this very instant: a worker's settling statement sees the change and leaves the payment to the ORM
+        # this very instant: a worker's recording statement sees the change and leaves the payment to the ORM
         # path, which applies a deferred event (fast_path_sql.RECORD_FINAL).
         payment.process_at = now if payment.process_at != now else now - _INSTANT
         if payment.status is PaymentStatus.PENDING and payment.processing_started_at is None:

@@ -1,7 +1,7 @@
 """The payment processor's single-statement steps on Postgres (``services/processing/fast_path_sql.py``).
 
-They write what the ORM path writes, jobs sharing them never charge twice, and a webhook racing a final has its
-refund applied."""
+They write what the ORM path writes, jobs sharing them never charge twice, and a webhook racing a recorded outcome has
+its refund applied."""
 
 from __future__ import annotations
 
@@ -258,7 +258,7 @@ async def test_a_refund_deferred_while_a_worker_settles_is_applied_with_the_succ
             # The settling statement relies on this: deferring an event changes the payment's row (it is due now).
             due = await db.scalar(select(Payment.process_at).where(Payment.id == uuid.UUID(created["id"])))
 
-            async def waiting() -> bool:  # the worker's final, on the ORM path, waits for this lock
+            async def waiting() -> bool:  # the worker's recorded outcome, on the ORM path, waits for this lock
                 return await store.count("pg_locks", "NOT granted") > 0
 
             await eventually(waiting)
