@@ -134,8 +134,8 @@ def _digest(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
 
 def _check_signed_fields(msg_id: str, timestamp: int, body: bytes) -> None:
     # A dot in the id would let one (id, timestamp) pair be read as another: the specification forbids it.
-    if not msg_id or "." in msg_id or any(character.isspace() for character in msg_id):
-        msg = "a webhook id is non-empty, without dots or spaces"
+    if not msg_id or "." in msg_id or " " in msg_id or not (msg_id.isascii() and msg_id.isprintable()):
+        msg = "a webhook id is non-empty printable ASCII (it is a header value), without dots or spaces"
         raise ValueError(msg)
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
         msg = "a webhook timestamp is a non-negative int of unix seconds"
@@ -191,7 +191,13 @@ def _headers(headers: Mapping[str, str]) -> tuple[str, int, str]:
     if not _UNIX_SECONDS.fullmatch(timestamp):
         msg = "the webhook-timestamp header is not an integer of unix seconds"
         raise WebhookVerificationError(msg)
-    return found[ID_HEADER].strip(), int(timestamp), found[SIGNATURE_HEADER]
+    msg_id = found[ID_HEADER].strip()
+    try:
+        msg_id.encode()
+    except UnicodeEncodeError:
+        msg = "the webhook-id header is not text"
+        raise WebhookVerificationError(msg) from None
+    return msg_id, int(timestamp), found[SIGNATURE_HEADER]
 
 
 def _check_time(timestamp: int, tolerance: int, now: Callable[[], float]) -> None:

@@ -120,6 +120,8 @@ def test_every_signed_part_changes_the_signature(changed: dict[str, object]) -> 
         ("", 1, b"{}", ValueError),
         ("msg.1", 1, b"{}", ValueError),  # a dot would let the id and the timestamp trade places
         ("msg 1", 1, b"{}", ValueError),  # a space would split the signed header
+        ("msg_é", 1, b"{}", ValueError),  # a header value is ASCII
+        ("msg_\n", 1, b"{}", ValueError),
         ("msg_1", -1, b"{}", ValueError),
         ("msg_1", 1.5, b"{}", ValueError),
         ("msg_1", True, b"{}", ValueError),
