@@ -9,7 +9,7 @@ The scheme: ``webhook-signature`` carries space-separated ``v1,<base64 HMAC-SHA2
 secret of the endpoint (two during a rotation), computed over ``f"{webhook-id}.{webhook-timestamp}."`` followed by
 the exact body bytes. A secret is ``whsec_`` + base64 of 24 to 64 random bytes.
 
-The module needs only the standard library and msgspec; it imports nothing else of payguard.
+The module itself imports only the standard library and msgspec, nothing else of payguard.
 """
 
 from __future__ import annotations
