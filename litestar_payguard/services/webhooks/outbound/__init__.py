@@ -1,5 +1,6 @@
 """Outbound webhooks: where deliveries may go, how they connect, and how signing secrets are kept at rest."""
 
+from litestar_payguard.services.webhooks.outbound.secret_box import SEALED_PREFIX, SecretBox, is_sealed
 from litestar_payguard.services.webhooks.outbound.targets import (
     IPAddress,
     IPNetwork,
@@ -14,13 +15,16 @@ from litestar_payguard.services.webhooks.outbound.targets import (
 )
 
 __all__ = (
+    "SEALED_PREFIX",
     "IPAddress",
     "IPNetwork",
     "ParsedTarget",
     "ResolvedTarget",
     "Resolver",
+    "SecretBox",
     "blocked_reason",
     "check_url",
+    "is_sealed",
     "parse_networks",
     "resolve_target",
     "system_resolver",
