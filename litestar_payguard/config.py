@@ -16,6 +16,9 @@ from litestar_payguard.config_checks import (
     check_path,
     check_pricing,
     check_queue,
+    check_webhooks,
+    parse_floats,
+    parse_strings,
 )
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.gateways import Gateway, SimulatedGateway
@@ -39,6 +42,12 @@ FulfilmentHook = Callable[["Payment", "AsyncSession"], Awaitable[object]]
 transaction that marks the payment ``succeeded``. If it raises, that transaction rolls back and it is retried."""
 
 _POLICY = {"policy": True}
+_POLICY_FLOATS = {"policy": True, "parse": parse_floats, "kind": "comma-separated list of numbers"}
+"""A policy tuple of numbers: its variable is comma-separated (``60,300``)."""
+_POLICY_STRINGS = {"policy": True, "parse": parse_strings, "kind": "comma-separated list"}
+"""A policy tuple of strings: its variable is comma-separated (``127.0.0.0/8,::1/128``)."""
+_POLICY_STRING = {"policy": True, "parse": str, "kind": "str"}
+"""A policy string whose default is ``None``."""
 
 
 @dataclass
@@ -182,6 +191,41 @@ class PayGuardConfig:
     """Cron schedule of the job deleting expired keys."""
     idempotency_purge_batch_size: int = field(default=1000, metadata=_POLICY)
     """Keys deleted per transaction by that job."""
+    webhook_allowed_networks: tuple[str, ...] = field(default=(), metadata=_POLICY_STRINGS)
+    """Networks (CIDRs, e.g. ``("127.0.0.0/8", "::1/128")``) that merchants' webhook endpoints may reach although
+    they are not public: loopback, private, link-local, CGNAT and reserved addresses are refused otherwise, when an
+    endpoint is registered and again before every attempt. For local receivers in development and tests; the
+    variable is comma-separated."""
+    webhook_secret_key: str | None = field(default=None, repr=False, metadata=_POLICY_STRING)
+    """Key encrypting webhook signing secrets at rest: base64 of 32 random bytes (``openssl rand -base64 32``).
+    Without it signing secrets are stored as they are (a warning is logged at start-up); a secret stored with a
+    key cannot be read without that key. Never shown in ``repr``."""
+    webhook_timeout_seconds: float = field(default=15.0, metadata=_POLICY)
+    """Deadline of one webhook attempt, from connecting to the last byte of the answer; past it, it failed."""
+    webhook_retry_schedule_seconds: tuple[float, ...] = field(
+        default=(60.0, 300.0, 1800.0, 7200.0), metadata=_POLICY_FLOATS
+    )
+    """Delays of a delivery's retries after its first attempt fails (live merchants): one retry per entry, so
+    ``len + 1`` attempts in all."""
+    webhook_test_retry_schedule_seconds: tuple[float, ...] = field(
+        default=(5.0, 10.0, 15.0, 20.0), metadata=_POLICY_FLOATS
+    )
+    """The same for test-mode merchants: short, so a developer sees retries happen."""
+    webhook_retry_jitter: float = field(default=0.2, metadata=_POLICY)
+    """Each retry delay is moved by up to this fraction either way (0.2: ±20 %), so failed deliveries to one
+    receiver do not all come back at once. From 0 (none) to below 1."""
+    webhook_max_in_flight_per_endpoint: int = field(default=5, metadata=_POLICY)
+    """Attempts running at once for one endpoint, so one slow receiver cannot take every worker."""
+    webhook_disable_after_seconds: float = field(default=432_000.0, metadata=_POLICY)
+    """An endpoint whose every delivery has failed for this long (5 days; a success starts it again) is disabled."""
+    webhook_sweep_seconds: float = field(default=30.0, metadata=_POLICY)
+    """How often due deliveries whose job was lost (a Redis restart, a killed worker) are looked for: nothing waits
+    longer than this past its due time."""
+    webhook_max_body_bytes: int = field(default=20_000, metadata=_POLICY)
+    """Largest webhook body stored or sent; an event above it is sent as a thin payload (the object's id and where
+    to fetch it)."""
+    event_retention_days: int = field(default=30, metadata=_POLICY)
+    """Days events (and their deliveries) are kept before the purge job deletes them."""
 
     def __post_init__(self) -> None:
         settings = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -192,6 +236,7 @@ class PayGuardConfig:
         check_jobs(settings)
         check_gateways(self.test_gateway, self.live_gateway)
         check_pricing(self.pricing, self.trust_client_prices)
+        check_webhooks(settings)
 
     def owns_path(self, path: str) -> bool:
         """Whether a request path (or route template) is payguard's: ``path`` itself or below it."""
@@ -220,14 +265,17 @@ class PayGuardConfig:
             ImproperConfigurationError: A variable does not parse as its field's type.
         """
         env = os.environ if environ is None else environ
+        metadata = {f.name: f.metadata for f in fields(self)}
         overrides: dict[str, Any] = {}
         for name, default in self.policy_fields().items():
             raw = env.get(self.env_var(name, prefix))
             if raw is None:
                 continue
+            parse = metadata[name].get("parse", type(default))
             try:
-                overrides[name] = type(default)(raw)
+                overrides[name] = parse(raw)
             except ValueError as exc:
-                msg = f"{self.env_var(name, prefix)}={raw!r} is not a valid {type(default).__name__}"
+                kind = metadata[name].get("kind", type(default).__name__)
+                msg = f"{self.env_var(name, prefix)}={raw!r} is not a valid {kind}"
                 raise ImproperConfigurationError(msg) from exc
         return replace(self, **overrides)

@@ -6,6 +6,9 @@ it is made; every refusal is an :class:`ImproperConfigurationError`.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -20,7 +23,26 @@ if TYPE_CHECKING:
     from litestar_payguard.gateways import Gateway
     from litestar_payguard.pricing import PricingHook
 
-__all__ = ("check_bounds", "check_finite", "check_gateways", "check_jobs", "check_path", "check_pricing", "check_queue")
+__all__ = (
+    "SECRET_KEY_BYTES",
+    "check_bounds",
+    "check_finite",
+    "check_gateways",
+    "check_jobs",
+    "check_path",
+    "check_pricing",
+    "check_queue",
+    "check_webhooks",
+    "decode_secret_key",
+    "parse_floats",
+    "parse_strings",
+)
+
+SECRET_KEY_BYTES = 32
+"""Length of ``webhook_secret_key`` once decoded from base64."""
+_MAX_RETRIES = 20
+_MAX_WEBHOOK_TIMEOUT_SECONDS = 300.0
+_MIN_WEBHOOK_BODY_BYTES = 1024
 
 _POSITIVE = (
     "attempt_timeout_seconds",
@@ -123,6 +145,86 @@ def check_pricing(pricing: PricingHook | None, trust_client_prices: bool) -> Non
         _refuse(
             "PayGuardConfig.pricing and trust_client_prices exclude each other: with a pricing hook the server "
             "sets every customer price. Drop trust_client_prices."
+        )
+
+
+def parse_strings(raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated variable into its non-empty entries (``""`` is none)."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def parse_floats(raw: str) -> tuple[float, ...]:
+    """Parse a comma-separated variable of numbers (``"60,300"``); raises ``ValueError`` on any other entry."""
+    return tuple(float(item) for item in parse_strings(raw))
+
+
+def decode_secret_key(raw: str) -> bytes:
+    """Decode ``webhook_secret_key`` (standard or URL-safe base64 of 32 bytes, padding optional).
+
+    Raises:
+        ValueError: Not base64, or not 32 bytes; the message never repeats the key.
+    """
+    text = raw.strip().replace("-", "+").replace("_", "/")
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        msg = "webhook_secret_key is not base64"
+        raise ValueError(msg) from None
+    if len(key) != SECRET_KEY_BYTES:
+        msg = f"webhook_secret_key must be {SECRET_KEY_BYTES} bytes once decoded, got {len(key)}"
+        raise ValueError(msg)
+    return key
+
+
+def check_webhooks(settings: Mapping[str, Any]) -> None:
+    """Refuse webhook settings out of range, an allow-list entry that is not a network, and a malformed key."""
+    for name in ("webhook_allowed_networks", "webhook_retry_schedule_seconds", "webhook_test_retry_schedule_seconds"):
+        if not isinstance(settings[name], tuple):
+            _refuse(f"PayGuardConfig.{name} must be a tuple, got {type(settings[name]).__name__}")
+    for entry in settings["webhook_allowed_networks"]:
+        try:
+            ipaddress.ip_network(entry, strict=True)
+        except (TypeError, ValueError) as exc:
+            _refuse(f"PayGuardConfig.webhook_allowed_networks: {entry!r} is not a network in CIDR form ({exc})")
+    _check_schedules(settings)
+    _check_webhook_numbers(settings)
+    if settings["webhook_secret_key"] is not None:
+        try:
+            decode_secret_key(settings["webhook_secret_key"])
+        except ValueError as exc:
+            _refuse(f"PayGuardConfig.{exc}: give base64 of {SECRET_KEY_BYTES} random bytes (openssl rand -base64 32)")
+
+
+def _check_schedules(settings: Mapping[str, Any]) -> None:
+    for name in ("webhook_retry_schedule_seconds", "webhook_test_retry_schedule_seconds"):
+        delays = settings[name]
+        if len(delays) > _MAX_RETRIES:
+            _refuse(f"PayGuardConfig.{name} has {len(delays)} retries; at most {_MAX_RETRIES}")
+        for delay in delays:
+            if isinstance(delay, bool) or not isinstance(delay, int | float) or not math.isfinite(delay) or delay <= 0:
+                _refuse(f"PayGuardConfig.{name} must hold positive finite numbers of seconds, got {delay!r}")
+
+
+def _check_webhook_numbers(settings: Mapping[str, Any]) -> None:
+    timeout = settings["webhook_timeout_seconds"]
+    if not 0 < timeout <= _MAX_WEBHOOK_TIMEOUT_SECONDS:
+        _refuse(
+            f"PayGuardConfig.webhook_timeout_seconds must be in (0, {_MAX_WEBHOOK_TIMEOUT_SECONDS:g}], got {timeout!r}"
+        )
+    if not 0 <= settings["webhook_retry_jitter"] < 1:
+        jitter = settings["webhook_retry_jitter"]
+        _refuse(f"PayGuardConfig.webhook_retry_jitter must be at least 0 and below 1 (a fraction), got {jitter!r}")
+    for name in ("webhook_disable_after_seconds", "webhook_sweep_seconds"):
+        if settings[name] <= 0:
+            _refuse(f"PayGuardConfig.{name} must be positive, got {settings[name]!r}")
+    for name in ("webhook_max_in_flight_per_endpoint", "event_retention_days"):
+        if settings[name] < 1:
+            _refuse(f"PayGuardConfig.{name} must be at least 1, got {settings[name]!r}")
+    if settings["webhook_max_body_bytes"] < _MIN_WEBHOOK_BODY_BYTES:
+        size = settings["webhook_max_body_bytes"]
+        _refuse(
+            f"PayGuardConfig.webhook_max_body_bytes must be at least {_MIN_WEBHOOK_BODY_BYTES}, got {size!r}: "
+            "the thin payload sent instead of a larger body must fit"
         )
 
 

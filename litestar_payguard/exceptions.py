@@ -36,6 +36,11 @@ __all__ = (
     "SessionFailedError",
     "SessionNotActiveError",
     "ValidationFailedError",
+    "WebhookSecretUnreadableError",
+    "WebhookTargetBlockedError",
+    "WebhookTargetUnresolvedError",
+    "WebhookUrlInvalidError",
+    "WebhookUrlNotHttpsError",
 )
 
 
@@ -232,3 +237,43 @@ class GatewayRefusedError(InvalidRequestError):
 
     code = "GATEWAY_REFUSED"
     title = "Refused by the payment gateway"
+
+
+class WebhookUrlInvalidError(InvalidRequestError):
+    """A webhook endpoint URL that cannot be a target: not absolute, no host, credentials in it, a bad port."""
+
+    code = "WEBHOOK_URL_INVALID"
+    title = "Invalid webhook URL"
+
+
+class WebhookUrlNotHttpsError(InvalidRequestError):
+    """A webhook endpoint URL that is not ``https://`` (plain ``http://`` is only for test-mode merchants)."""
+
+    code = "WEBHOOK_URL_NOT_HTTPS"
+    title = "Webhook URL must use https"
+
+
+class WebhookTargetBlockedError(InvalidRequestError):
+    """A webhook target that is, or resolves to, a non-public address outside ``webhook_allowed_networks``."""
+
+    code = "WEBHOOK_TARGET_BLOCKED"
+    title = "Webhook target not allowed"
+
+
+class WebhookTargetUnresolvedError(InvalidRequestError):
+    """A webhook target whose host name does not resolve to any address."""
+
+    code = "WEBHOOK_TARGET_UNRESOLVED"
+    title = "Webhook host does not resolve"
+
+
+class WebhookSecretUnreadableError(PayGuardError):
+    """A stored signing secret that the configured ``webhook_secret_key`` cannot open.
+
+    No key, another key, or a damaged value: a deployment problem, not the client's. The message never contains
+    the secret or the key.
+    """
+
+    status_code = 500
+    code = "WEBHOOK_SECRET_UNREADABLE"
+    title = "Webhook signing secret cannot be read"
