@@ -1,5 +1,15 @@
-"""Webhooks: the gateway's inbound events today; outbound delivery lives beside them."""
+"""Webhooks: the gateway's inbound events, and the outbound ones payguard sends to merchants' endpoints."""
 
+from litestar_payguard.services.webhooks.event_types import (
+    ENDPOINT_DISABLED,
+    EVENT_TYPES,
+    TEST_EVENT,
+    EventTypeInfo,
+    EventTypeUnknownError,
+    event_type_names,
+    matches,
+    validate_filters,
+)
 from litestar_payguard.services.webhooks.inbound import (
     GatewayNotFoundError,
     GatewayWebhookService,
@@ -8,8 +18,16 @@ from litestar_payguard.services.webhooks.inbound import (
 )
 
 __all__ = (
+    "ENDPOINT_DISABLED",
+    "EVENT_TYPES",
+    "TEST_EVENT",
+    "EventTypeInfo",
+    "EventTypeUnknownError",
     "GatewayNotFoundError",
     "GatewayWebhookService",
     "InvalidEventIdError",
     "WebhookTooOldError",
+    "event_type_names",
+    "matches",
+    "validate_filters",
 )
