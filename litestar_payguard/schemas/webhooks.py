@@ -28,6 +28,7 @@ __all__ = (
     "WebhookEndpointUpdate",
     "WebhookSecret",
     "WebhookTest",
+    "created_view",
     "endpoint_view",
     "event_view",
 )
@@ -173,6 +174,13 @@ def endpoint_view(endpoint: WebhookEndpointModel) -> WebhookEndpoint:
         created_at=endpoint.created_at,
         updated_at=endpoint.updated_at,
     )
+
+
+def created_view(endpoint: WebhookEndpointModel, secret: str) -> WebhookEndpointCreated:
+    """Render a new endpoint with its signing secret (given apart: the row holds it sealed)."""
+    view = endpoint_view(endpoint)
+    fields = {name: getattr(view, name) for name in view.__struct_fields__}
+    return WebhookEndpointCreated(**fields, secret=secret)
 
 
 def event_view(event: OutboxEvent) -> Event:

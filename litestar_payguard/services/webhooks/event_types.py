@@ -24,6 +24,7 @@ __all__ = (
     "ENDPOINT_DISABLED",
     "EVENT_TYPES",
     "TEST_EVENT",
+    "WILDCARD",
     "EventTypeInfo",
     "EventTypeUnknownError",
     "event_type_names",
@@ -36,6 +37,7 @@ TEST_EVENT = "webhook.test"
 ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 """Written when payguard disables an endpoint (a 410 answer, or failing for too long)."""
 WILDCARD = ".*"
+"""How a filter entry ends that takes every type of a prefix (``refund.*``)."""
 
 
 class EventTypeUnknownError(InvalidRequestError):
