@@ -6,10 +6,12 @@ from litestar_payguard.controllers.admin import (
     AdminPendingController,
     AdminSessionController,
 )
+from litestar_payguard.controllers.events import EventController, EventTypeController
 from litestar_payguard.controllers.payments import MerchantPaymentController
 from litestar_payguard.controllers.pending import PendingController
 from litestar_payguard.controllers.refunds import MerchantRefundController, PaymentRefundController
 from litestar_payguard.controllers.sessions import SessionController
+from litestar_payguard.controllers.webhook_endpoints import WebhookEndpointController
 from litestar_payguard.controllers.webhooks import GatewayWebhookController
 
 __all__ = (
@@ -17,10 +19,13 @@ __all__ = (
     "AdminPaymentController",
     "AdminPendingController",
     "AdminSessionController",
+    "EventController",
+    "EventTypeController",
     "GatewayWebhookController",
     "MerchantPaymentController",
     "MerchantRefundController",
     "PaymentRefundController",
     "PendingController",
     "SessionController",
+    "WebhookEndpointController",
 )

@@ -10,6 +10,7 @@ from litestar_payguard.jobs.cleanup import expire_stale_payments
 from litestar_payguard.jobs.idempotency import purge_idempotency_keys
 from litestar_payguard.jobs.payments import process_payment, process_refund, reconcile
 from litestar_payguard.jobs.sessions import expire_sessions
+from litestar_payguard.jobs.webhooks import EVENT_PURGE_CRON, purge_events
 from litestar_payguard.services.pending import RUN_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ __all__ = (
     "expire_stale_payments",
     "process_payment",
     "process_refund",
+    "purge_events",
     "purge_idempotency_keys",
     "reconcile",
 )
@@ -33,6 +35,7 @@ FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (
     expire_stale_payments,
     process_payment,
     process_refund,
+    purge_events,
     purge_idempotency_keys,
     reconcile,
 )
@@ -45,6 +48,7 @@ def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
         CronJob(expire_sessions, cron=config.session_cleanup_cron, timeout=300),
         CronJob(expire_stale_payments, cron=config.stale_cleanup_cron, timeout=RUN_TIMEOUT_SECONDS),
         CronJob(purge_idempotency_keys, cron=config.idempotency_purge_cron, timeout=600),
+        CronJob(purge_events, cron=EVENT_PURGE_CRON, timeout=600),
         # Short: a worker dying mid-run keeps the fixed cron key busy (so skips the next ticks) until it times out.
         CronJob(reconcile, cron=config.reconcile_cron, timeout=30),
     ]

@@ -24,17 +24,34 @@ from litestar_payguard.models.payment import Payment
 from litestar_payguard.models.refund import Refund
 from litestar_payguard.models.session import CheckoutSession, SessionEvent
 from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot, SessionState
+from litestar_payguard.models.webhook import (
+    DELIVERY_TERMINAL,
+    RESPONSE_BODY_LENGTH,
+    URL_LENGTH,
+    AttemptErrorKind,
+    AttemptTrigger,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = (
     "CLOSED_UNPAID",
     "CODE_LENGTH",
+    "DELIVERY_TERMINAL",
     "OPEN_PAYMENT_STATUSES",
     "REFUNDABLE_PAYMENT_STATUSES",
+    "RESPONSE_BODY_LENGTH",
     "SESSION_TERMINAL",
     "TEXT_LENGTH",
+    "URL_LENGTH",
+    "AttemptErrorKind",
+    "AttemptTrigger",
     "CheckoutSession",
     "CleanupRun",
     "CleanupTrigger",
+    "DeliveryStatus",
     "GatewayEvent",
     "IdempotencyKey",
     "IdempotencyStatus",
@@ -54,5 +71,8 @@ __all__ = (
     "SessionSnapshot",
     "SessionState",
     "SessionStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "clip",
 )

@@ -26,7 +26,7 @@ from litestar_payguard.services.pending import CleanupService, PendingPaymentSer
 from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
-from litestar_payguard.services.webhooks import GatewayWebhookService
+from litestar_payguard.services.webhooks import EventService, GatewayWebhookService, WebhookEndpointService
 
 __all__ = ("build_dependencies",)
 
@@ -61,6 +61,11 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
             lambda db, who, _: MerchantPaymentService(db, config, who.merchant_id, dispatcher),
         ),
         "payguard_refunds": (merchant, lambda db, who, _: RefundService(db, config, who.merchant_id, dispatcher)),
+        "payguard_webhook_endpoints": (
+            merchant,
+            lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),
+        ),
+        "payguard_events": (merchant, lambda db, who, _: EventService(db, config, who.merchant_id)),
         "payguard_pending": (principal, lambda db, who, _: PendingPaymentService(db, config, who)),
         "payguard_sessions": (
             principal,

@@ -13,12 +13,15 @@ from litestar_payguard.controllers import (
     AdminPaymentController,
     AdminPendingController,
     AdminSessionController,
+    EventController,
+    EventTypeController,
     GatewayWebhookController,
     MerchantPaymentController,
     MerchantRefundController,
     PaymentRefundController,
     PendingController,
     SessionController,
+    WebhookEndpointController,
 )
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.middleware import IdempotencyMiddleware
@@ -45,6 +48,9 @@ PUBLIC_CONTROLLERS: dict[type[Controller], Caller] = {
     MerchantPaymentController: Caller.MERCHANT,
     PaymentRefundController: Caller.MERCHANT,
     MerchantRefundController: Caller.MERCHANT,
+    WebhookEndpointController: Caller.MERCHANT,
+    EventTypeController: Caller.MERCHANT,
+    EventController: Caller.MERCHANT,
     GatewayWebhookController: Caller.GATEWAY,
 }
 """The public router's controllers, and who calls them."""

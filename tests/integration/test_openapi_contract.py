@@ -59,6 +59,12 @@ RULES: list[dict[str, Any]] = [
         "include-operation-id": ["payguardCreateRefund", "payguardResolveAttention"],
         "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
     },
+    # An endpoint's URL must be one payguard sends to (https, a host: WEBHOOK_URL_INVALID) and its event types ones
+    # payguard sends (WEBHOOK_EVENT_TYPE_UNKNOWN): rules on the values, beyond the document's patterns.
+    {
+        "include-operation-id": ["payguardCreateWebhookEndpoint", "payguardUpdateWebhookEndpoint"],
+        "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
+    },
     # The test host's route whose remote service is always down: it answers 502, as documented.
     {
         "include-path": "/host/failing-checkout/{plan}",
@@ -123,6 +129,16 @@ async def _existing(client: Client, identity: str) -> dict[str, list[str]]:
         )
         assert refund.status_code == 201, refund.text
         existing["refund_id"] = [refund.json()["id"]]
+        endpoints = []
+        for _ in range(2):
+            created = await client.post(
+                "/payguard/v1/webhook-endpoints", json={"url": "https://shop.example/hooks"}, headers=keyed(ACME)
+            )
+            assert created.status_code == 201, created.text
+            endpoints.append(created.json()["id"])
+        existing["endpoint_id"] = endpoints
+        events = await client.get("/payguard/v1/events?limit=2", headers=ACME)
+        existing["event_id"] = [event["id"] for event in events.json()["items"]]
     else:
         existing["payment_id"] = await _payments(client, SHOP, "flagged", 2)
         await work_off(client.app)  # their orders could not be made: flagged for an admin
@@ -213,5 +229,5 @@ async def test_every_answer_is_the_documented_one(client_for: ClientFactory, ide
 
         failures = await asyncio.to_thread(_run, operations, base_url, identity, prepare)
 
-    assert len(operations) == sum(method in METHODS for item in document["paths"].values() for method in item) == 34
+    assert len(operations) == sum(method in METHODS for item in document["paths"].values() for method in item) == 44
     assert not failures, "\n\n".join(failures)

@@ -1,0 +1,265 @@
+"""The merchant's webhook endpoints: register, list, change, delete, and their signing secrets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from sqlalchemy import select, update
+
+from litestar_payguard.exceptions import InvalidRequestError, NotFoundError
+from litestar_payguard.ids import as_uuid
+from litestar_payguard.models import DeliveryStatus, Merchant, WebhookDelivery, WebhookEndpoint, clip
+from litestar_payguard.schemas.base import validated
+from litestar_payguard.schemas.webhooks import WebhookEndpointPage, WebhookSecret, endpoint_view
+from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.webhooks.endpoint_secrets import new_secret, seal, unseal
+from litestar_payguard.services.webhooks.event_types import ENDPOINT_DISABLED, validate_filters
+from litestar_payguard.services.webhooks.paging import encode_cursor, page_after
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.clock import Clock
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
+
+__all__ = (
+    "WebhookEndpointNotFoundError",
+    "WebhookEndpointService",
+    "WebhookUrlInvalidError",
+    "cancel_pending_deliveries",
+    "disable_endpoint",
+)
+
+
+class WebhookEndpointNotFoundError(NotFoundError):
+    """No such endpoint of this merchant (another merchant's looks the same)."""
+
+    code = "WEBHOOK_ENDPOINT_NOT_FOUND"
+    title = "Webhook endpoint not found"
+
+
+class WebhookUrlInvalidError(InvalidRequestError):
+    """The endpoint's URL is not one payguard sends to."""
+
+    code = "WEBHOOK_URL_INVALID"
+    title = "Webhook URL not accepted"
+
+
+class WebhookEndpointService:
+    """A merchant's webhook endpoints.
+
+    Args:
+        db: The database session to work in (flushed, never committed).
+        config: payguard's configuration.
+        merchant_id: The merchant the service acts for.
+    """
+
+    __slots__ = ("_config", "_db", "_merchant_id")
+
+    def __init__(self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID) -> None:
+        self._db = db
+        self._config = config
+        self._merchant_id = merchant_id
+
+    async def create(self, data: WebhookEndpointCreate) -> tuple[WebhookEndpoint, str]:
+        """Register an endpoint; returns it and its new signing secret.
+
+        Raises:
+            WebhookUrlInvalidError: Not ``https://`` (``http://`` is accepted for a test-mode merchant), no host,
+                or credentials in the URL.
+            EventTypeUnknownError: A filter entry payguard does not send.
+        """
+        data = validated(data)
+        filters = validate_filters(data.event_types)
+        url = await self._check_target(data.url, await self._test_mode())
+        secret = new_secret()
+        now = self._config.clock.now()
+        endpoint = WebhookEndpoint(
+            merchant_id=self._merchant_id,
+            url=url,
+            description=data.description or None,
+            event_types=filters,
+            enabled=data.enabled,
+            disabled_at=None if data.enabled else now,
+            secret=seal(secret),
+            created_at=now,
+            updated_at=now,
+        )
+        self._db.add(endpoint)
+        await self._db.flush()
+        return endpoint, secret
+
+    async def list(self, *, limit: int, cursor: str | None = None) -> WebhookEndpointPage:
+        """A page of the merchant's endpoints, newest first, after ``cursor``.
+
+        Raises:
+            InvalidCursorError: A cursor this API did not give out.
+        """
+        statement = select(WebhookEndpoint).where(
+            WebhookEndpoint.merchant_id == self._merchant_id, WebhookEndpoint.deleted_at.is_(None)
+        )
+        rows = list(
+            await self._db.scalars(
+                page_after(statement, WebhookEndpoint.created_at, WebhookEndpoint.id, cursor=cursor, limit=limit)
+            )
+        )
+        page = rows[:limit]
+        more = len(rows) > limit
+        return WebhookEndpointPage(
+            items=[endpoint_view(endpoint) for endpoint in page],
+            limit=limit,
+            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+        )
+
+    async def get(self, endpoint_id: str | UUID, *, lock: bool = False) -> WebhookEndpoint:
+        """The merchant's endpoint (locked for an update when ``lock``).
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant, or it was deleted.
+        """
+        key = as_uuid(endpoint_id)
+        endpoint = None
+        if key is not None:
+            statement = select(WebhookEndpoint).where(
+                WebhookEndpoint.id == key,
+                WebhookEndpoint.merchant_id == self._merchant_id,
+                WebhookEndpoint.deleted_at.is_(None),
+            )
+            if lock:
+                statement = statement.with_for_update().execution_options(populate_existing=True)
+            endpoint = await self._db.scalar(statement)
+        if endpoint is None:
+            msg = f"No webhook endpoint {endpoint_id}."
+            raise WebhookEndpointNotFoundError(msg)
+        return endpoint
+
+    async def update(self, endpoint_id: str | UUID, data: WebhookEndpointUpdate) -> WebhookEndpoint:
+        """Change what ``data`` gives; enabling clears the reason payguard disabled the endpoint for.
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant.
+            WebhookUrlInvalidError: As :meth:`create`.
+            EventTypeUnknownError: As :meth:`create`.
+        """
+        data = validated(data)
+        filters = None if data.event_types is None else validate_filters(data.event_types)
+        url = None if data.url is None else await self._check_target(data.url, await self._test_mode())
+        endpoint = await self.get(endpoint_id, lock=True)
+        if url is not None:
+            endpoint.url = url
+        if filters is not None:
+            endpoint.event_types = filters
+        if data.description is not None:
+            endpoint.description = data.description or None
+        if data.enabled is not None and data.enabled != endpoint.enabled:
+            endpoint.enabled = data.enabled
+            endpoint.disabled_at = None if data.enabled else self._config.clock.now()
+            endpoint.disabled_reason = None
+            endpoint.failing_since = None
+        await self._db.flush()
+        return endpoint
+
+    async def delete(self, endpoint_id: str | UUID) -> None:
+        """Delete the endpoint: gone from the API, its pending deliveries cancelled, its log kept.
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant.
+        """
+        endpoint = await self.get(endpoint_id, lock=True)
+        now = self._config.clock.now()
+        endpoint.deleted_at = now
+        endpoint.enabled = False
+        endpoint.disabled_at = endpoint.disabled_at or now
+        await cancel_pending_deliveries(self._db, endpoint.id)
+        await self._db.flush()
+
+    async def secret(self, endpoint_id: str | UUID) -> WebhookSecret:
+        """The endpoint's current signing secret, and until when the one it replaced still signs.
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant.
+        """
+        endpoint = await self.get(endpoint_id)
+        expires = endpoint.previous_secret_expires_at
+        live = endpoint.previous_secret is not None and expires is not None and expires > self._config.clock.now()
+        return WebhookSecret(secret=unseal(endpoint.secret), previous_secret_expires_at=expires if live else None)
+
+    async def rotate_secret(self, endpoint_id: str | UUID, grace_seconds: int) -> WebhookSecret:
+        """Give the endpoint a new secret; the current one keeps signing for ``grace_seconds`` (0: stops at once).
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant.
+        """
+        endpoint = await self.get(endpoint_id, lock=True)
+        secret = new_secret()
+        expires = self._config.clock.now() + timedelta(seconds=grace_seconds) if grace_seconds > 0 else None
+        endpoint.previous_secret = endpoint.secret if expires is not None else None
+        endpoint.previous_secret_expires_at = expires
+        endpoint.secret = seal(secret)
+        await self._db.flush()
+        return WebhookSecret(secret=secret, previous_secret_expires_at=expires)
+
+    async def _test_mode(self) -> bool:
+        return bool(await self._db.scalar(select(Merchant.test_mode).where(Merchant.id == self._merchant_id)))
+
+    async def _check_target(self, url: str, test_mode: bool) -> str:
+        """The URL, if payguard may send to it.
+
+        For now the syntactic rule only: ``https://`` (``http://`` for a test-mode merchant), a host, no
+        credentials. The check of the addresses the host resolves to (and the allow-list) plugs in here.
+
+        Raises:
+            WebhookUrlInvalidError: The URL breaks the rule.
+        """
+        allowed = {"https", "http"} if test_mode else {"https"}
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # a port that is no number raises
+        except ValueError:
+            parts = None
+        problem = None
+        if parts is None or not parts.hostname:
+            problem = "is not an absolute URL with a host"
+        elif parts.scheme.lower() not in allowed:
+            problem = "must be https://" + ("" if test_mode else " (http:// only for test-mode merchants)")
+        elif parts.username is not None or parts.password is not None:
+            problem = "must not carry credentials: authenticate deliveries by their signature"
+        if problem is not None:
+            msg = f"The endpoint URL {problem}."
+            raise WebhookUrlInvalidError(msg, extra={"field": "url"})
+        return url
+
+
+async def cancel_pending_deliveries(db: AsyncSession, endpoint_id: UUID) -> None:
+    """Cancel every delivery of the endpoint still waiting for an attempt."""
+    await db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def disable_endpoint(db: AsyncSession, clock: Clock, endpoint: WebhookEndpoint, reason: str) -> None:
+    """Disable an endpoint for the merchant (it answered 410, or failed too long), saying why.
+
+    Its pending deliveries are cancelled, and the merchant gets a ``webhook_endpoint.disabled`` event (on its
+    other endpoints, and in ``GET /v1/events``).
+    """
+    now: datetime = clock.now()
+    endpoint.enabled = False
+    endpoint.disabled_reason = clip(reason)
+    endpoint.disabled_at = now
+    await cancel_pending_deliveries(db, endpoint.id)
+    Outbox(db, clock).record(
+        merchant_id=endpoint.merchant_id,
+        type=ENDPOINT_DISABLED,
+        subject_id=endpoint.id,
+        payload=endpoint_view(endpoint),
+        at=now,
+    )
+    await db.flush()
