@@ -19,7 +19,10 @@ class OutboxEvent(PayGuardModel):
     """A state change to be delivered to the merchant's webhook endpoints."""
 
     __tablename__ = "payguard_event"
-    __table_args__ = (Index("ix_payguard_event_merchant_time", "merchant_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_payguard_event_merchant_time", "merchant_id", "occurred_at"),
+        Index("ix_payguard_event_fan_out", "fanned_out_at", "created_at"),
+    )
 
     merchant_id: Mapped[UUID | None] = mapped_column(ForeignKey("payguard_merchant.id", ondelete="RESTRICT"))
     """The tenant whose resource changed; ``None`` for an event about the deployment itself
@@ -31,3 +34,5 @@ class OutboxEvent(PayGuardModel):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonB)
     """Snapshot of the resource after the change, as the API renders it."""
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    fanned_out_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """When its webhook deliveries were created (one per matching endpoint); ``None``: not yet."""
