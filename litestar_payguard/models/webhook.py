@@ -58,17 +58,20 @@ class AttemptTrigger(StrEnum):
 
 
 class AttemptErrorKind(StrEnum):
-    """Why an attempt failed."""
+    """Why an attempt failed, as the delivery log records it."""
 
     TIMEOUT = "timeout"
+    """No complete answer within the attempt's deadline."""
     CONNECTION = "connection"
+    """The connection could not be made or broke (refused, reset, unresolvable host, bad HTTP)."""
     TLS = "tls"
+    """The TLS handshake failed: the certificate does not verify for the host name, or no common protocol."""
     BLOCKED_TARGET = "blocked_target"
-    """The URL resolved to an address payguard does not send to."""
+    """The host resolved to an address that is not allowed; nothing was sent (set by the caller that resolves)."""
     REDIRECT = "redirect"
-    """A 3xx answer: redirects are not followed."""
+    """The receiver answered 3xx; redirects are not followed."""
     HTTP_STATUS = "http_status"
-    """An answer outside 2xx."""
+    """The receiver answered, with a status that is neither 2xx nor 3xx."""
 
 
 class WebhookEndpoint(PayGuardModel):
@@ -118,6 +121,8 @@ class WebhookDelivery(PayGuardModel):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """When the next scheduled attempt is due; ``None`` once the delivery is no longer pending."""
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """While an attempt is in flight: until when the worker making it holds the delivery (``None``: nobody)."""
     manual_retry: Mapped[bool] = mapped_column(default=False)
     """The next attempt is the merchant's: once made, a failure is not retried by the schedule."""
 

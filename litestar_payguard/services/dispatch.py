@@ -34,7 +34,7 @@ JOB_ATTEMPTS = 2
 
 
 class Dispatcher:
-    """Enqueues the SAQ jobs that process payments and refunds.
+    """Enqueues the SAQ jobs that process payments and refunds and deliver webhooks.
 
     Args:
         queue: payguard's queue.
@@ -71,6 +71,20 @@ class Dispatcher:
     async def refund(self, refund_id: UUID, due: datetime, *, reconciling: bool = False) -> None:
         """Enqueue the processing of a refund for its due time (``reconciling``: see :meth:`payment`)."""
         await self._enqueue("process_refund", "refund", refund_id, due, ":reconcile" if reconciling else "")
+
+    async def webhook_delivery(self, delivery_id: UUID, due: datetime, *, sweeping: bool = False) -> None:
+        """Enqueue the next attempt of a webhook delivery for its due time (``sweeping``: the sweeper's own job)."""
+        await self._enqueue("deliver_webhook", "delivery", delivery_id, due, ":sweep" if sweeping else "")
+
+    def webhook_deliveries_after_commit(self, db: AsyncSession, due: list[tuple[UUID, datetime]]) -> None:
+        """Enqueue the first attempts of new deliveries once ``db`` commits."""
+
+        async def enqueue() -> None:
+            for delivery_id, at in due:
+                await self.webhook_delivery(delivery_id, at)
+
+        if due:
+            after_commit(db, enqueue)
 
     def payment_after_commit(self, db: AsyncSession, payment_id: UUID, due: datetime) -> None:
         """Enqueue the payment's processing once ``db`` commits."""

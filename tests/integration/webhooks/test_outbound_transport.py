@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from litestar_payguard.exceptions import WebhookTargetBlockedError
+from litestar_payguard.models import AttemptErrorKind
 from litestar_payguard.services.webhooks.outbound import (
-    ErrorKind,
     IPAddress,
     ResolvedTarget,
     SendResult,
@@ -195,7 +195,7 @@ async def test_a_certificate_that_does_not_verify_is_a_tls_failure(authority: Au
     names = ("other.test",) if verify else ("receiver.test",)  # another name; or a name no system authority signed
     async with receiver.running(authority.server_context(*names, on_sni=receiver.sni.append)):
         result = await deliver(receiver, authority, verify=verify)
-    assert (result.status_code, result.error_kind) == (None, ErrorKind.TLS)
+    assert (result.status_code, result.error_kind) == (None, AttemptErrorKind.TLS)
     assert "certificate" in (result.detail or "").lower() or "hostname" in (result.detail or "").lower()
     assert receiver.requests == []
 
@@ -229,7 +229,7 @@ async def test_a_redirect_is_a_failure_and_is_not_followed(authority: Authority)
     receiver = Receiver(status=302, extra_headers="Location: https://receiver.test/elsewhere\r\n")
     async with receiver.running(authority.server_context("receiver.test", on_sni=receiver.sni.append)):
         result = await deliver(receiver, authority)
-    assert (result.status_code, result.error_kind) == (302, ErrorKind.REDIRECT)
+    assert (result.status_code, result.error_kind) == (302, AttemptErrorKind.REDIRECT)
     assert len(receiver.requests) == 1
 
 
@@ -237,7 +237,7 @@ async def test_a_slow_receiver_is_a_timeout_within_the_deadline(authority: Autho
     receiver = Receiver(delay=10)
     async with receiver.running(authority.server_context("receiver.test", on_sni=receiver.sni.append)):
         result = await deliver(receiver, authority, deadline=0.5)
-    assert (result.status_code, result.error_kind) == (None, ErrorKind.TIMEOUT)
+    assert (result.status_code, result.error_kind) == (None, AttemptErrorKind.TIMEOUT)
     assert result.duration_seconds < 5
     assert len(receiver.requests) == 1
 
@@ -248,7 +248,7 @@ async def test_a_closed_port_is_a_connection_failure(authority: Authority) -> No
         port = probe.getsockname()[1]
     receiver = Receiver(port=port)
     result = await deliver(receiver, authority)
-    assert (result.status_code, result.error_kind) == (None, ErrorKind.CONNECTION)
+    assert (result.status_code, result.error_kind) == (None, AttemptErrorKind.CONNECTION)
 
 
 async def test_the_system_resolver_answers_for_localhost() -> None:

@@ -15,7 +15,6 @@ from litestar_payguard.services.webhooks.outbound.targets import (
 )
 from litestar_payguard.services.webhooks.outbound.transport import (
     MAX_RESPONSE_BYTES,
-    ErrorKind,
     PinnedTransport,
     RecordedConnection,
     RecordingTransport,
@@ -28,7 +27,6 @@ from litestar_payguard.services.webhooks.outbound.transport import (
 __all__ = (
     "MAX_RESPONSE_BYTES",
     "SEALED_PREFIX",
-    "ErrorKind",
     "IPAddress",
     "IPNetwork",
     "ParsedTarget",

@@ -16,15 +16,15 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import httpx
 
+from litestar_payguard.models import TEXT_LENGTH, AttemptErrorKind
 from litestar_payguard.services.webhooks.outbound.targets import ResolvedTarget
 
 __all__ = (
     "MAX_RESPONSE_BYTES",
-    "ErrorKind",
+    "AttemptErrorKind",
     "PinnedTransport",
     "RecordedConnection",
     "RecordingTransport",
@@ -36,24 +36,6 @@ __all__ = (
 
 MAX_RESPONSE_BYTES = 16 * 1024
 """The most of a receiver's answer read (and kept for the delivery log)."""
-_MAX_DETAIL = 500
-
-
-class ErrorKind(StrEnum):
-    """Why an attempt failed, as the delivery log records it."""
-
-    TIMEOUT = "timeout"
-    """No complete answer within the attempt's deadline."""
-    CONNECTION = "connection"
-    """The connection could not be made or broke (refused, reset, unresolvable host, bad HTTP)."""
-    TLS = "tls"
-    """The TLS handshake failed: the certificate does not verify for the host name, or no common protocol."""
-    BLOCKED_TARGET = "blocked_target"
-    """The host resolved to an address that is not allowed; nothing was sent (set by the caller that resolves)."""
-    REDIRECT = "redirect"
-    """The receiver answered 3xx; redirects are not followed."""
-    HTTP_STATUS = "http_status"
-    """The receiver answered, with a status that is neither 2xx nor 3xx."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +54,7 @@ class SendResult:
     status_code: int | None
     headers: tuple[tuple[str, str], ...]
     body: bytes
-    error_kind: ErrorKind | None
+    error_kind: AttemptErrorKind | None
     detail: str | None
     duration_seconds: float
 
@@ -169,21 +151,22 @@ def _tls_error(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def _failure(exc: BaseException) -> tuple[ErrorKind, str]:
+def _failure(exc: BaseException) -> tuple[AttemptErrorKind, str]:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return ErrorKind.TIMEOUT, "no complete answer within the attempt's deadline"
+        return AttemptErrorKind.TIMEOUT, "no complete answer within the attempt's deadline"
     tls = _tls_error(exc)
     if tls is not None:
-        return ErrorKind.TLS, f"TLS handshake failed: {getattr(tls, 'verify_message', None) or tls}"[:_MAX_DETAIL]
-    return ErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}"[:_MAX_DETAIL]
+        reason = getattr(tls, "verify_message", None) or tls
+        return AttemptErrorKind.TLS, f"TLS handshake failed: {reason}"[:TEXT_LENGTH]
+    return AttemptErrorKind.CONNECTION, f"{type(exc).__name__}: {exc}"[:TEXT_LENGTH]
 
 
-def _outcome(status: int) -> tuple[ErrorKind | None, str | None]:
+def _outcome(status: int) -> tuple[AttemptErrorKind | None, str | None]:
     if 200 <= status < 300:  # the 2xx class
         return None, None
     if 300 <= status < 400:  # the 3xx class
-        return ErrorKind.REDIRECT, f"answered {status}: redirects are not followed"
-    return ErrorKind.HTTP_STATUS, f"answered {status}"
+        return AttemptErrorKind.REDIRECT, f"answered {status}: redirects are not followed"
+    return AttemptErrorKind.HTTP_STATUS, f"answered {status}"
 
 
 async def _read(response: httpx.Response, limit: int) -> bytes:

@@ -11,8 +11,8 @@ from ipaddress import ip_address
 import httpx
 import pytest
 
+from litestar_payguard.models import AttemptErrorKind
 from litestar_payguard.services.webhooks.outbound import (
-    ErrorKind,
     RecordingTransport,
     ResolvedTarget,
     SendResult,
@@ -64,15 +64,15 @@ async def test_an_ipv6_address_and_an_ip_literal_url() -> None:
     [
         (200, None, None),
         (299, None, None),
-        (301, ErrorKind.REDIRECT, "answered 301: redirects are not followed"),
-        (308, ErrorKind.REDIRECT, "answered 308: redirects are not followed"),
-        (400, ErrorKind.HTTP_STATUS, "answered 400"),
-        (410, ErrorKind.HTTP_STATUS, "answered 410"),
-        (429, ErrorKind.HTTP_STATUS, "answered 429"),
-        (503, ErrorKind.HTTP_STATUS, "answered 503"),
+        (301, AttemptErrorKind.REDIRECT, "answered 301: redirects are not followed"),
+        (308, AttemptErrorKind.REDIRECT, "answered 308: redirects are not followed"),
+        (400, AttemptErrorKind.HTTP_STATUS, "answered 400"),
+        (410, AttemptErrorKind.HTTP_STATUS, "answered 410"),
+        (429, AttemptErrorKind.HTTP_STATUS, "answered 429"),
+        (503, AttemptErrorKind.HTTP_STATUS, "answered 503"),
     ],
 )
-async def test_statuses_are_classified(status: int, kind: ErrorKind | None, detail: str | None) -> None:
+async def test_statuses_are_classified(status: int, kind: AttemptErrorKind | None, detail: str | None) -> None:
     transport = RecordingTransport(
         status_code=status, headers={"location": "https://elsewhere.test/", "retry-after": "7"}
     )
@@ -116,14 +116,14 @@ def _tls_failure() -> httpx.ConnectError:
 @pytest.mark.parametrize(
     ("exc", "kind", "detail"),
     [
-        (httpx.ConnectError("[Errno 111] Connection refused"), ErrorKind.CONNECTION, "Connection refused"),
-        (httpx.RemoteProtocolError("Server disconnected"), ErrorKind.CONNECTION, "Server disconnected"),
-        (httpx.ReadTimeout("timed out"), ErrorKind.TIMEOUT, "deadline"),
-        (httpx.ConnectTimeout("timed out"), ErrorKind.TIMEOUT, "deadline"),
-        (_tls_failure(), ErrorKind.TLS, "Hostname mismatch"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), AttemptErrorKind.CONNECTION, "Connection refused"),
+        (httpx.RemoteProtocolError("Server disconnected"), AttemptErrorKind.CONNECTION, "Server disconnected"),
+        (httpx.ReadTimeout("timed out"), AttemptErrorKind.TIMEOUT, "deadline"),
+        (httpx.ConnectTimeout("timed out"), AttemptErrorKind.TIMEOUT, "deadline"),
+        (_tls_failure(), AttemptErrorKind.TLS, "Hostname mismatch"),
     ],
 )
-async def test_failures_are_classified_and_never_raised(exc: Exception, kind: ErrorKind, detail: str) -> None:
+async def test_failures_are_classified_and_never_raised(exc: Exception, kind: AttemptErrorKind, detail: str) -> None:
     result = await post(_raises(exc))
     assert (result.status_code, result.error_kind, result.delivered) == (None, kind, False)
     assert detail in (result.detail or "")

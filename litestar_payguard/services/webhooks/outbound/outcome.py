@@ -1,0 +1,160 @@
+"""What one attempt's answer does to its delivery and its endpoint, recorded with the attempt in one transaction.
+
+- 2xx: delivered; the endpoint is no longer failing.
+- 410 Gone: the receiver says the endpoint is gone: it is disabled (reason stored, its pending deliveries
+  cancelled, a ``webhook_endpoint.disabled`` event written).
+- Anything else, a timeout or a connection error: a failed attempt. A scheduled one is tried again on the
+  schedule (the merchant's test mode has its own, shorter one; 429 and 503 may stretch it with ``Retry-After``)
+  until its attempts run out, then it is ``failed``; a manual attempt that fails is not retried by itself. An
+  endpoint whose every delivery has failed for ``webhook_disable_after_seconds`` is disabled, saying why.
+
+The attempt is stored whatever happens; the delivery changes only while the attempt's lease is still its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from litestar_payguard.models import (
+    TEXT_LENGTH,
+    AttemptTrigger,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    clip,
+)
+from litestar_payguard.models.webhook import RESPONSE_BODY_LENGTH
+from litestar_payguard.services.webhooks.outbound.schedule import retry_after_delay, retry_delay
+from litestar_payguard.services.webhooks.registry import disable_endpoint
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.services.webhooks.outbound.transport import SendResult
+
+__all__ = ("GONE_REASON", "SAFE_RESPONSE_HEADERS", "Attempt", "Step", "record_attempt")
+
+SAFE_RESPONSE_HEADERS = frozenset(
+    {"content-type", "content-length", "date", "retry-after", "server", "x-request-id", "request-id", "via"}
+)
+"""Response headers kept in the delivery log; the rest (cookies, tokens a receiver might echo) are dropped."""
+GONE_REASON = "The endpoint answered 410 Gone."
+_STRETCHED = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A delivery taken for one attempt, read under its lock so no ORM object outlives the transaction."""
+
+    delivery_id: UUID
+    endpoint_id: UUID
+    event_id: UUID
+    number: int
+    trigger: AttemptTrigger
+    lease_until: datetime
+    url: str
+    test_mode: bool
+    body: bytes
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Where a delivery stands after a step.
+
+    Attributes:
+        status: Its status (``None``: no such delivery).
+        next_at: When a worker should take it up again; ``None`` when nothing more is due.
+    """
+
+    status: DeliveryStatus | None
+    next_at: datetime | None = None
+
+
+async def record_attempt(
+    db: AsyncSession, config: PayGuardConfig, attempt: Attempt, result: SendResult, now: datetime
+) -> Step:
+    """Store the attempt and apply its outcome to the delivery and the endpoint; the caller commits."""
+    db.add(_attempt_row(attempt, result, now))
+    delivery = await db.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == attempt.delivery_id).with_for_update()
+    )
+    endpoint = await db.scalar(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == attempt.endpoint_id).with_for_update()
+    )
+    assert delivery is not None
+    assert endpoint is not None
+    if delivery.lease_until != attempt.lease_until:  # the lease ran out and another attempt took it over
+        return Step(delivery.status, delivery.next_attempt_at)
+    delivery.lease_until = None
+    if result.delivered:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DELIVERED, None
+        endpoint.failing_since = None
+    elif result.status_code == 410:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        await disable_endpoint(db, config.clock, endpoint, GONE_REASON)
+    else:
+        _failed(config, attempt, result, delivery, now)
+        await _maybe_disable(db, config, endpoint, now)
+    await db.flush()
+    return Step(delivery.status, delivery.next_attempt_at)
+
+
+def _failed(
+    config: PayGuardConfig, attempt: Attempt, result: SendResult, delivery: WebhookDelivery, now: datetime
+) -> None:
+    """Schedule the next attempt of a failed scheduled one, or mark the delivery failed."""
+    delay = None
+    if attempt.trigger is AttemptTrigger.SCHEDULED:
+        schedule = (
+            config.webhook_test_retry_schedule_seconds if attempt.test_mode else config.webhook_retry_schedule_seconds
+        )
+        delay = retry_delay(attempt.number, schedule, jitter=config.webhook_retry_jitter)
+    if delay is not None and result.status_code in _STRETCHED:
+        delay = retry_after_delay(delay, _header(result, "retry-after"), now)
+    if delay is None:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+    else:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now + delay
+
+
+async def _maybe_disable(db: AsyncSession, config: PayGuardConfig, endpoint: WebhookEndpoint, now: datetime) -> None:
+    """Start or go on counting the endpoint's failing time; past the limit, disable it."""
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+        return
+    limit = timedelta(seconds=config.webhook_disable_after_seconds)
+    if endpoint.enabled and now - endpoint.failing_since >= limit:
+        days = config.webhook_disable_after_seconds / 86_400
+        reason = f"Every delivery failed for {days:g} days (since {endpoint.failing_since.isoformat()})."
+        await disable_endpoint(db, config.clock, endpoint, reason)
+
+
+def _header(result: SendResult, name: str) -> str | None:
+    return next((value for key, value in result.headers if key.lower() == name), None)
+
+
+def _attempt_row(attempt: Attempt, result: SendResult, now: datetime) -> WebhookAttempt:
+    """The log record of the attempt: what was asked and what came back, never a secret."""
+    duration = timedelta(seconds=result.duration_seconds)
+    return WebhookAttempt(
+        delivery_id=attempt.delivery_id,
+        number=attempt.number,
+        trigger=attempt.trigger,
+        started_at=now - duration,
+        duration_ms=round(result.duration_seconds * 1000),
+        response_status=result.status_code,
+        response_headers={key.lower(): value for key, value in result.headers if key.lower() in SAFE_RESPONSE_HEADERS},
+        response_body=result.body.decode("utf-8", "replace")[:RESPONSE_BODY_LENGTH] if result.body else None,
+        error_kind=result.error_kind,
+        error_detail=clip(result.detail, TEXT_LENGTH),
+    )
