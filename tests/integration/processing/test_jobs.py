@@ -87,6 +87,7 @@ async def test_the_cron_schedule_registers_the_jobs(client: Client) -> None:
         ("expire_sessions", "*/5 * * * *"),
         ("expire_stale_payments", "*/15 * * * *"),
         ("purge_idempotency_keys", "0 * * * *"),
+        ("purge_events", "23 3 * * *"),
         ("reconcile", "* * * * *"),
     ]
     assert worker.concurrency == 5
@@ -95,6 +96,7 @@ async def test_the_cron_schedule_registers_the_jobs(client: Client) -> None:
         "expire_stale_payments",
         "process_payment",
         "process_refund",
+        "purge_events",
         "purge_idempotency_keys",
         "reconcile",
     } <= set(worker.functions)
