@@ -25,6 +25,8 @@ from litestar_payguard.gateways import Gateway, SimulatedGateway
 from litestar_payguard.pricing import PricingHook
 
 if TYPE_CHECKING:
+    from ipaddress import IPv4Address, IPv6Address
+
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.connection import ASGIConnection
     from litestar.types import Guard
@@ -226,6 +228,9 @@ class PayGuardConfig:
     to fetch it)."""
     event_retention_days: int = field(default=30, metadata=_POLICY)
     """Days events (and their deliveries) are kept before the purge job deletes them."""
+    webhook_resolver: Callable[[str, int], Awaitable[list[IPv4Address | IPv6Address]]] | None = None
+    """Resolves an endpoint's host name to the addresses checked and connected to (``None``: the system's
+    resolver). Tests and hosts with their own DNS give one; every address it answers is checked like any other."""
 
     def __post_init__(self) -> None:
         settings = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -11,7 +11,8 @@ from litestar.params import FromPath, QueryParameter
 
 from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas.webhooks import Event, EventPage, EventTypeList
-from litestar_payguard.services.webhooks import EventFilter, EventNotFoundError, EventService, InvalidCursorError
+from litestar_payguard.services.paging import InvalidCursorError
+from litestar_payguard.services.webhooks import EventFilter, EventNotFoundError, EventService
 
 __all__ = ("EventController", "EventTypeController")
 

@@ -16,9 +16,9 @@ from litestar_payguard.schemas import Payment, PaymentStatus
 from litestar_payguard.schemas.merchant import PaymentCreate, PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
+from litestar_payguard.services.paging import InvalidCursorError
 from litestar_payguard.services.payments import AmountTooLargeError, PaymentNotFoundError, PendingSameBundleError
 from litestar_payguard.services.processing import (
-    InvalidCursorError,
     MerchantPaymentService,
     MethodNotSupportedError,
     PaymentFilter,

@@ -8,6 +8,12 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from litestar_payguard.exceptions import (
+    WebhookTargetBlockedError,
+    WebhookTargetUnresolvedError,
+    WebhookUrlInvalidError,
+    WebhookUrlNotHttpsError,
+)
 from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas.webhooks import (
     SecretRotation,
@@ -20,17 +26,22 @@ from litestar_payguard.schemas.webhooks import (
     created_view,
     endpoint_view,
 )
+from litestar_payguard.services.paging import InvalidCursorError
 from litestar_payguard.services.webhooks import (
     EventTypeUnknownError,
-    InvalidCursorError,
     WebhookEndpointNotFoundError,
     WebhookEndpointService,
-    WebhookUrlInvalidError,
 )
 
 __all__ = ("WebhookEndpointController",)
 
 _NOT_FOUND = problem_responses(WebhookEndpointNotFoundError)
+_URL_REFUSED = (
+    WebhookUrlInvalidError,
+    WebhookUrlNotHttpsError,
+    WebhookTargetBlockedError,
+    WebhookTargetUnresolvedError,
+)
 
 
 class WebhookEndpointController(Controller):
@@ -43,7 +54,7 @@ class WebhookEndpointController(Controller):
         "/",
         operation_id="payguardCreateWebhookEndpoint",
         status_code=201,
-        responses=problem_responses(WebhookUrlInvalidError, EventTypeUnknownError),
+        responses=problem_responses(*_URL_REFUSED, EventTypeUnknownError),
     )
     async def create_endpoint(
         self,
@@ -75,7 +86,7 @@ class WebhookEndpointController(Controller):
     @patch(
         "/{endpoint_id:str}",
         operation_id="payguardUpdateWebhookEndpoint",
-        responses=problem_responses(WebhookEndpointNotFoundError, WebhookUrlInvalidError, EventTypeUnknownError),
+        responses=problem_responses(WebhookEndpointNotFoundError, *_URL_REFUSED, EventTypeUnknownError),
     )
     async def update_endpoint(
         self,

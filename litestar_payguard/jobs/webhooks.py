@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from litestar_payguard.jobs.batches import in_batches
-from litestar_payguard.services.webhooks import DEFAULT_EVENT_RETENTION, EVENT_PURGE_BATCH_SIZE, purge_old_events
+from litestar_payguard.services.webhooks import EVENT_PURGE_BATCH_SIZE, purge_old_events
 
 if TYPE_CHECKING:
     from litestar_payguard.runtime import PayGuard
@@ -24,8 +25,9 @@ async def purge_events(ctx: dict[str, Any]) -> int:
     """
     payguard: PayGuard = ctx["payguard"]
     now = payguard.config.clock.now()
+    retention = timedelta(days=payguard.config.event_retention_days)
     return await in_batches(
         payguard,
         EVENT_PURGE_BATCH_SIZE,
-        lambda db: purge_old_events(db, now=now, retention=DEFAULT_EVENT_RETENTION, batch_size=EVENT_PURGE_BATCH_SIZE),
+        lambda db: purge_old_events(db, now=now, retention=retention, batch_size=EVENT_PURGE_BATCH_SIZE),
     )

@@ -2,7 +2,6 @@
 
 from litestar_payguard.services.processing.fast_path import PaymentStatements
 from litestar_payguard.services.processing.merchant_api import (
-    InvalidCursorError,
     MerchantPaymentService,
     MethodNotSupportedError,
     PaymentFilter,
@@ -14,7 +13,6 @@ from litestar_payguard.services.processing.reconciler import Reconciler
 from litestar_payguard.services.processing.refunds import RefundProcessor
 
 __all__ = (
-    "InvalidCursorError",
     "MerchantPaymentService",
     "MethodNotSupportedError",
     "PaymentFilter",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, ValidationFailedError
@@ -19,6 +17,7 @@ from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import merchant_gateway
+from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned, owner_filter
 from litestar_payguard.services.processing.attention import resolve_by_hand
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from litestar_payguard.services.dispatch import Dispatcher
 
 __all__ = (
-    "InvalidCursorError",
     "MerchantPaymentService",
     "MethodNotSupportedError",
     "PaymentFilter",
@@ -60,13 +58,6 @@ class ResolutionStatusError(InvalidRequestError):
     title = "Resolution status does not fit the payment"
 
 
-class InvalidCursorError(ValidationFailedError):
-    """The pagination cursor is not one this API gave out."""
-
-    code = "INVALID_CURSOR"
-    title = "Invalid cursor"
-
-
 @dataclass(frozen=True, slots=True)
 class PaymentFilter:
     """Which payments to list."""
@@ -77,24 +68,6 @@ class PaymentFilter:
     """Inclusive."""
     created_to: datetime | None = None
     """Exclusive."""
-
-
-def _encode_cursor(payment: Payment) -> str:
-    raw = f"{payment.created_at.isoformat()}|{payment.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, payment_id = raw.partition("|")
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None:
-            raise ValueError(created)
-        return at, UUID(payment_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        msg = "The cursor is not one this API gave out: pass nextCursor from the previous page."
-        raise InvalidCursorError(msg, extra={"field": "cursor"}) from exc
 
 
 class MerchantPaymentService:
@@ -254,10 +227,7 @@ class MerchantPaymentService:
             ValidationFailedError: A time of the filter without its UTC offset.
             InvalidCursorError: A cursor this API did not give out.
         """
-        for name, value in (("createdFrom", where.created_from), ("createdTo", where.created_to)):
-            if value is not None and value.tzinfo is None:
-                msg = f"{name} needs a UTC offset (2026-03-01T12:00:00Z)."
-                raise ValidationFailedError(msg, extra={"errors": [{"field": name, "source": "query", "message": msg}]})
+        check_offsets(createdFrom=where.created_from, createdTo=where.created_to)
         statement = select(Payment).where(owner_filter(Payment, self._merchant_id))
         if where.status is not None:
             statement = statement.where(Payment.status == where.status)
@@ -267,17 +237,12 @@ class MerchantPaymentService:
             statement = statement.where(Payment.created_at >= where.created_from)
         if where.created_to is not None:
             statement = statement.where(Payment.created_at < where.created_to)
-        if cursor is not None:
-            created, after_id = _decode_cursor(cursor)
-            statement = statement.where(
-                or_(Payment.created_at < created, and_(Payment.created_at == created, Payment.id < after_id))
-            )
         rows = list(
-            await self._db.scalars(statement.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit + 1))
+            await self._db.scalars(page_after(statement, Payment.created_at, Payment.id, cursor=cursor, limit=limit))
         )
         page = rows[:limit]
         return PaymentPage(
             items=[payment_view(payment) for payment in page],
             limit=limit,
-            next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None,
+            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
         )

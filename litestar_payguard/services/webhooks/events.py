@@ -14,8 +14,8 @@ from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import OutboxEvent, WebhookAttempt, WebhookDelivery
 from litestar_payguard.schemas.webhooks import Event, EventPage, EventType, EventTypeList, event_view
+from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
 from litestar_payguard.services.webhooks.event_types import EVENT_TYPES, WILDCARD
-from litestar_payguard.services.webhooks.paging import check_offsets, encode_cursor, page_after
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = (
-    "DEFAULT_EVENT_RETENTION",
     "EVENT_PURGE_BATCH_SIZE",
     "EventFilter",
     "EventNotFoundError",
@@ -31,8 +30,6 @@ __all__ = (
     "purge_old_events",
 )
 
-DEFAULT_EVENT_RETENTION = timedelta(days=30)
-"""How long events (and their deliveries and attempts) are kept."""
 EVENT_PURGE_BATCH_SIZE = 500
 """Events one purge transaction deletes, with their deliveries and attempts."""
 

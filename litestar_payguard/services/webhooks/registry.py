@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from litestar_payguard.exceptions import InvalidRequestError, NotFoundError
+from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.ids import as_uuid
-from litestar_payguard.models import DeliveryStatus, Merchant, WebhookDelivery, WebhookEndpoint, clip
+from litestar_payguard.models import Merchant, WebhookEndpoint
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.webhooks import WebhookEndpointPage, WebhookSecret, endpoint_view
-from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.webhooks.endpoint_secrets import new_secret, seal, unseal
-from litestar_payguard.services.webhooks.event_types import ENDPOINT_DISABLED, validate_filters
-from litestar_payguard.services.webhooks.paging import encode_cursor, page_after
+from litestar_payguard.services.paging import encode_cursor, page_after
+from litestar_payguard.services.webhooks.event_types import validate_filters
+from litestar_payguard.services.webhooks.outbound import (
+    SecretBox,
+    check_url,
+    parse_networks,
+    resolve_target,
+    system_resolver,
+)
+from litestar_payguard.services.webhooks.outbound.endpoint_state import cancel_pending_deliveries
+from litestar_payguard.webhooks import generate_secret
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from litestar_payguard.clock import Clock
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.schemas.webhooks import WebhookEndpointCreate, WebhookEndpointUpdate
 
 __all__ = (
     "WebhookEndpointNotFoundError",
     "WebhookEndpointService",
-    "WebhookUrlInvalidError",
-    "cancel_pending_deliveries",
-    "disable_endpoint",
 )
 
 
@@ -40,13 +42,6 @@ class WebhookEndpointNotFoundError(NotFoundError):
 
     code = "WEBHOOK_ENDPOINT_NOT_FOUND"
     title = "Webhook endpoint not found"
-
-
-class WebhookUrlInvalidError(InvalidRequestError):
-    """The endpoint's URL is not one payguard sends to."""
-
-    code = "WEBHOOK_URL_INVALID"
-    title = "Webhook URL not accepted"
 
 
 class WebhookEndpointService:
@@ -58,34 +53,36 @@ class WebhookEndpointService:
         merchant_id: The merchant the service acts for.
     """
 
-    __slots__ = ("_config", "_db", "_merchant_id")
+    __slots__ = ("_box", "_config", "_db", "_merchant_id")
 
     def __init__(self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID) -> None:
         self._db = db
         self._config = config
         self._merchant_id = merchant_id
+        self._box = SecretBox(config.webhook_secret_key)
 
     async def create(self, data: WebhookEndpointCreate) -> tuple[WebhookEndpoint, str]:
         """Register an endpoint; returns it and its new signing secret.
 
         Raises:
-            WebhookUrlInvalidError: Not ``https://`` (``http://`` is accepted for a test-mode merchant), no host,
-                or credentials in the URL.
+            WebhookUrlInvalidError, WebhookUrlNotHttpsError, WebhookTargetBlockedError,
+                WebhookTargetUnresolvedError: The URL is not one payguard sends to (see :meth:`_check_target`).
             EventTypeUnknownError: A filter entry payguard does not send.
         """
         data = validated(data)
         filters = validate_filters(data.event_types)
         url = await self._check_target(data.url, await self._test_mode())
-        secret = new_secret()
+        secret, endpoint_id = generate_secret(), uuid4()
         now = self._config.clock.now()
         endpoint = WebhookEndpoint(
+            id=endpoint_id,
             merchant_id=self._merchant_id,
             url=url,
             description=data.description or None,
             event_types=filters,
             enabled=data.enabled,
             disabled_at=None if data.enabled else now,
-            secret=seal(secret),
+            secret=self._box.seal(secret, context=str(endpoint_id)),
             created_at=now,
             updated_at=now,
         )
@@ -186,7 +183,8 @@ class WebhookEndpointService:
         endpoint = await self.get(endpoint_id)
         expires = endpoint.previous_secret_expires_at
         live = endpoint.previous_secret is not None and expires is not None and expires > self._config.clock.now()
-        return WebhookSecret(secret=unseal(endpoint.secret), previous_secret_expires_at=expires if live else None)
+        secret = self._box.unseal(endpoint.secret, context=str(endpoint.id))
+        return WebhookSecret(secret=secret, previous_secret_expires_at=expires if live else None)
 
     async def rotate_secret(self, endpoint_id: str | UUID, grace_seconds: int) -> WebhookSecret:
         """Give the endpoint a new secret; the current one keeps signing for ``grace_seconds`` (0: stops at once).
@@ -195,11 +193,11 @@ class WebhookEndpointService:
             WebhookEndpointNotFoundError: No such endpoint of this merchant.
         """
         endpoint = await self.get(endpoint_id, lock=True)
-        secret = new_secret()
+        secret = generate_secret()
         expires = self._config.clock.now() + timedelta(seconds=grace_seconds) if grace_seconds > 0 else None
         endpoint.previous_secret = endpoint.secret if expires is not None else None
         endpoint.previous_secret_expires_at = expires
-        endpoint.secret = seal(secret)
+        endpoint.secret = self._box.seal(secret, context=str(endpoint.id))
         await self._db.flush()
         return WebhookSecret(secret=secret, previous_secret_expires_at=expires)
 
@@ -207,59 +205,19 @@ class WebhookEndpointService:
         return bool(await self._db.scalar(select(Merchant.test_mode).where(Merchant.id == self._merchant_id)))
 
     async def _check_target(self, url: str, test_mode: bool) -> str:
-        """The URL, if payguard may send to it.
-
-        For now the syntactic rule only: ``https://`` (``http://`` for a test-mode merchant), a host, no
-        credentials. The check of the addresses the host resolves to (and the allow-list) plugs in here.
+        """The URL, if payguard may send to it: checked, then its host resolved and every address checked.
 
         Raises:
-            WebhookUrlInvalidError: The URL breaks the rule.
+            WebhookUrlInvalidError: Not a URL payguard can send to (no host, credentials, a bad port).
+            WebhookUrlNotHttpsError: Not ``https://`` (``http://`` is accepted for a test-mode merchant).
+            WebhookTargetBlockedError: The host is, or resolves to, an address that is not public, outside
+                ``webhook_allowed_networks``.
+            WebhookTargetUnresolvedError: The host name resolves to nothing.
         """
-        allowed = {"https", "http"} if test_mode else {"https"}
-        try:
-            parts = urlsplit(url)
-            _ = parts.port  # a port that is no number raises
-        except ValueError:
-            parts = None
-        problem = None
-        if parts is None or not parts.hostname:
-            problem = "is not an absolute URL with a host"
-        elif parts.scheme.lower() not in allowed:
-            problem = "must be https://" + ("" if test_mode else " (http:// only for test-mode merchants)")
-        elif parts.username is not None or parts.password is not None:
-            problem = "must not carry credentials: authenticate deliveries by their signature"
-        if problem is not None:
-            msg = f"The endpoint URL {problem}."
-            raise WebhookUrlInvalidError(msg, extra={"field": "url"})
+        target = check_url(url, allow_http=test_mode)
+        await resolve_target(
+            target,
+            allowed_networks=parse_networks(self._config.webhook_allowed_networks),
+            resolver=self._config.webhook_resolver or system_resolver,
+        )
         return url
-
-
-async def cancel_pending_deliveries(db: AsyncSession, endpoint_id: UUID) -> None:
-    """Cancel every delivery of the endpoint still waiting for an attempt."""
-    await db.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.CANCELLED, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def disable_endpoint(db: AsyncSession, clock: Clock, endpoint: WebhookEndpoint, reason: str) -> None:
-    """Disable an endpoint for the merchant (it answered 410, or failed too long), saying why.
-
-    Its pending deliveries are cancelled, and the merchant gets a ``webhook_endpoint.disabled`` event (on its
-    other endpoints, and in ``GET /v1/events``).
-    """
-    now: datetime = clock.now()
-    endpoint.enabled = False
-    endpoint.disabled_reason = clip(reason)
-    endpoint.disabled_at = now
-    await cancel_pending_deliveries(db, endpoint.id)
-    Outbox(db, clock).record(
-        merchant_id=endpoint.merchant_id,
-        type=ENDPOINT_DISABLED,
-        subject_id=endpoint.id,
-        payload=endpoint_view(endpoint),
-        at=now,
-    )
-    await db.flush()

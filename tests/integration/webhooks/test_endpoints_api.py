@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import timedelta
+from ipaddress import IPv4Address
 
 import pytest
 
 from litestar_payguard.models import DeliveryStatus, WebhookEndpoint
 from litestar_payguard.services.webhooks import disable_endpoint, event_type_names
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import ON_BOTH_DATABASES, Client, Store, payguard_of
+from tests.integration.conftest import ON_BOTH_DATABASES, Client, ClientFactory, Store, payguard_of
 from tests.integration.webhooks.outbound import (
     ACME,
     ENDPOINTS,
@@ -133,12 +134,12 @@ async def test_unknown_event_types_are_refused_listing_the_known_ones_and_nothin
 @pytest.mark.parametrize(
     ("url", "code"),
     [
-        ("http://shop.example/hooks", "WEBHOOK_URL_INVALID"),  # a live merchant: https only
-        ("ftp://shop.example/hooks", "WEBHOOK_URL_INVALID"),
+        ("http://shop.example/hooks", "WEBHOOK_URL_NOT_HTTPS"),  # a live merchant: https only
+        ("ftp://shop.example/hooks", "WEBHOOK_URL_NOT_HTTPS"),
         ("https:///no-host", "WEBHOOK_URL_INVALID"),
         ("https://user:pass@shop.example/hooks", "WEBHOOK_URL_INVALID"),
         ("https://shop.example:port/hooks", "WEBHOOK_URL_INVALID"),
-        ("shop.example/hooks", "WEBHOOK_URL_INVALID"),
+        ("shop.example/hooks", "WEBHOOK_URL_NOT_HTTPS"),  # no scheme
         ("https://shop.example/with space", "VALIDATION_FAILED"),
         ("", "VALIDATION_FAILED"),
     ],
@@ -151,6 +152,42 @@ async def test_urls_payguard_does_not_send_to_are_refused(client: Client, store:
 
     assert (response.status_code, response.json()["code"]) == (422, code), response.text
     assert await store.count("payguard_webhook_endpoint") == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://receiver.example/hooks",  # a name resolving to 127.0.0.1
+        "https://127.0.0.1/hooks",
+        "https://[::1]/hooks",
+        "https://10.1.2.3/hooks",
+        "https://169.254.169.254/latest",
+        "https://100.64.0.1/hooks",
+        "https://[::ffff:192.168.1.1]/hooks",
+    ],
+)
+async def test_targets_that_are_not_public_are_refused_without_the_allow_list(
+    client_for: ClientFactory, store: Store, url: str
+) -> None:
+    async with client_for(webhook_allowed_networks=()) as client:
+        await seed_merchants(client)
+        response = await client.post(ENDPOINTS, json={"url": url}, headers=keyed())
+
+        assert (response.status_code, response.json()["code"]) == (422, "WEBHOOK_TARGET_BLOCKED"), response.text
+        assert "secret" not in response.text.lower()
+        assert await store.count("payguard_webhook_endpoint") == 0
+
+
+async def test_a_host_that_resolves_to_nothing_is_refused(client_for: ClientFactory, store: Store) -> None:
+    async def nothing(host: str, port: int) -> list[IPv4Address]:
+        return []
+
+    async with client_for(webhook_resolver=nothing) as client:
+        await seed_merchants(client)
+        response = await client.post(ENDPOINTS, json={"url": "https://gone.example/hooks"}, headers=keyed())
+
+        assert (response.status_code, response.json()["code"]) == (422, "WEBHOOK_TARGET_UNRESOLVED"), response.text
+        assert await store.count("payguard_webhook_endpoint") == 0
 
 
 async def test_a_test_mode_merchant_may_use_plain_http(client: Client, store: Store) -> None:

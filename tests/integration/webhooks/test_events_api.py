@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from litestar_payguard.jobs import purge_events
 from litestar_payguard.models import AttemptTrigger, DeliveryStatus, WebhookAttempt
-from litestar_payguard.services.webhooks import DEFAULT_EVENT_RETENTION, EVENT_TYPES, purge_old_events
+from litestar_payguard.services.webhooks import EVENT_TYPES, purge_old_events
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ON_BOTH_DATABASES, Client, Store, payguard_of
 from tests.integration.webhooks.outbound import (
@@ -23,6 +23,7 @@ from tests.integration.webhooks.outbound import (
 )
 
 PAYMENTS = "/payguard/v1/payments"
+RETENTION = timedelta(days=30)  # PayGuardConfig.event_retention_days
 
 
 async def create_payment(client: Client) -> dict[str, object]:
@@ -146,15 +147,15 @@ async def test_the_purge_deletes_events_past_the_retention_with_their_deliveries
                 )
             )
         await db.commit()
-    clock.advance((DEFAULT_EVENT_RETENTION - timedelta(hours=1)).total_seconds())
+    clock.advance((RETENTION - timedelta(hours=1)).total_seconds())
     recent = await record_event(client, clock, merchants["acme"])
     kept = await add_delivery(client, endpoint["id"], recent, DeliveryStatus.PENDING, clock.now())
 
     async with payguard_of(client.app).db_session() as db:  # not yet 30 days old: nothing goes
-        assert await purge_old_events(db, now=clock.now(), retention=DEFAULT_EVENT_RETENTION, batch_size=2) == 0
+        assert await purge_old_events(db, now=clock.now(), retention=RETENTION, batch_size=2) == 0
     clock.advance(timedelta(hours=2).total_seconds())
     async with payguard_of(client.app).db_session() as db:
-        assert await purge_old_events(db, now=clock.now(), retention=DEFAULT_EVENT_RETENTION, batch_size=2) == 2
+        assert await purge_old_events(db, now=clock.now(), retention=RETENTION, batch_size=2) == 2
         await db.commit()
     assert await store.count("payguard_event") == 3
 

@@ -29,8 +29,8 @@ from litestar_payguard.models import (
     clip,
 )
 from litestar_payguard.models.webhook import RESPONSE_BODY_LENGTH
+from litestar_payguard.services.webhooks.outbound.endpoint_state import disable_endpoint
 from litestar_payguard.services.webhooks.outbound.schedule import retry_after_delay, retry_delay
-from litestar_payguard.services.webhooks.registry import disable_endpoint
 
 if TYPE_CHECKING:
     from datetime import datetime

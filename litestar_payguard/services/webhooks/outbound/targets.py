@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Protocol
@@ -52,7 +52,7 @@ _IPV4_COMPATIBLE = ip_network("::/96")
 class Resolver(Protocol):
     """Resolves a host name to its addresses (a test injects one that answers without DNS)."""
 
-    async def __call__(self, host: str, port: int) -> list[IPAddress]:
+    def __call__(self, host: str, port: int, /) -> Awaitable[list[IPAddress]]:
         """Return every address ``host`` resolves to for a TCP connection on ``port``."""
         ...
 
