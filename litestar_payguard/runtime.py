@@ -11,11 +11,13 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, cast
 
+import httpx  # the client's type, kept in a slot
 from saq import Queue
 
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.services.processing import PaymentProcessor, PaymentStatements
+from litestar_payguard.services.webhooks import SecretBox, WebhookDeliverer, make_client
 from litestar_payguard.sqlite import lock_on_begin
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class PayGuard:
         "_owns_queue",
         "_statements",
         "_statements_known",
+        "_webhook_client",
         "config",
         "principals",
         "queue",
@@ -67,6 +70,7 @@ class PayGuard:
         lock_on_begin(sqlalchemy_config.get_engine())
         self._statements: PaymentStatements | None = None
         self._statements_known = False  # the engine is the host's, and made when first needed
+        self._webhook_client: httpx.AsyncClient | None = None
 
     @contextlib.asynccontextmanager
     async def db_session(self) -> AsyncIterator[AsyncSession]:
@@ -93,11 +97,21 @@ class PayGuard:
         """The payment processor the workers run: its usual steps as single statements on Postgres (asyncpg)."""
         return PaymentProcessor(self.config, self.db_session, self.payment_statements)
 
+    def webhook_deliverer(self) -> WebhookDeliverer:
+        """The webhook deliverer the workers run, on this process's one HTTP client for webhooks."""
+        if self._webhook_client is None:
+            self._webhook_client = make_client(timeout=self.config.webhook_timeout_seconds)
+        box = SecretBox(self.config.webhook_secret_key)
+        return WebhookDeliverer(self.config, self.db_session, self._webhook_client, box, self.config.webhook_resolver)
+
     async def close_connections(self) -> None:
-        """Close the connections payguard's workers opened besides the engine's pool (see ``PaymentStatements``)."""
+        """Close the connections payguard's workers opened besides the engine's pool: statements, webhook client."""
         statements, self._statements, self._statements_known = self._statements, None, False
         if statements is not None:
             await statements.close()
+        client, self._webhook_client = self._webhook_client, None
+        if client is not None:
+            await client.aclose()
 
     async def disconnect_queue(self) -> None:
         """Close the queue payguard opened; an unreachable backend must not turn shutdown into a crash."""

@@ -10,8 +10,9 @@ from litestar_payguard.jobs.cleanup import expire_stale_payments
 from litestar_payguard.jobs.idempotency import purge_idempotency_keys
 from litestar_payguard.jobs.payments import process_payment, process_refund, reconcile
 from litestar_payguard.jobs.sessions import expire_sessions
-from litestar_payguard.jobs.webhooks import EVENT_PURGE_CRON, purge_events
+from litestar_payguard.jobs.webhooks import EVENT_PURGE_CRON, deliver_webhook, purge_events, sweep_webhooks
 from litestar_payguard.services.pending import RUN_TIMEOUT_SECONDS
+from litestar_payguard.services.webhooks import sweep_cron
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = (
     "FUNCTIONS",
     "cron_jobs",
+    "deliver_webhook",
     "expire_sessions",
     "expire_stale_payments",
     "process_payment",
@@ -28,9 +30,11 @@ __all__ = (
     "purge_events",
     "purge_idempotency_keys",
     "reconcile",
+    "sweep_webhooks",
 )
 
 FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (
+    deliver_webhook,
     expire_sessions,
     expire_stale_payments,
     process_payment,
@@ -38,6 +42,7 @@ FUNCTIONS: tuple[Callable[..., Awaitable[Any]], ...] = (
     purge_events,
     purge_idempotency_keys,
     reconcile,
+    sweep_webhooks,
 )
 """Every task function a payguard worker runs."""
 
@@ -51,4 +56,5 @@ def cron_jobs(config: PayGuardConfig) -> list[CronJob[Any]]:
         CronJob(purge_events, cron=EVENT_PURGE_CRON, timeout=600),
         # Short: a worker dying mid-run keeps the fixed cron key busy (so skips the next ticks) until it times out.
         CronJob(reconcile, cron=config.reconcile_cron, timeout=30),
+        CronJob(sweep_webhooks, cron=sweep_cron(config.webhook_sweep_seconds), timeout=60),
     ]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from litestar_payguard.jobs.batches import in_batches
-from litestar_payguard.services.webhooks import EVENT_PURGE_BATCH_SIZE, purge_old_events
+from litestar_payguard.services.dispatch import Dispatcher
+from litestar_payguard.services.webhooks import EVENT_PURGE_BATCH_SIZE, WebhookSweeper, purge_old_events
 
 if TYPE_CHECKING:
     from litestar_payguard.runtime import PayGuard
 
-__all__ = ("EVENT_PURGE_CRON", "purge_events")
+__all__ = ("EVENT_PURGE_CRON", "deliver_webhook", "purge_events", "sweep_webhooks")
 
 EVENT_PURGE_CRON = "23 3 * * *"
 """When the events past their retention are purged: daily, at a quiet hour."""
@@ -31,3 +33,27 @@ async def purge_events(ctx: dict[str, Any]) -> int:
         EVENT_PURGE_BATCH_SIZE,
         lambda db: purge_old_events(db, now=now, retention=retention, batch_size=EVENT_PURGE_BATCH_SIZE),
     )
+
+
+async def deliver_webhook(ctx: dict[str, Any], *, delivery_id: str) -> str | None:
+    """Make the delivery's next attempt if it is due, and enqueue the one after it.
+
+    Returns:
+        The delivery's status afterwards.
+    """
+    payguard: PayGuard = ctx["payguard"]
+    step = await payguard.webhook_deliverer().deliver(UUID(delivery_id))
+    if step.next_at is not None:
+        await Dispatcher(payguard.queue, payguard.config).webhook_delivery(UUID(delivery_id), step.next_at)
+    return None if step.status is None else step.status.value
+
+
+async def sweep_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
+    """Fan out new events into deliveries, and hand out due deliveries whose job was lost.
+
+    Returns:
+        Events fanned out, deliveries created, and due deliveries handed out again.
+    """
+    payguard: PayGuard = ctx["payguard"]
+    done = await WebhookSweeper(payguard.config, payguard.db_session, Dispatcher(payguard.queue, payguard.config)).run()
+    return {"events": done.events, "created": done.created, "handedOut": done.handed_out}

@@ -23,7 +23,10 @@ from litestar_payguard.services.webhooks.inbound import (
     InvalidEventIdError,
     WebhookTooOldError,
 )
+from litestar_payguard.services.webhooks.outbound import SecretBox, make_client
+from litestar_payguard.services.webhooks.outbound.deliver import WebhookDeliverer
 from litestar_payguard.services.webhooks.outbound.endpoint_state import cancel_pending_deliveries, disable_endpoint
+from litestar_payguard.services.webhooks.outbound.sweep import SweepResult, WebhookSweeper, sweep_cron
 from litestar_payguard.services.webhooks.registry import (
     WebhookEndpointNotFoundError,
     WebhookEndpointService,
@@ -42,13 +45,19 @@ __all__ = (
     "GatewayNotFoundError",
     "GatewayWebhookService",
     "InvalidEventIdError",
+    "SecretBox",
+    "SweepResult",
+    "WebhookDeliverer",
     "WebhookEndpointNotFoundError",
     "WebhookEndpointService",
+    "WebhookSweeper",
     "WebhookTooOldError",
     "cancel_pending_deliveries",
     "disable_endpoint",
     "event_type_names",
+    "make_client",
     "matches",
     "purge_old_events",
+    "sweep_cron",
     "validate_filters",
 )
