@@ -11,6 +11,7 @@ from litestar_payguard.controllers.payments import MerchantPaymentController
 from litestar_payguard.controllers.pending import PendingController
 from litestar_payguard.controllers.refunds import MerchantRefundController, PaymentRefundController
 from litestar_payguard.controllers.sessions import SessionController
+from litestar_payguard.controllers.webhook_deliveries import WebhookDeliveryController, WebhookEndpointActionController
 from litestar_payguard.controllers.webhook_endpoints import WebhookEndpointController
 from litestar_payguard.controllers.webhooks import GatewayWebhookController
 
@@ -27,5 +28,7 @@ __all__ = (
     "PaymentRefundController",
     "PendingController",
     "SessionController",
+    "WebhookDeliveryController",
+    "WebhookEndpointActionController",
     "WebhookEndpointController",
 )

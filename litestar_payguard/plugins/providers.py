@@ -26,7 +26,12 @@ from litestar_payguard.services.pending import CleanupService, PendingPaymentSer
 from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
-from litestar_payguard.services.webhooks import EventService, GatewayWebhookService, WebhookEndpointService
+from litestar_payguard.services.webhooks import (
+    EventService,
+    GatewayWebhookService,
+    WebhookDeliveryService,
+    WebhookEndpointService,
+)
 
 __all__ = ("build_dependencies",)
 
@@ -64,6 +69,10 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         "payguard_webhook_endpoints": (
             merchant,
             lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),
+        ),
+        "payguard_webhook_deliveries": (
+            merchant,
+            lambda db, who, _: WebhookDeliveryService(db, config, who.merchant_id, dispatcher),
         ),
         "payguard_events": (merchant, lambda db, who, _: EventService(db, config, who.merchant_id)),
         "payguard_pending": (principal, lambda db, who, _: PendingPaymentService(db, config, who)),

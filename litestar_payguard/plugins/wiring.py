@@ -21,6 +21,8 @@ from litestar_payguard.controllers import (
     PaymentRefundController,
     PendingController,
     SessionController,
+    WebhookDeliveryController,
+    WebhookEndpointActionController,
     WebhookEndpointController,
 )
 from litestar_payguard.exceptions import ImproperConfigurationError
@@ -49,6 +51,8 @@ PUBLIC_CONTROLLERS: dict[type[Controller], Caller] = {
     PaymentRefundController: Caller.MERCHANT,
     MerchantRefundController: Caller.MERCHANT,
     WebhookEndpointController: Caller.MERCHANT,
+    WebhookEndpointActionController: Caller.MERCHANT,
+    WebhookDeliveryController: Caller.MERCHANT,
     EventTypeController: Caller.MERCHANT,
     EventController: Caller.MERCHANT,
     GatewayWebhookController: Caller.GATEWAY,

@@ -1,6 +1,6 @@
 """msgspec schemas of requests and responses (camelCase on the wire)."""
 
-from litestar_payguard.models import PaymentStatus
+from litestar_payguard.models import DeliveryStatus, PaymentStatus
 from litestar_payguard.schemas.payments import Payment, PaymentBrief
 from litestar_payguard.schemas.sessions import (
     ActiveSession,
@@ -17,6 +17,7 @@ from litestar_payguard.schemas.sessions import (
 __all__ = (
     "ActiveSession",
     "AttemptSummary",
+    "DeliveryStatus",
     "Interruption",
     "Payment",
     "PaymentBrief",

@@ -1,5 +1,11 @@
 """Webhooks: the gateway's inbound events, and the outbound ones payguard sends to merchants' endpoints."""
 
+from litestar_payguard.services.webhooks.deliveries import (
+    DeliveryFilter,
+    DeliveryNotFoundError,
+    DeliveryNotRetryableError,
+    WebhookDeliveryService,
+)
 from litestar_payguard.services.webhooks.event_types import (
     ENDPOINT_DISABLED,
     EVENT_TYPES,
@@ -37,6 +43,9 @@ __all__ = (
     "EVENT_PURGE_BATCH_SIZE",
     "EVENT_TYPES",
     "TEST_EVENT",
+    "DeliveryFilter",
+    "DeliveryNotFoundError",
+    "DeliveryNotRetryableError",
     "EventFilter",
     "EventNotFoundError",
     "EventService",
@@ -48,6 +57,7 @@ __all__ = (
     "SecretBox",
     "SweepResult",
     "WebhookDeliverer",
+    "WebhookDeliveryService",
     "WebhookEndpointNotFoundError",
     "WebhookEndpointService",
     "WebhookSweeper",
