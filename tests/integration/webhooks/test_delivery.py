@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+from ipaddress import IPv4Address
 from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import select
 
 from litestar_payguard.clock import SystemClock
 from litestar_payguard.models import AttemptErrorKind, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from litestar_payguard.webhooks import verify
+from litestar_payguard.schemas.webhooks import WebhookTest
+from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.webhooks import WebhookVerificationError, verify
 from tests.integration.conftest import ClientFactory, payguard_of
-from tests.integration.webhooks.outbound import ACME, EVENTS, create_endpoint, record_event, seed_merchants
+from tests.integration.webhooks.outbound import (
+    ACME,
+    ENDPOINTS,
+    EVENTS,
+    create_endpoint,
+    keyed,
+    record_event,
+    seed_merchants,
+)
 from tests.integration.webhooks.receiver import Answer, Receiver, receiver
 from tests.support import eventually
 
@@ -142,3 +154,77 @@ async def test_a_receiver_that_does_not_answer_in_time_is_a_timeout(client_for: 
             assert found is not None
             assert found.status is DeliveryStatus.PENDING
             assert found.next_attempt_at is not None
+
+
+async def test_a_rotation_signs_with_both_secrets_during_the_grace_and_with_one_after(
+    client_for: ClientFactory,
+) -> None:
+    async with client_for(**FAST) as client:
+        merchants = await seed_merchants(client)
+        with receiver() as rx:
+            endpoint = await create_endpoint(client, url=rx.url)
+            rotate = f"{ENDPOINTS}/{endpoint['id']}/rotate-secret"
+            rotated = (await client.post(rotate, json={"graceSeconds": 60}, headers=keyed())).json()
+            await record_event(client, CLOCK, merchants["acme"], "payment.succeeded")
+            await received(rx)
+            during = rx.received[0]
+            assert len(during.headers["webhook-signature"].split()) == 2
+            verify(during.body, during.headers, endpoint["secret"])  # the old secret still verifies
+            verify(during.body, during.headers, rotated["secret"])  # and the new one
+
+            newest = (await client.post(rotate, json={"graceSeconds": 0}, headers=keyed())).json()
+            await record_event(client, CLOCK, merchants["acme"], "payment.failed")
+            await received(rx, 2)
+            after = rx.received[1]
+            assert len(after.headers["webhook-signature"].split()) == 1
+            verify(after.body, after.headers, newest["secret"])
+            with pytest.raises(WebhookVerificationError):
+                verify(after.body, after.headers, rotated["secret"])
+
+
+async def test_a_body_over_the_limit_is_sent_thin_with_where_to_fetch_the_event(client_for: ClientFactory) -> None:
+    async with client_for(**FAST, webhook_max_body_bytes=1024) as client:
+        merchants = await seed_merchants(client)
+        with receiver() as rx:
+            endpoint = await create_endpoint(client, url=rx.url)
+            async with payguard_of(client.app).db_session() as db:
+                event = Outbox(db, CLOCK).record(
+                    merchant_id=merchants["acme"],
+                    type="payment.succeeded",
+                    subject_id=UUID(endpoint["id"]),
+                    payload=WebhookTest(endpoint_id=UUID(endpoint["id"]), message="x" * 5000),
+                    at=CLOCK.now(),
+                )
+                await db.flush()
+                event_id = event.id
+                await db.commit()
+            await received(rx)
+
+            body = rx.received[0].body
+            assert len(body) <= 1024
+            sent = verify(body, rx.received[0].headers, endpoint["secret"])
+            assert sent.data == {"id": endpoint["id"], "thin": True, "url": f"/payguard/v1/events/{event_id}"}
+            full = await client.get(f"{EVENTS}/{event_id}", headers=ACME)
+            assert full.json()["data"]["message"] == "x" * 5000
+
+
+async def test_a_target_that_turned_private_fails_its_attempt_as_blocked(client_for: ClientFactory) -> None:
+    names = {"hooks.example": "127.0.0.1"}
+
+    async def resolver(host: str, port: int) -> list[IPv4Address]:
+        return [IPv4Address(names.get(host, "127.0.0.1"))]
+
+    async with client_for(**FAST, webhook_resolver=resolver) as client:
+        merchants = await seed_merchants(client)
+        endpoint = await create_endpoint(client, url="http://hooks.example:9/hooks")  # allowed: the loopback list
+        names["hooks.example"] = "10.0.0.7"  # its DNS now points into a private network
+        await record_event(client, CLOCK, merchants["acme"], "payment.succeeded")
+
+        async def logged() -> list[WebhookAttempt]:
+            return await attempts(client)
+
+        [attempt] = await eventually(logged)
+        assert attempt.error_kind is AttemptErrorKind.BLOCKED_TARGET
+        assert "10.0.0.7" in (attempt.error_detail or "")
+        assert attempt.response_status is None
+        assert endpoint["secret"] not in (attempt.error_detail or "")
