@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.models.schema_check import missing_schema
 from litestar_payguard.problems import is_infrastructure_error
+from litestar_payguard.services.webhooks import SecretBox
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -86,10 +87,14 @@ async def warn_without_worker(payguard: PayGuard) -> bool:
 
 
 def startup_checks(payguard: PayGuard) -> Callable[[Litestar], Awaitable[None]]:
-    """The ``on_startup`` hook running both checks (after every lifespan, so after the host's ``create_all``)."""
+    """The ``on_startup`` hook running the checks (after every lifespan, so after the host's ``create_all``).
+
+    It also warns once when webhook signing secrets are stored unencrypted (no ``webhook_secret_key``).
+    """
 
     async def run(_: Litestar) -> None:
         await check_schema(payguard)
         await warn_without_worker(payguard)
+        SecretBox(payguard.config.webhook_secret_key).log_plaintext_warning(logger)
 
     return run

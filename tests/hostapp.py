@@ -8,6 +8,7 @@ them as the schemes ``customerHeader`` and ``adminRole``). The CLI tests start w
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -171,6 +172,10 @@ async def host_failing_checkout(plan: Plan, payguard_sessions: NamedDependency[S
     return session
 
 
+TEST_WEBHOOK_SECRET_KEY = base64.b64encode(bytes(range(32))).decode()
+"""The test host's key for webhook signing secrets at rest (a fixed one: tests are not secret)."""
+
+
 async def loopback_resolver(host: str, port: int) -> list[IPv4Address | IPv6Address]:
     """Resolve every host name to 127.0.0.1 (IP literals stand for themselves), without DNS."""
     del port
@@ -208,6 +213,8 @@ def create_app(
         # Every webhook target name the tests use is this machine: nothing a test registers can reach further.
         "webhook_resolver": loopback_resolver,
         "webhook_allowed_networks": ("127.0.0.0/8", "::1/128"),
+        # Signing secrets are sealed in every test, as in a production deployment.
+        "webhook_secret_key": TEST_WEBHOOK_SECRET_KEY,
     }
     settings.update(overrides)
     return Litestar(

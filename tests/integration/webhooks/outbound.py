@@ -13,8 +13,10 @@ from litestar_payguard import MerchantService
 from litestar_payguard.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from litestar_payguard.schemas.webhooks import WebhookTest
 from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.webhooks.outbound import SecretBox, is_sealed
 from litestar_payguard.testing import ManualClock
-from tests.integration.conftest import Client, payguard_of
+from tests.hostapp import TEST_WEBHOOK_SECRET_KEY
+from tests.integration.conftest import Client, Store, payguard_of
 
 ENDPOINTS = "/payguard/v1/webhook-endpoints"
 EVENTS = "/payguard/v1/events"
@@ -93,3 +95,18 @@ async def set_disabled_reason(client: Client, endpoint_id: str, reason: str) -> 
         endpoint = await db.get_one(WebhookEndpoint, UUID(endpoint_id))
         endpoint.disabled_reason = reason
         await db.commit()
+
+
+async def stored_secrets(store: Store) -> tuple[str, str | None]:
+    """The first endpoint's current and previous secrets as stored, opened with the test host's key.
+
+    Each stored value is sealed: the signing secret is never in the table as it is.
+    """
+    row = (await store.rows("SELECT id, secret, previous_secret FROM payguard_webhook_endpoint"))[0]
+    box, raw = SecretBox(TEST_WEBHOOK_SECRET_KEY), row["id"]
+    endpoint_id = UUID(bytes=raw) if isinstance(raw, bytes) else UUID(str(raw))  # SQLite keeps the 16 bytes
+    opened = []
+    for value in (row["secret"], row["previous_secret"]):
+        assert value is None or is_sealed(value), "a signing secret stored as it is"
+        opened.append(None if value is None else box.unseal(value, context=str(endpoint_id)))
+    return str(opened[0]), opened[1]

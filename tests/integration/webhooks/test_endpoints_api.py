@@ -25,6 +25,7 @@ from tests.integration.webhooks.outbound import (
     record_event,
     seed_merchants,
     set_disabled_reason,
+    stored_secrets,
 )
 
 
@@ -100,8 +101,9 @@ async def test_another_merchants_endpoint_is_not_found_by_any_route(client: Clie
     assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [
         (404, "WEBHOOK_ENDPOINT_NOT_FOUND")
     ] * len(answers)
-    row = (await store.rows("SELECT description, secret, deleted_at FROM payguard_webhook_endpoint"))[0]
-    assert (row["description"], row["secret"], row["deleted_at"]) == (None, theirs["secret"], None)
+    row = (await store.rows("SELECT description, deleted_at FROM payguard_webhook_endpoint"))[0]
+    assert (row["description"], row["deleted_at"]) == (None, None)
+    assert (await stored_secrets(store))[0] == theirs["secret"]
 
 
 async def test_the_merchant_api_needs_its_credentials(client: Client, store: Store) -> None:
@@ -289,8 +291,7 @@ async def test_rotation_returns_a_new_secret_and_keeps_the_old_one_for_the_grace
     assert new["secret"] != created["secret"]
     assert len(secret_key(new["secret"])) == 32
     assert new["previousSecretExpiresAt"].startswith((clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S"))
-    row = (await store.rows("SELECT secret, previous_secret FROM payguard_webhook_endpoint"))[0]
-    assert (row["secret"], row["previous_secret"]) == (new["secret"], created["secret"])
+    assert await stored_secrets(store) == (new["secret"], created["secret"])
     assert (await client.get(f"{path}/secret", headers=ACME)).json() == new
 
     clock.advance(86_401)
@@ -299,8 +300,7 @@ async def test_rotation_returns_a_new_secret_and_keeps_the_old_one_for_the_grace
     assert short["previousSecretExpiresAt"].startswith((clock.now() + timedelta(seconds=60)).isoformat()[:19])
     at_once = (await client.post(f"{path}/rotate-secret", json={"graceSeconds": 0}, headers=keyed())).json()
     assert at_once["previousSecretExpiresAt"] is None
-    row = (await store.rows("SELECT secret, previous_secret FROM payguard_webhook_endpoint"))[0]
-    assert (row["secret"], row["previous_secret"]) == (at_once["secret"], None)
+    assert await stored_secrets(store) == (at_once["secret"], None)
 
 
 @pytest.mark.parametrize("grace", [-1, 604_801, "60", 1.5])
@@ -315,7 +315,7 @@ async def test_a_grace_outside_0_to_7_days_is_refused_and_the_secret_kept(
     )
 
     assert (response.status_code, response.json()["code"]) == (422, "VALIDATION_FAILED")
-    assert await store.scalar("SELECT secret FROM payguard_webhook_endpoint") == created["secret"]
+    assert (await stored_secrets(store))[0] == created["secret"]
 
 
 async def test_a_post_replayed_with_its_idempotency_key_gets_the_first_answer_and_changes_nothing(
@@ -338,7 +338,7 @@ async def test_a_post_replayed_with_its_idempotency_key_gets_the_first_answer_an
     rotated = await client.post(path, json={"graceSeconds": 10}, headers=rotate)
     again = await client.post(path, json={"graceSeconds": 10}, headers=rotate)
     assert again.content == rotated.content
-    assert await store.scalar("SELECT secret FROM payguard_webhook_endpoint") == rotated.json()["secret"]
+    assert (await stored_secrets(store))[0] == rotated.json()["secret"]
 
 
 @ON_BOTH_DATABASES

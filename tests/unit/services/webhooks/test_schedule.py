@@ -6,9 +6,11 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from croniter import croniter
 from hypothesis import given
 from hypothesis import strategies as st
 
+from litestar_payguard.services.webhooks import sweep_cron
 from litestar_payguard.services.webhooks.outbound.schedule import attempts_allowed, retry_after_delay, retry_delay
 
 LIVE = (60, 300, 1800, 7200)
@@ -60,3 +62,11 @@ def test_no_attempt_before_the_first_is_an_error() -> None:
 )
 def test_retry_after_is_held_between_the_schedule_and_twice_it(header: str | None, expected: int) -> None:
     assert retry_after_delay(timedelta(seconds=60), header, NOW) == timedelta(seconds=expected)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cron"), [(30, "* * * * * */30"), (1, "* * * * * */1"), (0.5, "* * * * * */1"), (300, "*/5 * * * *")]
+)
+def test_the_sweep_runs_every_so_many_seconds(seconds: float, cron: str) -> None:
+    assert sweep_cron(seconds) == cron
+    assert croniter.is_valid(cron)
