@@ -140,7 +140,7 @@ class WebhookDeliveryService:
         statement = self._mine().where(WebhookDelivery.id == key)
         delivery: WebhookDelivery | None = None
         if key is not None:
-            delivery = await self._db.scalar(statement.with_for_update() if lock else statement)
+            delivery = await self._db.scalar(statement.with_for_update(of=WebhookDelivery) if lock else statement)
         if delivery is None:
             msg = f"No webhook delivery {delivery_id}."
             raise DeliveryNotFoundError(msg)

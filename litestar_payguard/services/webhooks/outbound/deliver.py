@@ -30,7 +30,7 @@ from litestar_payguard.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, record_attempt
+from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, lock_delivery, record_attempt
 from litestar_payguard.services.webhooks.outbound.payload import delivery_body, delivery_headers
 from litestar_payguard.services.webhooks.outbound.targets import (
     check_url,
@@ -101,17 +101,12 @@ class WebhookDeliverer:
     async def _take(self, delivery_id: UUID, *, manual: bool) -> Attempt | Step:
         now = self._config.clock.now()
         async with self._db_sessions() as db:
-            delivery = await db.scalar(
-                select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
-            )
-            if delivery is None:
+            locked = await lock_delivery(db, delivery_id)
+            if locked is None:
                 return Step(None)
+            delivery, endpoint = locked
             if (why_not := _not_now(delivery, now, manual=manual)) is not None:
                 return why_not
-            endpoint = await db.scalar(
-                select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id).with_for_update()
-            )
-            assert endpoint is not None
             if not endpoint.enabled or endpoint.deleted_at is not None:
                 delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED, None
                 await db.commit()

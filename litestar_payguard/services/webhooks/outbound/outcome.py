@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.services.webhooks.outbound.transport import SendResult
 
-__all__ = ("GONE_REASON", "SAFE_RESPONSE_HEADERS", "Attempt", "Step", "record_attempt")
+__all__ = ("GONE_REASON", "SAFE_RESPONSE_HEADERS", "Attempt", "Step", "lock_delivery", "record_attempt")
 
 SAFE_RESPONSE_HEADERS = frozenset(
     {"content-type", "content-length", "date", "retry-after", "server", "x-request-id", "request-id", "via"}
@@ -80,19 +80,30 @@ class Step:
     next_at: datetime | None = None
 
 
+async def lock_delivery(db: AsyncSession, delivery_id: UUID) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
+    """Lock a delivery and its endpoint, the endpoint first.
+
+    Everything that changes deliveries locks in this order (an endpoint disabled, deleted or changed cancels its
+    pending deliveries under the endpoint's lock), so two transactions never wait for each other in a ring.
+    """
+    endpoint_id = await db.scalar(select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id))
+    if endpoint_id is None:
+        return None
+    endpoint = await db.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).with_for_update())
+    delivery = await db.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
+    if endpoint is None or delivery is None:
+        return None
+    return delivery, endpoint
+
+
 async def record_attempt(
     db: AsyncSession, config: PayGuardConfig, attempt: Attempt, result: SendResult, now: datetime
 ) -> Step:
     """Store the attempt and apply its outcome to the delivery and the endpoint; the caller commits."""
+    locked = await lock_delivery(db, attempt.delivery_id)
+    assert locked is not None  # deliveries are never deleted while their events are kept
+    delivery, endpoint = locked
     db.add(_attempt_row(attempt, result, now))
-    delivery = await db.scalar(
-        select(WebhookDelivery).where(WebhookDelivery.id == attempt.delivery_id).with_for_update()
-    )
-    endpoint = await db.scalar(
-        select(WebhookEndpoint).where(WebhookEndpoint.id == attempt.endpoint_id).with_for_update()
-    )
-    assert delivery is not None
-    assert endpoint is not None
     if delivery.lease_until != attempt.lease_until:  # the lease ran out and another attempt took it over
         return Step(delivery.status, delivery.next_attempt_at)
     delivery.lease_until = None
