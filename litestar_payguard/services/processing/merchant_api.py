@@ -20,13 +20,10 @@ from litestar_payguard.services.gateway_modes import merchant_gateway
 from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned, owner_filter
 from litestar_payguard.services.processing.attention import resolve_by_hand
+from litestar_payguard.services.scoped import MerchantScoped
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.schemas.merchant import PaymentCreate
-    from litestar_payguard.services.dispatch import Dispatcher
 
 __all__ = (
     "MerchantPaymentService",
@@ -70,25 +67,10 @@ class PaymentFilter:
     """Exclusive."""
 
 
-class MerchantPaymentService:
-    """Creates, reads and lists a merchant's payments.
+class MerchantPaymentService(MerchantScoped):
+    """Creates, reads and lists a merchant's payments."""
 
-    Args:
-        db: The database session to work in (flushed, never committed).
-        config: payguard's configuration.
-        merchant_id: The merchant the service acts for.
-        dispatcher: Enqueues the processing after the commit; without one, the reconciler picks it up.
-    """
-
-    __slots__ = ("_config", "_db", "_dispatcher", "_merchant_id")
-
-    def __init__(
-        self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID, dispatcher: Dispatcher | None = None
-    ) -> None:
-        self._db = db
-        self._config = config
-        self._merchant_id = merchant_id
-        self._dispatcher = dispatcher
+    __slots__ = ()
 
     async def create(self, data: PaymentCreate) -> Payment:
         """Add a pending payment, due for processing now, behind the pending-payment guard.

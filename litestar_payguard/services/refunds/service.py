@@ -14,13 +14,10 @@ from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned
 from litestar_payguard.services.refunds.ledger import publish_refund
+from litestar_payguard.services.scoped import MerchantScoped
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.schemas.merchant import RefundCreate
-    from litestar_payguard.services.dispatch import Dispatcher
 
 __all__ = (
     "PaymentNotRefundableError",
@@ -51,27 +48,13 @@ class RefundNotFoundError(NotFoundError):
     title = "Refund not found"
 
 
-class RefundService:
+class RefundService(MerchantScoped):
     """Admits and reads a merchant's refunds.
 
     Workers execute them (:mod:`~litestar_payguard.services.processing.refunds`).
-
-    Args:
-        db: The database session to work in (flushed, never committed).
-        config: payguard's configuration.
-        merchant_id: The merchant the service acts for.
-        dispatcher: Enqueues the processing after the commit; without one, the reconciler picks it up.
     """
 
-    __slots__ = ("_config", "_db", "_dispatcher", "_merchant_id")
-
-    def __init__(
-        self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID, dispatcher: Dispatcher | None = None
-    ) -> None:
-        self._db = db
-        self._config = config
-        self._merchant_id = merchant_id
-        self._dispatcher = dispatcher
+    __slots__ = ()
 
     async def create(self, payment_id: str | UUID, data: RefundCreate) -> Refund:
         """Admit a refund of the payment, due for processing now.

@@ -30,15 +30,12 @@ from litestar_payguard.schemas.webhook_deliveries import (
 from litestar_payguard.schemas.webhooks import WebhookTest
 from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
+from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import TEST_EVENT
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from litestar_payguard.config import PayGuardConfig
-    from litestar_payguard.services.dispatch import Dispatcher
 
 __all__ = ("DeliveryFilter", "DeliveryNotFoundError", "DeliveryNotRetryableError", "WebhookDeliveryService")
 
@@ -69,25 +66,10 @@ class DeliveryFilter:
     created_to: datetime | None = None
 
 
-class WebhookDeliveryService:
-    """A merchant's webhook deliveries.
+class WebhookDeliveryService(MerchantScoped):
+    """A merchant's webhook deliveries."""
 
-    Args:
-        db: The database session to work in (flushed, never committed).
-        config: payguard's configuration.
-        merchant_id: The merchant the service acts for.
-        dispatcher: Enqueues manual attempts after the commit; without one, the sweep hands them out.
-    """
-
-    __slots__ = ("_config", "_db", "_dispatcher", "_merchant_id")
-
-    def __init__(
-        self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID, dispatcher: Dispatcher | None = None
-    ) -> None:
-        self._db = db
-        self._config = config
-        self._merchant_id = merchant_id
-        self._dispatcher = dispatcher
+    __slots__ = ()
 
     def _mine(self) -> Select[tuple[WebhookDelivery]]:
         """The merchant's deliveries (through their endpoints)."""

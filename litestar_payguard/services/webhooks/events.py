@@ -15,12 +15,12 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import OutboxEvent, WebhookAttempt, WebhookDelivery
 from litestar_payguard.schemas.webhooks import Event, EventPage, EventType, EventTypeList, event_view
 from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
+from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import EVENT_TYPES, WILDCARD
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from litestar_payguard.config import PayGuardConfig
 
 __all__ = (
     "EVENT_PURGE_BATCH_SIZE",
@@ -53,21 +53,10 @@ class EventFilter:
     """Exclusive."""
 
 
-class EventService:
-    """Reads a merchant's events.
+class EventService(MerchantScoped):
+    """Reads a merchant's events."""
 
-    Args:
-        db: The database session to work in.
-        config: payguard's configuration.
-        merchant_id: The merchant the service acts for.
-    """
-
-    __slots__ = ("_config", "_db", "_merchant_id")
-
-    def __init__(self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID) -> None:
-        self._db = db
-        self._config = config
-        self._merchant_id = merchant_id
+    __slots__ = ()
 
     @staticmethod
     def event_types() -> EventTypeList:

@@ -14,6 +14,7 @@ from litestar_payguard.models import Merchant, WebhookEndpoint
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.webhooks import WebhookEndpointPage, WebhookSecret, endpoint_view
 from litestar_payguard.services.paging import encode_cursor, page_after
+from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import validate_filters
 from litestar_payguard.services.webhooks.outbound import (
     SecretBox,
@@ -44,7 +45,7 @@ class WebhookEndpointNotFoundError(NotFoundError):
     title = "Webhook endpoint not found"
 
 
-class WebhookEndpointService:
+class WebhookEndpointService(MerchantScoped):
     """A merchant's webhook endpoints.
 
     Args:
@@ -53,12 +54,10 @@ class WebhookEndpointService:
         merchant_id: The merchant the service acts for.
     """
 
-    __slots__ = ("_box", "_config", "_db", "_merchant_id")
+    __slots__ = ("_box",)
 
     def __init__(self, db: AsyncSession, config: PayGuardConfig, merchant_id: UUID) -> None:
-        self._db = db
-        self._config = config
-        self._merchant_id = merchant_id
+        super().__init__(db, config, merchant_id)
         self._box = SecretBox(config.webhook_secret_key)
 
     async def create(self, data: WebhookEndpointCreate) -> tuple[WebhookEndpoint, str]:
