@@ -82,6 +82,9 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         on_payment_succeeded=fulfil_order,
         test_gateway=test_gateway,
         live_gateway=live_gateway,
+        # The demo merchant (test mode) may register receivers on this machine, and sees events within seconds.
+        webhook_allowed_networks=("127.0.0.0/8", "::1/128"),
+        webhook_sweep_seconds=2,
     ).with_env()
     signer = TokenSigner(settings.token_secret or secrets.token_hex(32), settings.admins)
 

@@ -28,7 +28,6 @@ from litestar_payguard.services.webhooks import (
     DeliveryNotRetryableError,
     WebhookDeliveryService,
     WebhookEndpointNotFoundError,
-    WebhookEndpointService,
 )
 
 __all__ = ("WebhookDeliveryController", "WebhookEndpointActionController")
@@ -97,14 +96,10 @@ class WebhookEndpointActionController(Controller):
         responses=problem_responses(WebhookEndpointNotFoundError),
     )
     async def send_test(
-        self,
-        endpoint_id: FromPath[str],
-        payguard_webhook_endpoints: NamedDependency[WebhookEndpointService],
-        payguard_webhook_deliveries: NamedDependency[WebhookDeliveryService],
+        self, endpoint_id: FromPath[str], payguard_webhook_deliveries: NamedDependency[WebhookDeliveryService]
     ) -> TestSent:
         """Send a ``webhook.test`` event to this endpoint only (whatever its event types): 202."""
-        endpoint = await payguard_webhook_endpoints.get(endpoint_id)
-        return await payguard_webhook_deliveries.send_test(endpoint)
+        return await payguard_webhook_deliveries.send_test(endpoint_id)
 
     @post(
         "/{endpoint_id:str}/recover",
@@ -116,9 +111,11 @@ class WebhookEndpointActionController(Controller):
         self,
         endpoint_id: FromPath[str],
         data: JSONBody[Recovery],
-        payguard_webhook_endpoints: NamedDependency[WebhookEndpointService],
         payguard_webhook_deliveries: NamedDependency[WebhookDeliveryService],
     ) -> RecoveryQueued:
-        """Queue again every failed delivery of the endpoint created from ``since`` (until ``until``): 202."""
-        endpoint = await payguard_webhook_endpoints.get(endpoint_id)
-        return RecoveryQueued(queued=await payguard_webhook_deliveries.recover(endpoint, data.since, data.until))
+        """Queue again every failed delivery of the endpoint created from ``since`` (until ``until``): 202.
+
+        One service per route: Litestar resolves a route's dependencies concurrently, and two of them would share
+        one database session.
+        """
+        return RecoveryQueued(queued=await payguard_webhook_deliveries.recover(endpoint_id, data.since, data.until))

@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from litestar_payguard.testing.servers import Server
+from litestar_payguard.webhooks import verify
 from tests.e2e.conftest import DEMO, ROOT, free_port, process
+from tests.integration.webhooks.receiver import receiver
 
 
 def _login(client: httpx.Client, username: str) -> dict[str, str]:
@@ -206,3 +208,35 @@ def test_the_readme_demo_command_serves_the_shop(tmp_path: Path) -> None:
         created = client.post("/shop/checkout", json={"productId": "starter-monthly"}, headers=headers)
     assert created.status_code == 201
     assert created.json()["payment"]["amount"] == 900
+
+
+def test_the_demo_merchant_receives_its_events_on_a_local_endpoint(tmp_path: Path) -> None:
+    """docs/webhooks.md "Trying it with the demo": register a receiver on this machine, get signed events."""
+    port = free_port()
+    env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), "DATABASE_URL": "", "REDIS_URL": ""}
+    merchant = {"X-Api-Key": "key_test_demo", "X-Api-Secret": "secret_test_demo"}
+    with (
+        receiver() as rx,
+        process(
+            [*DEMO, "--port", str(port)], env=env, log=tmp_path / "demo.log", ready_url=f"http://127.0.0.1:{port}/"
+        ),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        created = client.post(
+            "/payguard/v1/webhook-endpoints", json={"url": rx.url, "eventTypes": ["session.*"]}, headers=merchant
+        )
+        assert created.status_code == 201, created.text
+        endpoint = created.json()
+        sent = client.post(f"/payguard/v1/webhook-endpoints/{endpoint['id']}/test", headers=merchant)
+        assert sent.status_code == 202, sent.text
+        token = client.post("/auth/login", json={"username": "dana"}).json()["accessToken"]
+        checkout = client.post(
+            "/shop/checkout", json={"productId": "pro-monthly"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert checkout.status_code == 201, checkout.text
+
+        deadline = time.monotonic() + 30
+        while len(rx.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        types = sorted(verify(r.body, r.headers, endpoint["secret"]).type for r in rx.received)
+        assert types == ["session.created", "webhook.test"]

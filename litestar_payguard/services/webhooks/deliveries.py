@@ -32,6 +32,7 @@ from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
 from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import TEST_EVENT
+from litestar_payguard.services.webhooks.registry import WebhookEndpointService
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -157,9 +158,14 @@ class WebhookDeliveryService(MerchantScoped):
         await self._db.flush()
         return delivery
 
-    async def recover(self, endpoint: WebhookEndpoint, since: datetime, until: datetime | None) -> int:
-        """Queue again, as manual attempts, every failed delivery of the endpoint created in ``[since, until)``."""
+    async def recover(self, endpoint_id: str | UUID, since: datetime, until: datetime | None) -> int:
+        """Queue again, as manual attempts, every failed delivery of the endpoint created in ``[since, until)``.
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant.
+        """
         check_offsets(since=since, until=until)
+        endpoint = await self._endpoint(endpoint_id)
         statement = select(WebhookDelivery).where(
             WebhookDelivery.endpoint_id == endpoint.id,
             WebhookDelivery.status == DeliveryStatus.FAILED,
@@ -173,8 +179,13 @@ class WebhookDeliveryService(MerchantScoped):
         await self._db.flush()
         return len(failed)
 
-    async def send_test(self, endpoint: WebhookEndpoint) -> TestSent:
-        """Write a ``webhook.test`` event for the endpoint and queue its delivery at once."""
+    async def send_test(self, endpoint_id: str | UUID) -> TestSent:
+        """Write a ``webhook.test`` event for the endpoint and queue its delivery at once.
+
+        Raises:
+            WebhookEndpointNotFoundError: No such endpoint of this merchant.
+        """
+        endpoint = await self._endpoint(endpoint_id)
         now = self._config.clock.now()
         event = Outbox(self._db, self._config.clock).record(
             merchant_id=self._merchant_id,
@@ -191,6 +202,9 @@ class WebhookDeliveryService(MerchantScoped):
         await self._db.flush()
         self._enqueue(delivery)
         return TestSent(event_id=event.id, delivery_id=delivery.id)
+
+    async def _endpoint(self, endpoint_id: str | UUID) -> WebhookEndpoint:
+        return await WebhookEndpointService(self._db, self._config, self._merchant_id).get(endpoint_id)
 
     def _queue_manual(self, delivery: WebhookDelivery) -> None:
         now = self._config.clock.now()
