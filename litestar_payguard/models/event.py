@@ -22,6 +22,8 @@ class OutboxEvent(PayGuardModel):
     __table_args__ = (
         Index("ix_payguard_event_merchant_time", "merchant_id", "occurred_at"),
         Index("ix_payguard_event_fan_out", "fanned_out_at", "created_at"),
+        Index("ix_payguard_event_merchant_created", "merchant_id", "created_at"),  # GET /v1/events
+        Index("ix_payguard_event_created", "created_at"),  # the retention purge
     )
 
     merchant_id: Mapped[UUID | None] = mapped_column(ForeignKey("payguard_merchant.id", ondelete="RESTRICT"))
