@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from litestar_payguard import MerchantService
 from litestar_payguard.clock import SystemClock
@@ -37,6 +38,8 @@ from tests.support import Client, Store, payguard_of, serve
 EVENTS = 20
 IN_FLIGHT = 8
 """Attempts one endpoint may have in flight (the worker has more job slots than that)."""
+RETRYING = 10
+"""Events whose first attempt failed before Redis lost its data: their retries were jobs scheduled in it."""
 HELD_SECONDS = 3.0
 """How long the receiver holds each answer."""
 TIMEOUT_SECONDS = 5
@@ -69,7 +72,7 @@ async def _host(database_url: str, redis_server: Server, queue_name: str) -> Asy
         yield client
 
 
-async def _seed(client: Client, url: str) -> list[str]:
+async def _seed(client: Client, url: str, events: int = EVENTS) -> list[str]:
     """A test-mode merchant, its endpoint at ``url``, and its events (not fanned out yet); the events' ids."""
     async with payguard_of(client.app).db_session() as db:
         merchant = await MerchantService(db).ensure(
@@ -83,9 +86,14 @@ async def _seed(client: Client, url: str) -> list[str]:
         headers={**MERCHANT, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert response.status_code == 201, response.text
+    return await _record_events(client, merchant_id, events)
+
+
+async def _record_events(client: Client, merchant_id: UUID, events: int) -> list[str]:
+    """``events`` outbox events of the merchant, as the writers write them; their ids."""
     ids = []
     async with payguard_of(client.app).db_session() as db:
-        for _ in range(EVENTS):
+        for _ in range(events):
             subject = uuid.uuid4()
             event = Outbox(db, CLOCK).record(
                 merchant_id=merchant_id,
@@ -175,31 +183,61 @@ async def test_a_worker_killed_mid_delivery_loses_no_event_and_sends_none_more_t
     assert all(1 <= row["attempts"] <= 2 for row in attempts), attempts
 
 
+async def _retries_scheduled(env: dict[str, str], log: Path, store: Store, rx: Receiver, ids: list[str]) -> None:
+    """Run a CLI worker until each event's first attempt failed (a 500) and its retry is scheduled; stop it."""
+    with process(COMMAND, env=env, log=log) as worker:
+
+        async def all_failed_once() -> bool:
+            return len(rx.received) >= len(ids) and await store.count("payguard_webhook_attempt") >= len(ids)
+
+        await _until(all_failed_once, "every first attempt to fail", log, patience=30)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+    assert worker.returncode == 0, _text(log)
+    waiting = await store.count(
+        "payguard_webhook_delivery", "status = 'pending' AND attempts = 1 AND next_attempt_at > now()"
+    )
+    assert waiting == len(ids), _text(log)  # each one's next attempt is a job scheduled in Redis
+
+
+async def _drop_queued_jobs(client: Client, queue_name: str) -> tuple[int, int]:
+    """Drop this queue's data from Redis, as a Redis restarted without its data would (other tests' queues stay).
+
+    Returns:
+        How many jobs were queued and scheduled before, and how many after.
+    """
+    queue = payguard_of(client.app).queue
+    before = await queue.count("queued") + await queue.count("incomplete")
+    keys = [
+        key
+        for pattern in (f"saq:{queue_name}:*", f"saq:job:{queue_name}:*")
+        async for key in queue.redis.scan_iter(match=pattern)
+    ]
+    await queue.redis.delete(*keys)
+    return before, await queue.count("queued") + await queue.count("incomplete")
+
+
 async def test_deliveries_whose_queued_jobs_a_redis_restart_lost_all_arrive(
     tmp_path: Path, database_url: str, redis_server: Server, store: Store
 ) -> None:
     queue_name = f"payguard-whlost-{uuid.uuid4().hex[:8]}"
     env = _environment(database_url, redis_server, queue_name)
-    with receiver(Answer(204)) as rx:
+    with receiver(*[Answer(500)] * RETRYING, Answer(204)) as rx:
         async with _host(database_url, redis_server, queue_name) as client:
-            ids = await _seed(client, rx.url)
-            payguard = payguard_of(client.app)
-            swept = await sweep_webhooks({"payguard": payguard})  # the sweep job, no worker: jobs wait in Redis
-            queue = payguard.queue
-            queued = await queue.count("queued")
-            # Redis restarted without its data: this queue's jobs are gone (other tests' queues are left alone).
-            keys = [
-                key
-                for pattern in (f"saq:{queue_name}:*", f"saq:job:{queue_name}:*")
-                async for key in queue.redis.scan_iter(match=pattern)
-            ]
-            assert keys
-            await queue.redis.delete(*keys)
-            lost = await queue.count("queued")
-        # Each new delivery's job, and the same sweep's job for it (due now, held by no attempt): the lease decides.
-        assert (swept["created"], queued, lost) == (EVENTS, 2 * EVENTS, 0)
-        assert await _statuses(store) == dict.fromkeys(ids, "pending")
+            retrying = await _seed(client, rx.url, RETRYING)
+            await _retries_scheduled(env, tmp_path / "worker-1.log", store, rx, retrying)
+            # No worker now. New events are fanned out and their first attempts enqueued (the sweep job, run here).
+            merchant_id = (await store.rows("SELECT merchant_id FROM payguard_webhook_endpoint"))[0]["merchant_id"]
+            fresh = await _record_events(client, UUID(str(merchant_id)), EVENTS)
+            swept = await sweep_webhooks({"payguard": payguard_of(client.app)})
+            before, after = await _drop_queued_jobs(client, queue_name)
+        assert swept["created"] == EVENTS
+        assert (before >= RETRYING + EVENTS, after) == (True, 0), (before, after)
+        assert await _statuses(store) == dict.fromkeys(retrying + fresh, "pending")
 
-        await _finish_with_a_new_worker(env, tmp_path / "worker.log", store, ids)
+        await _finish_with_a_new_worker(env, tmp_path / "worker-2.log", store, retrying + fresh)
 
-    assert _figures(rx, ids) == {1: EVENTS}
+    counts = rx.by_id()
+    assert {event_id: counts.get(event_id) for event_id in retrying} == dict.fromkeys(retrying, 2)  # 500, then 204
+    assert {event_id: counts.get(event_id) for event_id in fresh} == dict.fromkeys(fresh, 1)
+    _figures(rx, retrying + fresh)
