@@ -1,0 +1,105 @@
+"""One SAQ worker process delivering payguard's outbound webhooks (driven by ``benchmarks.webhooks``).
+
+    python -m benchmarks.webhooks_worker <postgresql+asyncpg URL> <redis URL> <queue name> <concurrency> <key>
+
+It builds its :class:`PayGuard` with the driver's configuration (:func:`bench_config`), opens its database pool
+and HTTP client, prints ``ready``, then obeys one command a line on stdin, answering each with one JSON line:
+
+- ``go``: start a SAQ worker with payguard's functions and one cron job, the webhook sweep (every second);
+- ``stop``: stop it (running jobs finish); answers with the jobs it started, by function;
+- ``quit``: close everything and exit.
+
+The other cron jobs (reconciler, cleanups) are left out so that nothing but webhook work runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections import Counter
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from saq import CronJob, Worker
+from sqlalchemy import text
+
+from litestar_payguard import PayGuardConfig
+from litestar_payguard.gateways import SimulatedGateway
+from litestar_payguard.jobs import FUNCTIONS
+from litestar_payguard.jobs.webhooks import sweep_webhooks
+from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.webhooks import sweep_cron
+
+SWEEP_SECONDS = 1.0
+
+
+def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:
+    """The configuration both the driver and the worker use: receivers on 127.0.0.0/8, a sweep every second."""
+    return PayGuardConfig(
+        queue_url=redis_url,
+        queue_name=queue_name,
+        test_gateway=SimulatedGateway(delay_seconds=0),
+        webhook_allowed_networks=("127.0.0.0/8",),
+        webhook_secret_key=key,
+        webhook_sweep_seconds=SWEEP_SECONDS,
+        webhook_max_in_flight_per_endpoint=concurrency,
+    )
+
+
+async def main(database_url: str, redis_url: str, queue_name: str, concurrency: int, key: str) -> None:
+    logging.getLogger("saq").setLevel(logging.ERROR)
+    database = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=False)
+    config = bench_config(redis_url, queue_name, concurrency, key)
+    payguard = PayGuard(config, database)
+    await payguard.queue.connect()
+
+    async def warm(_: int) -> None:
+        async with payguard.db_session() as db:
+            await db.execute(text("SELECT 1"))
+            await asyncio.sleep(0.05)  # hold the connection, so each task opens one of its own
+
+    await asyncio.gather(*(warm(i) for i in range(concurrency + 1)))
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["payguard"] = payguard  # what jobs.worker.build_worker's start-up hook does
+
+    started: Counter[str] = Counter()
+
+    async def before_process(ctx: dict[str, Any]) -> None:
+        started[ctx["job"].function] += 1
+
+    worker: Worker[Any] | None = None
+    task: asyncio.Task[None] | None = None
+    print("ready", flush=True)
+    while True:
+        command = (await asyncio.to_thread(sys.stdin.readline)).split()
+        if not command or command[0] == "quit":
+            break
+        if command[0] == "go":
+            started.clear()
+            worker = Worker(
+                payguard.queue,
+                functions=list(FUNCTIONS),
+                cron_jobs=[CronJob(sweep_webhooks, cron=sweep_cron(SWEEP_SECONDS), timeout=60)],
+                concurrency=concurrency,
+                startup=startup,
+                before_process=before_process,
+            )
+            worker.SIGNALS = []
+            task = asyncio.create_task(worker.start())
+            print(json.dumps({"started": True}), flush=True)
+        elif command[0] == "stop":
+            assert worker is not None
+            assert task is not None
+            await worker.stop()
+            await task
+            print(json.dumps({"jobs": dict(started)}), flush=True)
+    await payguard.close_connections()
+    await payguard.queue.disconnect()
+    await database.get_engine().dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]))
