@@ -35,11 +35,12 @@ from typing import Any
 
 import httpx
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import func, select
 
 from benchmarks.common import RESULTS, ROOT, create_database, machine, servers
 from benchmarks.webhooks_worker import SWEEP_SECONDS, bench_config
 from litestar_payguard import MerchantService
-from litestar_payguard.models import OutboxEvent
+from litestar_payguard.models import DeliveryStatus, OutboxEvent, WebhookDelivery
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.schemas.webhooks import WebhookEndpointCreate, WebhookTest
 from litestar_payguard.services.outbox import Outbox
@@ -135,6 +136,23 @@ async def wait_for(receiver: Child, count: int, limit: float = 300.0) -> dict[st
     return dict(stats)
 
 
+async def recorded(payguard: PayGuard, limit: float = 60.0) -> None:
+    """Wait until no delivery is pending (every attempt recorded)."""
+    deadline = time.monotonic() + limit
+    while True:
+        async with payguard.db_session() as db:
+            pending = await db.scalar(
+                select(func.count())
+                .select_from(WebhookDelivery)
+                .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+            )
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{pending} deliveries still pending after {limit} s")
+        await asyncio.sleep(0.05)
+
+
 async def payguard_round(
     payguard: PayGuard, worker: Child, receiver: Child, merchant_id: uuid.UUID, count: int
 ) -> tuple[dict[str, float], list[bytes]]:
@@ -143,7 +161,9 @@ async def payguard_round(
     await asyncio.sleep(0.5)  # the worker is up and waiting on the queue
     committed, bodies = await commit_events(payguard, merchant_id, count)
     stats = await wait_for(receiver, count)
-    jobs = worker.ask("stop")["jobs"]
+    await recorded(payguard)  # stopping cancels attempts still recording, and their leases would block the next round
+    stopped = worker.ask("stop")
+    jobs = stopped["jobs"]
     stats = receiver.ask("stats")
     if stats["distinct"] != count or stats["count"] != count:
         raise SystemExit(f"payguard: {stats['count']} requests for {stats['distinct']} of {count} events")
@@ -154,6 +174,10 @@ async def payguard_round(
         "to_first_s": stats["first"] - committed,
         "to_last_s": total,
         "deliver_jobs": jobs.get("deliver_webhook", 0),
+        "phases": {
+            phase: {"calls": calls, "ms_each": 1000 * seconds / calls}
+            for phase, (calls, seconds) in stopped["phases"].items()
+        },
     }, bodies
 
 
@@ -184,6 +208,7 @@ async def fan_out_round(payguard: PayGuard, worker: Child, receiver: Child, merc
     await asyncio.sleep(0.5)
     committed, _ = await commit_events(payguard, merchant_id, 1)
     stats = await wait_for(receiver, FAN_OUT)
+    await recorded(payguard)
     worker.ask("stop")
     return {"to_first_s": stats["first"] - committed, "to_last_s": stats["last"] - committed}
 

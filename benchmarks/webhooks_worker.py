@@ -6,7 +6,8 @@ It builds its :class:`PayGuard` with the driver's configuration (:func:`bench_co
 and HTTP client, prints ``ready``, then obeys one command a line on stdin, answering each with one JSON line:
 
 - ``go``: start a SAQ worker with payguard's functions and one cron job, the webhook sweep (every second);
-- ``stop``: stop it (running jobs finish); answers with the jobs it started, by function;
+- ``stop``: stop it (running jobs finish); answers with the jobs it started, by function, and the calls and
+  seconds of each phase of the attempts (take, send, record);
 - ``quit``: close everything and exit.
 
 The other cron jobs (reconciler, cleanups) are left out so that nothing but webhook work runs.
@@ -18,7 +19,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -30,9 +32,37 @@ from litestar_payguard.gateways import SimulatedGateway
 from litestar_payguard.jobs import FUNCTIONS
 from litestar_payguard.jobs.webhooks import sweep_webhooks
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.webhooks import sweep_cron
+from litestar_payguard.services.webhooks import WebhookDeliverer, sweep_cron
+from litestar_payguard.services.webhooks.outbound import deliver
+from litestar_payguard.services.webhooks.outbound.outcome import Step
 
 SWEEP_SECONDS = 1.0
+
+TIMINGS: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+"""Calls and seconds of each phase of an attempt (``take``, ``send``, ``record``), collected since the last ``go``."""
+
+
+def time_phases() -> None:
+    """Wrap the deliverer's three phases to add up their wall-clock time (one event loop: they overlap)."""
+
+    def timed(name: str, function: Any) -> Any:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            phase = name
+            try:
+                result = await function(*args, **kwargs)
+                if isinstance(result, Step):  # no attempt: busy, not due, held by another, or done
+                    phase = f"{name} (none: {getattr(result.status, 'value', None)})"
+                return result
+            finally:
+                TIMINGS[phase][0] += 1
+                TIMINGS[phase][1] += time.perf_counter() - started
+
+        return wrapper
+
+    WebhookDeliverer._take = timed("take", WebhookDeliverer._take)  # type: ignore[method-assign]
+    WebhookDeliverer._send = timed("send", WebhookDeliverer._send)  # type: ignore[method-assign]
+    deliver.record_attempt = timed("record", deliver.record_attempt)  # type: ignore[attr-defined]
 
 
 def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:
@@ -50,6 +80,7 @@ def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) ->
 
 async def main(database_url: str, redis_url: str, queue_name: str, concurrency: int, key: str) -> None:
     logging.getLogger("saq").setLevel(logging.ERROR)
+    time_phases()
     database = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=False)
     config = bench_config(redis_url, queue_name, concurrency, key)
     payguard = PayGuard(config, database)
@@ -79,6 +110,7 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
             break
         if command[0] == "go":
             started.clear()
+            TIMINGS.clear()
             worker = Worker(
                 payguard.queue,
                 functions=list(FUNCTIONS),
@@ -95,7 +127,7 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
             assert task is not None
             await worker.stop()
             await task
-            print(json.dumps({"jobs": dict(started)}), flush=True)
+            print(json.dumps({"jobs": dict(started), "phases": dict(TIMINGS)}), flush=True)
     await payguard.close_connections()
     await payguard.queue.disconnect()
     await database.get_engine().dispose()
