@@ -38,6 +38,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import func, select
 
 from benchmarks.common import RESULTS, ROOT, create_database, machine, servers
+from benchmarks.payments import _cpu
 from benchmarks.webhooks_worker import SWEEP_SECONDS, bench_config
 from litestar_payguard import MerchantService
 from litestar_payguard.models import DeliveryStatus, OutboxEvent, WebhookDelivery
@@ -159,8 +160,10 @@ async def payguard_round(
     receiver.ask("reset")
     worker.ask("go")
     await asyncio.sleep(0.5)  # the worker is up and waiting on the queue
+    cpu = _cpu(worker.proc.pid)
     committed, bodies = await commit_events(payguard, merchant_id, count)
     stats = await wait_for(receiver, count)
+    cpu = _cpu(worker.proc.pid) - cpu
     await recorded(payguard)  # stopping cancels attempts still recording, and their leases would block the next round
     stopped = worker.ask("stop")
     jobs = stopped["jobs"]
@@ -174,6 +177,7 @@ async def payguard_round(
         "to_first_s": stats["first"] - committed,
         "to_last_s": total,
         "deliver_jobs": jobs.get("deliver_webhook", 0),
+        "worker_cpu_ms_each": 1000 * cpu / count,
         "phases": {
             phase: {"calls": calls, "ms_each": 1000 * seconds / calls}
             for phase, (calls, seconds) in stopped["phases"].items()
@@ -181,8 +185,10 @@ async def payguard_round(
     }, bodies
 
 
-async def plain_round(client: httpx.AsyncClient, receiver: Child, url: str, bodies: list[bytes], tasks: int) -> float:
-    """POST the bodies with ``tasks`` tasks sharing ``client``; deliveries per second."""
+async def plain_round(
+    client: httpx.AsyncClient, receiver: Child, url: str, bodies: list[bytes], tasks: int
+) -> tuple[float, float]:
+    """POST the bodies with ``tasks`` tasks sharing ``client``; deliveries per second, CPU ms of this process each."""
     receiver.ask("reset")
     pending = iter(bodies)
 
@@ -193,13 +199,13 @@ async def plain_round(client: httpx.AsyncClient, receiver: Child, url: str, bodi
             if response.status_code != 204:
                 raise SystemExit(f"plain: the receiver answered {response.status_code}")
 
-    started = time.time()
+    started, cpu = time.time(), _cpu(os.getpid())
     await asyncio.gather(*(post_all() for _ in range(tasks)))
-    elapsed = time.time() - started
+    elapsed, cpu = time.time() - started, _cpu(os.getpid()) - cpu
     stats = receiver.ask("stats")
     if stats["distinct"] != len(bodies):
         raise SystemExit(f"plain: {stats['distinct']} of {len(bodies)} arrived")
-    return len(bodies) / elapsed
+    return len(bodies) / elapsed, 1000 * cpu / len(bodies)
 
 
 async def fan_out_round(payguard: PayGuard, worker: Child, receiver: Child, merchant_id: uuid.UUID) -> dict[str, float]:
@@ -251,11 +257,12 @@ async def _rounds(
     rounds: list[dict[str, Any]] = []
     for number in range(1, args.rounds + 1):
         ours, bodies = await payguard_round(payguard, worker, receiver, one, args.events)
-        plain = await plain_round(client, receiver, f"{base}/plain", bodies, args.concurrency)
+        plain, plain_cpu = await plain_round(client, receiver, f"{base}/plain", bodies, args.concurrency)
         fanned = await fan_out_round(payguard, worker, receiver, fan)
         entry = {
             "payguard": ours,
             "plain_per_second": plain,
+            "plain_cpu_ms_each": plain_cpu,
             "ratio": ours["per_second"] / plain,
             "ratio_arrivals": ours["arrivals_per_second"] / plain,
             "fan_out": fanned,
@@ -264,7 +271,8 @@ async def _rounds(
         print(
             f"round {number}: payguard {ours['per_second']:.0f}/s from the commit "
             f"({ours['arrivals_per_second']:.0f}/s first to last arrival, first after {ours['to_first_s']:.2f} s), "
-            f"plain httpx {plain:.0f}/s, ratio {entry['ratio']:.2f} ({entry['ratio_arrivals']:.2f}); "
+            f"plain httpx {plain:.0f}/s; CPU ms each: worker {ours['worker_cpu_ms_each']:.2f}, plain {plain_cpu:.2f}; "
+            f"ratio {entry['ratio']:.2f} ({entry['ratio_arrivals']:.2f}); "
             f"fan-out to {FAN_OUT}: first {fanned['to_first_s']:.2f} s, last {fanned['to_last_s']:.2f} s",
             flush=True,
         )
@@ -280,6 +288,8 @@ def summarise(args: argparse.Namespace, rounds: list[dict[str, Any]]) -> dict[st
         "payguard_arrivals_per_second": median(lambda r: r["payguard"]["arrivals_per_second"]),
         "payguard_to_first_s": median(lambda r: r["payguard"]["to_first_s"]),
         "plain_per_second": median(lambda r: r["plain_per_second"]),
+        "worker_cpu_ms_each": median(lambda r: r["payguard"]["worker_cpu_ms_each"]),
+        "plain_cpu_ms_each": median(lambda r: r["plain_cpu_ms_each"]),
         "ratio": median(lambda r: r["ratio"]),
         "ratio_arrivals": median(lambda r: r["ratio_arrivals"]),
         "fan_out_to_first_s": median(lambda r: r["fan_out"]["to_first_s"]),

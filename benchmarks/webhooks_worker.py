@@ -16,8 +16,10 @@ The other cron jobs (reconciler, cleanups) are left out so that nothing but webh
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -37,6 +39,8 @@ from litestar_payguard.services.webhooks.outbound import deliver
 from litestar_payguard.services.webhooks.outbound.outcome import Step
 
 SWEEP_SECONDS = 1.0
+PROFILE = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+"""With ``BENCH_PROFILE=<file>``, the worker's time between ``go`` and ``stop`` is profiled into that file."""
 
 TIMINGS: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
 """Calls and seconds of each phase of an attempt (``take``, ``send``, ``record``), collected since the last ``go``."""
@@ -120,6 +124,8 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
                 before_process=before_process,
             )
             worker.SIGNALS = []
+            if PROFILE:
+                PROFILE.enable()
             task = asyncio.create_task(worker.start())
             print(json.dumps({"started": True}), flush=True)
         elif command[0] == "stop":
@@ -127,6 +133,9 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
             assert task is not None
             await worker.stop()
             await task
+            if PROFILE:
+                PROFILE.disable()
+                PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
             print(json.dumps({"jobs": dict(started), "phases": dict(TIMINGS)}), flush=True)
     await payguard.close_connections()
     await payguard.queue.disconnect()
