@@ -55,7 +55,7 @@ def time_phases() -> None:
             phase = name
             try:
                 result = await function(*args, **kwargs)
-                if isinstance(result, Step):  # no attempt: busy, not due, held by another, or done
+                if name == "take" and isinstance(result, Step):  # no attempt: busy, not due, held by another, or done
                     phase = f"{name} (none: {getattr(result.status, 'value', None)})"
                 return result
             finally:

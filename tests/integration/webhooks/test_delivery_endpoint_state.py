@@ -1,14 +1,16 @@
-"""An endpoint with the most attempts in flight: the next delivery waits a second instead of being attempted."""
+"""What an attempt does to its endpoint: a busy one puts the next delivery off; a success ends its failing spell."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
-from litestar_payguard.models import DeliveryStatus, WebhookDelivery
+from litestar_payguard.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from litestar_payguard.services.webhooks.outbound.deliver import BUSY_RETRY
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ClientFactory, payguard_of
 from tests.integration.webhooks.outbound import add_delivery, create_endpoint, record_event, seed_merchants
+from tests.integration.webhooks.receiver import receiver
 
 
 async def test_a_busy_endpoint_puts_the_delivery_off_by_a_second(client_for: ClientFactory) -> None:
@@ -32,3 +34,27 @@ async def test_a_busy_endpoint_puts_the_delivery_off_by_a_second(client_for: Cli
         async with payguard.db_session() as db:
             stored = await db.get_one(WebhookDelivery, waiting)
             assert (stored.attempts, stored.next_attempt_at, stored.lease_until) == (0, clock.now() + BUSY_RETRY, None)
+
+
+async def test_a_delivered_attempt_clears_the_endpoints_failing_since(client_for: ClientFactory) -> None:
+    clock = ManualClock()
+    async with client_for(clock=clock) as client:
+        merchants = await seed_merchants(client)
+        with receiver() as rx:
+            endpoints = [await create_endpoint(client, url=rx.url) for _ in range(2)]
+            event = await record_event(client, clock, merchants["acme"], "payment.succeeded")
+            payguard = payguard_of(client.app)
+            failing = clock.now() - timedelta(hours=1)
+            async with payguard.db_session() as db:
+                for endpoint in endpoints:
+                    (await db.get_one(WebhookEndpoint, UUID(endpoint["id"]))).failing_since = failing
+                await db.commit()
+            delivery = await add_delivery(client, endpoints[0]["id"], event, DeliveryStatus.PENDING, clock.now())
+
+            step = await payguard.webhook_deliverer().deliver(delivery)
+
+            assert step.status is DeliveryStatus.DELIVERED
+            assert len(rx.received) == 1
+        async with payguard.db_session() as db:
+            first, second = [await db.get_one(WebhookEndpoint, UUID(endpoint["id"])) for endpoint in endpoints]
+            assert (first.failing_since, second.failing_since) == (None, failing)  # the other endpoint is untouched
