@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from litestar_payguard.models import (
     TEXT_LENGTH,
@@ -88,27 +88,18 @@ async def record_attempt(
     delivery = await db.scalar(
         select(WebhookDelivery).where(WebhookDelivery.id == attempt.delivery_id).with_for_update()
     )
+    endpoint = await db.scalar(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == attempt.endpoint_id).with_for_update()
+    )
     assert delivery is not None
+    assert endpoint is not None
     if delivery.lease_until != attempt.lease_until:  # the lease ran out and another attempt took it over
         return Step(delivery.status, delivery.next_attempt_at)
     delivery.lease_until = None
     if result.delivered:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.DELIVERED, None
-        # Not the endpoint's row lock (every take of the endpoint waits on it): a statement that changes, and so
-        # locks, the row only when the endpoint was failing.
-        await db.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == attempt.endpoint_id, WebhookEndpoint.failing_since.is_not(None))
-            .values(failing_since=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        await db.flush()
-        return Step(delivery.status, delivery.next_attempt_at)
-    endpoint = await db.scalar(
-        select(WebhookEndpoint).where(WebhookEndpoint.id == attempt.endpoint_id).with_for_update()
-    )
-    assert endpoint is not None
-    if result.status_code == 410:
+        endpoint.failing_since = None
+    elif result.status_code == 410:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
         await disable_endpoint(db, config.clock, endpoint, GONE_REASON)
     else:
