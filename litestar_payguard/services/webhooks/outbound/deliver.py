@@ -112,9 +112,9 @@ class WebhookDeliverer:
                 await db.commit()
                 return Step(DeliveryStatus.CANCELLED)
             if await _in_flight(db, endpoint.id, now) >= self._config.webhook_max_in_flight_per_endpoint:
-                delivery.next_attempt_at = now + BUSY_RETRY
-                await db.commit()
-                return Step(DeliveryStatus.PENDING, delivery.next_attempt_at)
+                delivery.next_attempt_at = retry_at = now + BUSY_RETRY
+                await db.commit()  # expires the row: reading it now would load it again, outside the session's IO
+                return Step(DeliveryStatus.PENDING, retry_at)
             taken = await self._lease(db, delivery, endpoint, now, manual=manual)
             await db.commit()
             return taken
