@@ -219,3 +219,17 @@ async def bench_merchant(connection: Any) -> Any:
             "VALUES (gen_random_uuid(), 'bench', 'key_bench', true, now(), now()) RETURNING id"
         )
     return merchant
+
+
+def process_stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # fields from the 3rd (state) on; the name may hold spaces
+
+
+def process_cpu(pid: int, *, children: bool = False) -> float:
+    """CPU seconds of a process (and of its children it has reaped, when ``children``)."""
+    fields = process_stat(pid)
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -43,7 +43,17 @@ from typing import Any
 import asyncpg
 from saq import Queue
 
-from benchmarks.common import RESULTS, ROOT, asyncpg_dsn, bench_merchant, create_database, machine, servers
+from benchmarks.common import (
+    RESULTS,
+    ROOT,
+    asyncpg_dsn,
+    bench_merchant,
+    create_database,
+    machine,
+    process_cpu,
+    process_stat,
+    servers,
+)
 from benchmarks.payments_worker import ORDER_TABLE
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.services.dispatch import JOB_ATTEMPTS, Dispatcher
@@ -149,29 +159,15 @@ async def verify(url: str, count: int, *, hook: bool) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _stat(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2 :].split()  # fields from the 3rd (state) on; the name may hold spaces
-
-
-def _cpu(pid: int, *, children: bool = False) -> float:
-    """CPU seconds of a process (and of its children it has reaped, when ``children``)."""
-    fields = _stat(pid)
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return ticks / CLOCK_TICKS
-
-
 def _tree_cpu(parent: int) -> float:
     """CPU seconds of Postgres: the postmaster, the backends and helpers it runs, and those that exited."""
-    total = _cpu(parent, children=True)
+    total = process_cpu(parent, children=True)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = _stat(int(entry.name))
+                fields = process_stat(int(entry.name))
                 if int(fields[1]) == parent:
-                    total += _cpu(int(entry.name))
+                    total += process_cpu(int(entry.name))
             except (OSError, ValueError):  # the process exited meanwhile
                 continue
     return total
@@ -200,9 +196,9 @@ class Processes:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         machine, softirq = _machine_cpu()
         return {
-            "workers": sum(_cpu(pid) for pid in self.workers),
+            "workers": sum(process_cpu(pid) for pid in self.workers),
             "postgres": _tree_cpu(self.postmaster),
-            "redis": _cpu(self.redis),
+            "redis": process_cpu(self.redis),
             "driver": usage.ru_utime + usage.ru_stime,
             "machine": machine,
             "softirq": softirq,
@@ -402,7 +398,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         url = await create_database(postgres, ORDER_TABLE)
         connection = await asyncpg.connect(asyncpg_dsn(url))
         try:
-            postmaster = int(_stat(await connection.fetchval("SELECT pg_backend_pid()"))[1])
+            postmaster = int(process_stat(await connection.fetchval("SELECT pg_backend_pid()"))[1])
             durability = {
                 name: await connection.fetchval(f"SHOW {name}")
                 for name in ("fsync", "synchronous_commit", "full_page_writes")

@@ -37,8 +37,7 @@ import httpx
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import func, select
 
-from benchmarks.common import RESULTS, ROOT, create_database, machine, servers
-from benchmarks.payments import _cpu
+from benchmarks.common import RESULTS, ROOT, create_database, machine, process_cpu, servers
 from benchmarks.webhooks_worker import SWEEP_SECONDS, bench_config
 from litestar_payguard import MerchantService
 from litestar_payguard.models import DeliveryStatus, OutboxEvent, WebhookDelivery
@@ -160,10 +159,10 @@ async def payguard_round(
     receiver.ask("reset")
     worker.ask("go")
     await asyncio.sleep(0.5)  # the worker is up and waiting on the queue
-    cpu = _cpu(worker.proc.pid)
+    cpu = process_cpu(worker.proc.pid)
     committed, bodies = await commit_events(payguard, merchant_id, count)
     stats = await wait_for(receiver, count)
-    cpu = _cpu(worker.proc.pid) - cpu
+    cpu = process_cpu(worker.proc.pid) - cpu
     await recorded(payguard)  # stopping cancels attempts still recording, and their leases would block the next round
     stopped = worker.ask("stop")
     jobs = stopped["jobs"]
@@ -199,9 +198,9 @@ async def plain_round(
             if response.status_code != 204:
                 raise SystemExit(f"plain: the receiver answered {response.status_code}")
 
-    started, cpu = time.time(), _cpu(os.getpid())
+    started, cpu = time.time(), process_cpu(os.getpid())
     await asyncio.gather(*(post_all() for _ in range(tasks)))
-    elapsed, cpu = time.time() - started, _cpu(os.getpid()) - cpu
+    elapsed, cpu = time.time() - started, process_cpu(os.getpid()) - cpu
     stats = receiver.ask("stats")
     if stats["distinct"] != len(bodies):
         raise SystemExit(f"plain: {stats['distinct']} of {len(bodies)} arrived")
