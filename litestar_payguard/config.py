@@ -50,6 +50,8 @@ _POLICY_STRINGS = {"policy": True, "parse": parse_strings, "kind": "comma-separa
 """A policy tuple of strings: its variable is comma-separated (``127.0.0.0/8,::1/128``)."""
 _POLICY_STRING = {"policy": True, "parse": str, "kind": "str"}
 """A policy string whose default is ``None``."""
+WEBHOOK_LEASE_MARGIN_SECONDS = 10.0
+"""Lease a webhook attempt keeps past its timeout, to record its outcome."""
 
 
 @dataclass
@@ -242,6 +244,14 @@ class PayGuardConfig:
         check_gateways(self.test_gateway, self.live_gateway)
         check_pricing(self.pricing, self.trust_client_prices)
         check_webhooks(settings)
+
+    @property
+    def webhook_lease_seconds(self) -> float:
+        """How long one webhook attempt holds its delivery: its timeout, plus ten seconds to record the outcome.
+
+        A worker that dies mid-attempt leaves the delivery leased this long; the attempt's SAQ job may run no longer.
+        """
+        return self.webhook_timeout_seconds + WEBHOOK_LEASE_MARGIN_SECONDS
 
     def owns_path(self, path: str) -> bool:
         """Whether a request path (or route template) is payguard's: ``path`` itself or below it."""

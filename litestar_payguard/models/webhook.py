@@ -72,6 +72,9 @@ class AttemptErrorKind(StrEnum):
     """The receiver answered 3xx; redirects are not followed."""
     HTTP_STATUS = "http_status"
     """The receiver answered, with a status that is neither 2xx nor 3xx."""
+    SIGNING_SECRET = "signing_secret"  # noqa: S105 (the name of an error kind, not a secret)
+    """The endpoint's stored signing secret cannot be opened with the configured ``webhook_secret_key`` (none, or
+    another key); nothing was sent."""
 
 
 class WebhookEndpoint(PayGuardModel):

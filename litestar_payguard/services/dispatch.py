@@ -47,12 +47,19 @@ class Dispatcher:
         self._queue = queue
         self._config = config
 
-    async def _enqueue(self, function: str, kind: str, entity_id: UUID, due: datetime, source: str) -> None:
+    async def _enqueue(
+        self, function: str, kind: str, entity_id: UUID, due: datetime, *, source: str, runs_for: float | None = None
+    ) -> None:
+        """Enqueue ``function`` for ``entity_id`` at ``due``.
+
+        ``runs_for`` is how long the job may run (the payment lease by default): past it SAQ cancels the job, or
+        finds it stuck when its worker died.
+        """
         now = self._config.clock.now()
         await self._queue.enqueue(
             function,
             key=_key(kind, entity_id, due, source),
-            timeout=int(self._config.payment_lease_seconds),
+            timeout=math.ceil(self._config.payment_lease_seconds if runs_for is None else runs_for),
             # A second attempt for a job SAQ aborted or that failed: its step gave the lease back, so the retry
             # goes on at once. SAQ's sweep can abort a job it has just handed a worker (tobymao/saq#277).
             retries=JOB_ATTEMPTS,
@@ -66,15 +73,24 @@ class Dispatcher:
         ``reconciling`` marks the reconciler's own job: a job of a worker that died keeps its key busy in SAQ
         until it times out, and must not keep the reconciler from handing the payment out again.
         """
-        await self._enqueue("process_payment", "payment", payment_id, due, ":reconcile" if reconciling else "")
+        await self._enqueue("process_payment", "payment", payment_id, due, source=":reconcile" if reconciling else "")
 
     async def refund(self, refund_id: UUID, due: datetime, *, reconciling: bool = False) -> None:
         """Enqueue the processing of a refund for its due time (``reconciling``: see :meth:`payment`)."""
-        await self._enqueue("process_refund", "refund", refund_id, due, ":reconcile" if reconciling else "")
+        await self._enqueue("process_refund", "refund", refund_id, due, source=":reconcile" if reconciling else "")
 
     async def webhook_delivery(self, delivery_id: UUID, due: datetime, *, sweeping: bool = False) -> None:
-        """Enqueue the next attempt of a webhook delivery for its due time (``sweeping``: the sweeper's own job)."""
-        await self._enqueue("deliver_webhook", "delivery", delivery_id, due, ":sweep" if sweeping else "")
+        """Enqueue the next attempt of a webhook delivery for its due time (``sweeping``: the sweeper's own job).
+
+        The job may run for one attempt's lease (``webhook_lease_seconds``), so SAQ finds a dead worker's job stuck
+        soon after the lease ran out. The sweeper's key also names the lease-long window it was enqueued in: a job
+        that a killed worker had taken, before it leased the delivery, keeps its key busy in SAQ, and must not
+        keep the sweeper from handing the delivery out again for longer than one window.
+        """
+        lease = self._config.webhook_lease_seconds
+        window = math.floor(self._config.clock.now().timestamp() / lease)
+        source = f":sweep{window}" if sweeping else ""
+        await self._enqueue("deliver_webhook", "delivery", delivery_id, due, source=source, runs_for=lease)
 
     def webhook_deliveries_after_commit(self, db: AsyncSession, due: list[tuple[UUID, datetime]]) -> None:
         """Enqueue the first attempts of new deliveries once ``db`` commits."""

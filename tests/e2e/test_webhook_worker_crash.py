@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from litestar_payguard import MerchantService
 from litestar_payguard.clock import SystemClock
 from litestar_payguard.jobs.webhooks import sweep_webhooks
@@ -114,12 +112,30 @@ def _text(log: Path) -> str:
     return log.read_text()
 
 
-async def _until(condition: Callable[[], Awaitable[Any]], what: str, log: Path, patience: float) -> Any:
+async def _until(
+    condition: Callable[[], Awaitable[Any]],
+    what: str,
+    log: Path,
+    patience: float,
+    state: Callable[[], Awaitable[Any]] | None = None,
+) -> Any:
     deadline = time.monotonic() + patience
     while not (result := await condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}; worker log:\n{_text(log)}"
+        if time.monotonic() >= deadline:
+            shown = "" if state is None else f"; state: {await state()}"
+            raise AssertionError(f"timed out waiting for {what}{shown}; worker log:\n{_text(log)}")
         await asyncio.sleep(0.05)
     return result
+
+
+async def _undelivered(store: Store) -> list[dict[str, Any]]:
+    """The deliveries not delivered yet, with their attempts: what a timed-out wait shows."""
+    return await store.rows(
+        "SELECT d.id, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.manual_retry, now() AS db_now,"
+        " (SELECT string_agg(a.number || ':' || coalesce(a.response_status::text, a.error_kind::text, '-'), ',')"
+        "  FROM payguard_webhook_attempt a WHERE a.delivery_id = d.id) AS tried"
+        " FROM payguard_webhook_delivery d WHERE d.status <> 'delivered'"
+    )
 
 
 async def _statuses(store: Store) -> dict[str, str]:
@@ -135,7 +151,7 @@ async def _finish_with_a_new_worker(env: dict[str, str], log: Path, store: Store
             return await _statuses(store) == dict.fromkeys(ids, "delivered")
 
         # A retry after a timeout on a loaded machine keeps its schedule (5 s, then 10 s): room for both.
-        await _until(all_delivered, "every delivery to be delivered", log, patience=120)
+        await _until(all_delivered, "every delivery to be delivered", log, 120, lambda: _undelivered(store))
         assert worker.poll() is None, _text(log)
     assert worker.returncode == 0, _text(log)
 
@@ -152,11 +168,6 @@ def _figures(rx: Receiver, ids: list[str]) -> dict[int, int]:
     return figures
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, issue 15: after a SIGKILL mid-delivery one delivery is sometimes never delivered "
-    "(2 of the last 4 clean-clone CI runs, even with 120 s); under investigation",
-)
 async def test_a_worker_killed_mid_delivery_loses_no_event_and_sends_none_more_than_twice(
     tmp_path: Path, database_url: str, redis_server: Server, store: Store
 ) -> None:

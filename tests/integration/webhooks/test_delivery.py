@@ -31,6 +31,9 @@ from tests.support import eventually
 
 CLOCK = SystemClock()
 FAST = {"run_worker_in_app": True, "clock": CLOCK, "webhook_sweep_seconds": 1}
+LATE = 3.5
+"""How late a scheduled retry may run: SAQ moves due jobs to its queue every one to two seconds (its schedule
+timer and lock), and a loaded machine adds to it. Early is never allowed."""
 
 
 async def attempts(client: Any) -> list[WebhookAttempt]:
@@ -97,8 +100,8 @@ async def test_a_receiver_failing_twice_gets_it_on_the_third_attempt_on_the_test
                 None,
             ]
             gaps = [later.at - earlier.at for earlier, later in zip(rx.received, rx.received[1:], strict=False)]
-            assert 4 * 0.99 <= gaps[0] <= 6 + 1.5  # 5 s ± 20 %, and up to a second of job scheduling
-            assert 8 * 0.99 <= gaps[1] <= 12 + 1.5  # 10 s ± 20 %
+            assert 4 * 0.99 <= gaps[0] <= 6 + LATE  # 5 s ± 20 %
+            assert 8 * 0.99 <= gaps[1] <= 12 + LATE  # 10 s ± 20 %
             assert len(set(rx.by_id())) == 1  # the same webhook-id on every attempt
             assert len({r.headers["webhook-timestamp"] for r in rx.received}) == 3  # a new timestamp on each
 
@@ -132,7 +135,7 @@ async def test_429_with_retry_after_is_honoured(client_for: ClientFactory) -> No
             await received(rx, 2, limit=30)
 
             gap = rx.received[1].at - rx.received[0].at
-            assert 8 * 0.99 <= gap <= 8 + 1.5  # asked 8 s: more than the 5 s scheduled, less than twice it
+            assert 8 * 0.99 <= gap <= 8 + LATE  # asked 8 s: more than the 5 s ± 20 % scheduled
             await eventually(lambda: _status(client, DeliveryStatus.DELIVERED))
 
 

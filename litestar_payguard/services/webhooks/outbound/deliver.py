@@ -2,20 +2,25 @@
 
 Taking it (one short transaction) checks that it is due and still wanted, keeps at most
 ``webhook_max_in_flight_per_endpoint`` attempts of one endpoint in flight (its row is locked while they are
-counted), and leases the delivery for the attempt's timeout plus a margin: a worker that dies mid-attempt leaves
-a lease that runs out, and the sweeper hands the delivery out again. The target is resolved and checked again
-before every attempt and the request goes to the checked address. Recording (a second transaction) stores the
-attempt and decides what the delivery and its endpoint become (:mod:`.outcome`).
+counted), and leases the delivery for the attempt's timeout plus a margin (``webhook_lease_seconds``): a worker
+that dies mid-attempt leaves a lease that runs out, and the sweeper hands the delivery out again. The target is
+resolved and checked again before every attempt and the request goes to the checked address. A signing secret
+the configured key cannot open fails the attempt without sending anything (``signing_secret``), on the schedule
+like any failure, so a deployment with the wrong key keeps its deliveries to recover once the key is fixed.
+Recording (a second transaction) stores the attempt and decides what the delivery and its endpoint become
+(:mod:`.outcome`).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from litestar_payguard.exceptions import (
+    WebhookSecretUnreadableError,
     WebhookTargetBlockedError,
     WebhookTargetUnresolvedError,
     WebhookUrlInvalidError,
@@ -52,10 +57,10 @@ if TYPE_CHECKING:
     from litestar_payguard.services.webhooks.outbound.targets import Resolver
     from litestar_payguard.transactions import DbSessionFactory
 
-__all__ = ("BUSY_RETRY", "LEASE_MARGIN", "WebhookDeliverer")
+__all__ = ("BUSY_RETRY", "WebhookDeliverer")
 
-LEASE_MARGIN = timedelta(seconds=10)
-"""Lease kept past an attempt's timeout, to record its outcome."""
+_logger = logging.getLogger("litestar_payguard")
+
 BUSY_RETRY = timedelta(seconds=1)
 """How soon a delivery is tried again when its endpoint already has the most attempts in flight."""
 
@@ -125,10 +130,11 @@ class WebhookDeliverer:
         event = await db.get_one(OutboxEvent, delivery.event_id)
         test_mode = bool(await db.scalar(select(Merchant.test_mode).where(Merchant.id == endpoint.merchant_id)))
         delivery.attempts += 1
-        delivery.lease_until = now + timedelta(seconds=self._config.webhook_timeout_seconds) + LEASE_MARGIN
+        delivery.lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
         delivery.last_attempt_at = now
         manual = manual or delivery.manual_retry
         delivery.manual_retry = False
+        secrets, unreadable = self._secrets(endpoint, now)
         return Attempt(
             delivery_id=delivery.id,
             endpoint_id=endpoint.id,
@@ -141,19 +147,29 @@ class WebhookDeliverer:
             body=delivery_body(
                 event, events_url=f"{self._config.path}/v1/events", max_bytes=self._config.webhook_max_body_bytes
             ),
-            secrets=self._secrets(endpoint, now),
+            secrets=secrets,
+            unreadable=unreadable,
         )
 
-    def _secrets(self, endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
-        """The endpoint's valid secrets: the current one, and the previous one until its grace ends."""
-        current = self._box.unseal(endpoint.secret, context=str(endpoint.id))
-        expires = endpoint.previous_secret_expires_at
-        if endpoint.previous_secret is None or expires is None or expires <= now:
-            return (current,)
-        return current, self._box.unseal(endpoint.previous_secret, context=str(endpoint.id))
+    def _secrets(self, endpoint: WebhookEndpoint, now: datetime) -> tuple[tuple[str, ...], str | None]:
+        """The endpoint's valid secrets and ``None``, or no secret and why they cannot be opened.
+
+        The valid ones: the current secret, and the previous one until its grace ends.
+        """
+        try:
+            current = self._box.unseal(endpoint.secret, context=str(endpoint.id))
+            expires = endpoint.previous_secret_expires_at
+            if endpoint.previous_secret is None or expires is None or expires <= now:
+                return (current,), None
+            return (current, self._box.unseal(endpoint.previous_secret, context=str(endpoint.id))), None
+        except WebhookSecretUnreadableError as exc:
+            _logger.error("payguard: webhook endpoint %s: %s; nothing is sent to it", endpoint.id, exc.detail)
+            return (), exc.detail
 
     async def _send(self, attempt: Attempt) -> SendResult:
         """Resolve and check the target again, then POST the signed body to the checked address."""
+        if attempt.unreadable is not None:
+            return SendResult(None, (), b"", AttemptErrorKind.SIGNING_SECRET, attempt.unreadable, 0.0)
         timeout = self._config.webhook_timeout_seconds
         try:
             target = check_url(attempt.url, allow_http=attempt.test_mode)

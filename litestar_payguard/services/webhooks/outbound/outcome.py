@@ -65,6 +65,8 @@ class Attempt:
     test_mode: bool
     body: bytes
     secrets: tuple[str, ...]
+    unreadable: str | None = None
+    """Why the endpoint's signing secrets cannot be opened (then ``secrets`` is empty and nothing is sent)."""
 
 
 @dataclass(frozen=True, slots=True)

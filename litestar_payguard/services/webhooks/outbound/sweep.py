@@ -4,7 +4,10 @@ A delivery's row is the promise, its SAQ job only the fast path: a Redis restart
 never deliveries. Every ``webhook_sweep_seconds`` the sweep fans out new events (their first attempts are
 enqueued after each batch commits) and enqueues every pending delivery that is due and held by no attempt. Its
 jobs carry their own key, so a job that still exists and the sweep's never run the same attempt twice (the
-attempt's lease decides), and a due delivery waits at most one sweep interval.
+attempt's lease decides), and a due delivery whose job is lost waits at most one sweep interval. A job that a
+killed worker held keeps its key busy in SAQ: the sweep's key changes every lease-long window
+(:meth:`~litestar_payguard.services.dispatch.Dispatcher.webhook_delivery`), so such a delivery waits at most one
+window (if the job had leased it: until the lease runs out) and a sweep interval.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from litestar_payguard.models import DeliveryStatus, WebhookDelivery
 from litestar_payguard.services.webhooks.outbound.fanout import FAN_OUT_BATCH_SIZE, fan_out
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.services.dispatch import Dispatcher
     from litestar_payguard.transactions import DbSessionFactory
@@ -62,19 +67,22 @@ class WebhookSweeper:
 
     async def run(self) -> SweepResult:
         """Fan out new events batch by batch, then hand out due deliveries nobody holds."""
-        events = created = 0
+        events = 0
+        created: set[UUID] = set()
         while True:
             async with self._db_sessions() as db:
                 done = await fan_out(db, self._config.clock.now())
                 await db.commit()
             for delivery_id, due in done.deliveries:
                 await self._dispatcher.webhook_delivery(delivery_id, due)
-            events, created = events + done.events, created + len(done.deliveries)
+            events += done.events
+            created.update(delivery_id for delivery_id, _ in done.deliveries)
             if done.events < FAN_OUT_BATCH_SIZE:
                 break
-        return SweepResult(events, created, await self._hand_out_due())
+        return SweepResult(events, len(created), await self._hand_out_due(created))
 
-    async def _hand_out_due(self) -> int:
+    async def _hand_out_due(self, created: set[UUID]) -> int:
+        """Enqueue a job for every due delivery no attempt holds, but those this sweep created and enqueued."""
         now = self._config.clock.now()
         async with self._db_sessions() as db:
             rows = list(
@@ -89,6 +97,7 @@ class WebhookSweeper:
                     .limit(DUE_BATCH_SIZE)
                 )
             )
-        for delivery_id, due in rows:
+        handed_out = [(delivery_id, due) for delivery_id, due in rows if delivery_id not in created]
+        for delivery_id, due in handed_out:
             await self._dispatcher.webhook_delivery(delivery_id, due, sweeping=True)
-        return len(rows)
+        return len(handed_out)
