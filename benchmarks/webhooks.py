@@ -15,6 +15,8 @@ second) and this driver, which seeds, commits the events and runs the baseline. 
    from this process, measured from the first request to the last answer.
 3. **fan-out**: the worker is started, one event of a merchant with 100 endpoints is committed; measured from
    the commit to the last of the 100 arrivals (and to the first).
+4. **SAQ alone**: N empty jobs (``noop``), enqueued from this process with a delivery job's settings, through the
+   same worker: the most jobs per second any design with one SAQ job per delivery could reach here.
 
 Ratios are computed within each round; the median of the rounds is reported.
 """
@@ -207,6 +209,24 @@ async def plain_round(
     return len(bodies) / elapsed, 1000 * cpu / len(bodies)
 
 
+async def saq_round(payguard: PayGuard, worker: Child, count: int) -> dict[str, float]:
+    """``count`` empty jobs enqueued as payguard enqueues a delivery's, through the same worker: SAQ's own floor."""
+    worker.ask("go")
+    await asyncio.sleep(0.5)
+    cpu = process_cpu(worker.proc.pid)
+    started = time.time()
+    for _ in range(count):
+        await payguard.queue.enqueue("noop", key=f"noop:{uuid.uuid4()}", timeout=25, retries=2)
+    deadline = time.monotonic() + 120
+    while worker.ask("done").get("noop", 0) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {worker.ask('done').get('noop', 0)} of {count} empty jobs ran in 120 s")
+        await asyncio.sleep(0.01)
+    elapsed, cpu = time.time() - started, process_cpu(worker.proc.pid) - cpu
+    worker.ask("stop")
+    return {"per_second": count / elapsed, "worker_cpu_ms_each": 1000 * cpu / count}
+
+
 async def fan_out_round(payguard: PayGuard, worker: Child, receiver: Child, merchant_id: uuid.UUID) -> dict[str, float]:
     receiver.ask("reset")
     worker.ask("go")
@@ -258,6 +278,7 @@ async def _rounds(
         ours, bodies = await payguard_round(payguard, worker, receiver, one, args.events)
         plain, plain_cpu = await plain_round(client, receiver, f"{base}/plain", bodies, args.concurrency)
         fanned = await fan_out_round(payguard, worker, receiver, fan)
+        saq = await saq_round(payguard, worker, args.events)
         entry = {
             "payguard": ours,
             "plain_per_second": plain,
@@ -265,6 +286,8 @@ async def _rounds(
             "ratio": ours["per_second"] / plain,
             "ratio_arrivals": ours["arrivals_per_second"] / plain,
             "fan_out": fanned,
+            "saq_empty_jobs": saq,
+            "ratio_saq_floor": saq["per_second"] / plain,
         }
         rounds.append(entry)
         print(
@@ -272,7 +295,9 @@ async def _rounds(
             f"({ours['arrivals_per_second']:.0f}/s first to last arrival, first after {ours['to_first_s']:.2f} s), "
             f"plain httpx {plain:.0f}/s; CPU ms each: worker {ours['worker_cpu_ms_each']:.2f}, plain {plain_cpu:.2f}; "
             f"ratio {entry['ratio']:.2f} ({entry['ratio_arrivals']:.2f}); "
-            f"fan-out to {FAN_OUT}: first {fanned['to_first_s']:.2f} s, last {fanned['to_last_s']:.2f} s",
+            f"fan-out to {FAN_OUT}: first {fanned['to_first_s']:.2f} s, last {fanned['to_last_s']:.2f} s; "
+            f"SAQ alone: {saq['per_second']:.0f} empty jobs/s ({saq['worker_cpu_ms_each']:.2f} ms CPU each), "
+            f"{entry['ratio_saq_floor']:.2f} of plain",
             flush=True,
         )
     return summarise(args, rounds)
@@ -293,6 +318,9 @@ def summarise(args: argparse.Namespace, rounds: list[dict[str, Any]]) -> dict[st
         "ratio_arrivals": median(lambda r: r["ratio_arrivals"]),
         "fan_out_to_first_s": median(lambda r: r["fan_out"]["to_first_s"]),
         "fan_out_to_last_s": median(lambda r: r["fan_out"]["to_last_s"]),
+        "saq_empty_jobs_per_second": median(lambda r: r["saq_empty_jobs"]["per_second"]),
+        "saq_empty_job_cpu_ms_each": median(lambda r: r["saq_empty_jobs"]["worker_cpu_ms_each"]),
+        "ratio_saq_floor": median(lambda r: r["ratio_saq_floor"]),
     }
     each = ", ".join(f"{r['ratio']:.2f}" for r in rounds)
     print(f"\nmedians of {len(rounds)} rounds, {args.events} events, concurrency {args.concurrency}:")

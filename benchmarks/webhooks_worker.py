@@ -8,6 +8,8 @@ and HTTP client, prints ``ready``, then obeys one command a line on stdin, answe
 - ``go``: start a SAQ worker with payguard's functions and one cron job, the webhook sweep (every second);
 - ``stop``: stop it (running jobs finish); answers with the jobs it started, by function, and the calls and
   seconds of each phase of the attempts (take, send, record);
+- ``done``: how many jobs have finished since ``go``, by function (the driver's empty ``noop`` jobs measure what
+  SAQ alone costs per job);
 - ``quit``: close everything and exit.
 
 The other cron jobs (reconciler, cleanups) are left out so that nothing but webhook work runs.
@@ -69,6 +71,10 @@ def time_phases() -> None:
     deliver.record_attempt = timed("record", deliver.record_attempt)  # type: ignore[attr-defined]
 
 
+async def noop(ctx: dict[str, Any], **_: Any) -> None:
+    """An empty job: what SAQ alone costs per job (enqueue, dequeue, status updates, finish)."""
+
+
 def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:
     """The configuration both the driver and the worker use: receivers on 127.0.0.0/8, a sweep every second."""
     return PayGuardConfig(
@@ -101,9 +107,13 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
         ctx["payguard"] = payguard  # what jobs.worker.build_worker's start-up hook does
 
     started: Counter[str] = Counter()
+    finished: Counter[str] = Counter()
 
     async def before_process(ctx: dict[str, Any]) -> None:
         started[ctx["job"].function] += 1
+
+    async def after_process(ctx: dict[str, Any]) -> None:
+        finished[ctx["job"].function] += 1
 
     worker: Worker[Any] | None = None
     task: asyncio.Task[None] | None = None
@@ -112,16 +122,20 @@ async def main(database_url: str, redis_url: str, queue_name: str, concurrency: 
         command = (await asyncio.to_thread(sys.stdin.readline)).split()
         if not command or command[0] == "quit":
             break
-        if command[0] == "go":
+        if command[0] == "done":
+            print(json.dumps(dict(finished)), flush=True)
+        elif command[0] == "go":
             started.clear()
+            finished.clear()
             TIMINGS.clear()
             worker = Worker(
                 payguard.queue,
-                functions=list(FUNCTIONS),
+                functions=[*FUNCTIONS, noop],
                 cron_jobs=[CronJob(sweep_webhooks, cron=sweep_cron(SWEEP_SECONDS), timeout=60)],
                 concurrency=concurrency,
                 startup=startup,
                 before_process=before_process,
+                after_process=after_process,
             )
             worker.SIGNALS = []
             if PROFILE:
