@@ -255,11 +255,17 @@ def razorpay_from_env() -> RazorpayGateway | None:
 def app_from_env() -> Litestar:
     """The app the CLI tests load: URLs and queue name from the environment, policy from ``PAYGUARD_<FIELD>``.
 
-    With ``PAYGUARD_TEST_RAZORPAY_URL`` set, payments go to the Razorpay adapter pointed at that URL (see
+    A policy field the environment does not set keeps the test host's value (:func:`create_app`: sealed secrets,
+    loopback receivers allowed), so a CLI worker runs as the in-process host does. With
+    ``PAYGUARD_TEST_RAZORPAY_URL`` set, payments go to the Razorpay adapter pointed at that URL (see
     :func:`razorpay_from_env`); otherwise to the default gateway.
     """
     policy = PayGuardConfig(queue_url="redis://unused").with_env()
-    overrides: dict[str, Any] = {name: getattr(policy, name) for name in PayGuardConfig.policy_fields()}
+    overrides: dict[str, Any] = {
+        name: getattr(policy, name)
+        for name in PayGuardConfig.policy_fields()
+        if PayGuardConfig.env_var(name) in os.environ
+    }
     if (razorpay := razorpay_from_env()) is not None:
         overrides["test_gateway"] = razorpay
     return create_app(
