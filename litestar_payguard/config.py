@@ -222,9 +222,10 @@ class PayGuardConfig:
     """Attempts running at once for one endpoint, so one slow receiver cannot take every worker."""
     webhook_disable_after_seconds: float = field(default=432_000.0, metadata=_POLICY)
     """An endpoint whose every delivery has failed for this long (5 days; a success starts it again) is disabled."""
-    webhook_sweep_seconds: float = field(default=30.0, metadata=_POLICY)
-    """How often due deliveries whose job was lost (a Redis restart, a killed worker) are looked for: nothing waits
-    longer than this past its due time."""
+    webhook_sweep_seconds: float = field(default=2.0, metadata=_POLICY)
+    """How often new events are fanned out into deliveries (an event waits at most this long for its first
+    attempt), and due deliveries whose job was lost (a Redis restart, a killed worker) are looked for (nothing
+    waits much longer than this past its due time). With nothing to do a sweep is two indexed queries."""
     webhook_max_body_bytes: int = field(default=20_000, metadata=_POLICY)
     """Largest webhook body stored or sent; an event above it is sent as a thin payload (the object's id and where
     to fetch it)."""
