@@ -64,6 +64,8 @@ class PayGuardConfig:
 
     path: str = "/payguard"
     """Path prefix of every payguard route."""
+    public_url: str | None = field(default=None, metadata=_POLICY_STRING)
+    """Origin customers reach payguard at (``https://pay.example``), for ``checkoutUrl``; else the request's."""
     queue_url: str | None = None
     """SAQ queue URL: ``redis://…`` or ``postgres://…``. One of ``queue_url`` and ``queue`` is required."""
     queue: Queue | None = None
@@ -238,7 +240,7 @@ class PayGuardConfig:
     def __post_init__(self) -> None:
         settings = {f.name: getattr(self, f.name) for f in fields(self)}
         check_finite({name: settings[name] for name in self.policy_fields()})
-        check_path(self.path)
+        check_path(self.path, self.public_url)
         check_queue(self.queue_url, self.queue)
         check_bounds(settings)
         check_jobs(settings)

@@ -12,6 +12,7 @@ import ipaddress
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
 
 from croniter import croniter
 
@@ -83,10 +84,18 @@ def check_finite(policy: Mapping[str, Any]) -> None:
             _refuse(f"PayGuardConfig.{name} must be a finite number, got {value!r}")
 
 
-def check_path(path: str) -> None:
-    """Refuse a route prefix that does not start with ``/`` or ends with one (other than ``/`` itself)."""
+def check_path(path: str, public_url: str | None = None) -> None:
+    """Refuse a route prefix that does not start with ``/`` or ends with one (other than ``/`` itself).
+
+    Refuse a public URL that is not an ``http(s)`` origin too: a scheme, a host and a port, nothing more.
+    """
     if not path.startswith("/") or (len(path) > 1 and path.endswith("/")):
         _refuse(f"PayGuardConfig.path must start with '/' and not end with one, got {path!r}")
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme not in {"http", "https"} or not parts.hostname or "@" in parts.netloc or public_url != origin:
+            _refuse(f"PayGuardConfig.public_url must be an origin like 'https://pay.example', got {public_url!r}")
 
 
 def check_queue(queue_url: str | None, queue: Queue | None) -> None:

@@ -1,6 +1,8 @@
 """Resolving the principal of a request.
 
-The merchant comes from API key headers or is the default merchant; the customer comes from the host's hook.
+The merchant comes from API key headers or is the default merchant; the customer comes from the host's hook. A
+request that presents a session's client secret (a checkout page) acts for that session's merchant and customer
+instead, on that session's routes only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from uuid import UUID
 from litestar_payguard.exceptions import HOST_CHALLENGE, AuthenticationError
 from litestar_payguard.principal import Principal
 from litestar_payguard.services.merchants import InvalidCredentialsError, MerchantService
+from litestar_payguard.services.sessions import CLIENT_SECRET_HEADER, session_principal
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -67,8 +70,24 @@ class PrincipalResolver:
             InvalidCredentialsError: API key headers that do not authenticate.
             AuthenticationError: No API key headers and no default merchant.
         """
+        secret = connection.headers.get(CLIENT_SECRET_HEADER)
+        if secret is not None:
+            return await self._session_principal(connection, secret, db)
         merchant_id = await self._merchant_id(connection, db)
         return Principal(merchant_id=merchant_id, customer_id=await self._customer_id(connection))
+
+    async def _session_principal(
+        self, connection: ASGIConnection[Any, Any, Any, Any], secret: str, db: AsyncSession | None
+    ) -> Principal:
+        """The principal of the session whose client secret the request presents, on that session's routes."""
+        session_id = connection.path_params.get("session_id")
+        if session_id is None or not connection.scope["path"].startswith(f"{self._config.path}/sessions/"):
+            msg = f"{CLIENT_SECRET_HEADER} acts only on its own session's routes ({self._config.path}/sessions/{{id}})."
+            raise AuthenticationError(msg)
+        if db is not None:
+            return await session_principal(db, str(session_id), secret)
+        async with self._sqlalchemy_config.get_session() as own:
+            return await session_principal(own, str(session_id), secret)
 
     async def _merchant_id(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession | None) -> UUID:
         api_key = connection.headers.get(API_KEY_HEADER)

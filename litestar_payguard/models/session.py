@@ -38,6 +38,8 @@ class CheckoutSession(PayGuardModel):
     interrupt_kind: Mapped[InterruptKind | None] = mapped_column(enum_column_type(InterruptKind), default=None)
     interrupt_detail: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    client_secret_hash: Mapped[str | None] = mapped_column(String(128), default=None)
+    """Hash of the secret a checkout page acts on this session with; ``None`` for sessions older than it."""
 
     payment: Mapped[Payment] = relationship(lazy="joined", innerjoin=True)
 

@@ -23,7 +23,7 @@ from litestar_payguard.middleware.strict_json import MalformedJsonError, Unsuppo
 from litestar_payguard.middleware.strict_query import QueryParameterRepeatedError
 from litestar_payguard.openapi.operations import operation_class
 from litestar_payguard.openapi.responses import Problem, merge_responses, problem_responses
-from litestar_payguard.openapi.security import API_KEY_SCHEME, API_SECRET_SCHEME
+from litestar_payguard.openapi.security import API_KEY_SCHEME, API_SECRET_SCHEME, CLIENT_SECRET_SCHEME
 from litestar_payguard.services.idempotency import (
     IdempotencyKeyInUseError,
     IdempotencyKeyInvalidError,
@@ -69,11 +69,19 @@ def describe_handler(handler: HTTPRouteHandler, route: HTTPRoute, caller: Caller
     implied = problem_responses(*_caller_problems(caller, config), *_shape_problems(handler, route, mode))
     handler.responses = merge_responses(handler.responses or {}, implied)  # its own problems first
     handler.operation_class = operation_class(mode)
-    handler.security = security_requirements(caller, config)
+    one_session = caller is Caller.CUSTOMER and route.path_format.startswith(f"{config.path}/sessions/{{session_id")
+    handler.security = security_requirements(caller, config, one_session=one_session)
 
 
-def security_requirements(caller: Caller, config: PayGuardConfig) -> list[SecurityRequirement]:
-    """The alternatives (any one will do) a caller authenticates with; an empty one means none is needed."""
+def security_requirements(
+    caller: Caller, config: PayGuardConfig, *, one_session: bool = False
+) -> list[SecurityRequirement]:
+    """The alternatives (any one will do) a caller authenticates with; an empty one means none is needed.
+
+    ``one_session``: a route acting on one checkout session, which its client secret opens too.
+    """
+    if one_session:
+        return [{CLIENT_SECRET_SCHEME: []}, *security_requirements(caller, config)]
     keys: SecurityRequirement = {API_KEY_SCHEME: [], API_SECRET_SCHEME: []}
     if caller is Caller.MERCHANT:
         return [keys]

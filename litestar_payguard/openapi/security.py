@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 
 from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER
+from litestar_payguard.services.sessions import CLIENT_SECRET_HEADER
 
 if TYPE_CHECKING:
     from litestar.openapi import OpenAPIConfig
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("API_KEY_SCHEME", "API_SECRET_SCHEME", "with_security_schemes")
+__all__ = ("API_KEY_SCHEME", "API_SECRET_SCHEME", "CLIENT_SECRET_SCHEME", "with_security_schemes")
 
 API_KEY_SCHEME = "payguardApiKey"
 API_SECRET_SCHEME = "payguardApiSecret"  # noqa: S105  # a scheme's name, not a secret
+CLIENT_SECRET_SCHEME = "payguardClientSecret"  # noqa: S105  # a scheme's name, not a secret
 _HOST_SIGN_IN = (
     "The host application's authentication: payguard asks the host who is calling ({hook}). A host names its own "
     "scheme with PayGuardConfig.{setting}."
@@ -56,6 +58,13 @@ def _schemes(config: PayGuardConfig) -> dict[str, SecurityScheme]:
             name=API_SECRET_HEADER,
             security_scheme_in="header",
             description=f"The merchant's API secret; sent with {API_KEY_HEADER}.",
+        ),
+        CLIENT_SECRET_SCHEME: SecurityScheme(
+            type="apiKey",
+            name=CLIENT_SECRET_HEADER,
+            security_scheme_in="header",
+            description="A checkout session's client secret (clientSecret when it opened): that session's routes "
+            "only, for its customer. Never put it in a URL.",
         ),
     }
     customer = SecurityScheme(

@@ -79,7 +79,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         "payguard_sessions": (
             principal,
             lambda db, who, request: SessionService(
-                db, config, who, dispatcher, pricer=bind_pricer(config.pricing, request)
+                db, config, who, dispatcher, pricer=bind_pricer(config.pricing, request), base_url=str(request.base_url)
             ),
         ),
     }

@@ -100,4 +100,10 @@ class CleanupResult(CamelStruct):
 class SessionOpened(Session):
     """A new session, and the customer's open payments for other bundles (they do not block it)."""
 
+    client_secret: str
+    """Lets a checkout page act on this session alone (send it in the ``PayGuard-Client-Secret`` header, never in
+    a URL). Shown this once: only its hash is stored."""
+    checkout_url: str
+    """The hosted checkout page, with the client secret in the URL fragment (browsers never send a fragment)."""
+
     warnings: list[PendingPayment] = []  # noqa: RUF012  # msgspec copies mutable defaults

@@ -1,5 +1,6 @@
 """Checkout sessions: opening one at the host's price, its state machine, its summary."""
 
+from litestar_payguard.services.sessions.client_secret import CLIENT_SECRET_HEADER, session_principal
 from litestar_payguard.services.sessions.pricing import (
     BundleNotFoundError,
     PriceChangedError,
@@ -9,9 +10,11 @@ from litestar_payguard.services.sessions.service import SessionService
 from litestar_payguard.services.sessions.store import SessionNotFoundError
 
 __all__ = (
+    "CLIENT_SECRET_HEADER",
     "BundleNotFoundError",
     "PriceChangedError",
     "PricingNotConfiguredError",
     "SessionNotFoundError",
     "SessionService",
+    "session_principal",
 )

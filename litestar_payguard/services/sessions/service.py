@@ -26,6 +26,7 @@ from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.schemas.sessions import validated
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.sessions import rules
+from litestar_payguard.services.sessions.client_secret import checkout_url, new_client_secret
 from litestar_payguard.services.sessions.pricing import session_at_price
 from litestar_payguard.services.sessions.reads import SessionReads
 from litestar_payguard.services.sessions.store import OPEN_STATUSES
@@ -56,6 +57,8 @@ class SessionService(SessionReads):
         dispatcher: Enqueues the processing of a completed payment after the commit; without one (a host
             building the service itself) the reconciler picks the payment up on its next run.
         pricer: The host's pricing hook bound to the request, for :meth:`open_priced`.
+        base_url: The origin of the request, for ``checkoutUrl`` when ``public_url`` is not configured (neither:
+            ``checkoutUrl`` is a path).
     """
 
     __slots__ = ()
@@ -64,7 +67,8 @@ class SessionService(SessionReads):
         """Open a session and its pending payment; attempt 1 starts now.
 
         ``data`` is checked against its schema here too, so a struct built in the host's code meets the same
-        rules as a request body. The pending-payment guard applies (see :meth:`PaymentService.create`).
+        rules as a request body. The pending-payment guard applies (see :meth:`PaymentService.create`). The
+        session has no client secret, so no checkout page can act on it: :meth:`open` makes one.
 
         Raises:
             PendingSameBundleError: An open payment for the bundle still blocks a new one.
@@ -73,11 +77,18 @@ class SessionService(SessionReads):
         return session
 
     async def open(self, data: SessionCreate, *, owner: Principal | None = None) -> SessionOpened:
-        """:meth:`create`, rendered with the customer's open payments for other bundles as warnings."""
-        session, warnings = await self._open(data, owner)
+        """:meth:`create`, rendered with its client secret, its checkout page and the open payments as warnings.
+
+        The warnings are the customer's open payments for other bundles. The client secret is shown this once:
+        only its hash is stored.
+        """
+        secret, secret_hash = new_client_secret()
+        session, warnings = await self._open(data, owner, secret_hash)
         now = self._now()
         return SessionOpened(
             **msgspec.structs.asdict(self.view(session)),
+            client_secret=secret,
+            checkout_url=checkout_url(self._base_url, self._config.path, session.id, secret),
             warnings=[self._payments.pending_view(entry, now) for entry in warnings],
         )
 
@@ -97,7 +108,9 @@ class SessionService(SessionReads):
         priced = await session_at_price(data, self._pricer, trust_client_prices=self._config.trust_client_prices)
         return await self.open(priced, owner=owner)
 
-    async def _open(self, data: SessionCreate, owner: Principal | None) -> tuple[CheckoutSession, list[OpenPayment]]:
+    async def _open(
+        self, data: SessionCreate, owner: Principal | None, client_secret_hash: str | None = None
+    ) -> tuple[CheckoutSession, list[OpenPayment]]:
         owner = self._acting(owner)
         data = validated(data)
         now = self._now()
@@ -116,6 +129,7 @@ class SessionService(SessionReads):
             customer_id=new.payment.customer_id,
             payment_id=new.payment.id,
             payment=new.payment,
+            client_secret_hash=client_secret_hash,
             created_at=now,
             updated_at=now,
         )

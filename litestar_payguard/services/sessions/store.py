@@ -52,7 +52,18 @@ class SessionStore:
     It takes the same arguments as the service.
     """
 
-    __slots__ = ("_config", "_db", "_dispatcher", "_outbox", "_owner", "_payments", "_pricer", "_stored", "policy")
+    __slots__ = (
+        "_base_url",
+        "_config",
+        "_db",
+        "_dispatcher",
+        "_outbox",
+        "_owner",
+        "_payments",
+        "_pricer",
+        "_stored",
+        "policy",
+    )
 
     def __init__(
         self,
@@ -62,8 +73,10 @@ class SessionStore:
         dispatcher: Dispatcher | None = None,
         *,
         pricer: Pricer | None = None,
+        base_url: str | None = None,
     ) -> None:
         self._db = db
+        self._base_url = config.public_url or base_url or ""
         self._config = config
         self._owner = owner
         self._dispatcher = dispatcher
