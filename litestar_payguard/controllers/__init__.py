@@ -6,6 +6,7 @@ from litestar_payguard.controllers.admin import (
     AdminPendingController,
     AdminSessionController,
 )
+from litestar_payguard.controllers.checkout_sessions import MerchantSessionController
 from litestar_payguard.controllers.events import EventController, EventTypeController
 from litestar_payguard.controllers.payments import MerchantPaymentController
 from litestar_payguard.controllers.pending import PendingController
@@ -25,6 +26,7 @@ __all__ = (
     "GatewayWebhookController",
     "MerchantPaymentController",
     "MerchantRefundController",
+    "MerchantSessionController",
     "PaymentRefundController",
     "PendingController",
     "SessionController",

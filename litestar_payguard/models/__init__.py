@@ -1,6 +1,6 @@
 """SQLAlchemy models; every table is prefixed ``payguard_``."""
 
-from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, PayGuardModel, clip
+from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, URL_LENGTH, PayGuardModel, clip
 from litestar_payguard.models.cleanup import CleanupRun, JobControl
 from litestar_payguard.models.enums import (
     CLOSED_UNPAID,
@@ -27,7 +27,6 @@ from litestar_payguard.models.snapshot import PaymentSnapshot, SessionSnapshot, 
 from litestar_payguard.models.webhook import (
     DELIVERY_TERMINAL,
     RESPONSE_BODY_LENGTH,
-    URL_LENGTH,
     AttemptErrorKind,
     AttemptTrigger,
     DeliveryStatus,

@@ -7,12 +7,14 @@ from enum import StrEnum
 from advanced_alchemy.base import UUIDAuditBase
 from sqlalchemy import Enum
 
-__all__ = ("CODE_LENGTH", "TEXT_LENGTH", "PayGuardModel", "clip", "enum_column_type")
+__all__ = ("CODE_LENGTH", "TEXT_LENGTH", "URL_LENGTH", "PayGuardModel", "clip", "enum_column_type")
 
 CODE_LENGTH = 64
 """Size of the columns holding a machine code (failure codes, event types); longer ones are cut to it."""
 TEXT_LENGTH = 500
 """Size of the columns holding a person's or a gateway's text (failure messages, reasons, details)."""
+URL_LENGTH = 2048
+"""Size of the columns holding a URL (webhook endpoints, a session's return URLs); longer URLs are refused, not cut."""
 
 
 def clip(text: str | None, length: int = TEXT_LENGTH) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from advanced_alchemy.types import JsonB
+from sqlalchemy import String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from litestar_payguard.models.base import PayGuardModel
@@ -20,3 +21,6 @@ class Merchant(PayGuardModel):
     secret_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     """``sha256$<salt>$<hex>``; ``None`` for a default merchant that cannot authenticate by headers."""
     test_mode: Mapped[bool] = mapped_column(default=True)
+    allowed_origins: Mapped[list[str]] = mapped_column(JsonB, default=list, server_default=text("'[]'"))
+    """Origins (``https://shop.example``) a session's ``successUrl`` and ``cancelUrl`` may lead to, and the pages that
+    may embed the checkout page."""

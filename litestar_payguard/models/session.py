@@ -9,7 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from litestar_payguard.models.base import TEXT_LENGTH, PayGuardModel, enum_column_type
+from litestar_payguard.models.base import TEXT_LENGTH, URL_LENGTH, PayGuardModel, enum_column_type
 from litestar_payguard.models.enums import InterruptKind, SessionEventType, SessionStatus
 from litestar_payguard.models.payment import Payment
 
@@ -40,6 +40,10 @@ class CheckoutSession(PayGuardModel):
     ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     client_secret_hash: Mapped[str | None] = mapped_column(String(128), default=None)
     """Hash of the secret a checkout page acts on this session with; ``None`` for sessions older than it."""
+    success_url: Mapped[str | None] = mapped_column(String(URL_LENGTH), default=None)
+    """Where the checkout page sends the customer once paid (an allowed origin of the merchant)."""
+    cancel_url: Mapped[str | None] = mapped_column(String(URL_LENGTH), default=None)
+    """Where the checkout page sends a customer who gives up."""
 
     payment: Mapped[Payment] = relationship(lazy="joined", innerjoin=True)
 

@@ -83,6 +83,8 @@ class SessionSnapshot:
     interrupt_detail: str | None
     created_at: datetime
     ended_at: datetime | None
+    success_url: str | None
+    cancel_url: str | None
     payment: PaymentSnapshot
 
     @classmethod

@@ -11,12 +11,11 @@ from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, PayGuardModel, enum_column_type
+from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, URL_LENGTH, PayGuardModel, enum_column_type
 
 __all__ = (
     "DELIVERY_TERMINAL",
     "RESPONSE_BODY_LENGTH",
-    "URL_LENGTH",
     "AttemptErrorKind",
     "AttemptTrigger",
     "DeliveryStatus",
@@ -25,8 +24,6 @@ __all__ = (
     "WebhookEndpoint",
 )
 
-URL_LENGTH = 2048
-"""Size of an endpoint's URL column; longer URLs are refused, not cut."""
 RESPONSE_BODY_LENGTH = 16 * 1024
 """Characters of a receiver's answer kept in an attempt record."""
 

@@ -55,6 +55,11 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     dispatcher = Dispatcher(payguard.queue, config)
     principal = _principal_provider(payguard)
     merchant = _merchant_provider(principal)
+
+    def sessions(db: AsyncSession, who: Principal, request: Request[Any, Any, Any]) -> SessionService:
+        pricer = bind_pricer(config.pricing, request)
+        return SessionService(db, config, who, dispatcher, pricer=pricer, base_url=str(request.base_url))
+
     for_caller: dict[str, tuple[_Caller, _ForCaller]] = {
         # Behind the admin guards: the merchant is the principal's, API keys or the default merchant.
         "payguard_admin_payments": (
@@ -76,12 +81,8 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         ),
         "payguard_events": (merchant, lambda db, who, _: EventService(db, config, who.merchant_id)),
         "payguard_pending": (principal, lambda db, who, _: PendingPaymentService(db, config, who)),
-        "payguard_sessions": (
-            principal,
-            lambda db, who, request: SessionService(
-                db, config, who, dispatcher, pricer=bind_pricer(config.pricing, request), base_url=str(request.base_url)
-            ),
-        ),
+        "payguard_sessions": (principal, sessions),
+        "payguard_merchant_sessions": (merchant, sessions),
     }
     for_anyone: dict[str, _ForAnyone] = {
         "payguard_cleanup": lambda db: CleanupService(db, config),

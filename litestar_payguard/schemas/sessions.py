@@ -9,13 +9,21 @@ from uuid import UUID
 from msgspec import Meta
 
 from litestar_payguard.currencies import CURRENCY_PATTERN
-from litestar_payguard.models import CheckoutSession, InterruptKind, SessionSnapshot, SessionState, SessionStatus
+from litestar_payguard.models import (
+    URL_LENGTH,
+    CheckoutSession,
+    InterruptKind,
+    SessionSnapshot,
+    SessionState,
+    SessionStatus,
+)
 from litestar_payguard.schemas.base import CamelStruct, InputStruct, validated
 from litestar_payguard.schemas.payments import PaymentBrief, payment_brief
 
 __all__ = (
     "ActiveSession",
     "AttemptSummary",
+    "CheckoutSessionCreate",
     "Interruption",
     "Session",
     "SessionComplete",
@@ -56,6 +64,15 @@ Metadata = Annotated[dict[MetadataKey, MetadataValue], Meta(max_length=20)]
 Detail = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 GatewayReference = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
 Signature = Annotated[str, Meta(min_length=1, max_length=512, pattern=NO_NUL)]
+ReturnUrl = Annotated[
+    str,
+    Meta(
+        max_length=URL_LENGTH,
+        pattern=r"^https?://[^\s\x00]+$",
+        description="An absolute http(s) URL on one of the merchant's allowed origins.",
+    ),
+]
+CustomerId = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
 
 
 class SessionCreate(InputStruct):
@@ -68,6 +85,10 @@ class SessionCreate(InputStruct):
     """ISO 4217 code, any case."""
     plan_name: PlanName | None = None
     metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+    success_url: ReturnUrl | None = None
+    """Where the checkout page sends the customer once paid."""
+    cancel_url: ReturnUrl | None = None
+    """Where the checkout page sends a customer who gives up."""
 
 
 class SessionRequest(InputStruct):
@@ -82,6 +103,25 @@ class SessionRequest(InputStruct):
     currency: CurrencyCode | None = None
     """The currency the client expects (ISO 4217, any case), checked like ``amount``."""
     metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+    success_url: ReturnUrl | None = None
+    """Where the checkout page sends the customer once paid (an allowed origin of the merchant)."""
+    cancel_url: ReturnUrl | None = None
+    """Where the checkout page sends a customer who gives up."""
+
+
+class CheckoutSessionCreate(InputStruct):
+    """The merchant API's request for a checkout session for one of its customers."""
+
+    customer_id: CustomerId
+    """The merchant's id of the customer who pays (what the host's sign-in would say)."""
+    bundle_id: BundleId
+    plan_name: PlanName | None = None
+    amount: Amount | None = None
+    """The price in minor units, with ``currency``; without both, the host's pricing hook prices the bundle."""
+    currency: CurrencyCode | None = None
+    metadata: Metadata = {}  # noqa: RUF012  # msgspec copies mutable defaults
+    success_url: ReturnUrl | None = None
+    cancel_url: ReturnUrl | None = None
 
 
 class SessionInterrupt(InputStruct):
@@ -123,6 +163,8 @@ class Session(CamelStruct):
     metadata: dict[str, str]
     created_at: datetime
     ended_at: datetime | None
+    success_url: str | None
+    cancel_url: str | None
 
 
 class AttemptSummary(CamelStruct):
@@ -201,6 +243,8 @@ def session_view(
         metadata=payment.extra,
         created_at=session.created_at,
         ended_at=now.ended_at,
+        success_url=session.success_url,
+        cancel_url=session.cancel_url,
     )
 
 

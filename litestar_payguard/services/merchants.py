@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("InvalidCredentialsError", "MerchantService", "hash_secret", "verify_secret")
+__all__ = ("InvalidCredentialsError", "MerchantService", "hash_secret", "origin_of", "verify_secret")
 
 _SCHEME = "sha256"
 
@@ -29,6 +31,23 @@ class InvalidCredentialsError(AuthenticationError):
 
     code = "INVALID_API_CREDENTIALS"
     title = "Invalid API credentials"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of an absolute ``http(s)`` URL (``https://shop.example``, default port left out); else ``None``."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username is not None:
+        return None
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    shown = "" if port is None or port == _DEFAULT_PORTS[parts.scheme] else f":{port}"
+    return f"{parts.scheme}://{host}{shown}"
 
 
 def hash_secret(secret: str, *, salt: str | None = None) -> str:
@@ -85,18 +104,27 @@ class MerchantService:
         return merchant
 
     async def ensure(
-        self, api_key: str, *, name: str | None = None, secret: str | None = None, test_mode: bool | None = None
+        self,
+        api_key: str,
+        *,
+        name: str | None = None,
+        secret: str | None = None,
+        test_mode: bool | None = None,
+        allowed_origins: Sequence[str] | None = None,
     ) -> Merchant:
         """Return the merchant with this key, creating it when missing; the caller commits.
 
-        When ``secret`` or ``test_mode`` is given, the stored merchant is set to it (so seeding is repeatable);
-        payments made before a change of mode keep theirs. A new merchant without ``test_mode`` is in test mode.
+        When ``secret``, ``test_mode`` or ``allowed_origins`` is given, the stored merchant is set to it (so seeding
+        is repeatable); payments made before a change of mode keep theirs. A new merchant without ``test_mode`` is
+        in test mode. ``allowed_origins`` (``https://shop.example``) are where its sessions' return URLs may lead.
         Safe against a concurrent creation of the same key: the loser re-reads the winner's row.
 
         Raises:
+            ValueError: An allowed origin that is not an ``http(s)`` origin; nothing is changed.
             GatewayNotConfiguredError: A live merchant (``test_mode=False``) asked for, and no live gateway (or no
                 ``config``) to take its payments; nothing is changed.
         """
+        origins = None if allowed_origins is None else [_origin(value) for value in allowed_origins]
         if test_mode is False and (self._config is None or self._config.live_gateway is None):
             msg = (
                 f"Merchant {api_key!r} cannot be live: the deployment has no live gateway to take its payments "
@@ -116,5 +144,17 @@ class MerchantService:
             merchant.secret_hash = hash_secret(secret)
         if test_mode is not None:
             merchant.test_mode = test_mode
+        if origins is not None:
+            merchant.allowed_origins = sorted(set(origins))
         await self._db.flush()
         return merchant
+
+
+def _origin(value: str) -> str:
+    """``value`` as an origin, refusing anything with a path, a query or credentials."""
+    origin = origin_of(value)
+    parts = urlsplit(value)
+    if origin is None or parts.path not in {"", "/"} or parts.query or parts.fragment:
+        msg = f"An allowed origin is a scheme, a host and a port (https://shop.example), not {value!r}."
+        raise ValueError(msg)
+    return origin

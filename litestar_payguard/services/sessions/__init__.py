@@ -6,6 +6,7 @@ from litestar_payguard.services.sessions.pricing import (
     PriceChangedError,
     PricingNotConfiguredError,
 )
+from litestar_payguard.services.sessions.return_urls import ReturnUrlNotAllowedError
 from litestar_payguard.services.sessions.service import SessionService
 from litestar_payguard.services.sessions.store import SessionNotFoundError
 
@@ -14,6 +15,7 @@ __all__ = (
     "BundleNotFoundError",
     "PriceChangedError",
     "PricingNotConfiguredError",
+    "ReturnUrlNotAllowedError",
     "SessionNotFoundError",
     "SessionService",
     "session_principal",

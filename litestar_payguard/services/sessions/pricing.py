@@ -1,8 +1,10 @@
-"""The price of a session a customer asks for: the host's, never the client's."""
+"""The price of a session a customer asks for (the host's, never the client's), or the merchant API does."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from litestar_payguard.exceptions import (
     Action,
@@ -11,13 +13,19 @@ from litestar_payguard.exceptions import (
     PayGuardError,
     ValidationFailedError,
 )
-from litestar_payguard.schemas.sessions import SessionCreate
+from litestar_payguard.schemas.sessions import SessionCreate, SessionRequest
 
 if TYPE_CHECKING:
     from litestar_payguard.pricing import Pricer
-    from litestar_payguard.schemas.sessions import SessionRequest
+    from litestar_payguard.schemas.sessions import CheckoutSessionCreate
 
-__all__ = ("BundleNotFoundError", "PriceChangedError", "PricingNotConfiguredError", "session_at_price")
+__all__ = (
+    "BundleNotFoundError",
+    "PriceChangedError",
+    "PricingNotConfiguredError",
+    "merchant_session",
+    "session_at_price",
+)
 
 
 class PriceChangedError(ConflictError):
@@ -87,7 +95,24 @@ async def session_at_price(
         currency=currency,
         plan_name=price.display_name or request.plan_name,  # the label of what is charged is the host's
         metadata=request.metadata,
+        success_url=request.success_url,
+        cancel_url=request.cancel_url,
     )
+
+
+async def merchant_session(request: CheckoutSessionCreate, pricer: Pricer | None) -> SessionCreate:
+    """Return the session the merchant API asks for: at its own price, or (without one) at the pricing hook's.
+
+    Raises:
+        ValidationFailedError: Only one of ``amount`` and ``currency``.
+        PricingNotConfiguredError: No price given, and no hook.
+        BundleNotFoundError: The hook answered ``None``.
+    """
+    fields = msgspec.structs.asdict(request)
+    del fields["customer_id"]
+    if request.amount is None and request.currency is None:
+        return await session_at_price(SessionRequest(**fields), pricer, trust_client_prices=False)
+    return _at_client_price(SessionRequest(**fields))
 
 
 def _at_client_price(request: SessionRequest) -> SessionCreate:
@@ -108,4 +133,6 @@ def _at_client_price(request: SessionRequest) -> SessionCreate:
         currency=request.currency,
         plan_name=request.plan_name,
         metadata=request.metadata,
+        success_url=request.success_url,
+        cancel_url=request.cancel_url,
     )

@@ -133,6 +133,8 @@ def _session(event: SessionEventType) -> Session:
         ended_at=_AT + timedelta(minutes=2)
         if status not in {SessionStatus.ACTIVE, SessionStatus.INTERRUPTED}
         else None,
+        success_url="https://shop.example/orders/1042",
+        cancel_url="https://shop.example/cart",
     )
 
 
