@@ -10,9 +10,9 @@ import base64
 import binascii
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlsplit
 
 from croniter import croniter
 
@@ -77,6 +77,13 @@ def _refuse(msg: str) -> NoReturn:
     raise ImproperConfigurationError(msg)
 
 
+_ORIGIN = re.compile(
+    r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+    r"(:(6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?"
+)
+"""An ``http(s)`` origin: a scheme, a host name (ASCII, as browsers send it) or an IPv6 address, a port."""
+
+
 def check_finite(policy: Mapping[str, Any]) -> None:
     """Refuse a policy value that is an infinite or not-a-number float."""
     for name, value in policy.items():
@@ -91,11 +98,8 @@ def check_path(path: str, public_url: str | None = None) -> None:
     """
     if not path.startswith("/") or (len(path) > 1 and path.endswith("/")):
         _refuse(f"PayGuardConfig.path must start with '/' and not end with one, got {path!r}")
-    if public_url is not None:
-        parts = urlsplit(public_url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme not in {"http", "https"} or not parts.hostname or "@" in parts.netloc or public_url != origin:
-            _refuse(f"PayGuardConfig.public_url must be an origin like 'https://pay.example', got {public_url!r}")
+    if public_url is not None and not _ORIGIN.fullmatch(public_url):
+        _refuse(f"PayGuardConfig.public_url must be an origin like 'https://pay.example', got {public_url!r}")
 
 
 def check_queue(queue_url: str | None, queue: Queue | None) -> None:

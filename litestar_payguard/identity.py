@@ -14,7 +14,7 @@ from uuid import UUID
 from litestar_payguard.exceptions import HOST_CHALLENGE, AuthenticationError
 from litestar_payguard.principal import Principal
 from litestar_payguard.services.merchants import InvalidCredentialsError, MerchantService
-from litestar_payguard.services.sessions import CLIENT_SECRET_HEADER, session_principal
+from litestar_payguard.services.sessions import CLIENT_SECRET_HEADER, CLIENT_SECRET_OPT, session_principal
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -81,13 +81,14 @@ class PrincipalResolver:
     ) -> Principal:
         """The principal of the session whose client secret the request presents, on that session's routes."""
         session_id = connection.path_params.get("session_id")
-        if session_id is None or not connection.scope["path"].startswith(f"{self._config.path}/sessions/"):
-            msg = f"{CLIENT_SECRET_HEADER} acts only on its own session's routes ({self._config.path}/sessions/{{id}})."
+        if session_id is None or not connection.route_handler.opt.get(CLIENT_SECRET_OPT):
+            msg = f"{CLIENT_SECRET_HEADER} acts only on its own session's routes (sessions/{{id}})."
             raise AuthenticationError(msg)
+        now = self._config.clock.now()
         if db is not None:
-            return await session_principal(db, str(session_id), secret)
+            return await session_principal(db, str(session_id), secret, now)
         async with self._sqlalchemy_config.get_session() as own:
-            return await session_principal(own, str(session_id), secret)
+            return await session_principal(own, str(session_id), secret, now)
 
     async def _merchant_id(self, connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession | None) -> UUID:
         api_key = connection.headers.get(API_KEY_HEADER)

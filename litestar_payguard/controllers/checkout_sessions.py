@@ -8,6 +8,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from litestar_payguard.controllers.sessions import NO_STORE
 from litestar_payguard.currencies import UnsupportedCurrencyError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.openapi import problem_responses
@@ -35,6 +36,7 @@ class MerchantSessionController(Controller):
         "/",
         operation_id="payguardCreateCheckoutSession",
         status_code=201,
+        cache_control=NO_STORE,
         opt={IDEMPOTENCY_OPT_KEY: "required"},
         responses=problem_responses(
             ReturnUrlNotAllowedError,

@@ -7,6 +7,7 @@ anything at all.
 """
 
 from litestar import Controller, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -31,14 +32,19 @@ from litestar_payguard.schemas.pending import SessionOpened
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
 from litestar_payguard.services.payments import AmountTooLargeError, PendingSameBundleError
 from litestar_payguard.services.sessions import (
+    CLIENT_SECRET_OPT,
     BundleNotFoundError,
     PriceChangedError,
     PricingNotConfiguredError,
+    ReturnUrlNotAllowedError,
     SessionNotFoundError,
     SessionService,
 )
 
-__all__ = ("SessionController",)
+__all__ = ("NO_STORE", "SessionController")
+
+NO_STORE = CacheControlHeader(no_store=True)
+"""The answer holds the session's client secret: no cache keeps it."""
 
 _TRANSITION = (
     SessionNotFoundError,
@@ -60,12 +66,15 @@ class SessionController(Controller):
 
     path = "/sessions"
     tags = ["payguard: sessions"]
+    opt = {CLIENT_SECRET_OPT: True}  # Litestar's own attribute: its routes take a client secret
 
     @post(
         "/",
         operation_id="payguardCreateSession",
         status_code=201,
+        cache_control=NO_STORE,
         responses=problem_responses(
+            ReturnUrlNotAllowedError,
             PricingNotConfiguredError,
             BundleNotFoundError,
             PriceChangedError,

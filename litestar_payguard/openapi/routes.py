@@ -31,6 +31,7 @@ from litestar_payguard.services.idempotency import (
     IdempotencyKeyReusedError,
 )
 from litestar_payguard.services.merchants import InvalidCredentialsError
+from litestar_payguard.services.sessions import CLIENT_SECRET_OPT
 from litestar_payguard.wire_names import query_parameters
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def describe_handler(handler: HTTPRouteHandler, route: HTTPRoute, caller: Caller
     implied = problem_responses(*_caller_problems(caller, config), *_shape_problems(handler, route, mode))
     handler.responses = merge_responses(handler.responses or {}, implied)  # its own problems first
     handler.operation_class = operation_class(mode)
-    one_session = caller is Caller.CUSTOMER and route.path_format.startswith(f"{config.path}/sessions/{{session_id")
+    one_session = bool(handler.opt.get(CLIENT_SECRET_OPT)) and "session_id" in route.path_parameters
     handler.security = security_requirements(caller, config, one_session=one_session)
 
 

@@ -68,7 +68,7 @@ ReturnUrl = Annotated[
     str,
     Meta(
         max_length=URL_LENGTH,
-        pattern=r"^https?://[^\s\x00]+$",
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
         description="An absolute http(s) URL on one of the merchant's allowed origins.",
     ),
 ]

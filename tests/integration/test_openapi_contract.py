@@ -65,6 +65,12 @@ RULES: list[dict[str, Any]] = [
         "include-operation-id": ["payguardCreateWebhookEndpoint", "payguardUpdateWebhookEndpoint"],
         "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
     },
+    # A session's return URLs must be on the merchant's allowed origins (RETURN_URL_NOT_ALLOWED): a rule on the
+    # values, beyond the document's pattern (any absolute http(s) URL).
+    {
+        "include-operation-id": ["payguardCreateSession", "payguardCreateCheckoutSession"],
+        "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
+    },
     # The test host's route whose remote service is always down: it answers 502, as documented.
     {
         "include-path": "/host/failing-checkout/{plan}",

@@ -65,7 +65,7 @@ def doc() -> dict[str, Any]:
 def test_every_error_is_documented_as_problem_details_and_nothing_else(doc: dict[str, Any]) -> None:
     operations = payguard_operations(doc)
 
-    assert len(operations) == 43
+    assert len(operations) == 44
     for method, path, operation in operations:
         errors = {status: response for status, response in operation["responses"].items() if int(status) >= 400}
         assert "503" in errors, (method, path)
@@ -182,7 +182,11 @@ def test_the_idempotency_key_is_declared_where_it_is_taken_and_required_where_re
             assert keys == [], (method, path)
             continue
         assert len(keys) == 1, (method, path)
-        required = path in {"/payguard/v1/payments", "/payguard/v1/payments/{payment_id}/refunds"}
+        required = path in {
+            "/payguard/v1/payments",
+            "/payguard/v1/payments/{payment_id}/refunds",
+            "/payguard/v1/checkout-sessions",
+        }
         assert (keys[0]["in"], keys[0]["required"]) == ("header", required), (method, path)
         assert keys[0]["schema"]["maxLength"] == 255
     host = doc["paths"]["/host/orders"]["post"]
@@ -206,6 +210,7 @@ def test_request_bodies_refuse_unknown_members(doc: dict[str, Any]) -> None:
     assert names == {
         "AttentionResolution",
         "CanProceedRequest",
+        "CheckoutSessionCreate",
         "PaymentCreate",
         "Recovery",
         "RefundCreate",

@@ -1,6 +1,6 @@
 """Checkout sessions: opening one at the host's price, its state machine, its summary."""
 
-from litestar_payguard.services.sessions.client_secret import CLIENT_SECRET_HEADER, session_principal
+from litestar_payguard.services.sessions.client_secret import CLIENT_SECRET_HEADER, CLIENT_SECRET_OPT, session_principal
 from litestar_payguard.services.sessions.pricing import (
     BundleNotFoundError,
     PriceChangedError,
@@ -12,6 +12,7 @@ from litestar_payguard.services.sessions.store import SessionNotFoundError
 
 __all__ = (
     "CLIENT_SECRET_HEADER",
+    "CLIENT_SECRET_OPT",
     "BundleNotFoundError",
     "PriceChangedError",
     "PricingNotConfiguredError",

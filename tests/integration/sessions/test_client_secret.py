@@ -10,6 +10,7 @@ import pytest
 from litestar_payguard import SessionService
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.sessions import SessionCreate
+from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ON_BOTH_DATABASES, Client, ClientFactory, Store, payguard_of
 from tests.support import ALICE, BOB, create_session
 
@@ -111,3 +112,43 @@ async def test_the_python_api_opens_a_session_with_its_secret(
         polled = await client.get(f"{BASE}/{opened.id}", headers=page(opened.client_secret))
         assert polled.status_code == 200, polled.text
         assert UUID(polled.json()["id"]) == opened.id
+
+
+async def test_the_same_customers_other_session_is_not_opened_by_this_secret(client: Client) -> None:
+    first = await create_session(client)
+    second = await create_session(client)  # Alice again, another bundle
+    for path in ("", "/summary"):
+        response = await client.get(f"{BASE}/{second['id']}{path}", headers=page(first["clientSecret"]))
+        assert response.status_code == 404, response.text
+    resumed = await client.post(f"{BASE}/{second['id']}/resume", headers=page(first["clientSecret"]))
+    assert resumed.status_code == 404
+
+
+async def test_the_secret_opens_its_session_until_an_hour_after_it_ended(client: Client, clock: ManualClock) -> None:
+    session = await create_session(client)
+    url, secret = f"{BASE}/{session['id']}", session["clientSecret"]
+    assert (await client.post(f"{url}/cancel", headers=page(secret))).status_code == 200
+
+    clock.advance(59 * 60)
+    assert (await client.get(url, headers=page(secret))).json()["status"] == "cancelled"  # the page shows the end
+    clock.advance(61)
+    assert (await client.get(url, headers=page(secret))).status_code == 404
+    assert (await client.get(url, headers=ALICE)).status_code == 200  # the host's own sign-in still reads it
+
+
+async def test_the_answer_holding_the_secret_is_not_cached(client: Client) -> None:
+    response = await client.post(BASE, json={"bundleId": "pro", "amount": 4900, "currency": "USD"}, headers=ALICE)
+    assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_payguard_mounted_at_the_root_takes_the_secret_too(client_for: ClientFactory) -> None:
+    async with client_for(path="/") as client:
+        response = await client.post(
+            "/sessions", json={"bundleId": "pro", "amount": 4900, "currency": "USD"}, headers=ALICE
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["checkoutUrl"] == f"http://testserver/checkout/{body['id']}#{body['clientSecret']}"
+        polled = await client.get(f"/sessions/{body['id']}", headers=page(body["clientSecret"]))
+        assert polled.status_code == 200, polled.text

@@ -80,6 +80,7 @@ async def test_without_a_price_the_hook_prices_the_bundle(client: Client) -> Non
         "http://shop.example/orders",  # another scheme is another origin
         "https://shop.example:8443/orders",
         "https://user@shop.example/orders",
+        "https://shop.example/orders\n",  # a final newline gets past the schema's pattern
     ],
 )
 async def test_a_return_url_off_the_allowed_origins_is_refused_and_nothing_stored(
@@ -113,6 +114,8 @@ async def test_the_customer_route_checks_return_urls_too(client: Client, store: 
         ({"amount": 100}, "currency"),
         ({"currency": "USD"}, "amount"),
         ({"amount": 100, "currency": "USD", "successUrl": "javascript:alert(1)"}, "successUrl"),
+        ({"amount": 100, "currency": "USD", "cancelUrl": "https://shop.example/a b"}, "cancelUrl"),
+        ({"amount": 100, "currency": "USD", "cancelUrl": "https://shop.example/\t"}, "cancelUrl"),
         ({"amount": 100, "currency": "USD", "customerId": ""}, "customerId"),
     ],
 )
@@ -142,3 +145,11 @@ async def test_an_allowed_origin_is_an_origin(client: Client) -> None:
                 await merchants.ensure("key_bad", allowed_origins=[bad])
         merchant = await merchants.ensure("key_ok", allowed_origins=["https://Shop.Example:443/", "https://a.example"])
         assert merchant.allowed_origins == ["https://a.example", "https://shop.example"]
+
+
+async def test_the_merchant_api_needs_an_idempotency_key(client: Client, store: Store) -> None:
+    await seed_shop(client)
+    response = await client.post(CREATE, json={"customerId": "c", "bundleId": "pro"}, headers=SHOP)
+    assert response.status_code == 400
+    assert response.json()["code"] == "IDEMPOTENCY_KEY_REQUIRED"
+    assert await store.count("payguard_session") == 0
