@@ -33,6 +33,7 @@ class SessionState:
 
     status: SessionStatus
     attempt: int
+    attempt_started_at: datetime
     attempt_deadline: datetime
     interrupted_at: datetime | None
     interrupt_kind: InterruptKind | None
@@ -45,6 +46,7 @@ class SessionState:
         return cls(
             status=session.status,
             attempt=session.attempt,
+            attempt_started_at=session.attempt_started_at,
             attempt_deadline=session.attempt_deadline,
             interrupted_at=session.interrupted_at,
             interrupt_kind=session.interrupt_kind,
@@ -76,6 +78,7 @@ class SessionSnapshot:
     status: SessionStatus
     attempt: int
     max_attempts: int
+    attempt_started_at: datetime
     attempt_deadline: datetime
     expires_at: datetime
     interrupted_at: datetime | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -165,6 +165,9 @@ class Session(CamelStruct):
     ended_at: datetime | None
     success_url: str | None
     cancel_url: str | None
+    retry_at: datetime | None
+    """When ``resume`` may start the next attempt (the minimum delay after the interruption, or after the start of
+    the attempt it would supersede); ``None`` when no attempt is left or the session has ended."""
 
 
 class AttemptSummary(CamelStruct):
@@ -220,7 +223,11 @@ def _interruption(session: CheckoutSession | SessionSnapshot | SessionState) -> 
 
 
 def session_view(
-    session: CheckoutSession | SessionSnapshot, *, poll_interval_ms: int, state: SessionState | None = None
+    session: CheckoutSession | SessionSnapshot,
+    *,
+    poll_interval_ms: int,
+    retry_delay: timedelta,
+    state: SessionState | None = None,
 ) -> Session:
     """Render a session (an ORM row, or the snapshot polling reads) for its customer.
 
@@ -228,6 +235,8 @@ def session_view(
     """
     payment = session.payment
     now: CheckoutSession | SessionSnapshot | SessionState = state or session
+    since = now.interrupted_at if now.status is SessionStatus.INTERRUPTED else now.attempt_started_at
+    open_ = now.status in {SessionStatus.ACTIVE, SessionStatus.INTERRUPTED} and now.attempt < session.max_attempts
     return Session(
         id=session.id,
         status=now.status,
@@ -245,6 +254,7 @@ def session_view(
         ended_at=now.ended_at,
         success_url=session.success_url,
         cancel_url=session.cancel_url,
+        retry_at=since + retry_delay if open_ and since is not None else None,
     )
 
 

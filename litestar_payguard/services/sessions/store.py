@@ -99,7 +99,9 @@ class SessionStore:
 
     def view(self, session: CheckoutSession | SessionSnapshot) -> Session:
         """Render a session as its customer sees it."""
-        return session_view(session, poll_interval_ms=self._config.poll_interval_ms)
+        return session_view(
+            session, poll_interval_ms=self._config.poll_interval_ms, retry_delay=self.policy.retry_delay
+        )
 
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
         session = None
@@ -153,7 +155,12 @@ class SessionStore:
                 merchant_id=session.merchant_id,
                 type=f"session.{transition.event.value}",
                 subject_id=session.id,
-                payload=session_view(session, poll_interval_ms=self._config.poll_interval_ms, state=transition.state),
+                payload=session_view(
+                    session,
+                    poll_interval_ms=self._config.poll_interval_ms,
+                    retry_delay=self.policy.retry_delay,
+                    state=transition.state,
+                ),
                 at=transition.at,
             )
         if decision.transitions:

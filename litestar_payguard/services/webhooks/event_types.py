@@ -135,6 +135,7 @@ def _session(event: SessionEventType) -> Session:
         else None,
         success_url="https://shop.example/orders/1042",
         cancel_url="https://shop.example/cart",
+        retry_at=_AT + timedelta(seconds=2) if status in {SessionStatus.ACTIVE, SessionStatus.INTERRUPTED} else None,
     )
 
 

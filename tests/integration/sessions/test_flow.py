@@ -11,7 +11,7 @@ from litestar_payguard.gateways import ChargeRequest, PaymentOutcome
 from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.testing import ManualClock
 from tests.hostapp import set_price
-from tests.integration.conftest import ALICE, Client, ClientFactory, Store, create_session
+from tests.integration.conftest import ALICE, ON_BOTH_DATABASES, Client, ClientFactory, Store, create_session
 from tests.support import work_off
 
 BASE = "/payguard/sessions"
@@ -109,6 +109,30 @@ async def test_resume_within_the_retry_delay_is_refused_with_retry_after(
     assert response.json()["code"] == "RETRY_TOO_SOON"
     assert response.json()["retryAfterSeconds"] == 2
     assert await store.scalar("SELECT attempt FROM payguard_session") == 1
+
+
+@ON_BOTH_DATABASES
+async def test_retry_at_says_when_resume_may_start_the_next_attempt(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    session = await create_session(client)
+    url = f"{BASE}/{session['id']}"
+    assert session["retryAt"] == "2026-03-01T12:00:02Z"  # superseding the running attempt: 2 s after its start
+
+    clock.advance(5)
+    interrupted = (await client.post(f"{url}/interrupt", json={"kind": "network"}, headers=ALICE)).json()
+    assert interrupted["retryAt"] == "2026-03-01T12:00:07Z"  # 2 s after the interruption
+    clock.advance(1)
+    refused = await client.post(f"{url}/resume", headers=ALICE)
+    assert (refused.status_code, refused.json()["retryAfterSeconds"]) == (409, 1)  # the server agrees
+    clock.advance(1)
+    second = (await client.post(f"{url}/resume", headers=ALICE)).json()
+    assert (second["attempt"], second["retryAt"]) == (2, "2026-03-01T12:00:09Z")
+    clock.advance(2)
+    third = (await client.post(f"{url}/resume", headers=ALICE)).json()
+    assert (third["attempt"], third["retryAt"]) == (3, None)  # the last attempt: nothing to retry after it
+    assert (await client.get(url, headers=ALICE)).json()["retryAt"] is None
+    assert await store.scalar("SELECT attempt FROM payguard_session") == 3
 
 
 async def test_a_fourth_attempt_is_refused_and_fails_the_session_and_payment(
