@@ -22,6 +22,7 @@ from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.dispatch import Dispatcher
+from litestar_payguard.services.merchants import MerchantAccountService
 from litestar_payguard.services.pending import CleanupService, PendingPaymentService, StaleCleanup
 from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
@@ -80,6 +81,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
             lambda db, who, _: WebhookDeliveryService(db, config, who.merchant_id, dispatcher),
         ),
         "payguard_events": (merchant, lambda db, who, _: EventService(db, config, who.merchant_id)),
+        "payguard_merchant_account": (merchant, lambda db, who, _: MerchantAccountService(db, config, who.merchant_id)),
         "payguard_pending": (principal, lambda db, who, _: PendingPaymentService(db, config, who)),
         "payguard_sessions": (principal, sessions),
         "payguard_merchant_sessions": (merchant, sessions),

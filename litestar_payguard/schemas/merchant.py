@@ -8,26 +8,29 @@ from uuid import UUID
 
 from msgspec import Meta
 
+from litestar_payguard.models import Merchant as MerchantModel
 from litestar_payguard.models import Refund as RefundModel
 from litestar_payguard.models import RefundStatus
 from litestar_payguard.schemas.base import CamelStruct, InputStruct
 from litestar_payguard.schemas.payments import Payment
-from litestar_payguard.schemas.sessions import NO_NUL, Amount, BundleId, CurrencyCode, Metadata, PlanName
+from litestar_payguard.schemas.sessions import NO_NUL, Amount, BundleId, CurrencyCode, CustomerId, Metadata, PlanName
 
 __all__ = (
     "AttentionResolution",
+    "MerchantAccount",
+    "MerchantAccountUpdate",
     "PaymentCreate",
     "PaymentMethod",
     "PaymentPage",
     "Refund",
     "RefundCreate",
     "RefundList",
+    "merchant_view",
     "refund_view",
 )
 
 PaymentMethod = Literal["card", "upi", "netbanking", "wallet"]
 OrderReference = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
-CustomerId = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
 Vpa = Annotated[str, Meta(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$")]
 Reason = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 
@@ -117,4 +120,42 @@ def refund_view(refund: RefundModel) -> Refund:
         failure_message=refund.failure_message,
         created_at=refund.created_at,
         processed_at=refund.processed_at,
+    )
+
+
+Origin = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#@]+/?$",
+        description="An origin: a scheme, a host and an optional port (https://shop.example).",
+    ),
+]
+
+
+class MerchantAccount(CamelStruct):
+    """The merchant, as its own API sees it."""
+
+    id: UUID
+    name: str
+    test_mode: bool
+    allowed_origins: list[str]
+    """Where its sessions' return URLs may lead, and the pages that may embed its checkout page."""
+
+
+class MerchantAccountUpdate(InputStruct):
+    """What a merchant may change of itself."""
+
+    allowed_origins: Annotated[list[Origin], Meta(max_length=50)]
+    """Replaces the list (normalised: lower-case host, default port left out)."""
+
+
+def merchant_view(merchant: MerchantModel) -> MerchantAccount:
+    """Render the merchant for its own API."""
+    return MerchantAccount(
+        id=merchant.id,
+        name=merchant.name,
+        test_mode=merchant.test_mode,
+        allowed_origins=list(merchant.allowed_origins),
     )

@@ -12,18 +12,35 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from litestar_payguard.exceptions import AuthenticationError
+from litestar_payguard.exceptions import AuthenticationError, PayGuardError
 from litestar_payguard.models import Merchant
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError
+from litestar_payguard.services.scoped import MerchantScoped
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("InvalidCredentialsError", "MerchantService", "hash_secret", "origin_of", "verify_secret")
+__all__ = (
+    "AllowedOriginInvalidError",
+    "InvalidCredentialsError",
+    "MerchantAccountService",
+    "MerchantService",
+    "hash_secret",
+    "origin_of",
+    "verify_secret",
+)
 
 _SCHEME = "sha256"
+
+
+class AllowedOriginInvalidError(PayGuardError, ValueError):
+    """An allowed origin that is not a scheme, a host and a port (a path, a query, credentials, no host)."""
+
+    status_code = 422
+    code = "ALLOWED_ORIGIN_INVALID"
+    title = "Allowed origin invalid"
 
 
 class InvalidCredentialsError(AuthenticationError):
@@ -120,7 +137,8 @@ class MerchantService:
         Safe against a concurrent creation of the same key: the loser re-reads the winner's row.
 
         Raises:
-            ValueError: An allowed origin that is not an ``http(s)`` origin; nothing is changed.
+            AllowedOriginInvalidError: An allowed origin that is not an ``http(s)`` origin (a ``ValueError``);
+                nothing is changed.
             GatewayNotConfiguredError: A live merchant (``test_mode=False``) asked for, and no live gateway (or no
                 ``config``) to take its payments; nothing is changed.
         """
@@ -156,5 +174,27 @@ def _origin(value: str) -> str:
     parts = urlsplit(value)
     if origin is None or parts.path not in {"", "/"} or parts.query or parts.fragment:
         msg = f"An allowed origin is a scheme, a host and a port (https://shop.example), not {value!r}."
-        raise ValueError(msg)
+        raise AllowedOriginInvalidError(msg, extra={"value": value[:255]})
     return origin
+
+
+class MerchantAccountService(MerchantScoped):
+    """The merchant's own account, for the merchant API: what it is, and the origins it allows."""
+
+    __slots__ = ()
+
+    async def view(self) -> Merchant:
+        """The merchant."""
+        return await self._db.get_one(Merchant, self._merchant_id)
+
+    async def set_allowed_origins(self, origins: Sequence[str]) -> Merchant:
+        """Replace the merchant's allowed origins (normalised, each once).
+
+        Raises:
+            AllowedOriginInvalidError: One is not an ``http(s)`` origin; nothing is changed.
+        """
+        normalised = sorted({_origin(value) for value in origins})
+        merchant = await self.view()
+        merchant.allowed_origins = normalised
+        await self._db.flush()
+        return merchant

@@ -65,10 +65,10 @@ RULES: list[dict[str, Any]] = [
         "include-operation-id": ["payguardCreateWebhookEndpoint", "payguardUpdateWebhookEndpoint"],
         "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
     },
-    # A session's return URLs must be on the merchant's allowed origins (RETURN_URL_NOT_ALLOWED): a rule on the
-    # values, beyond the document's pattern (any absolute http(s) URL).
+    # A session's return URLs must be on the merchant's allowed origins (RETURN_URL_NOT_ALLOWED), and an allowed
+    # origin must have a host (ALLOWED_ORIGIN_INVALID): rules on the values, beyond the document's patterns.
     {
-        "include-operation-id": ["payguardCreateSession", "payguardCreateCheckoutSession"],
+        "include-operation-id": ["payguardCreateSession", "payguardCreateCheckoutSession", "payguardUpdateMerchant"],
         "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "422"]}},
     },
     # The test host's route whose remote service is always down: it answers 502, as documented.
@@ -235,5 +235,5 @@ async def test_every_answer_is_the_documented_one(client_for: ClientFactory, ide
 
         failures = await asyncio.to_thread(_run, operations, base_url, identity, prepare)
 
-    assert len(operations) == sum(method in METHODS for item in document["paths"].values() for method in item) == 50
+    assert len(operations) == sum(method in METHODS for item in document["paths"].values() for method in item) == 52
     assert not failures, "\n\n".join(failures)

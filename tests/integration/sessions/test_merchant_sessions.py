@@ -153,3 +153,38 @@ async def test_the_merchant_api_needs_an_idempotency_key(client: Client, store: 
     assert response.status_code == 400
     assert response.json()["code"] == "IDEMPOTENCY_KEY_REQUIRED"
     assert await store.count("payguard_session") == 0
+
+
+@ON_BOTH_DATABASES
+async def test_the_merchant_reads_and_replaces_its_allowed_origins(client: Client, store: Store) -> None:
+    await seed_shop(client, origins=["https://old.example"])
+    account = await client.get("/payguard/v1/merchant", headers=SHOP)
+    assert account.status_code == 200, account.text
+    assert (account.json()["name"], account.json()["allowedOrigins"]) == ("Shop", ["https://old.example"])
+
+    changed = await client.patch(
+        "/payguard/v1/merchant",
+        json={"allowedOrigins": ["HTTPS://Shop.Example:443/", "http://localhost:8000", "https://shop.example"]},
+        headers=SHOP,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["allowedOrigins"] == ["http://localhost:8000", "https://shop.example"]
+    response = await open_session(client, amount=100, currency="USD", successUrl="https://shop.example/done")
+    assert response.status_code == 201, response.text
+    refused = await open_session(client, amount=100, currency="USD", successUrl="https://old.example/done")
+    assert refused.json()["code"] == "RETURN_URL_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("bad", ["https://shop.example/path", "ftp://shop.example", "https://:443", "shop.example"])
+async def test_an_origin_that_is_not_one_is_refused_and_nothing_changes(client: Client, bad: str) -> None:
+    await seed_shop(client)
+    response = await client.patch(
+        "/payguard/v1/merchant", json={"allowedOrigins": ["https://ok.example", bad]}, headers=SHOP
+    )
+    assert response.status_code in {400, 422}, response.text
+    assert response.json()["code"] in {"VALIDATION_FAILED", "ALLOWED_ORIGIN_INVALID"}
+    assert (await client.get("/payguard/v1/merchant", headers=SHOP)).json()["allowedOrigins"] == sorted(ORIGINS)
+
+
+async def test_the_account_needs_the_keys(client: Client) -> None:
+    assert (await client.get("/payguard/v1/merchant")).status_code == 401
