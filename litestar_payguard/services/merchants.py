@@ -170,9 +170,9 @@ class MerchantService:
 
 def _origin(value: str) -> str:
     """``value`` as an origin, refusing anything with a path, a query or credentials."""
-    origin = origin_of(value)
-    parts = urlsplit(value)
-    if origin is None or parts.path not in {"", "/"} or parts.query or parts.fragment:
+    origin = origin_of(value)  # None for what urlsplit cannot parse either ("http://[")
+    parts = urlsplit(value) if origin is not None else None
+    if parts is None or origin is None or parts.path not in {"", "/"} or parts.query or parts.fragment:
         msg = f"An allowed origin is a scheme, a host and a port (https://shop.example), not {value!r}."
         raise AllowedOriginInvalidError(msg, extra={"value": value[:255]})
     return origin

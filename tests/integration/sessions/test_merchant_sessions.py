@@ -175,7 +175,10 @@ async def test_the_merchant_reads_and_replaces_its_allowed_origins(client: Clien
     assert refused.json()["code"] == "RETURN_URL_NOT_ALLOWED"
 
 
-@pytest.mark.parametrize("bad", ["https://shop.example/path", "ftp://shop.example", "https://:443", "shop.example"])
+@pytest.mark.parametrize(
+    "bad",
+    ["https://shop.example/path", "ftp://shop.example", "https://:443", "shop.example", "http://[", "https://a:x"],
+)
 async def test_an_origin_that_is_not_one_is_refused_and_nothing_changes(client: Client, bad: str) -> None:
     await seed_shop(client)
     response = await client.patch(
