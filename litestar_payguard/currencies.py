@@ -20,8 +20,9 @@ def _any_case(code: str) -> str:
     return "".join(f"[{letter}{letter.lower()}]" for letter in code)
 
 
-CURRENCY_PATTERN = "^(" + "|".join(sorted(_any_case(c.code) for c in Currency if c.exponent is not None)) + ")$"
-"""The codes :func:`normalize_currency` accepts, in any case, as a regular expression (for the OpenAPI document)."""
+CURRENCY_PATTERN = "^(" + "|".join(sorted(_any_case(c.code) for c in Currency if c.exponent is not None)) + ")$(?!\\n)"
+"""The codes :func:`normalize_currency` accepts, in any case, as a regular expression matching the whole value (for
+the OpenAPI document)."""
 
 
 def minor_unit_digits(code: str) -> int | None:

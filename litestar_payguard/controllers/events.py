@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from litestar_payguard.openapi import problem_responses
+from litestar_payguard.schemas.base import whole
 from litestar_payguard.schemas.webhooks import Event, EventPage, EventTypeList
 from litestar_payguard.services.paging import InvalidCursorError
 from litestar_payguard.services.webhooks import EventFilter, EventNotFoundError, EventService
@@ -41,7 +42,7 @@ class EventController(Controller):
         *,
         payguard_events: NamedDependency[EventService],
         type: Annotated[  # noqa: A002  # the query's name
-            str | None, QueryParameter(max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+|\.\*)$")
+            str | None, QueryParameter(max_length=64, pattern=whole(r"[a-z_]+(\.[a-z_]+|\.\*)"))
         ] = None,
         created_from: Annotated[datetime | None, QueryParameter(name="createdFrom")] = None,
         created_to: Annotated[datetime | None, QueryParameter(name="createdTo")] = None,

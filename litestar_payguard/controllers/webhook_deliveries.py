@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from litestar_payguard.openapi import problem_responses
 from litestar_payguard.schemas import DeliveryStatus
+from litestar_payguard.schemas.base import whole
 from litestar_payguard.schemas.webhook_deliveries import (
     Recovery,
     RecoveryQueued,
@@ -47,7 +48,7 @@ class WebhookDeliveryController(Controller):
         endpoint_id: Annotated[UUID | None, QueryParameter(name="endpointId")] = None,
         event_id: Annotated[UUID | None, QueryParameter(name="eventId")] = None,
         event_type: Annotated[
-            str | None, QueryParameter(name="eventType", max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$")
+            str | None, QueryParameter(name="eventType", max_length=64, pattern=whole(r"[a-z_]+\.[a-z_]+"))
         ] = None,
         status: Annotated[DeliveryStatus | None, QueryParameter()] = None,
         created_from: Annotated[datetime | None, QueryParameter(name="createdFrom")] = None,

@@ -9,7 +9,18 @@ import msgspec
 
 from litestar_payguard.exceptions import ValidationFailedError
 
-__all__ = ("CamelStruct", "InputStruct", "error_field", "error_message", "validated")
+__all__ = ("CamelStruct", "InputStruct", "error_field", "error_message", "validated", "whole")
+
+
+def whole(body: str) -> str:
+    """A schema pattern that the whole value must match.
+
+    msgspec matches patterns with Python's ``re.search``, where ``$`` also matches before a final newline: a bare
+    ``^…$`` lets a value ending in a newline through. The lookahead refuses it, and reads the same in the JSON
+    Schema (ECMA) of the OpenAPI document.
+    """
+    return f"^{body}$(?!\\n)"
+
 
 _ERROR_PATH = re.compile(r"`\$\.([A-Za-z0-9_]+)")
 _NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`")

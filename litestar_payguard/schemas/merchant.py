@@ -11,7 +11,7 @@ from msgspec import Meta
 from litestar_payguard.models import Merchant as MerchantModel
 from litestar_payguard.models import Refund as RefundModel
 from litestar_payguard.models import RefundStatus
-from litestar_payguard.schemas.base import CamelStruct, InputStruct
+from litestar_payguard.schemas.base import CamelStruct, InputStruct, whole
 from litestar_payguard.schemas.payments import Payment
 from litestar_payguard.schemas.sessions import NO_NUL, Amount, BundleId, CurrencyCode, CustomerId, Metadata, PlanName
 
@@ -31,7 +31,7 @@ __all__ = (
 
 PaymentMethod = Literal["card", "upi", "netbanking", "wallet"]
 OrderReference = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
-Vpa = Annotated[str, Meta(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$")]
+Vpa = Annotated[str, Meta(min_length=3, max_length=100, pattern=whole(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+"))]
 Reason = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 
 
@@ -128,7 +128,7 @@ Origin = Annotated[
     Meta(
         min_length=1,
         max_length=255,
-        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#@]+/?$",
+        pattern=whole(r"[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#@]+/?"),
         description="An origin: a scheme, a host and an optional port (https://shop.example).",
     ),
 ]

@@ -17,7 +17,7 @@ from litestar_payguard.models import (
     SessionState,
     SessionStatus,
 )
-from litestar_payguard.schemas.base import CamelStruct, InputStruct, validated
+from litestar_payguard.schemas.base import CamelStruct, InputStruct, validated, whole
 from litestar_payguard.schemas.payments import PaymentBrief, payment_brief
 
 __all__ = (
@@ -43,7 +43,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 NO_NUL = r"^[^\x00]*$"
 """Free text may hold anything but NUL, which Postgres cannot store in text columns."""
 
-BundleId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+BundleId = Annotated[str, Meta(min_length=1, max_length=128, pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._:/-]*"))]
 PlanName = Annotated[str, Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 MONEY = "payguard_money"
 """``Meta.extra`` key of an amount of money: the OpenAPI document caps it at ``PayGuardConfig.max_amount`` too."""
@@ -52,7 +52,7 @@ MONEY = "payguard_money"
 CurrencyCode = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z]{3}$",
+        pattern=whole("[A-Za-z]{3}"),
         description="An ISO 4217 code of a currency with minor units, in any case.",
         extra_json_schema={"pattern": CURRENCY_PATTERN},
     ),
@@ -68,7 +68,7 @@ ReturnUrl = Annotated[
     str,
     Meta(
         max_length=URL_LENGTH,
-        pattern=r"^https?://[^\x00-\x20\x7f]+$",
+        pattern=whole(r"https?://[^\x00-\x20\x7f]+"),
         description="An absolute http(s) URL on one of the merchant's allowed origins.",
     ),
 ]

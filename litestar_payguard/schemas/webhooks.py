@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from litestar_payguard.models import URL_LENGTH, OutboxEvent
 from litestar_payguard.models import WebhookEndpoint as WebhookEndpointModel
-from litestar_payguard.schemas.base import CamelStruct, InputStruct
+from litestar_payguard.schemas.base import CamelStruct, InputStruct, whole
 from litestar_payguard.schemas.sessions import NO_NUL
 
 __all__ = (
@@ -38,9 +38,9 @@ DEFAULT_GRACE_SECONDS = 86_400
 MAX_GRACE_SECONDS = 604_800
 """The longest grace a rotation may ask for (7 days)."""
 
-EndpointUrl = Annotated[str, Meta(min_length=1, max_length=URL_LENGTH, pattern=r"^[^\x00-\x20\x7f]+$")]
+EndpointUrl = Annotated[str, Meta(min_length=1, max_length=URL_LENGTH, pattern=whole(r"[^\x00-\x20\x7f]+"))]
 """An absolute URL without spaces or control characters."""
-EventTypeFilter = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+|\.\*)$")]
+EventTypeFilter = Annotated[str, Meta(min_length=1, max_length=64, pattern=whole(r"[a-z_]+(\.[a-z_]+|\.\*)"))]
 """An exact type (``payment.succeeded``) or a prefix wildcard (``refund.*``)."""
 EventTypeFilters = Annotated[list[EventTypeFilter], Meta(max_length=64)]
 Description = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
