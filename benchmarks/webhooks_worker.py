@@ -31,6 +31,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from saq import CronJob, Worker
 from sqlalchemy import text
 
+from benchmarks.payments_worker import noop
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.gateways import SimulatedGateway
 from litestar_payguard.jobs import FUNCTIONS
@@ -69,10 +70,6 @@ def time_phases() -> None:
     WebhookDeliverer._take = timed("take", WebhookDeliverer._take)  # type: ignore[method-assign]
     WebhookDeliverer._send = timed("send", WebhookDeliverer._send)  # type: ignore[method-assign]
     deliver.record_attempt = timed("record", deliver.record_attempt)  # type: ignore[attr-defined]
-
-
-async def noop(ctx: dict[str, Any], **_: Any) -> None:
-    """An empty job: what SAQ alone costs per job (enqueue, dequeue, status updates, finish)."""
 
 
 def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:
