@@ -1,6 +1,7 @@
 """Payment gateway adapters."""
 
 from litestar_payguard.gateways.base import (
+    BrowserCheckout,
     ChargeRequest,
     Gateway,
     GatewayOrder,
@@ -11,12 +12,15 @@ from litestar_payguard.gateways.base import (
     RefundOutcome,
     RefundRequest,
     WebhookKind,
+    browser_checkout,
 )
 from litestar_payguard.gateways.razorpay import RazorpayGateway
-from litestar_payguard.gateways.simulated import DECLINED_VPA, SimulatedGateway
+from litestar_payguard.gateways.simulated import DECLINED_PAYMENT_PREFIX, DECLINED_VPA, SimulatedGateway
 
 __all__ = (
+    "DECLINED_PAYMENT_PREFIX",
     "DECLINED_VPA",
+    "BrowserCheckout",
     "ChargeRequest",
     "Gateway",
     "GatewayOrder",
@@ -29,4 +33,5 @@ __all__ = (
     "RefundRequest",
     "SimulatedGateway",
     "WebhookKind",
+    "browser_checkout",
 )

@@ -22,10 +22,12 @@ from litestar_payguard.gateways.base import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ("DECLINED_VPA", "SimulatedGateway")
+__all__ = ("DECLINED_PAYMENT_PREFIX", "DECLINED_VPA", "SimulatedGateway")
 
 DECLINED_VPA = "failure@simulated"
 """A UPI address the simulated gateway always declines, whatever its configured outcome."""
+DECLINED_PAYMENT_PREFIX = "sim_decline_"
+"""A client-reported payment reference the simulated gateway declines (the checkout page's test-mode "decline")."""
 
 Delay = float | tuple[float, float]
 """Seconds, or a ``(low, high)`` range to draw from for each call."""
@@ -41,9 +43,11 @@ def _check_delay(name: str, delay: Delay) -> None:
 class SimulatedGateway:
     """Answers every charge with a configured outcome after a configured delay; keeps its books in memory.
 
-    Charges and refunds are remembered by idempotency key, so repeating one returns the first answer and moves
-    no money twice; :attr:`charges` counts the charges that moved money, per payment. The books live in this
-    process: use a gateway with a server of its own (the Razorpay adapter against its fake) to test crashes.
+    Charges are remembered by order and payment reference, refunds by idempotency key, so repeating one returns
+    the first answer and moves no money twice; an order is paid at most once (a charge of a paid order answers
+    its payment), and a declined payment leaves its order open for another payment, as at a real gateway.
+    :attr:`charges` counts the charges that moved money, per payment. The books live in this process: use a
+    gateway with a server of its own (the Razorpay adapter against its fake) to test crashes.
     What they do not know (another worker process, or this one before a restart, made the charge) is answered
     as such a gateway would: an order never charged here is charged when asked to, the same way; a refund of
     a payment captured elsewhere is accepted, because payguard already bounds refunds by the captured amount.
@@ -56,6 +60,8 @@ class SimulatedGateway:
 
     __slots__ = (
         "_captured",
+        "_last",
+        "_paid",
         "_payments",
         "_refunded",
         "_refunds",
@@ -88,7 +94,12 @@ class SimulatedGateway:
         """Charges that moved money, by our payment id."""
         self._captured: dict[str, int] = {}
         """Amounts captured, by the gateway's payment reference."""
-        self._payments: dict[str, PaymentOutcome] = {}
+        self._payments: dict[tuple[str, str], PaymentOutcome] = {}
+        """Each charge's answer, by order and payment reference."""
+        self._paid: dict[str, PaymentOutcome] = {}
+        """The payment that paid each paid order."""
+        self._last: dict[str, PaymentOutcome] = {}
+        """The latest answer per order."""
         self._refunds: dict[str, RefundOutcome] = {}
         self._refunded: Counter[str] = Counter()
 
@@ -102,17 +113,34 @@ class SimulatedGateway:
         """Open an order (named after our payment, so opening it again gives the same one)."""
         return GatewayOrder(order_id=f"sim_order_{request.payment_id.hex}")
 
+    def _known(self, gateway_order_id: str, payment_ref: str | None) -> PaymentOutcome | None:
+        paid = self._paid.get(gateway_order_id)
+        if paid is not None:
+            return paid
+        if payment_ref is None:
+            return self._last.get(gateway_order_id)
+        return self._payments.get((gateway_order_id, payment_ref))
+
     async def charge(self, request: ChargeRequest) -> PaymentOutcome:
-        """Capture the order's payment with the configured outcome; the order's first answer stands."""
-        known = self._payments.get(request.gateway_order_id)
+        """Capture the payment with the configured outcome; a paid order, or a payment charged before, answers as then.
+
+        A reference the client reports (``gateway_payment_id``) is its payment at the gateway: one starting with
+        :data:`DECLINED_PAYMENT_PREFIX` is declined; without one, the payment is named after ours.
+        """
+        payment_ref = request.gateway_payment_id or f"sim_pay_{request.payment_id.hex}"
+        known = self._known(request.gateway_order_id, payment_ref)
         if known is not None:
             return known
         await self._wait(self.delay_seconds)
-        known = self._payments.get(request.gateway_order_id)
-        if known is not None:  # a concurrent charge of the same order answered meanwhile
+        known = self._known(request.gateway_order_id, payment_ref)
+        if known is not None:  # a concurrent charge answered meanwhile
             return known
-        payment_ref = request.gateway_payment_id or f"sim_pay_{request.payment_id.hex}"
-        if self.outcome == "failure" or request.method_details.get("vpa") == DECLINED_VPA:
+        declined = (
+            self.outcome == "failure"
+            or request.method_details.get("vpa") == DECLINED_VPA
+            or payment_ref.startswith(DECLINED_PAYMENT_PREFIX)
+        )
+        if declined:
             outcome = PaymentOutcome(
                 GatewayStatus.FAILED,
                 gateway_payment_id=payment_ref,
@@ -123,12 +151,14 @@ class SimulatedGateway:
             outcome = PaymentOutcome(GatewayStatus.SUCCEEDED, gateway_payment_id=payment_ref)
             self.charges[str(request.payment_id)] += 1
             self._captured[payment_ref] = request.amount
-        self._payments[request.gateway_order_id] = outcome
+            self._paid[request.gateway_order_id] = outcome
+        self._payments[request.gateway_order_id, payment_ref] = outcome
+        self._last[request.gateway_order_id] = outcome
         return outcome
 
-    async def fetch_status(self, gateway_order_id: str, gateway_payment_id: str | None) -> PaymentOutcome | None:  # noqa: ARG002
-        """The order's payment as charged, or ``None`` when it never was."""
-        return self._payments.get(gateway_order_id)
+    async def fetch_status(self, gateway_order_id: str, gateway_payment_id: str | None) -> PaymentOutcome | None:
+        """The payment that paid the order, else that payment (or the order's latest) as charged; ``None``: never."""
+        return self._known(gateway_order_id, gateway_payment_id)
 
     async def refund(self, request: RefundRequest) -> RefundOutcome:
         """Refund within what these books captured, if they did; a repeated key returns the first answer."""

@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 
 from litestar_payguard import Price, SimulatedGateway
-from litestar_payguard.gateways import ChargeRequest, PaymentOutcome
+from litestar_payguard.gateways import DECLINED_PAYMENT_PREFIX, ChargeRequest, PaymentOutcome
 from litestar_payguard.gateways.razorpay import RazorpayGateway
 from litestar_payguard.testing import ManualClock
 from tests.hostapp import set_price
@@ -263,6 +263,33 @@ async def test_a_declined_payment_interrupts_the_attempt_with_ways_out(
         "payment.created",
         "payment.processing",
         "payment.pending",
+    ]
+
+
+async def test_a_declined_attempt_then_a_paid_one_completes_the_session(
+    client: Client, store: Store, clock: ManualClock
+) -> None:
+    session = await create_session(client)
+    url = f"{BASE}/{session['id']}"
+    await client.post(f"{url}/order", headers=ALICE)
+    await client.post(f"{url}/complete", json={"gatewayPaymentId": f"{DECLINED_PAYMENT_PREFIX}1"}, headers=ALICE)
+    await work_off(client.app)
+    declined = (await client.get(url, headers=ALICE)).json()
+    clock.advance(2)
+    await client.post(f"{url}/resume", headers=ALICE)
+    await client.post(f"{url}/complete", json={"gatewayPaymentId": "sim_pay_2"}, headers=ALICE)
+    await work_off(client.app)
+    paid = (await client.get(url, headers=ALICE)).json()
+
+    assert (declined["status"], declined["payment"]["failureCode"]) == ("interrupted", "card_declined")
+    assert (paid["status"], paid["attempt"], paid["payment"]["status"]) == ("completed", 2, "succeeded")
+    assert paid["payment"]["gatewayPaymentId"] == "sim_pay_2"
+    assert await store.event_types(session["payment"]["id"]) == [
+        "payment.created",
+        "payment.processing",
+        "payment.pending",
+        "payment.processing",
+        "payment.succeeded",
     ]
 
 
