@@ -58,6 +58,7 @@ def _gateways(settings: DemoSettings) -> tuple[Gateway, Gateway | None]:
             settings.razorpay_key_secret,
             settings.razorpay_webhook_secret,
             base_url=settings.razorpay_base_url,
+            checkout_script_url=settings.razorpay_checkout_script(),
         )
         return (simulated, razorpay) if razorpay.live else (razorpay, None)
     return simulated, None

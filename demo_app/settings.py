@@ -79,6 +79,16 @@ class DemoSettings:
         default_factory=lambda: os.environ.get("RAZORPAY_BASE_URL", "https://api.razorpay.com")
     )
     """Razorpay's API; a local fake (``python -m litestar_payguard.testing.razorpay``) for trying it offline."""
+    razorpay_checkout_url: str | None = field(default_factory=lambda: os.environ.get("RAZORPAY_CHECKOUT_URL") or None)
+    """Razorpay Checkout's script for the checkout page; by default Razorpay's, or the fake's beside a fake API."""
+
+    def razorpay_checkout_script(self) -> str:
+        """The Checkout script the hosted page loads: the setting, else the one beside ``razorpay_base_url``."""
+        if self.razorpay_checkout_url:
+            return self.razorpay_checkout_url
+        if self.razorpay_base_url.rstrip("/") == "https://api.razorpay.com":
+            return "https://checkout.razorpay.com/v1/checkout.js"
+        return self.razorpay_base_url.rstrip("/") + "/v1/checkout.js"  # the fake serves its own
 
     def sqlalchemy_url(self) -> str:
         """The database URL with an async driver; the embedded SQLite file by default."""

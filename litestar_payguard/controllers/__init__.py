@@ -9,6 +9,7 @@ from litestar_payguard.controllers.admin import (
 from litestar_payguard.controllers.checkout_sessions import MerchantSessionController
 from litestar_payguard.controllers.events import EventController, EventTypeController
 from litestar_payguard.controllers.merchant import MerchantAccountController
+from litestar_payguard.controllers.pages import CheckoutPageController
 from litestar_payguard.controllers.payments import MerchantPaymentController
 from litestar_payguard.controllers.pending import PendingController
 from litestar_payguard.controllers.refunds import MerchantRefundController, PaymentRefundController
@@ -22,6 +23,7 @@ __all__ = (
     "AdminPaymentController",
     "AdminPendingController",
     "AdminSessionController",
+    "CheckoutPageController",
     "EventController",
     "EventTypeController",
     "GatewayWebhookController",

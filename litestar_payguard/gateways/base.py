@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 __all__ = (
+    "BrowserCheckout",
     "ChargeRequest",
     "Gateway",
     "GatewayOrder",
@@ -27,6 +28,7 @@ __all__ = (
     "RefundOutcome",
     "RefundRequest",
     "WebhookKind",
+    "browser_checkout",
 )
 
 
@@ -193,6 +195,35 @@ class GatewayWebhook:
     failure_message: str | None = None
     refund_receipt: str | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserCheckout:
+    """How the hosted checkout page pays with a gateway whose checkout runs in the browser.
+
+    The page loads ``script_url`` and opens the gateway's checkout for the session's order with ``key_id`` (a
+    public key); the page's Content-Security-Policy lets it reach ``origins`` (the script's, the checkout's frames
+    and calls) and nothing else beyond payguard.
+
+    Attributes:
+        script_url: The gateway's checkout script (``https://checkout.razorpay.com/v1/checkout.js``).
+        key_id: The public key the checkout is opened with.
+        origins: Every origin the checkout loads scripts, frames or data from.
+    """
+
+    script_url: str
+    key_id: str
+    origins: tuple[str, ...]
+
+
+def browser_checkout(gateway: object) -> BrowserCheckout | None:
+    """The gateway's browser checkout (its ``browser_checkout`` attribute), or ``None``: the page's test-mode panel.
+
+    An optional part of the adapter protocol: an adapter without it is paid from the page's test-mode panel, which
+    reports a payment reference the adapter then confirms.
+    """
+    found = getattr(gateway, "browser_checkout", None)
+    return found if isinstance(found, BrowserCheckout) else None
 
 
 @runtime_checkable

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from litestar_payguard.exceptions import GatewayError, GatewayRefusedError
 from litestar_payguard.gateways.base import (
+    BrowserCheckout,
     ChargeRequest,
     GatewayOrder,
     GatewayStatus,
@@ -44,6 +45,8 @@ from litestar_payguard.gateways.razorpay_webhooks import checkout_signature, par
 __all__ = ("RazorpayGateway",)
 
 DEFAULT_BASE_URL: Final = "https://api.razorpay.com"
+CHECKOUT_SCRIPT_URL: Final = "https://checkout.razorpay.com/v1/checkout.js"
+"""Razorpay Checkout's script, which the hosted checkout page loads."""
 TEST_KEY_PREFIX: Final = "rzp_test_"
 """Razorpay's test-mode key ids start with this; live ones with ``rzp_live_``."""
 PLACEHOLDER_EMAIL: Final = "customer@example.invalid"
@@ -64,12 +67,14 @@ class RazorpayGateway:
         key_secret: API key secret; also signs Checkout's payment signatures.
         webhook_secret: The secret set on the webhook in Razorpay's dashboard.
         base_url: Razorpay's API origin (a fake one in tests).
+        checkout_script_url: Razorpay Checkout's script for the hosted checkout page (the fake's in tests); the
+            page may reach its origin and ``base_url``'s.
         timeout_seconds: Timeout of each HTTP call.
         client: An HTTP client to reuse (its owner closes it); without one, each operation opens and closes
             its own, so the adapter holds no connection between calls and no event loop.
     """
 
-    __slots__ = ("_http", "_key_secret", "_webhook_secret", "live")
+    __slots__ = ("_http", "_key_secret", "_webhook_secret", "browser_checkout", "live")
 
     name = "razorpay"
     server_methods = frozenset({"upi"})
@@ -85,6 +90,7 @@ class RazorpayGateway:
         base_url: str = DEFAULT_BASE_URL,
         timeout_seconds: float = 15.0,
         client: httpx.AsyncClient | None = None,
+        checkout_script_url: str = CHECKOUT_SCRIPT_URL,
     ) -> None:
         if not key_id or not key_secret or not webhook_secret:
             msg = "RazorpayGateway needs a key id, a key secret and a webhook secret"
@@ -98,6 +104,9 @@ class RazorpayGateway:
         """Whether the keys are live ones (``rzp_live_…``): anything but a test key (``rzp_test_…``)."""
         self._key_secret = key_secret
         self._webhook_secret = webhook_secret
+        origins = dict.fromkeys(_origin(url) for url in (checkout_script_url, base_url))
+        self.browser_checkout = BrowserCheckout(script_url=checkout_script_url, key_id=key_id, origins=tuple(origins))
+        """What the hosted checkout page loads to pay with Razorpay Checkout."""
 
     async def create_order(self, request: OrderRequest) -> GatewayOrder:
         """Open a Razorpay order whose receipt is our payment id."""
@@ -260,3 +269,11 @@ class RazorpayGateway:
             msg = f"Razorpay refused the capture: {code}: {description}"
             raise GatewayError(msg)
         return payment_outcome(fetched, "capture")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        msg = f"{url!r} is not an absolute http(s) URL"
+        raise ValueError(msg)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -26,7 +26,7 @@ from litestar_payguard.services.merchants import MerchantAccountService
 from litestar_payguard.services.pending import CleanupService, PendingPaymentService, StaleCleanup
 from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
-from litestar_payguard.services.sessions import SessionService
+from litestar_payguard.services.sessions import CheckoutPageService, SessionService
 from litestar_payguard.services.webhooks import (
     EventService,
     GatewayWebhookService,
@@ -88,6 +88,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     }
     for_anyone: dict[str, _ForAnyone] = {
         "payguard_cleanup": lambda db: CleanupService(db, config),
+        "payguard_checkout_pages": lambda db: CheckoutPageService(db, config),
         "payguard_gateway_webhooks": lambda db: GatewayWebhookService(db, config, dispatcher),
     }
     return {

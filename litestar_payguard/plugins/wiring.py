@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyInitPlugin, SQLAlchemyPlugin
-from litestar import Controller, Router
+from litestar import Controller, Response, Router
+from litestar.datastructures import CacheControlHeader
 from litestar.routes import BaseRoute, HTTPRoute
+from litestar.static_files import create_static_files_router
 
 from litestar_payguard.controllers import (
     AdminCleanupController,
     AdminPaymentController,
     AdminPendingController,
     AdminSessionController,
+    CheckoutPageController,
     EventController,
     EventTypeController,
     GatewayWebhookController,
@@ -32,6 +35,7 @@ from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.allowed_methods import AllowedMethodsMiddleware
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.openapi.routes import Caller, describe_handler
+from litestar_payguard.pages import STATIC_DIRECTORY
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.runtime import PayGuard
 
@@ -117,7 +121,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
         "request_max_body_size": config.max_body_bytes,
         "before_request": check_request,
     }
-    routers = [Router(path=config.path, route_handlers=list(PUBLIC_CONTROLLERS), **shared)]
+    routers = [Router(path=config.path, route_handlers=list(PUBLIC_CONTROLLERS), **shared), _pages_router(config)]
     if config.admin_enabled:
         routers.append(
             Router(
@@ -128,6 +132,28 @@ def build_routers(payguard: PayGuard) -> list[Router]:
             )
         )
     return routers
+
+
+def _pages_router(config: PayGuardConfig) -> Router:
+    """The hosted checkout page and the static files (its scripts and styles, checkout.js)."""
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIRECTORY],
+        name="payguard_static",
+        cache_control=CacheControlHeader(no_cache=True),  # revalidated: a new release's script is seen at once
+        after_request=_nosniff,
+    )
+    return Router(
+        path=config.path,
+        route_handlers=[CheckoutPageController, static],
+        exception_handlers=build_exception_handlers(config.path),
+        include_in_schema=False,
+    )
+
+
+def _nosniff(response: Response[object]) -> Response[object]:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def describe_route(route: BaseRoute, config: PayGuardConfig) -> None:

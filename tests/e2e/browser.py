@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Route, sync_playwright
@@ -53,15 +54,15 @@ def chromium() -> Iterator[Browser]:
 
 @dataclass
 class Offline:
-    """What a page asked for beyond its own origin (each request was refused, as with no network)."""
+    """What a page asked for beyond the origins it may reach (each request was refused, as with no network)."""
 
-    origin: str
+    origins: tuple[str, ...]
     refused: list[str] = field(default_factory=list)
 
     def handle(self, route: Route) -> None:
         url = route.request.url
         parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" == self.origin or parts.scheme in {"data", "blob"}:
+        if f"{parts.scheme}://{parts.netloc}" in self.origins or parts.scheme in {"data", "blob"}:
             route.continue_()
         else:
             self.refused.append(url)
@@ -69,10 +70,13 @@ class Offline:
 
 
 @contextmanager
-def offline_page(browser: Browser, origin: str) -> Iterator[tuple[Page, Offline]]:
-    """A page that can reach ``origin`` only: any other request is refused and recorded."""
-    context = browser.new_context()
-    offline = Offline(origin=origin)
+def offline_page(browser: Browser, *origins: str, **context_options: Any) -> Iterator[tuple[Page, Offline]]:
+    """A page that can reach ``origins`` only: any other request is refused and recorded.
+
+    ``context_options`` go to Playwright's ``new_context`` (``viewport``, ``has_touch``).
+    """
+    context = browser.new_context(**context_options)
+    offline = Offline(origins=origins)
     context.route("**/*", offline.handle)
     try:
         yield context.new_page(), offline

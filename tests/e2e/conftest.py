@@ -15,6 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
+
+from tests.e2e.browser import chromium
+from tests.e2e.pages import PageDemo, PageFactory, Shop, shop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -77,3 +81,69 @@ def process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the test item: page fixtures take screenshots of a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+PAGE_POLICY = {
+    "PAYGUARD_ATTEMPT_TIMEOUT_SECONDS": "8",
+    "PAYGUARD_RETRY_DELAY_SECONDS": "2",
+    "PAYGUARD_POLL_INTERVAL_MS": "500",
+    "PAYGUARD_SIMULATED_DELAY_SECONDS": "0",
+}
+"""The page tests' demo: attempts short enough to watch one time out, polled often."""
+
+
+@contextmanager
+def page_demo(directory: Path, env: Mapping[str, str]) -> Iterator[PageDemo]:
+    """The demo (embedded SQLite and Redis, the in-app worker) with ``PAGE_POLICY`` and ``env``, for the block."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    environment = {"PAYGUARD_DEMO_DATA": str(directory / "data"), "DATABASE_URL": "", "REDIS_URL": "", **PAGE_POLICY}
+    log = directory / "demo.log"
+    with process([*DEMO, "--port", str(port)], env={**environment, **env}, log=log, ready_url=f"{origin}/"):
+        demo = PageDemo(origin=origin, log=log)
+        try:
+            yield demo
+        finally:
+            demo.http.close()
+
+
+@pytest.fixture(scope="session")
+def pages_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageDemo]:
+    """One demo for every page test on the simulated gateway."""
+    with page_demo(tmp_path_factory.mktemp("pages-demo"), {}) as demo:
+        yield demo
+
+
+@pytest.fixture(scope="session")
+def shop(pages_demo: PageDemo) -> Iterator[Shop]:
+    """The merchant's site on a second origin, which the demo merchant allows."""
+    with shop_server(pages_demo.origin) as server:
+        pages_demo.allow_origins(server.origin)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for a module's tests (Playwright's sync API must not outlive them: asyncio tests follow)."""
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def pages(
+    browser: Browser, pages_demo: PageDemo, shop: Shop, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[PageFactory]:
+    """Chromium pages for one test, reaching the demo and the shop only; screenshotted when the test fails."""
+    factory = PageFactory(browser=browser, origins=(pages_demo.origin, shop.origin, shop.other_origin))
+    try:
+        yield factory
+    finally:
+        factory.close(request.node, tmp_path)

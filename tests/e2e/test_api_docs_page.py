@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.browser import chromium, offline_page
+from playwright.sync_api import Browser
+
+from tests.e2e.browser import offline_page
 from tests.e2e.conftest import DEMO, free_port, process
 
 
-def test_the_swagger_page_works_offline(tmp_path: Path) -> None:
+def test_the_swagger_page_works_offline(tmp_path: Path, browser: Browser) -> None:
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     env = {"PAYGUARD_DEMO_DATA": str(tmp_path / "data"), "DATABASE_URL": "", "REDIS_URL": ""}
@@ -19,7 +21,6 @@ def test_the_swagger_page_works_offline(tmp_path: Path) -> None:
             log=tmp_path / "demo.log",
             ready_url=f"{origin}/",
         ),
-        chromium() as browser,
         offline_page(browser, origin) as (page, offline),
     ):
         page.goto(f"{origin}/schema/swagger")

@@ -39,6 +39,13 @@ def test_the_wheel_holds_only_the_plugin_and_installs_on_its_own(tmp_path: Path)
         metadata = archive.read(f"{dist_info}/METADATA").decode()
     assert {name.split("/")[0] for name in names} == {"litestar_payguard", dist_info}
     assert "litestar_payguard/py.typed" in names
+    # The pages people see ship in the wheel: the checkout page's HTML, its script and styles, checkout.js.
+    assert {
+        "litestar_payguard/pages/checkout.html",
+        "litestar_payguard/static/checkout.js",
+        "litestar_payguard/static/checkout-page.js",
+        "litestar_payguard/static/checkout.css",
+    } <= set(names)
     assert f"{dist_info}/entry_points.txt" not in names  # no console scripts: the demo runs from the repository
     assert "Provides-Extra: demo" not in metadata  # nor an extra for a demo the wheel does not hold
 

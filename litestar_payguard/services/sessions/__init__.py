@@ -1,6 +1,7 @@
 """Checkout sessions: opening one at the host's price, its state machine, its summary."""
 
 from litestar_payguard.services.sessions.client_secret import CLIENT_SECRET_HEADER, CLIENT_SECRET_OPT, session_principal
+from litestar_payguard.services.sessions.page import CheckoutPage, CheckoutPageService
 from litestar_payguard.services.sessions.pricing import (
     BundleNotFoundError,
     PriceChangedError,
@@ -14,6 +15,8 @@ __all__ = (
     "CLIENT_SECRET_HEADER",
     "CLIENT_SECRET_OPT",
     "BundleNotFoundError",
+    "CheckoutPage",
+    "CheckoutPageService",
     "PriceChangedError",
     "PricingNotConfiguredError",
     "ReturnUrlNotAllowedError",

@@ -7,11 +7,16 @@ import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from litestar_payguard.testing.razorpay.entities import Json
 
-__all__ = ("Answer", "ServerThread")
+__all__ = ("CHECKOUT_SCRIPT_PATH", "Answer", "ServerThread")
+
+CHECKOUT_SCRIPT_PATH = "/v1/checkout.js"
+"""Where the fake serves its Checkout script (``checkout.js`` beside this module), for the hosted checkout page."""
+_CHECKOUT_SCRIPT = Path(__file__).with_name("checkout.js")
 
 Answer = Callable[[str, str, str | None, bytes, str | None], tuple[int, Json]]
 """Answers a request ``(method, target, Authorization, body, X-Refund-Idempotency)`` with ``(status, JSON)``."""
@@ -60,7 +65,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        self._answer("GET")
+        if self.path == CHECKOUT_SCRIPT_PATH:
+            self._send(200, "application/javascript; charset=UTF-8", _CHECKOUT_SCRIPT.read_bytes())
+        else:
+            self._answer("GET")
 
     def do_POST(self) -> None:
         self._answer("POST")
@@ -70,10 +78,14 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = self.server.answer(
             method, self.path, self.headers.get("Authorization"), raw, self.headers.get("X-Refund-Idempotency")
         )
-        data = json.dumps(payload).encode()
+        self._send(status, "application/json; charset=UTF-8", json.dumps(payload).encode())
+
+    def _send(self, status: int, content_type: str, data: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        # The fake Checkout script pays from a checkout page of another origin, as Razorpay's frames do.
+        self.send_header("Access-Control-Allow-Origin", "*")
         self.end_headers()
         self.wfile.write(data)
 
