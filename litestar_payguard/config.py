@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import MISSING, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from litestar_payguard.clock import Clock, SystemClock
 from litestar_payguard.config_checks import (
@@ -17,10 +16,12 @@ from litestar_payguard.config_checks import (
     check_pricing,
     check_queue,
     check_webhooks,
-    parse_floats,
-    parse_strings,
 )
-from litestar_payguard.exceptions import ImproperConfigurationError
+from litestar_payguard.config_env import POLICY as _POLICY
+from litestar_payguard.config_env import POLICY_FLOATS as _POLICY_FLOATS
+from litestar_payguard.config_env import POLICY_STRING as _POLICY_STRING
+from litestar_payguard.config_env import POLICY_STRINGS as _POLICY_STRINGS
+from litestar_payguard.config_env import EnvPolicy
 from litestar_payguard.gateways import Gateway, SimulatedGateway
 from litestar_payguard.pricing import PricingHook
 
@@ -43,19 +44,12 @@ FulfilmentHook = Callable[["Payment", "AsyncSession"], Awaitable[object]]
 """The host's fulfilment (create the order): called with the payment and the database session, inside the
 transaction that marks the payment ``succeeded``. If it raises, that transaction rolls back and it is retried."""
 
-_POLICY = {"policy": True}
-_POLICY_FLOATS = {"policy": True, "parse": parse_floats, "kind": "comma-separated list of numbers"}
-"""A policy tuple of numbers: its variable is comma-separated (``60,300``)."""
-_POLICY_STRINGS = {"policy": True, "parse": parse_strings, "kind": "comma-separated list"}
-"""A policy tuple of strings: its variable is comma-separated (``127.0.0.0/8,::1/128``)."""
-_POLICY_STRING = {"policy": True, "parse": str, "kind": "str"}
-"""A policy string whose default is ``None``."""
 WEBHOOK_LEASE_MARGIN_SECONDS = 10.0
 """Lease a webhook attempt keeps past its timeout, to record its outcome."""
 
 
 @dataclass
-class PayGuardConfig:
+class PayGuardConfig(EnvPolicy):
     """Everything payguard needs from its host; policy values have production defaults.
 
     Policy fields (marked in their metadata) can be read from ``PAYGUARD_<FIELD>`` environment variables
@@ -86,7 +80,10 @@ class PayGuardConfig:
     admin_enabled: bool = True
     """Register the admin routes."""
     admin_guards: Sequence[Guard] = ()
-    """Guards protecting the admin routes; required when ``admin_enabled`` (fail closed)."""
+    """Guards protecting the admin routes and the dashboard; required when ``admin_enabled`` (fail closed)."""
+    admin_csrf_secret: str | None = field(default=None, repr=False, metadata=_POLICY_STRING)
+    """Key signing the dashboard forms' CSRF tokens (a long random string); without it, a random key per process:
+    set it when several processes serve the dashboard, or one refuses the forms another rendered."""
     test_gateway: Gateway = field(default_factory=SimulatedGateway)
     """The gateway of test-mode merchants (``Merchant.test_mode``): it must not move real money (``live`` false),
     e.g. ``RazorpayGateway`` with ``rzp_test_`` keys."""
@@ -259,41 +256,3 @@ class PayGuardConfig:
     def owns_path(self, path: str) -> bool:
         """Whether a request path (or route template) is payguard's: ``path`` itself or below it."""
         return self.path in {"/", path} or path.startswith(f"{self.path}/")
-
-    @classmethod
-    def policy_fields(cls) -> dict[str, Any]:
-        """Return the policy fields and their defaults, by field name."""
-        return {
-            f.name: (f.default if f.default is not MISSING else None) for f in fields(cls) if f.metadata.get("policy")
-        }
-
-    @classmethod
-    def env_var(cls, field_name: str, prefix: str = "PAYGUARD_") -> str:
-        """Return the environment variable that overrides a policy field."""
-        return f"{prefix}{field_name.upper()}"
-
-    def with_env(self, environ: Mapping[str, str] | None = None, prefix: str = "PAYGUARD_") -> Self:
-        """Return a copy with policy fields overridden by ``PAYGUARD_<FIELD>`` environment variables.
-
-        Args:
-            environ: Variables to read; ``os.environ`` by default.
-            prefix: Variable name prefix.
-
-        Raises:
-            ImproperConfigurationError: A variable does not parse as its field's type.
-        """
-        env = os.environ if environ is None else environ
-        metadata = {f.name: f.metadata for f in fields(self)}
-        overrides: dict[str, Any] = {}
-        for name, default in self.policy_fields().items():
-            raw = env.get(self.env_var(name, prefix))
-            if raw is None:
-                continue
-            parse = metadata[name].get("parse", type(default))
-            try:
-                overrides[name] = parse(raw)
-            except ValueError as exc:
-                kind = metadata[name].get("kind", type(default).__name__)
-                msg = f"{self.env_var(name, prefix)}={raw!r} is not a valid {kind}"
-                raise ImproperConfigurationError(msg) from exc
-        return replace(self, **overrides)
