@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.static_files import create_static_files_router
 
 from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
 from demo_app.catalogue import price_of
 from demo_app.docs import openapi_config
 from demo_app.fulfilment import fulfil_order
 from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
-from demo_app.shop import build_shop_router, index, me, products
+from demo_app.shop import build_pages_router, build_shop_router, index, me, products
+from demo_app.web import login_page, logout, submit_login
 from litestar_payguard import (
     Gateway,
     MerchantService,
@@ -25,6 +28,9 @@ from litestar_payguard import (
 )
 
 __all__ = ("create_app",)
+
+DEMO_STATIC = Path(__file__).with_name("static")
+"""The shop pages' script and styles."""
 
 
 def _queue_url(settings: DemoSettings) -> tuple[str, Any]:
@@ -105,9 +111,14 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         route_handlers=[
             index,
             login,
+            login_page,
+            submit_login,
+            logout,
             products,
             me,
             build_shop_router(payguard_path=payguard_config.path),
+            build_pages_router(payguard_path=payguard_config.path),
+            create_static_files_router(path="/demo-static", directories=[DEMO_STATIC], name="demo_static"),
             docs_assets,
         ],
         plugins=[SQLAlchemyPlugin(config=db_config), PayGuardPlugin(payguard_config)],

@@ -26,9 +26,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.problems import build_exception_handlers
 
-__all__ = ("DemoUser", "TokenAuthMiddleware", "TokenSigner", "customer_id", "login", "requires_admin")
+__all__ = ("SESSION_COOKIE", "DemoUser", "TokenAuthMiddleware", "TokenSigner", "customer_id", "login", "requires_admin")
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
+SESSION_COOKIE = "demo_session"
+"""The browser's login: the same signed token as the bearer one, in an HttpOnly, SameSite=Lax cookie."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,11 @@ class TokenSigner:
 
 
 class TokenAuthMiddleware(ASGIMiddleware):
-    """Puts the bearer token's user (or ``None``) in ``scope["user"]``; routes decide what they require."""
+    """Puts the bearer token's user, else the login cookie's (or ``None``), in ``scope["user"]``.
+
+    Routes decide what they require. The cookie is ``SameSite=Lax``: another site's form or script never sends it
+    with a ``POST``, and payguard's JSON routes refuse a form's content type anyway.
+    """
 
     scopes = (ScopeType.HTTP,)
 
@@ -84,8 +90,21 @@ class TokenAuthMiddleware(ASGIMiddleware):
             if name == b"authorization" and (match := _BEARER.match(value.decode("latin-1"))):
                 user = self.signer.read(match.group(1))
                 break
+        else:
+            token = _cookie(scope, SESSION_COOKIE)
+            user = self.signer.read(token) if token else None  # a tampered cookie is nobody
         scope["user"] = user
         await next_app(scope, receive, send)
+
+
+def _cookie(scope: Scope, wanted: str) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, cookie = part.strip().partition("=")
+                if key == wanted and cookie:
+                    return cookie
+    return None
 
 
 def customer_id(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -98,7 +117,7 @@ def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     """Guard of payguard's admin routes: 401 when anonymous, 403 for shoppers."""
     user = connection.scope.get("user")
     if not isinstance(user, DemoUser):
-        raise NotAuthorizedException("Log in first: POST /auth/login.")
+        raise NotAuthorizedException("Log in first: /login in a browser, POST /auth/login for the API.")
     if not user.is_admin:
         raise PermissionDeniedException("Admins only.")
 

@@ -25,11 +25,17 @@ from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.schemas.pending import SessionOpened
 
 __all__ = (
+    "CartView",
     "add_item",
+    "add_to_cart",
+    "cart_of",
     "checkout_cart",
     "get_cart",
     "get_cart_by_id",
     "list_orders",
+    "open_checkout",
+    "orders_of",
+    "remove_from_cart",
     "remove_item",
     "username_of",
 )
@@ -146,7 +152,7 @@ async def _view(db: AsyncSession, cart: Cart) -> CartView:
 @get("/cart", operation_id="demoGetCart")
 async def get_cart(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> CartView:
     """The signed-in user's cart (created on first use)."""
-    return await _view(db_session, await own_cart(db_session, username_of(request)))
+    return await cart_of(db_session, username_of(request))
 
 
 @get("/carts/{cart_id:str}", operation_id="demoGetCartById")
@@ -163,48 +169,42 @@ async def get_cart_by_id(
     return await _view(db_session, cart)
 
 
-@post("/cart/items", operation_id="demoAddToCart", status_code=200)
-async def add_item(
-    data: JSONBody[AddItem], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> CartView:
+async def add_to_cart(db: AsyncSession, username: str, product_id: str, quantity: int) -> CartView:
     """Add a product; concurrent adds all count (one atomic upsert each, no read-modify-write)."""
-    if data.product_id not in CATALOGUE:
-        raise ProductNotFoundError(f"No product {data.product_id!r}.")
-    cart = await own_cart(db_session, username_of(request))
-    insert = insert_for(db_session)
-    statement = insert(CartItem).values(cart_id=cart.id, product_id=data.product_id, quantity=data.quantity)
-    await db_session.execute(
+    if product_id not in CATALOGUE:
+        raise ProductNotFoundError(f"No product {product_id!r}.")
+    cart = await own_cart(db, username)
+    insert = insert_for(db)
+    statement = insert(CartItem).values(cart_id=cart.id, product_id=product_id, quantity=quantity)
+    await db.execute(
         statement.on_conflict_do_update(
             index_elements=["cart_id", "product_id"],
             set_={"quantity": CartItem.quantity + statement.excluded.quantity},
         )
     )
-    return await _view(db_session, cart)
+    return await _view(db, cart)
 
 
-@delete("/cart/items/{product_id:str}", operation_id="demoRemoveFromCart", status_code=200)
-async def remove_item(
-    product_id: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> CartView:
+async def remove_from_cart(db: AsyncSession, username: str, product_id: str) -> CartView:
     """Take a product out of the cart."""
-    cart = await own_cart(db_session, username_of(request))
-    await db_session.execute(sql_delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.product_id == product_id))
-    return await _view(db_session, cart)
+    cart = await own_cart(db, username)
+    await db.execute(sql_delete(CartItem).where(CartItem.cart_id == cart.id, CartItem.product_id == product_id))
+    return await _view(db, cart)
 
 
-@post("/cart/checkout", operation_id="demoCheckoutCart", status_code=201)
-async def checkout_cart(
-    request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
-    payguard_sessions: NamedDependency[SessionService],
-) -> SessionOpened:
+async def cart_of(db: AsyncSession, username: str) -> CartView:
+    """The user's cart (created on first use)."""
+    return await _view(db, await own_cart(db, username))
+
+
+async def open_checkout(db: AsyncSession, username: str, sessions: SessionService) -> SessionOpened:
     """Open a payguard checkout session for the cart, priced by the shop, and record what it sells.
 
     The bundle is the cart: a second checkout while the first is open answers 409 with the ways out. The order is
     made from the recorded checkout, so items added to the cart afterwards are neither paid for nor ordered.
     """
-    cart = await own_cart(db_session, username_of(request))
-    lines = await _lines(db_session, cart)
+    cart = await own_cart(db, username)
+    lines = await _lines(db, cart)
     if not lines:
         raise CartEmptyError("Add something to the cart first.")
     currencies = {line.currency for line in lines}
@@ -218,17 +218,46 @@ async def checkout_cart(
         plan_name=f"Cart of {len(lines)} products",
         metadata={"cartId": str(cart.id)},
     )
-    session = await payguard_sessions.open(order)
-    await record_checkout(db_session, cart.username, session, items, cart_id=cart.id)
+    session = await sessions.open(order)
+    await record_checkout(db, cart.username, session, items, cart_id=cart.id)
     return session
+
+
+async def orders_of(db: AsyncSession, username: str) -> list[OrderView]:
+    """The user's orders, newest first."""
+    orders = await db.scalars(select(Order).where(Order.username == username).order_by(Order.created_at.desc()))
+    return [
+        OrderView(id=o.id, payment_id=o.payment_id, amount=o.amount, currency=o.currency, items=o.items) for o in orders
+    ]
+
+
+@post("/cart/items", operation_id="demoAddToCart", status_code=200)
+async def add_item(
+    data: JSONBody[AddItem], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> CartView:
+    """Add a product; concurrent adds all count (one atomic upsert each, no read-modify-write)."""
+    return await add_to_cart(db_session, username_of(request), data.product_id, data.quantity)
+
+
+@delete("/cart/items/{product_id:str}", operation_id="demoRemoveFromCart", status_code=200)
+async def remove_item(
+    product_id: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> CartView:
+    """Take a product out of the cart."""
+    return await remove_from_cart(db_session, username_of(request), product_id)
+
+
+@post("/cart/checkout", operation_id="demoCheckoutCart", status_code=201)
+async def checkout_cart(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    payguard_sessions: NamedDependency[SessionService],
+) -> SessionOpened:
+    """Open a payguard checkout session for the cart, priced by the shop, and record what it sells."""
+    return await open_checkout(db_session, username_of(request), payguard_sessions)
 
 
 @get("/orders", operation_id="demoListOrders")
 async def list_orders(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> list[OrderView]:
     """The signed-in user's orders, newest first."""
-    orders = await db_session.scalars(
-        select(Order).where(Order.username == username_of(request)).order_by(Order.created_at.desc())
-    )
-    return [
-        OrderView(id=o.id, payment_id=o.payment_id, amount=o.amount, currency=o.currency, items=o.items) for o in orders
-    ]
+    return await orders_of(db_session, username_of(request))

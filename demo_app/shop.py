@@ -5,23 +5,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession  # Litestar reads handler signatures at run time
 
 from demo_app.carts import add_item, checkout_cart, get_cart, get_cart_by_id, list_orders, remove_item, username_of
 from demo_app.catalogue import CATALOGUE, Product, ProductNotFoundError
 from demo_app.fulfilment import record_checkout
+from demo_app.shop_pages import SHOP_PAGES, front_page, shop_error, wants_html
 from litestar_payguard import SessionService
+from litestar_payguard.exceptions import PayGuardError
 from litestar_payguard.middleware import IDEMPOTENCY_OPT_KEY
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.schemas.pending import SessionOpened
 
-__all__ = ("build_shop_router", "index", "me", "products")
+__all__ = ("build_pages_router", "build_shop_router", "index", "me", "products")
 
 
 class Checkout(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -31,19 +33,24 @@ class Checkout(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 
 @get("/", operation_id="demoIndex", tags=["demo"], sync_to_thread=False)
-def index() -> dict[str, Any]:
-    """What this demo is and where to start."""
-    return {
-        "shop": "payguard demo shop",
-        "login": 'POST /auth/login {"username": "alice"} -> bearer token',
-        "products": "GET /products",
-        "checkout": 'POST /shop/checkout {"productId": "pro-monthly"} (or POST /payguard/sessions {"bundleId": …})',
-        "cart": 'GET /shop/cart; POST /shop/cart/items {"productId": "pro-monthly"}; POST /shop/cart/checkout',
-        "orders": "GET /shop/orders (created when the payment succeeds)",
-        "sessions": "/payguard/sessions/{id}[/interrupt|/resume|/complete|/cancel|/summary]",
-        "admin": "GET /payguard/admin/sessions/active (log in as an admin)",
-        "docs": "/schema/swagger",
-    }
+def index(request: Request[Any, Any, Any]) -> Response[Any]:
+    """What this demo is and where to start: the shop's front page for a browser, this map as JSON otherwise."""
+    if wants_html(request):
+        return front_page(request)
+    return Response(
+        {
+            "shop": "payguard demo shop",
+            "browser": "open / in a browser: the shop, /login, /cart, /orders, /payguard/admin/dashboard/",
+            "login": 'POST /auth/login {"username": "alice"} -> bearer token',
+            "products": "GET /products",
+            "checkout": 'POST /shop/checkout {"productId": "pro-monthly"} (or POST /payguard/sessions {"bundleId": …})',
+            "cart": 'GET /shop/cart; POST /shop/cart/items {"productId": "pro-monthly"}; POST /shop/cart/checkout',
+            "orders": "GET /shop/orders (created when the payment succeeds)",
+            "sessions": "/payguard/sessions/{id}[/interrupt|/resume|/complete|/cancel|/summary]",
+            "admin": "GET /payguard/admin/sessions/active (log in as an admin)",
+            "docs": "/schema/swagger",
+        }
+    )
 
 
 @get("/products", operation_id="demoListProducts", tags=["demo"], sync_to_thread=False)
@@ -95,4 +102,15 @@ def build_shop_router(*, payguard_path: str) -> Router:
         opt={IDEMPOTENCY_OPT_KEY: "optional"},
         exception_handlers=build_exception_handlers(payguard_path),
         before_request=check_request,
+    )
+
+
+def build_pages_router(*, payguard_path: str) -> Router:
+    """The shop's pages for a browser; refusals are pages.
+
+    They write through payguard's services, so they opt in to its transaction boundary, as the JSON routes do.
+    """
+    handlers = {**build_exception_handlers(payguard_path), PayGuardError: shop_error, HTTPException: shop_error}
+    return Router(
+        path="/", route_handlers=SHOP_PAGES, opt={IDEMPOTENCY_OPT_KEY: "optional"}, exception_handlers=handlers
     )

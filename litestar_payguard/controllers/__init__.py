@@ -7,6 +7,7 @@ from litestar_payguard.controllers.admin import (
     AdminSessionController,
 )
 from litestar_payguard.controllers.checkout_sessions import MerchantSessionController
+from litestar_payguard.controllers.dashboard import DashboardOperationsController, DashboardWebhooksController
 from litestar_payguard.controllers.events import EventController, EventTypeController
 from litestar_payguard.controllers.merchant import MerchantAccountController
 from litestar_payguard.controllers.pages import CheckoutPageController
@@ -24,6 +25,8 @@ __all__ = (
     "AdminPendingController",
     "AdminSessionController",
     "CheckoutPageController",
+    "DashboardOperationsController",
+    "DashboardWebhooksController",
     "EventController",
     "EventTypeController",
     "GatewayWebhookController",

@@ -54,10 +54,11 @@ def render_checkout(page: CheckoutPage, *, session_id: str, api_path: str) -> st
 def checkout_headers(page: CheckoutPage) -> dict[str, str]:
     """The page's security headers: scripts, styles and calls from payguard (and the gateway's checkout) only.
 
-    ``frame-ancestors`` lets only the merchant's allowed origins embed the page (none: no site may).
+    ``frame-ancestors`` lets only payguard's own origin (the host's pages) and the merchant's allowed origins embed
+    the page.
     """
     gateway = " ".join(page.checkout.origins) if page.checkout is not None else ""
-    ancestors = " ".join(page.frame_ancestors) or "'none'"
+    ancestors = " ".join(("'self'", *page.frame_ancestors))
     frames = gateway or "'none'"
     directives = [
         "default-src 'none'",

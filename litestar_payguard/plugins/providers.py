@@ -72,6 +72,17 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
             lambda db, who, _: MerchantPaymentService(db, config, who.merchant_id, dispatcher),
         ),
         "payguard_refunds": (merchant, lambda db, who, _: RefundService(db, config, who.merchant_id, dispatcher)),
+        # The dashboard's, behind the admin guards: the principal's merchant, as for the admin payments.
+        "payguard_admin_refunds": (principal, lambda db, who, _: RefundService(db, config, who.merchant_id)),
+        "payguard_admin_webhook_endpoints": (
+            principal,
+            lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),
+        ),
+        "payguard_admin_webhook_deliveries": (
+            principal,
+            lambda db, who, _: WebhookDeliveryService(db, config, who.merchant_id, dispatcher),
+        ),
+        "payguard_admin_events": (principal, lambda db, who, _: EventService(db, config, who.merchant_id)),
         "payguard_webhook_endpoints": (
             merchant,
             lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),

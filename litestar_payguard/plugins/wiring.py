@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyInitPlugin, SQLAlchemyPlugin
 from litestar import Controller, Response, Router
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
 from litestar.routes import BaseRoute, HTTPRoute
 from litestar.static_files import create_static_files_router
 
@@ -16,6 +19,8 @@ from litestar_payguard.controllers import (
     AdminPendingController,
     AdminSessionController,
     CheckoutPageController,
+    DashboardOperationsController,
+    DashboardWebhooksController,
     EventController,
     EventTypeController,
     GatewayWebhookController,
@@ -31,11 +36,12 @@ from litestar_payguard.controllers import (
     WebhookEndpointController,
 )
 from litestar_payguard.exceptions import ImproperConfigurationError
-from litestar_payguard.middleware import IdempotencyMiddleware
+from litestar_payguard.middleware import IdempotencyMiddleware, TransactionMiddleware
 from litestar_payguard.middleware.allowed_methods import AllowedMethodsMiddleware
+from litestar_payguard.middleware.dashboard_csrf import DashboardCSRFMiddleware
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.openapi.routes import Caller, describe_handler
-from litestar_payguard.pages import STATIC_DIRECTORY
+from litestar_payguard.pages import STATIC_DIRECTORY, dashboard_error_handlers, dashboard_url
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.runtime import PayGuard
 
@@ -123,14 +129,11 @@ def build_routers(payguard: PayGuard) -> list[Router]:
     }
     routers = [Router(path=config.path, route_handlers=list(PUBLIC_CONTROLLERS), **shared), _pages_router(config)]
     if config.admin_enabled:
+        admin_path = f"{config.path.rstrip('/')}/admin"
         routers.append(
-            Router(
-                path=f"{config.path.rstrip('/')}/admin",
-                route_handlers=list(ADMIN_CONTROLLERS),
-                guards=list(config.admin_guards),
-                **shared,
-            )
+            Router(path=admin_path, route_handlers=list(ADMIN_CONTROLLERS), guards=list(config.admin_guards), **shared)
         )
+        routers.append(_dashboard_router(config, admin_path))
     return routers
 
 
@@ -147,6 +150,28 @@ def _pages_router(config: PayGuardConfig) -> Router:
         path=config.path,
         route_handlers=[CheckoutPageController, static],
         exception_handlers=build_exception_handlers(config.path),
+        include_in_schema=False,
+    )
+
+
+def _dashboard_router(config: PayGuardConfig, admin_path: str) -> Router:
+    """The dashboard, behind the admin guards; every form is checked by Litestar's CSRF middleware."""
+    csrf = CSRFConfig(
+        secret=config.admin_csrf_secret or secrets.token_urlsafe(32),
+        cookie_name="payguard_csrf",
+        cookie_path=dashboard_url(config.path),
+        cookie_httponly=True,  # the token reaches forms through the page, never through a script
+        cookie_samesite="strict",
+        cookie_secure=(config.public_url or "").startswith("https://"),
+    )
+    return Router(
+        path=admin_path,
+        route_handlers=[DashboardOperationsController, DashboardWebhooksController],
+        guards=list(config.admin_guards),
+        # payguard's commit boundary first: a form's change is committed before its redirect leaves.
+        middleware=[TransactionMiddleware(), DefineMiddleware(DashboardCSRFMiddleware, config=csrf)],
+        exception_handlers=dashboard_error_handlers(config.path, build_exception_handlers(config.path)),
+        request_max_body_size=config.max_body_bytes,
         include_in_schema=False,
     )
 

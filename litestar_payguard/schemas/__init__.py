@@ -1,6 +1,6 @@
 """msgspec schemas of requests and responses (camelCase on the wire)."""
 
-from litestar_payguard.models import DeliveryStatus, PaymentStatus
+from litestar_payguard.models import DeliveryStatus, PaymentStatus, RefundStatus
 from litestar_payguard.schemas.payments import Payment, PaymentBrief
 from litestar_payguard.schemas.sessions import (
     ActiveSession,
@@ -22,6 +22,7 @@ __all__ = (
     "Payment",
     "PaymentBrief",
     "PaymentStatus",
+    "RefundStatus",
     "Session",
     "SessionComplete",
     "SessionCreate",

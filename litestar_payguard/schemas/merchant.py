@@ -25,6 +25,7 @@ __all__ = (
     "Refund",
     "RefundCreate",
     "RefundList",
+    "RefundPage",
     "merchant_view",
     "refund_view",
 )
@@ -104,6 +105,14 @@ class RefundList(CamelStruct):
     """A payment's refunds, oldest first."""
 
     items: list[Refund]
+
+
+class RefundPage(CamelStruct):
+    """One page of a merchant's refunds, newest first; pass ``nextCursor`` as ``cursor`` for the next one."""
+
+    items: list[Refund]
+    limit: int
+    next_cursor: str | None
 
 
 def refund_view(refund: RefundModel) -> Refund:

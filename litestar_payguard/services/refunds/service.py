@@ -10,8 +10,10 @@ from sqlalchemy import select
 from litestar_payguard.exceptions import ConflictError, InvalidRequestError, NotFoundError
 from litestar_payguard.models import REFUNDABLE_PAYMENT_STATUSES, Payment, Refund, RefundStatus
 from litestar_payguard.schemas.base import validated
+from litestar_payguard.schemas.merchant import RefundPage, refund_view
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
+from litestar_payguard.services.paging import encode_cursor, page_after
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned
 from litestar_payguard.services.refunds.ledger import publish_refund
 from litestar_payguard.services.scoped import MerchantScoped
@@ -143,3 +145,22 @@ class RefundService(MerchantScoped):
             select(Refund).where(Refund.payment_id == key).order_by(Refund.created_at, Refund.id)
         )
         return list(rows)
+
+    async def list(self, *, status: RefundStatus | None = None, limit: int, cursor: str | None = None) -> RefundPage:
+        """A page of the merchant's refunds, newest first, after ``cursor``; only ``status`` ones when given.
+
+        Raises:
+            InvalidCursorError: A cursor this API did not give out.
+        """
+        statement = select(Refund).where(Refund.merchant_id == self._merchant_id)
+        if status is not None:
+            statement = statement.where(Refund.status == status)
+        rows = list(
+            await self._db.scalars(page_after(statement, Refund.created_at, Refund.id, cursor=cursor, limit=limit))
+        )
+        page = rows[:limit]
+        return RefundPage(
+            items=[refund_view(refund) for refund in page],
+            limit=limit,
+            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
+        )

@@ -33,8 +33,8 @@ class CheckoutPage:
 
     Attributes:
         merchant_name: Whom the customer pays (empty for a session that does not exist).
-        frame_ancestors: Origins that may embed the page (the merchant's allowed origins); none for a session
-            that does not exist.
+        frame_ancestors: Origins besides payguard's own that may embed the page (the merchant's allowed
+            origins); none for a session that does not exist.
         embed_origin: The embedding page's origin that the page reports to by ``postMessage``: the ``embed``
             origin checkout.js asked for, when it is one of ``frame_ancestors``; else ``None`` (no report).
         minor_units: Digits after the decimal point of the payment's currency (2 for USD, 0 for JPY).
@@ -61,8 +61,11 @@ class CheckoutPageService:
         self._db = db
         self._config = config
 
-    async def page(self, session_id: str, embed: str | None) -> CheckoutPage:
-        """The page of ``session_id``, embedded by ``embed`` (an origin, or ``None`` for a page of its own)."""
+    async def page(self, session_id: str, embed: str | None, own_origin: str | None = None) -> CheckoutPage:
+        """The page of ``session_id``, embedded by ``embed`` (an origin, or ``None`` for a page of its own).
+
+        ``own_origin`` is the page's own (the host's pages may embed it too: the same origin is the host itself).
+        """
         key = as_uuid(session_id)
         row = None
         if key is not None:
@@ -87,7 +90,7 @@ class CheckoutPageService:
         return CheckoutPage(
             merchant_name=row.name,
             frame_ancestors=ancestors,
-            embed_origin=requested if requested in ancestors else None,
+            embed_origin=requested if requested is not None and requested in {*ancestors, own_origin} else None,
             minor_units=minor_unit_digits(row.currency),
             checkout=checkout,
         )

@@ -42,7 +42,7 @@ async def test_the_page_is_static_html_with_a_strict_policy(client: Client, stor
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == policy["connect-src"] == policy["style-src"] == "'self'"
     assert policy["frame-src"] == "'none'"
-    assert policy["frame-ancestors"] == " ".join(sorted(ORIGINS))
+    assert policy["frame-ancestors"] == " ".join(["'self'", *sorted(ORIGINS)])
     assert _config(response.text) == {
         "sessionId": session["id"],
         "api": "/payguard",
@@ -62,32 +62,34 @@ async def test_the_page_reports_only_to_an_allowed_embedding_origin(client: Clie
     page = f"/payguard/checkout/{session['id']}"
 
     allowed = await client.get(page, params={"embed": "https://shop.example"})
+    own = await client.get(page, params={"embed": "http://testserver"})
     other = await client.get(page, params={"embed": "https://evil.example"})
     prefix = await client.get(page, params={"embed": "https://shop.example.evil.example"})
 
     assert _config(allowed.text)["embedOrigin"] == "https://shop.example"
+    assert _config(own.text)["embedOrigin"] == "http://testserver"  # the host's own pages
     assert _config(other.text)["embedOrigin"] is None
     assert _config(prefix.text)["embedOrigin"] is None
 
 
-async def test_an_unknown_session_gets_the_same_page_that_no_site_may_embed(client: Client) -> None:
+async def test_an_unknown_session_gets_the_same_page_that_no_other_site_may_embed(client: Client) -> None:
     for session_id in (str(uuid.uuid4()), "not-a-uuid", "x<script>alert(1)<!--"):
         response = await client.get(f"/payguard/checkout/{session_id}")
 
         assert response.status_code == 200
-        assert _directives(response.headers["content-security-policy"])["frame-ancestors"] == "'none'"
+        assert _directives(response.headers["content-security-policy"])["frame-ancestors"] == "'self'"
         config = _config(response.text)
         assert config["sessionId"] == session_id  # read back intact: "<" is escaped, nothing breaks out
         assert config["merchantName"] == ""
 
 
-async def test_a_merchant_without_allowed_origins_lets_no_site_embed_its_page(client: Client) -> None:
+async def test_a_merchant_without_allowed_origins_lets_no_other_site_embed_its_page(client: Client) -> None:
     await seed_shop(client, origins=[])
     session = (await open_session(client)).json()
 
     response = await client.get(f"/payguard/checkout/{session['id']}")
 
-    assert _directives(response.headers["content-security-policy"])["frame-ancestors"] == "'none'"
+    assert _directives(response.headers["content-security-policy"])["frame-ancestors"] == "'self'"
 
 
 async def test_with_razorpay_the_page_may_load_its_checkout_and_nothing_else(client_for: ClientFactory) -> None:
