@@ -36,7 +36,9 @@ class Checkout(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 def index(request: Request[Any, Any, Any]) -> Response[Any]:
     """What this demo is and where to start: the shop's front page for a browser, this map as JSON otherwise."""
     if wants_html(request):
-        return front_page(request)
+        page = front_page(request)
+        page.headers["Vary"] = "Accept"
+        return page
     return Response(
         {
             "shop": "payguard demo shop",
@@ -49,7 +51,8 @@ def index(request: Request[Any, Any, Any]) -> Response[Any]:
             "sessions": "/payguard/sessions/{id}[/interrupt|/resume|/complete|/cancel|/summary]",
             "admin": "GET /payguard/admin/sessions/active (log in as an admin)",
             "docs": "/schema/swagger",
-        }
+        },
+        headers={"Vary": "Accept"},  # the same URL is a page for browsers: caches keep both apart
     )
 
 

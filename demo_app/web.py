@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -14,7 +15,7 @@ from litestar.response import Redirect
 
 from demo_app.auth import SESSION_COOKIE, TokenSigner
 
-__all__ = ("login_page", "logout", "submit_login")
+__all__ = ("local_path", "login_page", "logout", "submit_login")
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _PAGE_HEADERS = {
@@ -22,11 +23,19 @@ _PAGE_HEADERS = {
 }
 
 
-def _local(target: str | None) -> str:
-    """Where to go after logging in: a path of this site only (never ``//elsewhere`` or a URL)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\\\" not in target:
-        return target
-    return "/"
+_UNSAFE_IN_PATH = re.compile(r"[\\\x00-\x20\x7f]")
+"""Backslashes, controls and spaces: browsers read a backslash as a slash and drop tabs, so ``/`` + backslash +
+``evil`` or ``/`` + tab + ``/evil`` is another site."""
+
+
+def local_path(target: str | None) -> str:
+    """Where to go after logging in: a path of this site only (never another site's, however it is spelt)."""
+    if not target or _UNSAFE_IN_PATH.search(target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
 
 
 def _login_html(next_path: str, error: str | None = None) -> str:
@@ -47,7 +56,7 @@ def _login_html(next_path: str, error: str | None = None) -> str:
 @get("/login", include_in_schema=False, sync_to_thread=False)
 def login_page(request: Request[Any, Any, Any]) -> Response[str]:
     """The login form; ``?next=/path`` is where it leads afterwards."""
-    target = _local(request.query_params.get("next"))
+    target = local_path(request.query_params.get("next"))
     return Response(_login_html(target), media_type=MediaType.HTML, headers=_PAGE_HEADERS)
 
 
@@ -58,7 +67,7 @@ async def submit_login(
 ) -> Response[Any]:
     """Log in: the session cookie, then back to where the user was going."""
     username = (data.get("username") or "").strip()
-    target = _local(data.get("next"))
+    target = local_path(data.get("next"))
     if not _USERNAME.match(username):
         page = _login_html(target, "A username is 1 to 64 letters, digits or . _ @ -")
         return Response(page, status_code=400, media_type=MediaType.HTML, headers=_PAGE_HEADERS)

@@ -208,12 +208,15 @@ class BrowserCheckout:
     Attributes:
         script_url: The gateway's checkout script (``https://checkout.razorpay.com/v1/checkout.js``).
         key_id: The public key the checkout is opened with.
-        origins: Every origin the checkout loads scripts, frames or data from.
+        origins: Every origin the checkout loads scripts, frames, styles, images, fonts or data from.
+        inline_styles: The script styles its window with ``<style>`` elements or ``style`` attributes (the page's
+            policy then allows inline styles; never inline scripts).
     """
 
     script_url: str
     key_id: str
     origins: tuple[str, ...]
+    inline_styles: bool = False
 
 
 def browser_checkout(gateway: object) -> BrowserCheckout | None:

@@ -47,6 +47,9 @@ __all__ = ("RazorpayGateway",)
 DEFAULT_BASE_URL: Final = "https://api.razorpay.com"
 CHECKOUT_SCRIPT_URL: Final = "https://checkout.razorpay.com/v1/checkout.js"
 """Razorpay Checkout's script, which the hosted checkout page loads."""
+CHECKOUT_ORIGINS: Final = ("https://api.razorpay.com", "https://cdn.razorpay.com", "https://lumberjack.razorpay.com")
+"""What Razorpay's own Checkout loads besides its script (its frame, its images and fonts, its telemetry), from
+Razorpay's documentation of the origins to allow; not verifiable offline."""
 TEST_KEY_PREFIX: Final = "rzp_test_"
 """Razorpay's test-mode key ids start with this; live ones with ``rzp_live_``."""
 PLACEHOLDER_EMAIL: Final = "customer@example.invalid"
@@ -105,7 +108,11 @@ class RazorpayGateway:
         self._key_secret = key_secret
         self._webhook_secret = webhook_secret
         origins = dict.fromkeys(_origin(url) for url in (checkout_script_url, base_url))
-        self.browser_checkout = BrowserCheckout(script_url=checkout_script_url, key_id=key_id, origins=tuple(origins))
+        if checkout_script_url == CHECKOUT_SCRIPT_URL:  # Razorpay's own, not a fake's
+            origins.update(dict.fromkeys(CHECKOUT_ORIGINS))
+        self.browser_checkout = BrowserCheckout(
+            script_url=checkout_script_url, key_id=key_id, origins=tuple(origins), inline_styles=True
+        )
         """What the hosted checkout page loads to pay with Razorpay Checkout."""
 
     async def create_order(self, request: OrderRequest) -> GatewayOrder:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from litestar.enums import ScopeType
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.types import Empty, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 __all__ = ("DashboardCSRFMiddleware",)
 
@@ -24,6 +25,10 @@ class DashboardCSRFMiddleware(CSRFMiddleware):
                 (name, self._without_unverifiable(value) if name == b"cookie" else value)
                 for name, value in scope["headers"]
             ]
+            # An outer middleware (the host's auth) may have parsed them already: parse them again from here.
+            state = ScopeState.from_scope(scope)
+            state.cookies = Empty
+            state.headers = Empty
         await super().__call__(scope, receive, send)
 
     def _without_unverifiable(self, header: bytes) -> bytes:

@@ -23,6 +23,8 @@ __all__ = ("STATIC_DIRECTORY", "checkout_headers", "render_checkout")
 STATIC_DIRECTORY = Path(str(files("litestar_payguard"))) / "static"
 """The page's scripts and styles, and checkout.js, served under ``{path}/static``."""
 _CONFIG_MARK = "<!--payguard-config-->"
+_STATIC_MARK = "{static}"
+"""Where the template's links point to payguard's static files (absolute: the page's URL may end in a slash)."""
 
 
 @cache
@@ -35,12 +37,14 @@ def render_checkout(page: CheckoutPage, *, session_id: str, api_path: str) -> st
 
     ``api_path`` is payguard's prefix (``/payguard``): the page calls ``{api_path}/sessions/{id}/…``.
     """
+    api = api_path.rstrip("/")
     config = {
         "sessionId": session_id,
-        "api": api_path.rstrip("/"),
+        "api": api,
         "merchantName": page.merchant_name,
         "embedOrigin": page.embed_origin,
         "minorUnits": page.minor_units,
+        "testMode": page.test_mode,
         "checkout": None
         if page.checkout is None
         else {"scriptUrl": page.checkout.script_url, "keyId": page.checkout.key_id},
@@ -48,7 +52,7 @@ def render_checkout(page: CheckoutPage, *, session_id: str, api_path: str) -> st
     # "<" escaped: a value can never close the <script> element it sits in.
     data = msgspec.json.encode(config).decode().replace("<", "\\u003c")
     block = f'<script type="application/json" id="payguard-config">{data}</script>'
-    return _template().replace(_CONFIG_MARK, block)
+    return _template().replace(_STATIC_MARK, f"{api}/static").replace(_CONFIG_MARK, block)
 
 
 def checkout_headers(page: CheckoutPage) -> dict[str, str]:
@@ -58,19 +62,22 @@ def checkout_headers(page: CheckoutPage) -> dict[str, str]:
     the page.
     """
     gateway = " ".join(page.checkout.origins) if page.checkout is not None else ""
+    styles = f"'unsafe-inline' {gateway}" if page.checkout is not None and page.checkout.inline_styles else gateway
     ancestors = " ".join(("'self'", *page.frame_ancestors))
     frames = gateway or "'none'"
     directives = [
         "default-src 'none'",
         f"script-src 'self' {gateway}".rstrip(),
-        f"style-src 'self' {gateway}".rstrip(),
-        "img-src 'self' data:",
+        f"style-src 'self' {styles}".rstrip(),
+        f"img-src 'self' data: {gateway}".rstrip(),
         f"connect-src 'self' {gateway}".rstrip(),
         f"frame-src {frames}",
         f"frame-ancestors {ancestors}",
         "base-uri 'none'",
         "form-action 'none'",
     ]
+    if gateway:
+        directives.insert(5, f"font-src {gateway}")
     return {
         "Content-Security-Policy": "; ".join(directives),
         "Referrer-Policy": "no-referrer",

@@ -16,6 +16,7 @@ from litestar.di import Provide
 from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from litestar_payguard.config import PayGuardConfig
 from litestar_payguard.exceptions import AuthenticationError
 from litestar_payguard.identity import API_KEY_HEADER, API_SECRET_HEADER, PRINCIPAL_STATE_KEY
 from litestar_payguard.pricing import bind_pricer
@@ -72,17 +73,6 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
             lambda db, who, _: MerchantPaymentService(db, config, who.merchant_id, dispatcher),
         ),
         "payguard_refunds": (merchant, lambda db, who, _: RefundService(db, config, who.merchant_id, dispatcher)),
-        # The dashboard's, behind the admin guards: the principal's merchant, as for the admin payments.
-        "payguard_admin_refunds": (principal, lambda db, who, _: RefundService(db, config, who.merchant_id)),
-        "payguard_admin_webhook_endpoints": (
-            principal,
-            lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),
-        ),
-        "payguard_admin_webhook_deliveries": (
-            principal,
-            lambda db, who, _: WebhookDeliveryService(db, config, who.merchant_id, dispatcher),
-        ),
-        "payguard_admin_events": (principal, lambda db, who, _: EventService(db, config, who.merchant_id)),
         "payguard_webhook_endpoints": (
             merchant,
             lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),
@@ -96,6 +86,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
         "payguard_pending": (principal, lambda db, who, _: PendingPaymentService(db, config, who)),
         "payguard_sessions": (principal, sessions),
         "payguard_merchant_sessions": (merchant, sessions),
+        **_dashboard_services(config, dispatcher, principal),
     }
     for_anyone: dict[str, _ForAnyone] = {
         "payguard_cleanup": lambda db: CleanupService(db, config),
@@ -110,6 +101,24 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
             lambda: StaleCleanup(config, payguard.db_session), sync_to_thread=False, use_cache=True
         ),
         "payguard_principal": Provide(principal),
+    }
+
+
+def _dashboard_services(
+    config: PayGuardConfig, dispatcher: Dispatcher, principal: _Caller
+) -> dict[str, tuple[_Caller, _ForCaller]]:
+    """The dashboard's services, behind the admin guards: the principal's merchant, as for the admin payments."""
+    return {
+        "payguard_admin_refunds": (principal, lambda db, who, _: RefundService(db, config, who.merchant_id)),
+        "payguard_admin_webhook_endpoints": (
+            principal,
+            lambda db, who, _: WebhookEndpointService(db, config, who.merchant_id),
+        ),
+        "payguard_admin_webhook_deliveries": (
+            principal,
+            lambda db, who, _: WebhookDeliveryService(db, config, who.merchant_id, dispatcher),
+        ),
+        "payguard_admin_events": (principal, lambda db, who, _: EventService(db, config, who.merchant_id)),
     }
 
 

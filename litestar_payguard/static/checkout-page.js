@@ -45,7 +45,8 @@
     reported: null,
     pollTimer: null,
     timeUpPolled: false,
-    razorpay: null
+    busy: false, // an action (order, complete, resume, cancel, interrupt) is in flight
+    epoch: 0 // bumped by every action: a poll sent before it answers about a past state
   };
 
   function $(id) {
@@ -160,7 +161,14 @@
 
   function poll() {
     clearTimeout(page.pollTimer);
-    return api("GET", "").then(reached).then(answer, lost);
+    var sentAt = page.epoch;
+    return api("GET", "").then(function (result) {
+      if (sentAt !== page.epoch || page.busy) {
+        schedule(page.session ? page.session.pollIntervalMs : LOST_POLL_MS); // stale: an action moved on since
+        return;
+      }
+      return reached(result).then(answer);
+    }, lost);
   }
 
   /* Show an answer of the API: a session, or a problem (then the session as the server has it now). */
@@ -252,8 +260,8 @@
     } else if (session.status === "active") {
       page.unloadSent = false;
       show("retry", false);
-      show("pay", !page.paying);
-      show("test-gateway", page.paying && !config.checkout);
+      show("pay", !page.paying && !page.busy);
+      show("test-gateway", page.paying && !config.checkout && config.testMode);
       if (page.lostAt === null) {
         say(page.paying ? "Paying… Do not close this page." : "");
       }
@@ -317,23 +325,45 @@
     var retry = $("retry");
     if (session.status === "interrupted" && session.retryAt) {
       var wait = Math.ceil((Date.parse(session.retryAt) - now) / 1000);
-      retry.disabled = wait > 0;
+      retry.disabled = wait > 0 || page.busy;
       retry.textContent = wait > 0 ? "Retry in " + wait + " s" : "Retry";
     } else {
-      retry.disabled = false;
+      retry.disabled = page.busy;
       retry.textContent = "Retry";
     }
   }
 
+  /* One action at a time; its answer is the state to show, whatever polls sent before it say. */
   function act(method, path, body) {
-    return api(method, path, body).then(reached).then(answer, lost);
+    page.busy = true;
+    page.epoch += 1;
+    return api(method, path, body).then(reached).then(
+      function (result) {
+        page.busy = false;
+        answer(result);
+      },
+      function () {
+        page.busy = false;
+        lost();
+      }
+    );
   }
 
   function pay() {
+    if (page.busy) {
+      return;
+    }
     show("pay", false);
+    page.busy = true;
+    page.epoch += 1;
     api("POST", "/order").then(function (result) {
+      page.busy = false;
       if (!result.ok) {
         answer(result);
+        return;
+      }
+      if (!config.checkout && !config.testMode) {
+        say("This payment cannot be paid on this page.", "bad");
         return;
       }
       page.paying = true;
@@ -344,10 +374,16 @@
         say("Paying… Do not close this page.");
         $("test-succeed").focus();
       }
-    }, lost);
+    }, function () {
+      page.busy = false;
+      lost();
+    });
   }
 
   function complete(reference, signature) {
+    if (page.busy) {
+      return Promise.resolve();
+    }
     var body = { gatewayPaymentId: reference };
     if (signature) {
       body.signature = signature;
@@ -419,6 +455,9 @@
     $("test-succeed").addEventListener("click", function () { complete(randomReference("sim_pay_")); });
     $("test-decline").addEventListener("click", function () { complete(randomReference("sim_decline_")); });
     $("retry").addEventListener("click", function () {
+      if (page.busy) {
+        return;
+      }
       $("retry").disabled = true;
       act("POST", "/resume");
     });
@@ -438,11 +477,11 @@
         event.returnValue = "";
       }
     });
+    // Leaving is pagehide only: a hidden tab may be the customer in their bank's app or reading an OTP, with the
+    // gateway's window still open; a page the browser discards while hidden times out on the server instead.
     window.addEventListener("pagehide", leaving);
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "hidden") {
-        leaving();
-      } else {
+      if (document.visibilityState === "visible") {
         poll();
       }
     });

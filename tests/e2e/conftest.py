@@ -96,10 +96,10 @@ PAGE_POLICY = {
     "PAYGUARD_RETRY_DELAY_SECONDS": "2",
     "PAYGUARD_POLL_INTERVAL_MS": "500",
     "PAYGUARD_SIMULATED_DELAY_SECONDS": "0",
-    "PAYGUARD_WEBHOOK_TEST_RETRY_SCHEDULE_SECONDS": "60,120",
+    "PAYGUARD_WEBHOOK_TEST_RETRY_SCHEDULE_SECONDS": "",
 }
-"""The page tests' demo: attempts short enough to watch one time out, polled often; a failed webhook attempt is
-retried only after a minute, so what the dashboard's Retry does is seen alone."""
+"""The page tests' demo: attempts short enough to watch one time out, polled often; a webhook delivery is tried
+once (no retry schedule), so a failed one is failed at once and what the dashboard's Retry does is seen alone."""
 
 
 @contextmanager

@@ -118,32 +118,26 @@ class DashboardWebhooksController(Controller):
         values = {
             "url": (data.get("url") or "").strip(),
             "eventTypes": listed(data.get("eventTypes")) or [],
-            "description": text_or_none(data.get("description")),
+            "description": (data.get("description") or "").strip(),  # blank clears it
         }
         await payguard_admin_webhook_endpoints.update(endpoint_id, form_struct(WebhookEndpointUpdate, values))
         return done(payguard, f"/webhooks/{endpoint_id}", "The endpoint is saved.")
 
-    @post("/webhooks/{endpoint_id:str}/disable", status_code=303)
-    async def disable_endpoint(
+    @post("/webhooks/{endpoint_id:str}/state", status_code=303)
+    async def set_endpoint_state(
         self,
         endpoint_id: FromPath[str],
+        data: Form,
         payguard: NamedDependency[PayGuard],
         payguard_admin_webhook_endpoints: NamedDependency[WebhookEndpointService],
     ) -> Redirect:
-        """Stop sending to the endpoint."""
-        await payguard_admin_webhook_endpoints.update(endpoint_id, WebhookEndpointUpdate(enabled=False))
-        return done(payguard, f"/webhooks/{endpoint_id}", "The endpoint is disabled.")
-
-    @post("/webhooks/{endpoint_id:str}/enable", status_code=303)
-    async def enable_endpoint(
-        self,
-        endpoint_id: FromPath[str],
-        payguard: NamedDependency[PayGuard],
-        payguard_admin_webhook_endpoints: NamedDependency[WebhookEndpointService],
-    ) -> Redirect:
-        """Send to the endpoint again (events from now on)."""
-        await payguard_admin_webhook_endpoints.update(endpoint_id, WebhookEndpointUpdate(enabled=True))
-        return done(payguard, f"/webhooks/{endpoint_id}", "The endpoint is enabled.")
+        """Disable the endpoint (``enabled=off``: nothing more is sent) or enable it again (``on``: events from now)."""
+        enabled = {"on": True, "off": False}.get(data.get("enabled", ""))
+        if enabled is None:
+            msg = "enabled must be on or off."
+            raise ValidationFailedError(msg)
+        await payguard_admin_webhook_endpoints.update(endpoint_id, WebhookEndpointUpdate(enabled=enabled))
+        return done(payguard, f"/webhooks/{endpoint_id}", f"The endpoint is {'enabled' if enabled else 'disabled'}.")
 
     @post("/webhooks/{endpoint_id:str}/rotate-secret", status_code=200)
     async def rotate_secret(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from litestar_payguard.currencies import minor_unit_digits
 from litestar_payguard.gateways import BrowserCheckout, browser_checkout
 from litestar_payguard.ids import as_uuid
-from litestar_payguard.models import CheckoutSession, Merchant, Payment
+from litestar_payguard.models import CheckoutSession, Merchant, Payment, PaymentMode
 from litestar_payguard.services.gateway_modes import GatewayNotConfiguredError, payment_gateway
 from litestar_payguard.services.merchants import origin_of
 
@@ -38,17 +38,22 @@ class CheckoutPage:
         embed_origin: The embedding page's origin that the page reports to by ``postMessage``: the ``embed``
             origin checkout.js asked for, when it is one of ``frame_ancestors``; else ``None`` (no report).
         minor_units: Digits after the decimal point of the payment's currency (2 for USD, 0 for JPY).
-        checkout: How the browser pays with the payment's gateway; ``None``: the test-mode panel.
+        test_mode: The payment is a test-mode one (its gateway moves no money).
+        checkout: How the browser pays with the payment's gateway; ``None``: the test-mode panel in test mode,
+            and no way to pay on this page in live mode.
     """
 
     merchant_name: str
     frame_ancestors: tuple[str, ...]
     embed_origin: str | None
     minor_units: int | None
+    test_mode: bool
     checkout: BrowserCheckout | None
 
 
-NO_PAGE = CheckoutPage(merchant_name="", frame_ancestors=(), embed_origin=None, minor_units=None, checkout=None)
+NO_PAGE = CheckoutPage(
+    merchant_name="", frame_ancestors=(), embed_origin=None, minor_units=None, test_mode=False, checkout=None
+)
 """The page of a session that does not exist: no site may embed it, and the API tells the page the rest."""
 
 
@@ -92,5 +97,6 @@ class CheckoutPageService:
             frame_ancestors=ancestors,
             embed_origin=requested if requested is not None and requested in {*ancestors, own_origin} else None,
             minor_units=minor_unit_digits(row.currency),
+            test_mode=row.mode is PaymentMode.TEST,
             checkout=checkout,
         )

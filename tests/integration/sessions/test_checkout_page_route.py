@@ -49,9 +49,11 @@ async def test_the_page_is_static_html_with_a_strict_policy(client: Client, stor
         "merchantName": "Shop",
         "embedOrigin": None,
         "minorUnits": 0,  # yen have none
+        "testMode": True,
         "checkout": None,  # the simulated gateway: the test-mode panel
     }
     assert "<script>" not in response.text  # no inline script: the policy would refuse it
+    assert 'src="/payguard/static/checkout-page.js"' in response.text  # absolute: the page's URL may end in "/"
     assert await store.count("payguard_event") == events  # reading the page changes nothing
 
 
@@ -109,7 +111,9 @@ async def test_with_razorpay_the_page_may_load_its_checkout_and_nothing_else(cli
 
     policy = _directives(response.headers["content-security-policy"])
     assert policy["script-src"] == policy["connect-src"] == "'self' http://127.0.0.1:9"
-    assert policy["frame-src"] == "http://127.0.0.1:9"
+    assert policy["frame-src"] == policy["font-src"] == "http://127.0.0.1:9"
+    assert policy["style-src"] == "'self' 'unsafe-inline' http://127.0.0.1:9"  # styles only: never inline scripts
+    assert policy["img-src"] == "'self' data: http://127.0.0.1:9"
     assert _config(response.text)["checkout"] == {
         "scriptUrl": "http://127.0.0.1:9/v1/checkout.js",
         "keyId": "rzp_test_page",
