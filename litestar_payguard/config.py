@@ -147,6 +147,12 @@ class PayGuardConfig(EnvPolicy):
     new job meanwhile. Jobs still running then are cancelled and retried by SAQ: a payment or refund step gives its
     lease back, so the next worker takes it up at once. Keep it under the platform's own stop timeout (30 s on
     Kubernetes by default), or the process is killed before it can hand its payments on."""
+    worker_heartbeat_seconds: float = field(default=60.0, metadata=_POLICY)
+    """A worker's heartbeat (on the queue, with SAQ's worker info) lasts this long and is renewed every third of it:
+    ``{path}/ready`` is not ready when no worker has been heard from within it."""
+    ready_max_lag_seconds: float = field(default=300.0, metadata=_POLICY)
+    """``{path}/ready`` is not ready when a payment, refund or webhook delivery has been due longer than this (the
+    workers are not keeping up, or none takes the work)."""
     stale_pending_seconds: float = field(default=1800.0, metadata=_POLICY)
     """A pending payment older than this is stale: it no longer blocks a new payment for its bundle and is expired.
     A payment submitted to the gateway (``processing``) is never expired by age."""

@@ -47,6 +47,8 @@ _MIN_WEBHOOK_BODY_BYTES = 1024
 
 _POSITIVE = (
     "attempt_timeout_seconds",
+    "worker_heartbeat_seconds",
+    "ready_max_lag_seconds",
     "session_expiry_seconds",
     "max_attempts",
     "max_amount",

@@ -9,6 +9,7 @@ from litestar_payguard.controllers.admin import (
 from litestar_payguard.controllers.checkout_sessions import MerchantSessionController
 from litestar_payguard.controllers.dashboard import DashboardOperationsController, DashboardWebhooksController
 from litestar_payguard.controllers.events import EventController, EventTypeController
+from litestar_payguard.controllers.health import HealthController
 from litestar_payguard.controllers.merchant import MerchantAccountController
 from litestar_payguard.controllers.pages import CheckoutPageController
 from litestar_payguard.controllers.payments import MerchantPaymentController
@@ -30,6 +31,7 @@ __all__ = (
     "EventController",
     "EventTypeController",
     "GatewayWebhookController",
+    "HealthController",
     "MerchantAccountController",
     "MerchantPaymentController",
     "MerchantRefundController",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from saq import Worker
@@ -47,12 +49,20 @@ class DrainingWorker(Worker[Any]):
         **kwargs: As for SAQ's ``Worker``.
     """
 
-    def __init__(self, *args: Any, grace_seconds: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, grace_seconds: float, heartbeat_seconds: float = 60.0, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"payguard": True, "host": socket.gethostname(), "pid": os.getpid()})
+        # SAQ's worker info is the heartbeat: renewed every third of its life, so one missed renewal is no outage.
+        kwargs["timers"] = {**(kwargs.get("timers") or {}), "worker_info": max(1, int(heartbeat_seconds / 3))}
         super().__init__(*args, **kwargs)
         self.grace_seconds = grace_seconds
+        self.heartbeat_seconds = heartbeat_seconds
         self._busy: set[asyncio.Task[Any]] = set()
         self.before_process = [self._job_started, *(self.before_process or [])]
         self.after_process = [*(self.after_process or []), self._job_ended]
+
+    async def worker_info(self, ttl: int = 60) -> Any:  # noqa: ARG002  # the heartbeat's life is the worker's own
+        """Renew this worker's heartbeat on the queue (SAQ's worker info), valid for ``heartbeat_seconds``."""
+        return await super().worker_info(ttl=max(1, round(self.heartbeat_seconds)))
 
     async def _job_started(self, _: Any) -> None:
         # SAQ runs the hooks in the task that dequeued the job and waits for it.
@@ -106,6 +116,7 @@ def build_worker(payguard: PayGuard, *, concurrency: int | None = None, handle_s
         startup=startup,
         shutdown=shutdown,
         grace_seconds=payguard.config.worker_shutdown_grace_seconds,
+        heartbeat_seconds=payguard.config.worker_heartbeat_seconds,
     )
     if not handle_signals:
         worker.SIGNALS = []

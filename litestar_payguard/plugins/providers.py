@@ -23,6 +23,7 @@ from litestar_payguard.pricing import bind_pricer
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.dispatch import Dispatcher
+from litestar_payguard.services.health import HealthService
 from litestar_payguard.services.merchants import MerchantAccountService
 from litestar_payguard.services.pending import CleanupService, PendingPaymentService, StaleCleanup
 from litestar_payguard.services.processing import MerchantPaymentService
@@ -91,6 +92,7 @@ def build_dependencies(payguard: PayGuard) -> dict[str, Provide]:
     for_anyone: dict[str, _ForAnyone] = {
         "payguard_cleanup": lambda db: CleanupService(db, config),
         "payguard_checkout_pages": lambda db: CheckoutPageService(db, config),
+        "payguard_health": lambda db: HealthService(db, config, payguard.queue),
         "payguard_gateway_webhooks": lambda db: GatewayWebhookService(db, config, dispatcher),
     }
     return {

@@ -24,6 +24,7 @@ from litestar_payguard.controllers import (
     EventController,
     EventTypeController,
     GatewayWebhookController,
+    HealthController,
     MerchantAccountController,
     MerchantPaymentController,
     MerchantRefundController,
@@ -138,7 +139,7 @@ def build_routers(payguard: PayGuard) -> list[Router]:
 
 
 def _pages_router(config: PayGuardConfig) -> Router:
-    """The hosted checkout page and the static files (its scripts and styles, checkout.js)."""
+    """The hosted checkout page, the static files (its scripts and styles, checkout.js) and the probes."""
     static = create_static_files_router(
         path="/static",
         directories=[STATIC_DIRECTORY],
@@ -148,7 +149,7 @@ def _pages_router(config: PayGuardConfig) -> Router:
     )
     return Router(
         path=config.path,
-        route_handlers=[CheckoutPageController, static],
+        route_handlers=[CheckoutPageController, HealthController, static],
         exception_handlers=build_exception_handlers(config.path),
         include_in_schema=False,
     )

@@ -117,14 +117,14 @@ def page_demo(directory: Path, env: Mapping[str, str]) -> Iterator[PageDemo]:
             demo.http.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pages_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageDemo]:
-    """One demo for every page test on the simulated gateway."""
+    """One demo for every page test on the simulated gateway, stopped with the end-to-end tests."""
     with page_demo(tmp_path_factory.mktemp("pages-demo"), {}) as demo:
         yield demo
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shop(pages_demo: PageDemo) -> Iterator[Shop]:
     """The merchant's site on a second origin, which the demo merchant allows."""
     with shop_server(pages_demo.origin) as server:

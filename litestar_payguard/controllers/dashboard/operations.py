@@ -24,6 +24,7 @@ from litestar_payguard.controllers.dashboard.forms import (
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.schemas import PaymentStatus, RefundStatus
 from litestar_payguard.schemas.payments import payment_view
+from litestar_payguard.services.health import HealthService
 from litestar_payguard.services.pending import CleanupService, CleanupTrigger, StaleCleanup
 from litestar_payguard.services.processing import MerchantPaymentService, PaymentFilter
 from litestar_payguard.services.refunds import RefundService
@@ -41,20 +42,25 @@ class DashboardOperationsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def overview(
+    async def overview(  # one dependency per service the page shows
         self,
+        *,
         request: Request[Any, Any, Any],
         payguard: NamedDependency[PayGuard],
         payguard_sessions: NamedDependency[SessionService],
         payguard_cleanup: NamedDependency[CleanupService],
+        payguard_health: NamedDependency[HealthService],
         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
     ) -> Response[str]:
-        """Open sessions, open payments by age, and the cleanup's health with its switches."""
+        """The workers heard from, open sessions, open payments by age, and the cleanup's health with its switches."""
         sessions = await payguard_sessions.list_active(limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+        readiness = await payguard_health.readiness()
         return page(
             request,
             payguard,
             "overview.html",
+            readiness=readiness,
+            workers=await payguard_health.workers() if readiness.checks["queue"].status == "ok" else [],
             cleanup=await payguard_cleanup.stats(),
             pending=await payguard_cleanup.pending_stats(owner=principal_of(request)),
             sessions=sessions.items,
