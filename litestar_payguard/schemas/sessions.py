@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -226,17 +226,16 @@ def session_view(
     session: CheckoutSession | SessionSnapshot,
     *,
     poll_interval_ms: int,
-    retry_delay: timedelta,
+    retry_at: datetime | None,
     state: SessionState | None = None,
 ) -> Session:
     """Render a session (an ORM row, or the snapshot polling reads) for its customer.
 
-    ``state`` renders the session as it stood after one of its transitions instead of as it stands now.
+    ``state`` renders the session as it stood after one of its transitions instead of as it stands now;
+    ``retry_at`` is when it may be resumed then (the sessions' rules decide it).
     """
     payment = session.payment
     now: CheckoutSession | SessionSnapshot | SessionState = state or session
-    since = now.interrupted_at if now.status is SessionStatus.INTERRUPTED else now.attempt_started_at
-    open_ = now.status in {SessionStatus.ACTIVE, SessionStatus.INTERRUPTED} and now.attempt < session.max_attempts
     return Session(
         id=session.id,
         status=now.status,
@@ -254,7 +253,7 @@ def session_view(
         ended_at=now.ended_at,
         success_url=session.success_url,
         cancel_url=session.cancel_url,
-        retry_at=since + retry_delay if open_ and since is not None else None,
+        retry_at=retry_at,
     )
 
 

@@ -16,7 +16,7 @@ gateway's answer then completes the session, or ends the attempt as a ``gateway`
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from litestar_payguard.exceptions import MaxAttemptsReachedError, RetryTooSoonError, SessionNotActiveError
 from litestar_payguard.gateways import PaymentOutcome
@@ -27,6 +27,7 @@ from litestar_payguard.models import (
     InterruptKind,
     PaymentStatus,
     SessionEventType,
+    SessionSnapshot,
     SessionState,
     SessionStatus,
     clip,
@@ -113,6 +114,21 @@ def interrupt(session: CheckoutSession, now: datetime, kind: InterruptKind, deta
     return decision
 
 
+def retry_at(
+    state: CheckoutSession | SessionSnapshot | SessionState, max_attempts: int, retry_delay: timedelta
+) -> datetime | None:
+    """When ``resume`` may start the next attempt; ``None`` when no attempt is left or the session has ended.
+
+    The minimum delay counts from the interruption, or from the start of the attempt ``resume`` would supersede.
+    This is the one home of the retry delay: :func:`resume` refuses before it (``RETRY_TOO_SOON``), the session's view
+    shows it (``retryAt``).
+    """
+    if state.status not in {SessionStatus.ACTIVE, SessionStatus.INTERRUPTED} or state.attempt >= max_attempts:
+        return None
+    since = state.interrupted_at if state.status is SessionStatus.INTERRUPTED else state.attempt_started_at
+    return None if since is None else since + retry_delay
+
+
 def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> Decision:
     """Start the next attempt with a fresh deadline.
 
@@ -151,9 +167,9 @@ def resume(session: CheckoutSession, now: datetime, policy: SessionPolicy) -> De
                 actions={"startNew": START_NEW},
             )
         )
-    since = session.interrupted_at if session.status is SessionStatus.INTERRUPTED else session.attempt_started_at
-    assert since is not None  # an interrupted session always has interrupted_at
-    wait = (since + policy.retry_delay - now).total_seconds()
+    allowed_at = retry_at(session, session.max_attempts, policy.retry_delay)
+    assert allowed_at is not None  # an open session with an attempt left, and interrupted ones have interrupted_at
+    wait = (allowed_at - now).total_seconds()
     if wait > 0:
         seconds = math.ceil(wait)
         return decision.refuse(

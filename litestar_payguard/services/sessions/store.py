@@ -99,9 +99,8 @@ class SessionStore:
 
     def view(self, session: CheckoutSession | SessionSnapshot) -> Session:
         """Render a session as its customer sees it."""
-        return session_view(
-            session, poll_interval_ms=self._config.poll_interval_ms, retry_delay=self.policy.retry_delay
-        )
+        retry_at = rules.retry_at(session, session.max_attempts, self.policy.retry_delay)
+        return session_view(session, poll_interval_ms=self._config.poll_interval_ms, retry_at=retry_at)
 
     async def _load(self, owner: Principal, session_id: str | UUID, *, lock: bool = False) -> CheckoutSession:
         session = None
@@ -158,7 +157,7 @@ class SessionStore:
                 payload=session_view(
                     session,
                     poll_interval_ms=self._config.poll_interval_ms,
-                    retry_delay=self.policy.retry_delay,
+                    retry_at=rules.retry_at(transition.state, session.max_attempts, self.policy.retry_delay),
                     state=transition.state,
                 ),
                 at=transition.at,
