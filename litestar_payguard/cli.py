@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import click
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
+from litestar_payguard import migrations
 from litestar_payguard.jobs.worker import run_worker
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 
@@ -16,7 +18,7 @@ __all__ = ("payguard_group",)
 
 @click.group(cls=LitestarGroup, name="payguard")
 def payguard_group() -> None:
-    """Run payguard's background workers."""
+    """Run payguard's background workers, and its schema migrations."""
 
 
 @payguard_group.command(name="worker")  # type: ignore[untyped-decorator]
@@ -26,3 +28,47 @@ def worker_command(app: Litestar, concurrency: int | None) -> None:
     payguard: PayGuard = app.state[STATE_KEY]  # the plugin stores it there, and adds this command
     click.echo(f"payguard worker on queue {payguard.queue.name!r}")
     asyncio.run(run_worker(payguard, concurrency=concurrency))
+
+
+@payguard_group.group(name="db", cls=LitestarGroup)
+def db_group() -> None:
+    """Payguard's schema migrations (its own revisions and version table, beside the host's)."""
+
+
+def _engine(app: Litestar) -> Any:
+    payguard: PayGuard = app.state[STATE_KEY]
+    return payguard.sqlalchemy_config.get_engine()
+
+
+@db_group.command(name="upgrade")  # type: ignore[untyped-decorator]
+@click.argument("revision", default="head")
+def upgrade_command(app: Litestar, revision: str) -> None:
+    """Bring payguard's tables to REVISION (default: the latest)."""
+    asyncio.run(migrations.upgrade(_engine(app), revision))
+    click.echo(f"payguard's schema is at {asyncio.run(migrations.current(_engine(app)))}")
+
+
+@db_group.command(name="downgrade")  # type: ignore[untyped-decorator]
+@click.argument("revision")
+def downgrade_command(app: Litestar, revision: str) -> None:
+    """Take payguard's tables back to REVISION (`-- -1`: one step back); what later revisions added is dropped."""
+    asyncio.run(migrations.downgrade(_engine(app), revision))
+    click.echo(f"payguard's schema is at {asyncio.run(migrations.current(_engine(app)))}")
+
+
+@db_group.command(name="current")  # type: ignore[untyped-decorator]
+def current_command(app: Litestar) -> None:
+    """Show the revision payguard's tables are at, and the latest one."""
+    found = asyncio.run(migrations.current(_engine(app)))
+    click.echo(f"current: {found or 'none (payguard migrations never ran here)'}; latest: {migrations.head()}")
+
+
+@db_group.command(name="check")  # type: ignore[untyped-decorator]
+def check_command(app: Litestar) -> None:
+    """Exit 1 when payguard's tables differ from its models (what an upgrade would change, or drift)."""
+    differences = asyncio.run(migrations.check(_engine(app)))
+    for difference in differences:
+        click.echo(f"differs: {difference}")
+    if differences:
+        raise SystemExit(1)
+    click.echo("payguard's schema matches its models")

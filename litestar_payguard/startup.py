@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from litestar_payguard import migrations
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.models.schema_check import missing_schema
 from litestar_payguard.problems import is_infrastructure_error
@@ -38,17 +39,26 @@ async def check_schema(payguard: PayGuard) -> None:
     try:
         async with payguard.db_connection() as connection:
             report = await missing_schema(connection)
+            revision = await connection.run_sync(migrations.current_of)
     except Exception as exc:
         if not is_infrastructure_error(exc):
             raise
         logger.warning("payguard: could not check the database schema at start-up: %r", exc)
         return
+    latest = migrations.head()
+    if revision is not None and revision != latest:
+        msg = (
+            f"payguard cannot start: its tables are at revision {revision}, this version needs {latest}. Run "
+            "`litestar --app <module>:<app> payguard db upgrade` (or `await litestar_payguard.migrations.upgrade("
+            "engine)`) first."
+        )
+        raise ImproperConfigurationError(msg)
     if report:
         msg = (
-            f"payguard cannot start: the database lacks its schema ({report.describe()}). Create the tables with "
-            "SQLAlchemyAsyncConfig(create_all=True) or your Alembic migrations (litestar database make-migrations, "
-            "then litestar database upgrade); create_all never adds columns to an existing table, so for missing "
-            "columns apply the upgrade notes in payguard's operations guide."
+            f"payguard cannot start: the database lacks its schema ({report.describe()}). Run payguard's migrations "
+            "(`litestar --app <module>:<app> payguard db upgrade`), or create the tables with "
+            "SQLAlchemyAsyncConfig(create_all=True) for development; create_all never adds columns to an existing "
+            "table."
         )
         raise ImproperConfigurationError(msg)
 

@@ -45,6 +45,11 @@ def test_the_wheel_holds_only_the_plugin_and_installs_on_its_own(tmp_path: Path)
         "litestar_payguard/static/checkout.js",
         "litestar_payguard/static/checkout-page.js",
         "litestar_payguard/static/checkout.css",
+        # payguard's migrations: Alembic's environment, its template and every revision.
+        "litestar_payguard/migrations/env.py",
+        "litestar_payguard/migrations/script.py.mako",
+        "litestar_payguard/migrations/versions/0001_initial.py",
+        "litestar_payguard/migrations/versions/0002_checkout_pages.py",
     } <= set(names)
     assert f"{dist_info}/entry_points.txt" not in names  # no console scripts: the demo runs from the repository
     assert "Provides-Extra: demo" not in metadata  # nor an extra for a demo the wheel does not hold

@@ -110,7 +110,8 @@ def test_the_cycle_finder_finds_a_ring(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def sources() -> list[Path]:
-    return sorted(PACKAGE.rglob("*.py"))
+    # Migration revisions are generated, then frozen: their size is the schema's, not a design choice.
+    return sorted(path for path in PACKAGE.rglob("*.py") if "migrations/versions" not in path.as_posix())
 
 
 @pytest.mark.parametrize("path", sources(), ids=lambda path: str(path.relative_to(PACKAGE)))

@@ -119,9 +119,8 @@ def retry_at(
 ) -> datetime | None:
     """When ``resume`` may start the next attempt; ``None`` when no attempt is left or the session has ended.
 
-    The minimum delay counts from the interruption, or from the start of the attempt ``resume`` would supersede.
-    This is the one home of the retry delay: :func:`resume` refuses before it (``RETRY_TOO_SOON``), the session's view
-    shows it (``retryAt``).
+    The delay counts from the interruption, or from the start of the attempt ``resume`` would supersede: the one
+    home of the retry delay, which :func:`resume` enforces (``RETRY_TOO_SOON``) and the view shows (``retryAt``).
     """
     if state.status not in {SessionStatus.ACTIVE, SessionStatus.INTERRUPTED} or state.attempt >= max_attempts:
         return None
