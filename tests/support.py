@@ -217,3 +217,48 @@ async def listening(app: Litestar) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def create_database(server_url: str, prefix: str) -> str:
+    """A new, empty database on the Postgres server at ``server_url``; its ``postgresql+asyncpg://`` URL."""
+    from urllib.parse import urlsplit, urlunsplit  # noqa: PLC0415
+
+    import asyncpg  # noqa: PLC0415  # only the Postgres tests need the driver
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return urlunsplit(urlsplit(server_url)._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    """Drop the database ``url`` names (made by :func:`create_database`), whoever is still connected."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    import asyncpg  # noqa: PLC0415
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A TCP server on 127.0.0.1 that accepts and reads but never answers (a Redis that hangs); its port."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(1024):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()

@@ -15,7 +15,7 @@ from litestar_payguard.services.health import HealthService
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ON_BOTH_DATABASES, Client, ClientFactory
 from tests.integration.test_payments_api import create_payment, seed_merchants
-from tests.support import ADMIN
+from tests.support import ADMIN, silent_server
 
 READY = "/payguard/ready"
 CHECKS = {"database", "schema", "queue", "workers", "lag"}
@@ -78,20 +78,10 @@ async def test_work_due_for_too_long_is_lag(client: Client, clock: ManualClock) 
 
 
 async def test_a_queue_that_never_answers_is_a_failed_check_not_a_hang(client_for: ClientFactory) -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.read(1024):  # accepts and reads, never answers
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with client_for(queue_url=f"redis://127.0.0.1:{port}/0") as client:
-            started = time.monotonic()
-            response = await asyncio.wait_for(client.get(READY), timeout=30)
-            took = time.monotonic() - started
-    finally:
-        server.close()
+    async with silent_server() as port, client_for(queue_url=f"redis://127.0.0.1:{port}/0") as client:
+        started = time.monotonic()
+        response = await asyncio.wait_for(client.get(READY), timeout=30)
+        took = time.monotonic() - started
 
     body = response.json()
     assert response.status_code == 503

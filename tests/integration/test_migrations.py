@@ -6,9 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -18,6 +16,7 @@ from litestar_payguard.models.schema_check import missing_schema
 from litestar_payguard.testing.servers import Server
 from tests.hostapp import create_app
 from tests.integration.test_startup import _start_error
+from tests.support import create_database, drop_database
 
 EMPTY = ("postgres", "sqlite")
 
@@ -31,22 +30,11 @@ async def empty(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await engine.dispose()
         return
     server: Server = request.getfixturevalue("postgres_server")
-    name = f"payguard_migrations_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    engine = create_async_engine(
-        urlunsplit(urlsplit(server.url)._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
-    )
+    url = await create_database(server.url, "payguard_migrations")
+    engine = create_async_engine(url)
     yield engine
     await engine.dispose()
-    admin = await asyncpg.connect(server.url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(server.url, url)
 
 
 async def test_upgrading_an_empty_database_gives_exactly_the_models_schema(empty: AsyncEngine) -> None:

@@ -24,7 +24,7 @@ from tests.integration.conftest import (
     create_session,
     payguard_of,
 )
-from tests.support import eventually, work_off
+from tests.support import eventually, silent_server, work_off
 
 PAYMENTS = "/payguard/v1/payments"
 ACME = {"X-Api-Key": "key_acme", "X-Api-Secret": "secret_acme"}
@@ -528,23 +528,13 @@ async def test_a_payment_created_while_redis_is_down_is_kept_and_processed_once_
 async def test_a_redis_that_stopped_answering_holds_neither_the_response_nor_the_shutdown(
     client_for: ClientFactory, store: Store
 ) -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.read(1024):  # accepts and reads, never answers
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-
-    async def create_and_stop() -> Any:
+    async def create_and_stop(port: int) -> Any:
         async with client_for(queue_url=f"redis://127.0.0.1:{port}/0") as client:
             await seed_merchants(client)
             return await client.post(PAYMENTS, json=payment_body(), headers=keyed())
 
-    try:  # a hang fails the test instead of holding the suite
-        response = await asyncio.wait_for(create_and_stop(), timeout=60)
-    finally:
-        server.close()
+    async with silent_server() as port:  # a hang fails the test instead of holding the suite
+        response = await asyncio.wait_for(create_and_stop(port), timeout=60)
 
     assert response.status_code == 201, response.text
     stored = await store.rows("SELECT status, process_at FROM payguard_payment")
