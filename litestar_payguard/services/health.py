@@ -49,12 +49,13 @@ class HealthService:
         queue: payguard's SAQ queue.
     """
 
-    __slots__ = ("_config", "_db", "_queue")
+    __slots__ = ("_config", "_db", "_queue", "_seen")
 
     def __init__(self, db: AsyncSession, config: PayGuardConfig, queue: Queue) -> None:
         self._db = db
         self._config = config
         self._queue = queue
+        self._seen: list[WorkerSeen] | None = None
 
     async def readiness(self) -> Readiness:
         """Every check; ``ready`` only when each is ``ok``."""
@@ -75,7 +76,12 @@ class HealthService:
         return Readiness(status="ready" if ready else "not_ready", checks=results)
 
     async def workers(self) -> list[WorkerSeen]:
-        """The workers whose heartbeat is current (SAQ's worker info, renewed by each worker)."""
+        """The workers whose heartbeat is current (SAQ's worker info, renewed by each worker).
+
+        Asked of the queue once per service (a request): the readiness check and a page listing them share it.
+        """
+        if self._seen is not None:
+            return self._seen
         info = await self._queue.info()
         seen = []
         for worker_id, worker in (info.get("workers") or {}).items():
@@ -94,7 +100,8 @@ class HealthService:
                     jobs_failed=stats.get("failed"),
                 )
             )
-        return sorted(seen, key=lambda worker: worker.id)
+        self._seen = sorted(seen, key=lambda worker: worker.id)
+        return self._seen
 
     async def _database(self) -> HealthCheck:
         started = time.perf_counter()

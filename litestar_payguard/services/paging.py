@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import and_, or_
@@ -13,10 +13,12 @@ from sqlalchemy import and_, or_
 from litestar_payguard.exceptions import ValidationFailedError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Select
     from sqlalchemy.orm import InstrumentedAttribute
 
-__all__ = ("InvalidCursorError", "check_offsets", "encode_cursor", "page_after")
+__all__ = ("InvalidCursorError", "Paged", "check_offsets", "encode_cursor", "page_after", "split_page")
 
 
 class InvalidCursorError(ValidationFailedError):
@@ -24,6 +26,23 @@ class InvalidCursorError(ValidationFailedError):
 
     code = "INVALID_CURSOR"
     title = "Invalid cursor"
+
+
+class Paged(Protocol):
+    """A row a list pages through: newest first, by creation time then id."""
+
+    @property
+    def created_at(self) -> datetime:
+        """When the row was created: the first key of the order."""
+        ...
+
+    @property
+    def id(self) -> UUID:
+        """The row's id: the second key of the order."""
+        ...
+
+
+R = TypeVar("R", bound=Paged)
 
 
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:
@@ -74,3 +93,12 @@ def page_after(
         after_created, after_id = _decode_cursor(cursor)
         statement = statement.where(or_(created < after_created, and_(created == after_created, row_id < after_id)))
     return statement.order_by(created.desc(), row_id.desc()).limit(limit + 1)
+
+
+def split_page(rows: Sequence[R], limit: int) -> tuple[list[R], str | None]:
+    """The rows of one page, from what :func:`page_after` fetched (one past ``limit``), and the next page's cursor.
+
+    The cursor is ``None`` on the last page.
+    """
+    page = list(rows[:limit])
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
+from uuid import UUID
 
 import msgspec
 from litestar import Request, Response
@@ -14,6 +15,7 @@ from litestar.response import Redirect
 
 from litestar_payguard.exceptions import ValidationFailedError
 from litestar_payguard.identity import PRINCIPAL_STATE_KEY
+from litestar_payguard.ids import as_uuid
 from litestar_payguard.pages.dashboard import dashboard_url, render_dashboard
 from litestar_payguard.principal import Principal
 from litestar_payguard.runtime import PayGuard
@@ -29,6 +31,7 @@ __all__ = (
     "page",
     "principal_of",
     "text_or_none",
+    "uuid_or_none",
 )
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -81,6 +84,22 @@ def principal_of(request: Request[Any, Any, Any]) -> Principal:
     """The principal a dashboard route's service was made for (resolved once per request, by that service)."""
     principal: Principal = request.state[PRINCIPAL_STATE_KEY]
     return principal
+
+
+def uuid_or_none(value: str | None, name: str) -> UUID | None:
+    """A query's id, ``None`` when blank.
+
+    Raises:
+        ValidationFailedError: Not an id.
+    """
+    text = text_or_none(value)
+    if text is None:
+        return None
+    found = as_uuid(text)
+    if found is None:
+        msg = f"{name} {text!r} is not an id."
+        raise ValidationFailedError(msg)
+    return found
 
 
 def form_struct(kind: type[S], values: dict[str, Any]) -> S:

@@ -5,7 +5,6 @@ Annotations are evaluated at import, as in the other dashboard controller.
 
 import json
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -22,6 +21,7 @@ from litestar_payguard.controllers.dashboard.forms import (
     next_url,
     page,
     text_or_none,
+    uuid_or_none,
 )
 from litestar_payguard.exceptions import ValidationFailedError
 from litestar_payguard.runtime import PayGuard
@@ -45,17 +45,6 @@ __all__ = ("DashboardWebhooksController",)
 
 Cursor = Annotated[str | None, QueryParameter(max_length=200)]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
-
-
-def _uuid_or_none(value: str | None, name: str) -> UUID | None:
-    text = text_or_none(value)
-    if text is None:
-        return None
-    try:
-        return UUID(text)
-    except ValueError as exc:
-        msg = f"{name} {text!r} is not an id."
-        raise ValidationFailedError(msg) from exc
 
 
 class DashboardWebhooksController(Controller):
@@ -178,8 +167,8 @@ class DashboardWebhooksController(Controller):
     ) -> Response[str]:
         """The delivery log, newest first, by status, event type, endpoint and event."""
         where = DeliveryFilter(
-            endpoint_id=_uuid_or_none(endpoint_id, "endpointId"),
-            event_id=_uuid_or_none(event_id, "eventId"),
+            endpoint_id=uuid_or_none(endpoint_id, "endpointId"),
+            event_id=uuid_or_none(event_id, "eventId"),
             event_type=text_or_none(event_type),
             status=enum_or_none(DeliveryStatus, status, "status"),
         )

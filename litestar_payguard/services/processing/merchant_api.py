@@ -17,7 +17,7 @@ from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import PaymentPage
 from litestar_payguard.schemas.payments import payment_view
 from litestar_payguard.services.gateway_modes import merchant_gateway
-from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
+from litestar_payguard.services.paging import check_offsets, page_after, split_page
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned, owner_filter
 from litestar_payguard.services.processing.attention import resolve_by_hand
 from litestar_payguard.services.scoped import MerchantScoped
@@ -222,9 +222,5 @@ class MerchantPaymentService(MerchantScoped):
         rows = list(
             await self._db.scalars(page_after(statement, Payment.created_at, Payment.id, cursor=cursor, limit=limit))
         )
-        page = rows[:limit]
-        return PaymentPage(
-            items=[payment_view(payment) for payment in page],
-            limit=limit,
-            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
-        )
+        page, next_cursor = split_page(rows, limit)
+        return PaymentPage(items=[payment_view(payment) for payment in page], limit=limit, next_cursor=next_cursor)

@@ -13,7 +13,7 @@ from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.merchant import RefundPage, refund_view
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.paging import encode_cursor, page_after
+from litestar_payguard.services.paging import page_after, split_page
 from litestar_payguard.services.payments import PaymentNotFoundError, PaymentService, owned
 from litestar_payguard.services.refunds.ledger import publish_refund
 from litestar_payguard.services.scoped import MerchantScoped
@@ -158,9 +158,5 @@ class RefundService(MerchantScoped):
         rows = list(
             await self._db.scalars(page_after(statement, Refund.created_at, Refund.id, cursor=cursor, limit=limit))
         )
-        page = rows[:limit]
-        return RefundPage(
-            items=[refund_view(refund) for refund in page],
-            limit=limit,
-            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
-        )
+        page, next_cursor = split_page(rows, limit)
+        return RefundPage(items=[refund_view(refund) for refund in page], limit=limit, next_cursor=next_cursor)

@@ -29,7 +29,7 @@ from litestar_payguard.schemas.webhook_deliveries import (
 )
 from litestar_payguard.schemas.webhooks import WebhookTest
 from litestar_payguard.services.outbox import Outbox
-from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
+from litestar_payguard.services.paging import check_offsets, page_after, split_page
 from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import TEST_EVENT
 from litestar_payguard.services.webhooks.registry import WebhookEndpointService
@@ -101,16 +101,14 @@ class WebhookDeliveryService(MerchantScoped):
             statement = statement.where(WebhookDelivery.created_at >= where.created_from)
         if where.created_to is not None:
             statement = statement.where(WebhookDelivery.created_at < where.created_to)
-        page = list(
+        rows = list(
             await self._db.scalars(
                 page_after(statement, WebhookDelivery.created_at, WebhookDelivery.id, cursor=cursor, limit=limit)
             )
         )
-        last = page[limit - 1] if len(page) > limit else None
+        page, next_cursor = split_page(rows, limit)
         return WebhookDeliveryPage(
-            items=[delivery_view(delivery) for delivery in page[:limit]],
-            limit=limit,
-            next_cursor=None if last is None else encode_cursor(last.created_at, last.id),
+            items=[delivery_view(delivery) for delivery in page], limit=limit, next_cursor=next_cursor
         )
 
     async def get(self, delivery_id: str | UUID, *, lock: bool = False) -> WebhookDelivery:

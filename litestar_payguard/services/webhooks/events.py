@@ -14,7 +14,7 @@ from litestar_payguard.exceptions import NotFoundError
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import OutboxEvent, WebhookAttempt, WebhookDelivery
 from litestar_payguard.schemas.webhooks import Event, EventPage, EventType, EventTypeList, event_view
-from litestar_payguard.services.paging import check_offsets, encode_cursor, page_after
+from litestar_payguard.services.paging import check_offsets, page_after, split_page
 from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import EVENT_TYPES, WILDCARD
 
@@ -86,13 +86,8 @@ class EventService(MerchantScoped):
                 page_after(statement, OutboxEvent.created_at, OutboxEvent.id, cursor=cursor, limit=limit)
             )
         )
-        page = rows[:limit]
-        more = len(rows) > limit
-        return EventPage(
-            items=[event_view(event) for event in page],
-            limit=limit,
-            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
-        )
+        page, next_cursor = split_page(rows, limit)
+        return EventPage(items=[event_view(event) for event in page], limit=limit, next_cursor=next_cursor)
 
     async def get(self, event_id: str | UUID) -> Event:
         """The merchant's event, with the snapshot stored when it happened.

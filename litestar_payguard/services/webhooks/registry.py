@@ -13,7 +13,7 @@ from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import Merchant, WebhookEndpoint
 from litestar_payguard.schemas.base import validated
 from litestar_payguard.schemas.webhooks import WebhookEndpointPage, WebhookSecret, endpoint_view
-from litestar_payguard.services.paging import encode_cursor, page_after
+from litestar_payguard.services.paging import page_after, split_page
 from litestar_payguard.services.scoped import MerchantScoped
 from litestar_payguard.services.webhooks.event_types import validate_filters
 from litestar_payguard.services.webhooks.outbound import (
@@ -103,12 +103,9 @@ class WebhookEndpointService(MerchantScoped):
                 page_after(statement, WebhookEndpoint.created_at, WebhookEndpoint.id, cursor=cursor, limit=limit)
             )
         )
-        page = rows[:limit]
-        more = len(rows) > limit
+        page, next_cursor = split_page(rows, limit)
         return WebhookEndpointPage(
-            items=[endpoint_view(endpoint) for endpoint in page],
-            limit=limit,
-            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+            items=[endpoint_view(endpoint) for endpoint in page], limit=limit, next_cursor=next_cursor
         )
 
     async def get(self, endpoint_id: str | UUID, *, lock: bool = False) -> WebhookEndpoint:
