@@ -9,6 +9,7 @@ from typing import Any
 from advanced_alchemy.extensions.litestar import EngineConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 
 from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, requires_admin
@@ -22,6 +23,7 @@ from litestar_payguard import (
     Gateway,
     MerchantService,
     PayGuardConfig,
+    PayGuardMetricsController,
     PayGuardPlugin,
     RazorpayGateway,
     SimulatedGateway,
@@ -120,9 +122,14 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
             build_pages_router(payguard_path=payguard_config.path),
             create_static_files_router(path="/demo-static", directories=[DEMO_STATIC], name="demo_static"),
             docs_assets,
+            PayGuardMetricsController,  # GET /metrics: Prometheus' text format
         ],
         plugins=[SQLAlchemyPlugin(config=db_config), PayGuardPlugin(payguard_config)],
-        middleware=[TokenAuthMiddleware(signer)],
+        # Litestar's HTTP metrics, one series per route (not per URL); before the auth, so refusals count too.
+        middleware=[
+            PrometheusConfig(app_name="payguard-demo", group_path=True).middleware,
+            TokenAuthMiddleware(signer),
+        ],
         state=State({"token_signer": signer}),
         on_startup=[seed_merchant],
         on_shutdown=[stop_embedded_redis],

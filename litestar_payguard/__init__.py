@@ -2,6 +2,7 @@
 
 from litestar_payguard.clock import Clock, SystemClock
 from litestar_payguard.config import CustomerResolver, FulfilmentHook, PayGuardConfig
+from litestar_payguard.controllers.metrics import PayGuardMetricsController
 from litestar_payguard.exceptions import ImproperConfigurationError, PayGuardError
 from litestar_payguard.gateways import (
     ChargeRequest,
@@ -36,6 +37,7 @@ __all__ = (
     "PayGuard",
     "PayGuardConfig",
     "PayGuardError",
+    "PayGuardMetricsController",
     "PayGuardPlugin",
     "PaymentMode",
     "PaymentOutcome",

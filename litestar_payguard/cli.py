@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import click
+import prometheus_client
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
@@ -23,10 +24,20 @@ def payguard_group() -> None:
 
 @payguard_group.command(name="worker")  # type: ignore[untyped-decorator]
 @click.option("--concurrency", type=int, default=None, help="Jobs run at once (default: worker_concurrency).")
-def worker_command(app: Litestar, concurrency: int | None) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve this process's Prometheus metrics on this port (GET /metrics); off by default.",
+)
+@click.option("--metrics-host", default="0.0.0.0", show_default=True, help="The address --metrics-port listens on.")  # noqa: S104
+def worker_command(app: Litestar, concurrency: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Process payguard's jobs and cron schedule until SIGINT/SIGTERM. Start as many as you need."""
     payguard: PayGuard = app.state[STATE_KEY]  # the plugin stores it there, and adds this command
     click.echo(f"payguard worker on queue {payguard.queue.name!r}")
+    if metrics_port is not None:
+        server, _ = prometheus_client.start_http_server(metrics_port, addr=metrics_host)
+        click.echo(f"payguard worker metrics on http://{metrics_host}:{server.server_port}/metrics")
     asyncio.run(run_worker(payguard, concurrency=concurrency))
 
 

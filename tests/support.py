@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -262,3 +263,17 @@ async def silent_server() -> AsyncIterator[int]:
         yield int(server.sockets[0].getsockname()[1])
     finally:
         server.close()
+
+
+class Counts:
+    """Samples of the default registry, read before and after: tests see only what they caused."""
+
+    def __init__(self, *samples: tuple[str, dict[str, str]]) -> None:
+        self._samples = samples
+        self._before = self._read()
+
+    def _read(self) -> list[float]:
+        return [REGISTRY.get_sample_value(name, labels) or 0.0 for name, labels in self._samples]
+
+    def deltas(self) -> list[float]:
+        return [after - before for before, after in zip(self._before, self._read(), strict=True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litestar_payguard.jobs.batches import in_batches
+from litestar_payguard.observability import cleanup_run
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -23,4 +24,12 @@ async def expire_sessions(ctx: dict[str, Any]) -> int:
     """
     payguard: PayGuard = ctx["payguard"]
     size = payguard.config.session_cleanup_batch_size
-    return await in_batches(payguard, size, lambda db: SessionService(db, payguard.config).expire_due(batch_size=size))
+    try:
+        expired = await in_batches(
+            payguard, size, lambda db: SessionService(db, payguard.config).expire_due(batch_size=size)
+        )
+    except BaseException:
+        cleanup_run("sessions", "failed", 0)
+        raise
+    cleanup_run("sessions", "ok", expired)
+    return expired

@@ -10,11 +10,13 @@ import contextlib
 import logging
 import os
 import socket
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from saq import Worker
 
 from litestar_payguard.jobs import FUNCTIONS, cron_jobs
+from litestar_payguard.observability import traced_job
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -108,10 +110,12 @@ def build_worker(payguard: PayGuard, *, concurrency: int | None = None, handle_s
     async def shutdown(_: dict[str, Any]) -> None:
         await payguard.close_connections()
 
+    # Each job runs in its span, a child of the trace that enqueued it (nothing without OpenTelemetry).
+    traced = {function: traced_job(function) for function in FUNCTIONS}
     worker = DrainingWorker(
         payguard.queue,
-        functions=list(FUNCTIONS),
-        cron_jobs=cron_jobs(payguard.config),
+        functions=list(traced.values()),
+        cron_jobs=[replace(job, function=traced[job.function]) for job in cron_jobs(payguard.config)],
         concurrency=concurrency or payguard.config.worker_concurrency,
         startup=startup,
         shutdown=shutdown,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from litestar_payguard.observability import TRACE_META, carrier, span
 from litestar_payguard.transactions import after_commit
 
 if TYPE_CHECKING:
@@ -56,16 +57,20 @@ class Dispatcher:
         finds it stuck when its worker died.
         """
         now = self._config.clock.now()
-        await self._queue.enqueue(
-            function,
-            key=_key(kind, entity_id, due, source),
-            timeout=math.ceil(self._config.payment_lease_seconds if runs_for is None else runs_for),
-            # A second attempt for a job SAQ aborted or that failed: its step gave the lease back, so the retry
-            # goes on at once. SAQ's sweep can abort a job it has just handed a worker (tobymao/saq#277).
-            retries=JOB_ATTEMPTS,
-            scheduled=math.ceil(due.timestamp()) if due > now else 0,
-            **{f"{kind}_id": str(entity_id)},
-        )
+        key = _key(kind, entity_id, due, source)
+        with span(f"payguard.enqueue {function}", {"messaging.system": "saq", "payguard.job": key}, kind="PRODUCER"):
+            await self._queue.enqueue(
+                function,
+                key=key,
+                timeout=math.ceil(self._config.payment_lease_seconds if runs_for is None else runs_for),
+                # A second attempt for a job SAQ aborted or that failed: its step gave the lease back, so the retry
+                # goes on at once. SAQ's sweep can abort a job it has just handed a worker (tobymao/saq#277).
+                retries=JOB_ATTEMPTS,
+                scheduled=math.ceil(due.timestamp()) if due > now else 0,
+                # The trace of what asked for the job, for the worker's span of it (empty without OpenTelemetry).
+                meta={TRACE_META: carrier()},
+                **{f"{kind}_id": str(entity_id)},
+            )
 
     async def payment(self, payment_id: UUID, due: datetime, *, reconciling: bool = False) -> None:
         """Enqueue the processing of a payment for its due time.

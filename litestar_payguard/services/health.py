@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 
 from litestar_payguard.models import DeliveryStatus, Payment, Refund, WebhookDelivery
 from litestar_payguard.models.schema_check import missing_schema
+from litestar_payguard.observability import set_lags, set_queue_levels
 from litestar_payguard.schemas.health import HealthCheck, Readiness, WorkerSeen
 
 if TYPE_CHECKING:
@@ -129,27 +130,43 @@ class HealthService:
             return _fail(f"no worker heard from in the last {window:g} s: payments wait", 0)
         return _ok(f"{len(seen)} worker(s) heard from", len(seen))
 
-    async def _lag(self) -> HealthCheck:
+    async def lags(self) -> dict[str, float | None]:
+        """How long the oldest due work of each kind has waited, in seconds; ``None`` when none is due."""
         now = self._config.clock.now()
-        due = [
-            await self._oldest(select(func.min(Payment.process_at)).where(Payment.process_at <= now)),
-            await self._oldest(select(func.min(Refund.process_at)).where(Refund.process_at <= now)),
-            await self._oldest(
-                select(func.min(WebhookDelivery.next_attempt_at)).where(
-                    WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
-                )
+        due = {
+            "payments": select(func.min(Payment.process_at)).where(Payment.process_at <= now),
+            "refunds": select(func.min(Refund.process_at)).where(Refund.process_at <= now),
+            "webhook_deliveries": select(func.min(WebhookDelivery.next_attempt_at)).where(
+                WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
             ),
-        ]
-        oldest = min((at for at in due if at is not None), default=None)
-        lag = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
-        limit = self._config.ready_max_lag_seconds
+        }
+        lags: dict[str, float | None] = {}
+        for work, statement in due.items():
+            oldest: datetime | None = await self._db.scalar(statement)
+            lags[work] = None if oldest is None else max(0.0, (now - oldest).total_seconds())
+        return lags
+
+    async def refresh_gauges(self) -> None:
+        """Read the queue's depth, the work's lag and the workers heard from into the Prometheus gauges.
+
+        A scrape must answer even when the database or the queue does not: a reading that fails within its
+        deadline leaves its gauges as they were, and the failure is the readiness probe's to report.
+        """
+        with suppress(Exception):
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                set_queue_levels(queued=await self._queue.count("queued"), workers=len(await self.workers()))
+        with suppress(Exception):
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                set_lags(await self.lags())
+
+    async def _lag(self) -> HealthCheck:
+        lags = [lag for lag in (await self.lags()).values() if lag is not None]
+        if not lags:
+            return _ok("nothing due", 0.0)
+        lag, limit = max(lags), self._config.ready_max_lag_seconds
         if lag > limit:
             return _fail(f"work has been due for {lag:.0f} s (more than {limit:g} s): the workers are behind", lag)
-        return _ok("nothing due" if oldest is None else f"the oldest due work waits {lag:.1f} s", round(lag, 1))
-
-    async def _oldest(self, statement: Any) -> datetime | None:
-        found: datetime | None = await self._db.scalar(statement)
-        return found
+        return _ok(f"the oldest due work waits {lag:.1f} s", round(lag, 1))
 
 
 async def _bounded(name: str, check: Callable[[], Awaitable[HealthCheck]]) -> HealthCheck:

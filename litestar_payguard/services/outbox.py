@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from litestar_payguard.models import OutboxEvent
+from litestar_payguard.observability import count_events
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,4 +55,5 @@ class Outbox:
             created_at=self._clock.now(),
         )
         self._db.add(event)
+        count_events(self._db, type)
         return event

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litestar_payguard.testing import ManualClock
@@ -26,6 +28,17 @@ async def _wait_for_workers(queue: object, count: int, patience: float = 30) -> 
         await asyncio.sleep(0.3)
 
 
+async def _expired_metric(log: Path) -> float:
+    """The sessions a worker process expired, scraped from the metrics port its log names."""
+    written = await asyncio.to_thread(log.read_text)
+    found = re.search(r"metrics on (http://\S+/metrics)", written)
+    assert found is not None, written
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(found.group(1))).text
+    series = re.search(r'^payguard_cleanup_expired_total\{job="sessions"\} (\S+)$', text, re.MULTILINE)
+    return 0.0 if series is None else float(series.group(1))
+
+
 async def test_two_worker_processes_share_the_expiry_work(
     tmp_path: Path, database_url: str, redis_server: Server, engine: AsyncEngine
 ) -> None:
@@ -40,6 +53,7 @@ async def test_two_worker_processes_share_the_expiry_work(
         "PAYGUARD_TEST_QUEUE_NAME": queue_name,
     }
     command = [str(BIN / "litestar"), "--app", "tests.hostapp:app_from_env", "payguard", "worker", "--concurrency", "2"]
+    command += ["--metrics-port", "0", "--metrics-host", "127.0.0.1"]  # each serves its metrics on a free port
     async with serve(app) as client:
         ids = [(await create_session(client, headers={"X-Customer": f"cli-{i}"}))["id"] for i in range(12)]
         queue = payguard_of(app).queue
@@ -51,6 +65,7 @@ async def test_two_worker_processes_share_the_expiry_work(
             assert len(workers) == 2, workers
 
             results = await asyncio.gather(*(queue.apply("expire_sessions", timeout=30) for _ in range(3)))
+            expired = [await _expired_metric(tmp_path / f"worker-{n}.log") for n in (1, 2)]
 
             assert first.poll() is None
             assert second.poll() is None
@@ -58,6 +73,7 @@ async def test_two_worker_processes_share_the_expiry_work(
         assert second.returncode == 0, (tmp_path / "worker-2.log").read_text()
 
     assert sum(results) == 12
+    assert sum(expired) == 12  # each worker process counts what it expired, on its own metrics port
     statuses = await store.rows(
         "SELECT status, count(*) AS n FROM payguard_session WHERE id = ANY(CAST(:ids AS uuid[])) GROUP BY status",
         ids=ids,

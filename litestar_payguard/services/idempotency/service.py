@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import delete, select
 
 from litestar_payguard.models import IdempotencyStatus
+from litestar_payguard.observability import idempotency_outcome
 from litestar_payguard.services.idempotency.keys import KEY_HEADER, IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from litestar_payguard.services.idempotency.statements import CLAIM, COLUMNS, COMPLETE, FIND, RELEASE, TABLE, TAKE_OVER
 
@@ -71,6 +72,18 @@ class IdempotencyService:
             IdempotencyKeyReusedError: The key belongs to a request with another fingerprint.
             IdempotencyKeyInUseError: A request with the key is still running.
         """
+        try:
+            outcome = await self._claim(scope, key, print_)
+        except IdempotencyKeyReusedError:
+            idempotency_outcome("key_reused")
+            raise
+        except IdempotencyKeyInUseError:
+            idempotency_outcome("in_progress")
+            raise
+        idempotency_outcome("replayed" if isinstance(outcome, StoredResponse) else "claimed")
+        return outcome
+
+    async def _claim(self, scope: str, key: str, print_: str) -> KeyClaim | StoredResponse:
         for _ in range(2):  # a second pass when the key was purged between our read and our takeover
             outcome = await self._claim_once(scope, key, print_)
             if outcome is not None:

@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import bindparam, case, select, text, update
 
 from litestar_payguard.models import CleanupRun, Payment, PaymentStatus
+from litestar_payguard.observability import count_events
 from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.services.payments import payload_sql
 
@@ -173,6 +174,7 @@ async def expire_stale(
     if db.get_bind().dialect.name == "postgresql":
         statement = _POSTGRES_OWNED if owner else _POSTGRES_ANY
         count, last = (await db.execute(statement, {**params, "run_id": run_id})).one()
+        count_events(db, EXPIRED_EVENT, int(count))
         return ExpiredBatch(count=int(count), last_created_at=last)
     rows = (await db.execute(_PORTABLE_OWNED if owner else _PORTABLE_ANY, params)).all()
     for row in rows:

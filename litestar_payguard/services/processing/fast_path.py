@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from litestar_payguard.models import Payment, PaymentStatus
+from litestar_payguard.observability import count_committed, count_events, span
 from litestar_payguard.services.processing.coalesced import Coalesced
 from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
@@ -44,6 +45,7 @@ path: a connection half-open after a failover must not hold up every payment of 
 _Out = TypeVar("_Out")
 
 _RECORD_FINAL_LOADING = select(Payment).from_statement(RECORD_FINAL_BOUND)
+_PROCESSING = f"payment.{PaymentStatus.PROCESSING.value}"
 """Built once, so that its cache key is too."""
 
 
@@ -97,7 +99,10 @@ class PaymentStatements:
 
     async def claim(self, payment_id: UUID) -> Any:
         """Claim the payment if it is due and open; the claimed row (see :data:`CLAIM`), or ``None``."""
-        return await _or_none(self._claim(payment_id), "claim", payment_id)
+        row = await _or_none(self._claim(payment_id), "claim", payment_id)
+        if row is not None and row["was"] == PaymentStatus.PENDING.value:
+            count_committed(_PROCESSING)
+        return row
 
     async def store_order(self, payment_id: UUID, order_id: str) -> str | None:
         """Store the gateway order unless one is stored already; the one stored, or ``None``."""
@@ -105,7 +110,10 @@ class PaymentStatements:
 
     async def record_final(self, final: FinalOutcome) -> PaymentStatus | None:
         """Move a payment the claim still holds to its final status with its event; ``None`` if it was not."""
-        return await _or_none(self._record(final), "outcome", final.payment_id)
+        status = await _or_none(self._record(final), "outcome", final.payment_id)
+        if status is not None:
+            count_committed(f"payment.{status.value}")
+        return status
 
     async def close(self) -> None:
         """Close the connections (a worker or application stopping); one still in use closes when its step ends."""
@@ -213,7 +221,10 @@ async def record_final_in(db: AsyncSession, final: FinalOutcome, now: datetime) 
     """
     values = _final_values([final], now, many=False)
     params = {f"p{number}": value for number, value in enumerate(values, 1)}
-    return (await db.scalars(_RECORD_FINAL_LOADING, params)).first()
+    payment = (await db.scalars(_RECORD_FINAL_LOADING, params)).first()
+    if payment is not None:
+        count_events(db, f"payment.{payment.status.value}")
+    return payment
 
 
 def _same(payment_id: UUID) -> UUID:
@@ -235,7 +246,9 @@ async def _or_none(step: Awaitable[_Out], what: str, payment_id: UUID) -> _Out |
     ORM path expects to find it after another worker's step (claimed under a lease, order stored, outcome recorded).
     """
     try:
-        return await step
+        # Sent on the driver's connection, unseen by SQLAlchemy's instrumentation: the span is payguard's.
+        with span(f"payguard.sql {what}", {"db.system": "postgresql", "db.operation.name": what}, kind="CLIENT"):
+            return await step
     except Exception:
         logger.warning(
             "payguard: the %s statement failed for payment %s; the ORM path takes it", what, payment_id, exc_info=True

@@ -72,7 +72,7 @@ def _claim(*, many: bool) -> str:
             FROM claimed WHERE was = 'pending'
         )
         SELECT id, mode, gateway, amount, currency, process_at, process_attempts, gateway_order_id,
-            gateway_payment_id, method, method_details::text AS method_details,
+            gateway_payment_id, method, method_details::text AS method_details, was,
             EXISTS (SELECT 1 FROM {_SESSIONS} AS s WHERE s.payment_id = claimed.id) AS has_session
         FROM claimed
     """  # noqa: S608

@@ -30,6 +30,7 @@ from litestar_payguard.models import (
     Payment,
     PaymentStatus,
 )
+from litestar_payguard.observability import gateway_call
 from litestar_payguard.services.gateway_modes import payment_gateway
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, lock_claimed
@@ -94,22 +95,23 @@ class PaymentProcessor(LeasedProcessor[PaymentLease, PaymentOutcome, Step]):
         order_id = claim.gateway_order_id or await self._open_order(gateway, claim, deadline)
         outcome: PaymentOutcome | None = None
         if claim.attempts > 1:  # a retry: the last attempt may have charged before it died
-            async with asyncio.timeout_at(deadline):
-                outcome = await gateway.fetch_status(order_id, claim.gateway_payment_id)
+            with gateway_call(gateway.name, "fetch_status"):
+                async with asyncio.timeout_at(deadline):
+                    outcome = await gateway.fetch_status(order_id, claim.gateway_payment_id)
         if outcome is None or outcome.status is GatewayStatus.PENDING:
-            async with asyncio.timeout_at(deadline):
-                outcome = await gateway.charge(
-                    ChargeRequest(
-                        payment_id=claim.id,
-                        amount=claim.amount,
-                        currency=claim.currency,
-                        gateway_order_id=order_id,
-                        idempotency_key=f"payment:{claim.id}",
-                        gateway_payment_id=claim.gateway_payment_id,
-                        method=claim.method,
-                        method_details=claim.method_details,
-                    )
-                )
+            request = ChargeRequest(
+                payment_id=claim.id,
+                amount=claim.amount,
+                currency=claim.currency,
+                gateway_order_id=order_id,
+                idempotency_key=f"payment:{claim.id}",
+                gateway_payment_id=claim.gateway_payment_id,
+                method=claim.method,
+                method_details=claim.method_details,
+            )
+            with gateway_call(gateway.name, "charge"):
+                async with asyncio.timeout_at(deadline):
+                    outcome = await gateway.charge(request)
         return outcome
 
     async def _closed(self, db: AsyncSession, payment: Payment) -> Step:
@@ -148,7 +150,8 @@ class PaymentProcessor(LeasedProcessor[PaymentLease, PaymentOutcome, Step]):
         """
         try:
             gateway = payment_gateway(self._config, *made_with)
-            outcome = await gateway.fetch_status(order_id, payment_ref)
+            with gateway_call(gateway.name, "fetch_status"):
+                outcome = await gateway.fetch_status(order_id, payment_ref)
         except Exception as exc:  # no answer, or no gateway of the payment's to ask
             if attempts < self._config.gateway_max_attempts:
                 logger.warning("payguard: gateway gave no answer about closed payment %s: %r", payment_id, exc)
@@ -231,16 +234,16 @@ class PaymentProcessor(LeasedProcessor[PaymentLease, PaymentOutcome, Step]):
             return claim
 
     async def _open_order(self, gateway: Gateway, claim: PaymentLease, deadline: float) -> str:
-        async with asyncio.timeout_at(deadline):
-            order = await gateway.create_order(
-                OrderRequest(
-                    payment_id=claim.id,
-                    amount=claim.amount,
-                    currency=claim.currency,
-                    idempotency_key=f"payment:{claim.id}:order",
-                    notes={"payguard_payment_id": str(claim.id)},
-                )
-            )
+        request = OrderRequest(
+            payment_id=claim.id,
+            amount=claim.amount,
+            currency=claim.currency,
+            idempotency_key=f"payment:{claim.id}:order",
+            notes={"payguard_payment_id": str(claim.id)},
+        )
+        with gateway_call(gateway.name, "create_order"):
+            async with asyncio.timeout_at(deadline):
+                order = await gateway.create_order(request)
         # Another worker may have opened one first: every charge must go against the stored one.
         if self._statements is not None:
             stored = await self._statements.store_order(claim.id, order.order_id)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from litestar_payguard.gateways import GatewayStatus, RefundOutcome, RefundRequest
 from litestar_payguard.models import Payment, Refund, RefundStatus
+from litestar_payguard.observability import gateway_call
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.processing.lease import Lease, backoff
 from litestar_payguard.services.processing.step import LeasedProcessor
@@ -62,18 +63,18 @@ class RefundProcessor(LeasedProcessor[RefundLease, RefundOutcome, RefundStep]):
     _claimed_status = RefundStatus.PENDING
 
     async def _ask(self, gateway: Gateway, claim: RefundLease, deadline: float) -> RefundOutcome:
-        async with asyncio.timeout_at(deadline):
-            return await gateway.refund(
-                RefundRequest(
-                    refund_id=claim.id,
-                    payment_id=claim.payment_id,
-                    gateway_payment_id=claim.gateway_payment_id,
-                    amount=claim.amount,
-                    currency=claim.currency,
-                    idempotency_key=f"refund:{claim.id}",
-                    reason=claim.reason,
-                )
-            )
+        request = RefundRequest(
+            refund_id=claim.id,
+            payment_id=claim.payment_id,
+            gateway_payment_id=claim.gateway_payment_id,
+            amount=claim.amount,
+            currency=claim.currency,
+            idempotency_key=f"refund:{claim.id}",
+            reason=claim.reason,
+        )
+        with gateway_call(gateway.name, "refund"):
+            async with asyncio.timeout_at(deadline):
+                return await gateway.refund(request)
 
     async def _no_answer(self, claim: RefundLease, exc: Exception) -> RefundStep:
         logger.warning("payguard: gateway gave no answer for refund %s: %r", claim.id, exc)

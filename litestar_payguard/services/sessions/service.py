@@ -17,6 +17,7 @@ from litestar_payguard.models import (
     PaymentStatus,
     SessionStatus,
 )
+from litestar_payguard.observability import gateway_call
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.gateways import CheckoutOrder
 from litestar_payguard.services.gateway_modes import payment_gateway
@@ -127,7 +128,8 @@ class SessionService(SessionOpening):
                 notes={"payguard_payment_id": str(payment.id), "payguard_session_id": str(session.id)},
             )
             try:
-                order = await gateway.create_order(request)
+                with gateway_call(gateway.name, "create_order"):
+                    order = await gateway.create_order(request)
             except PayGuardError:
                 raise
             except Exception as exc:  # any adapter failure: the gateway gave no answer

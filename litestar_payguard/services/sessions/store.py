@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from litestar_payguard.exceptions import NotFoundError
-from litestar_payguard.models import CheckoutSession, SessionEvent, SessionSnapshot, SessionStatus
+from litestar_payguard.models import CheckoutSession, SessionEvent, SessionEventType, SessionSnapshot, SessionStatus
+from litestar_payguard.observability import count_interruption
 from litestar_payguard.principal import Principal
 from litestar_payguard.schemas.sessions import session_view
 from litestar_payguard.services.outbox import Outbox
@@ -150,6 +151,8 @@ class SessionStore:
                     failure_code=transition.failure_code,
                     failure_message=transition.detail if transition.failure_code else None,
                 )
+            if transition.event is SessionEventType.INTERRUPTED and transition.kind is not None:
+                count_interruption(self._db, transition.kind.value)
             self._outbox.record(
                 merchant_id=session.merchant_id,
                 type=f"session.{transition.event.value}",

@@ -27,7 +27,7 @@ from tests.integration.webhooks.outbound import (
     seed_merchants,
 )
 from tests.integration.webhooks.receiver import Answer, Receiver, receiver
-from tests.support import eventually
+from tests.support import Counts, eventually
 
 CLOCK = SystemClock()
 FAST = {"run_worker_in_app": True, "clock": CLOCK, "webhook_sweep_seconds": 1}
@@ -54,6 +54,10 @@ async def received(rx: Receiver, count: int = 1, limit: float = 20.0) -> None:
 
 
 async def test_an_event_arrives_signed_with_its_id_and_the_snapshot(client_for: ClientFactory) -> None:
+    counts = Counts(
+        ("payguard_webhook_attempts_total", {"outcome": "delivered"}),
+        ("payguard_webhook_attempt_duration_seconds_count", {"outcome": "delivered"}),
+    )
     async with client_for(**FAST) as client:
         merchants = await seed_merchants(client)
         with receiver() as rx:
@@ -74,6 +78,7 @@ async def test_an_event_arrives_signed_with_its_id_and_the_snapshot(client_for: 
             [attempt] = await attempts(client)
             assert (attempt.response_status, attempt.error_kind, attempt.trigger.value) == (204, None, "scheduled")
             assert endpoint["secret"] not in json.dumps(attempt.response_headers) + (attempt.response_body or "")
+            assert counts.deltas() == [1, 1]  # the attempt's metrics: its outcome and its duration
 
 
 async def _status(client: Any, status: DeliveryStatus) -> WebhookDelivery | None:

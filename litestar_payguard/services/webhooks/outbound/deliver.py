@@ -35,6 +35,7 @@ from litestar_payguard.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from litestar_payguard.observability import span, webhook_attempt
 from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, lock_delivery, record_attempt
 from litestar_payguard.services.webhooks.outbound.payload import delivery_body, delivery_headers
 from litestar_payguard.services.webhooks.outbound.targets import (
@@ -97,7 +98,10 @@ class WebhookDeliverer:
         taken = await self._take(delivery_id, manual=manual)
         if isinstance(taken, Step):
             return taken
-        result = await self._send(taken)
+        attributes = {"payguard.webhook.delivery_id": str(delivery_id), "payguard.webhook.attempt": taken.number}
+        with span("payguard.webhook deliver", attributes, kind="CLIENT"):
+            result = await self._send(taken)
+        webhook_attempt(result.error_kind.value if result.error_kind else "delivered", result.duration_seconds)
         async with self._db_sessions() as db:
             step = await record_attempt(db, self._config, taken, result, self._config.clock.now())
             await db.commit()

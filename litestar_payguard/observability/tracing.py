@@ -1,0 +1,70 @@
+"""payguard's OpenTelemetry spans, when the ``otel`` extra is installed; without it every helper does nothing.
+
+Spans go to the global tracer provider, the one the host sets (``opentelemetry.trace.set_tracer_provider``).
+A job carries the trace context of the code that enqueued it in its SAQ ``meta``, so a worker's span for the job
+is a child of the request's: one payment's trace runs from ``POST`` through the queue to the gateway call.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, Final
+
+try:
+    from opentelemetry import propagate, trace
+except ImportError:  # pragma: no cover - the otel extra is not installed
+    propagate = trace = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+__all__ = ("TRACE_META", "carrier", "job_span", "span", "traced_job")
+
+TRACE_META: Final = "payguard_trace"
+"""The key of a job's ``meta`` that holds the enqueuer's trace context (W3C ``traceparent``, ``tracestate``)."""
+
+_TRACER_NAME = "litestar_payguard"
+
+
+def span(
+    name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = "INTERNAL", parent: Any = None
+) -> AbstractContextManager[Any]:
+    """Open a span around a block, or nothing without OpenTelemetry.
+
+    An exception leaving the block is recorded on the span and sets its status to error.
+    """
+    if trace is None:
+        return nullcontext()
+    return trace.get_tracer(_TRACER_NAME).start_as_current_span(
+        name, context=parent, kind=getattr(trace.SpanKind, kind), attributes=dict(attributes or {})
+    )
+
+
+def carrier() -> dict[str, str]:
+    """The current trace context as text headers to carry in a job (empty when no span is current)."""
+    headers: dict[str, str] = {}
+    if propagate is not None:
+        propagate.inject(headers)
+    return headers
+
+
+def job_span(function: str, meta: Mapping[str, Any] | None) -> AbstractContextManager[Any]:
+    """The span of one job run, a child of the span that enqueued it when the job carries a trace context."""
+    if propagate is None:
+        return nullcontext()
+    headers = (meta or {}).get(TRACE_META)
+    parent = propagate.extract(headers) if isinstance(headers, dict) else None
+    return span(f"payguard.job {function}", {"messaging.system": "saq"}, kind="CONSUMER", parent=parent)
+
+
+def traced_job(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A SAQ task function that runs inside its job's span (same name, so the queue finds it)."""
+
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], **kwargs: Any) -> Any:
+        job = ctx.get("job")
+        with job_span(function.__qualname__, getattr(job, "meta", None)):
+            return await function(ctx, **kwargs)
+
+    return run
