@@ -43,6 +43,7 @@ from litestar_payguard.schemas import Session as SessionView  # not `Session`: a
 from litestar_payguard.schemas import SessionCreate
 from litestar_payguard.services.merchants import InvalidCredentialsError
 from litestar_payguard.services.payments import PendingSameBundleError
+from litestar_payguard.tracing import tracing_plugin
 
 DEFAULT_MERCHANT_KEY = "key_test_default"
 DEFAULT_PRICE = Price(amount=4900, currency="USD")
@@ -193,9 +194,13 @@ def create_app(
     clock: Clock | None = None,
     pool_size: int = 10,
     prices: Mapping[PriceKey, Price | None] | None = None,
+    traced: bool = False,
     **overrides: Any,
 ) -> Litestar:
-    """The test host; ``overrides`` are ``PayGuardConfig`` fields, ``prices`` what :func:`price_list` answers."""
+    """The test host; ``overrides`` are ``PayGuardConfig`` fields, ``prices`` what :func:`price_list` answers.
+
+    ``traced`` adds payguard's OpenTelemetry plugin (:func:`litestar_payguard.tracing.tracing_plugin`).
+    """
     sqlalchemy_config = SQLAlchemyAsyncConfig(
         connection_string=database_url,
         engine_config=EngineConfig(pool_size=pool_size, max_overflow=pool_size),
@@ -217,6 +222,10 @@ def create_app(
         "webhook_secret_key": TEST_WEBHOOK_SECRET_KEY,
     }
     settings.update(overrides)
+    payguard = PayGuardConfig(**settings)
+    plugins: list[Any] = [SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(payguard)]
+    if traced:
+        plugins.append(tracing_plugin(payguard, sqlalchemy_config))
     return Litestar(
         route_handlers=[
             ping,
@@ -226,7 +235,7 @@ def create_app(
             host_slow_checkout,
             host_failing_checkout,
         ],
-        plugins=[SQLAlchemyPlugin(config=sqlalchemy_config), PayGuardPlugin(PayGuardConfig(**settings))],
+        plugins=plugins,
         state=State({"prices": dict(prices or {})}),
         openapi_config=OpenAPIConfig(
             title="payguard test host", version="1.0.0", components=Components(security_schemes=dict(OPENAPI_SCHEMES))
