@@ -54,7 +54,8 @@ def field_docstrings(cls: type) -> dict[str, str]:
     for statement, following in zip(node.body, node.body[1:], strict=False):
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
-        docstring = following.value.value if isinstance(following, ast.Expr) else None
+        string = following.value if isinstance(following, ast.Expr) else None
+        docstring = string.value if isinstance(string, ast.Constant) else None
         if isinstance(docstring, str):
             docs[statement.target.id] = inspect.cleandoc(docstring)
     return docs
