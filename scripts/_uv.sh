@@ -1,4 +1,4 @@
-# Sourced by scripts/demo, scripts/test and scripts/uv: puts a working `uv` in $UV, installing it into .tools/ if needed.
+# Sourced by scripts/demo, scripts/docs, scripts/test and scripts/uv: puts a working `uv` in $UV, installing it into .tools/ if needed.
 ensure_uv() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
