@@ -27,6 +27,7 @@ from litestar_payguard import (
     PayGuardPlugin,
     RazorpayGateway,
     SimulatedGateway,
+    __version__,
 )
 
 __all__ = ("create_app",)
@@ -108,7 +109,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         if stop_queue_server is not None:
             stop_queue_server()
 
-    docs_config, docs_assets = openapi_config(title="payguard demo shop", version="0.1.0")
+    docs_config, docs_assets = openapi_config(title="payguard demo shop", version=__version__)
     return Litestar(
         route_handlers=[
             index,

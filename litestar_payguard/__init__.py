@@ -1,5 +1,7 @@
 """litestar-payguard: reliable payments for Litestar apps."""
 
+from importlib.metadata import version as _version
+
 from litestar_payguard.clock import Clock, SystemClock
 from litestar_payguard.config import CustomerResolver, FulfilmentHook, PayGuardConfig
 from litestar_payguard.controllers.metrics import PayGuardMetricsController
@@ -23,6 +25,9 @@ from litestar_payguard.services.merchants import MerchantService
 from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
+
+__version__ = _version("litestar-payguard")
+"""The installed distribution's version (``0.2.0``)."""
 
 __all__ = (
     "ChargeRequest",
