@@ -1,5 +1,6 @@
 """litestar-payguard: reliable payments for Litestar apps."""
 
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from litestar_payguard.clock import Clock, SystemClock
@@ -26,8 +27,11 @@ from litestar_payguard.services.processing import MerchantPaymentService
 from litestar_payguard.services.refunds import RefundService
 from litestar_payguard.services.sessions import SessionService
 
-__version__ = _version("litestar-payguard")
-"""The installed distribution's version (``0.2.0``)."""
+try:
+    __version__ = _version("litestar-payguard")
+    """The installed distribution's version (``0.2.0``)."""
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 __all__ = (
     "ChargeRequest",

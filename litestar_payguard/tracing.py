@@ -2,7 +2,7 @@
 
 The request's span comes from Litestar's OpenTelemetry plugin, its SQL from the maintained SQLAlchemy
 instrumentation and its outbound HTTP (a gateway's API, webhook deliveries) from the httpx one. payguard adds its
-own spans (:mod:`litestar_payguard.observability.tracing`): ``payguard.enqueue <job>`` where a job is handed to the
+own spans (:mod:`litestar_payguard.observability.spans`): ``payguard.enqueue <job>`` where a job is handed to the
 queue, ``payguard.job <job>`` where a worker runs it (the child of the enqueue, across processes: the job carries the
 trace context), ``payguard.gateway <operation>`` around each gateway call and ``payguard.webhook deliver`` around
 each webhook attempt. Every span goes to the global tracer provider: set it before the app starts.
@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from litestar_payguard.exceptions import ImproperConfigurationError
+
+try:
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+except ImportError as exc:  # pragma: no cover - the otel extra is not installed
+    msg = "litestar_payguard.tracing needs the otel extra: pip install 'litestar-payguard[otel]'"
+    raise ImproperConfigurationError(msg) from exc
 
 if TYPE_CHECKING:
     from advanced_alchemy.config import SQLAlchemyAsyncConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litestar_payguard.jobs.batches import in_batches
-from litestar_payguard.observability import cleanup_run
+from litestar_payguard.observability import count_cleanup_run
 from litestar_payguard.services.sessions import SessionService
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ async def expire_sessions(ctx: dict[str, Any]) -> int:
             payguard, size, lambda db: SessionService(db, payguard.config).expire_due(batch_size=size)
         )
     except BaseException:
-        cleanup_run("sessions", "failed", 0)
+        count_cleanup_run("sessions", "failed", 0)
         raise
-    cleanup_run("sessions", "ok", expired)
+    count_cleanup_run("sessions", "ok", expired)
     return expired

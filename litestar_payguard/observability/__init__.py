@@ -1,19 +1,22 @@
 """What payguard tells operators about itself: Prometheus metrics and OpenTelemetry spans, from one place.
 
 Services call these helpers at the few points where something worth counting happens; the definitions are in
-:mod:`.metrics` and :mod:`.tracing`.
+:mod:`.metrics` and :mod:`.spans`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+import httpx
+
 from litestar_payguard.observability import metrics
 from litestar_payguard.observability.metrics import count_committed, count_events, on_commit
-from litestar_payguard.observability.tracing import TRACE_META, carrier, span, traced_job
+from litestar_payguard.observability.spans import TRACE_META, carrier, span, traced_job
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = (
     "TRACE_META",
     "carrier",
-    "cleanup_run",
+    "count_cleanup_run",
     "count_committed",
     "count_events",
     "count_interruption",
@@ -41,7 +44,8 @@ __all__ = (
 def gateway_call(gateway: str, operation: str) -> Iterator[None]:
     """Time, count and trace one call to a gateway (``operation``: create_order, charge, fetch_status, refund).
 
-    The outcome is ``ok`` when the adapter answered, ``timeout`` when its deadline passed, ``error`` otherwise.
+    The outcome is ``ok`` when the adapter answered, ``timeout`` when a deadline passed (payguard's, or the
+    adapter's own HTTP timeout it wrapped in its error), ``cancelled`` when the job was stopped, ``error`` otherwise.
     """
     started = time.perf_counter()
     outcome = "error"
@@ -49,16 +53,28 @@ def gateway_call(gateway: str, operation: str) -> Iterator[None]:
         with span(f"payguard.gateway {operation}", {"payguard.gateway": gateway}, kind="CLIENT"):
             yield
         outcome = "ok"
-    except TimeoutError:
-        outcome = "timeout"
+    except BaseException as exc:
+        outcome = _failure(exc)
         raise
     finally:
         metrics.GATEWAY_CALLS.labels(gateway, operation, outcome).inc()
         metrics.GATEWAY_SECONDS.labels(gateway, operation).observe(time.perf_counter() - started)
 
 
+def _failure(exc: BaseException) -> str:
+    """How a gateway call failed: ``timeout``, ``cancelled`` or ``error``, looking through wrapped causes."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError | httpx.TimeoutException):
+            return "timeout"
+        seen = seen.__cause__
+    return "error"
+
+
 def count_interruption(db: AsyncSession, kind: str) -> None:
-    """Count an interrupted checkout attempt of this kind (``timeout``, ``network_error``…) when ``db`` commits."""
+    """Count an interrupted checkout attempt of this kind (``timeout``, ``network``…) when ``db`` commits."""
     on_commit(db, metrics.INTERRUPTIONS.labels(kind))
 
 
@@ -80,7 +96,7 @@ def webhook_attempt(outcome: str, seconds: float) -> None:
     metrics.WEBHOOK_SECONDS.labels(outcome).observe(seconds)
 
 
-def cleanup_run(job: str, outcome: str, expired: int) -> None:
+def count_cleanup_run(job: str, outcome: str, expired: int) -> None:
     """Count one finished cleanup run of ``job`` (``sessions``, ``stale_payments``) and what it expired."""
     metrics.CLEANUP_RUNS.labels(job, outcome).inc()
     if expired:

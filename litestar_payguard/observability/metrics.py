@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +91,7 @@ IDEMPOTENCY: Final = Counter(
     "Requests with an Idempotency-Key, by outcome: claimed, replayed, in_progress (409), key_reused (422).",
     ["outcome"],
 )
-# Read at each scrape of the API's metrics (litestar_payguard.metrics), from the queue and the database.
+# Read at each scrape of the API's metrics (PayGuardMetricsController), from the queue and the database.
 QUEUE_JOBS: Final = Gauge(
     "payguard_queue_jobs", "Jobs waiting in payguard's SAQ queue.", ["status"], multiprocess_mode="livemostrecent"
 )
@@ -106,6 +106,7 @@ WORKERS_SEEN: Final = Gauge(
 )
 
 _PENDING = "payguard_metrics"
+_SAVEPOINTS = "payguard_metrics_savepoints"
 _COUNTERS: Final = {"payment": PAYMENT_TRANSITIONS, "session": SESSION_EVENTS, "refund": REFUNDS}
 
 
@@ -135,12 +136,33 @@ def count_committed(event_type: str, count: int = 1) -> None:
         child.inc(count)
 
 
+# The counts wait in the session's ``info`` for the root transaction: moved when it commits, dropped when it ends
+# otherwise (rolled back, or closed without a commit). A savepoint (``begin_nested``) keeps a copy of the counts
+# as they stood when it began: rolling it back restores them; releasing it keeps what it added for the root.
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = Tally(session.info.get(_PENDING, {}))
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    released = session.get_nested_transaction()
+    if released is not None:  # a savepoint released: its counts wait for the root, no copy to restore
+        session.info.get(_SAVEPOINTS, {}).pop(released, None)
+        return
     for child, count in session.info.pop(_PENDING, {}).items():
         child.inc(count)
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:  # ended without a release: rolled back, so what it counted is dropped
+        snapshot = session.info.get(_SAVEPOINTS, {}).pop(transaction, None)
+        if snapshot is not None:
+            session.info[_PENDING] = snapshot
+    elif transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SAVEPOINTS, None)

@@ -68,7 +68,7 @@ class Dispatcher:
                 retries=JOB_ATTEMPTS,
                 scheduled=math.ceil(due.timestamp()) if due > now else 0,
                 # The trace of what asked for the job, for the worker's span of it (empty without OpenTelemetry).
-                meta={TRACE_META: carrier()},
+                meta={TRACE_META: context} if (context := carrier()) else {},
                 **{f"{kind}_id": str(entity_id)},
             )
 

@@ -7,6 +7,7 @@ traceback, and the other checks still run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
 
 __all__ = ("CHECK_TIMEOUT_SECONDS", "HealthService")
+
+logger = logging.getLogger("litestar_payguard.health")
 
 CHECK_TIMEOUT_SECONDS = 2.0
 """Each check's deadline: a probe must answer quickly, whatever hangs."""
@@ -152,12 +155,18 @@ class HealthService:
         A scrape must answer even when the database or the queue does not: a reading that fails within its
         deadline leaves its gauges as they were, and the failure is the readiness probe's to report.
         """
-        with suppress(Exception):
+        try:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 set_queue_levels(queued=await self._queue.count("queued"), workers=len(await self.workers()))
-        with suppress(Exception):
+        except Exception as exc:  # the queue is down or hangs: /ready says so
+            logger.debug("payguard: metrics: the queue gave no reading: %r", exc)
+        try:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 set_lags(await self.lags())
+        except Exception as exc:  # the database is down or hangs: /ready says so
+            logger.debug("payguard: metrics: the database gave no reading: %r", exc)
+            with suppress(Exception):  # a failed statement leaves the transaction aborted
+                await self._db.rollback()
 
     async def _lag(self) -> HealthCheck:
         lags = [lag for lag in (await self.lags()).values() if lag is not None]

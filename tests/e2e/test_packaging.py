@@ -56,7 +56,9 @@ app = Litestar(plugins=[SQLAlchemyPlugin(config=db), PayGuardPlugin(payguard)])
 def _run(command: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
     # The suite runs inside the project's environment; the commands here must not see it.
     clean = {name: value for name, value in os.environ.items() if name not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    result = subprocess.run(command, cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command, cwd=cwd, env={**clean, **(env or {})}, capture_output=True, text=True, check=False, timeout=300
+    )
     assert result.returncode == 0, f"{command} failed:\n{result.stdout}{result.stderr}"
     return result.stdout
 
@@ -120,6 +122,7 @@ def test_the_sdist_holds_the_sources_the_changelog_and_the_license_terms(dist: P
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert sdist.name == f"litestar_payguard-{VERSION}.tar.gz"
+    assert f"\n## [{VERSION}] - " in (ROOT / "CHANGELOG.md").read_text()  # the release has its changelog section
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "litestar_payguard/py.typed"} <= names
     assert "litestar_payguard/migrations/versions/0002_checkout_pages.py" in names
     assert not any(name.startswith((".venv/", ".tools/", ".payguard-demo/")) for name in names)

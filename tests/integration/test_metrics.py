@@ -65,22 +65,40 @@ async def test_idempotent_replays_and_reused_keys_are_counted(client: Client) ->
     assert counts.deltas() == [1, 1]
 
 
-async def test_a_change_counts_when_it_commits_and_never_when_it_rolls_back(client: Client, clock: ManualClock) -> None:
-    class Snapshot(msgspec.Struct):
-        note: str
+class _Snapshot(msgspec.Struct):
+    note: str
 
+
+@ON_BOTH_DATABASES
+async def test_a_change_counts_when_its_transaction_commits_and_never_when_it_rolls_back(
+    client: Client, clock: ManualClock
+) -> None:
     counts = Counts(transitions("cancelled"))
+    record = {"merchant_id": None, "type": "payment.cancelled", "payload": _Snapshot("test"), "at": clock.now()}
+    seen = []
     async with payguard_of(client.app).db_session() as db:
         outbox = Outbox(db, clock)
-        record = {"merchant_id": None, "type": "payment.cancelled", "payload": Snapshot("test"), "at": clock.now()}
         outbox.record(subject_id=uuid.uuid4(), **record)
         await db.flush()
         await db.rollback()
-        rolled_back = counts.deltas()
+        seen.append(counts.deltas())  # rolled back: nothing
         outbox.record(subject_id=uuid.uuid4(), **record)
+        savepoint = await db.begin_nested()
+        outbox.record(subject_id=uuid.uuid4(), **record)
+        await savepoint.rollback()  # the savepoint's change is undone; the one before it stays
+        await db.commit()
+        seen.append(counts.deltas())
+        savepoint = await db.begin_nested()
+        outbox.record(subject_id=uuid.uuid4(), **record)
+        await savepoint.commit()  # released: it waits for its transaction
+        seen.append(counts.deltas())
+        await db.rollback()
+        seen.append(counts.deltas())
+        outbox.record(subject_id=uuid.uuid4(), **record)
+    async with payguard_of(client.app).db_session() as db:  # closed without a commit: nothing either
         await db.commit()
 
-    assert rolled_back == [0]
+    assert seen == [[0], [1], [1], [1]]
     assert counts.deltas() == [1]
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from litestar_payguard.models import CleanupTrigger
-from litestar_payguard.observability import cleanup_run
+from litestar_payguard.observability import count_cleanup_run
 from litestar_payguard.services.payments import stale_window
 from litestar_payguard.services.pending.cleanup import CleanupService
 from litestar_payguard.services.pending.expiry_sql import START
@@ -65,7 +65,7 @@ class StaleCleanup:
             service = CleanupService(db, self._config)
             if scheduled and not await service.is_enabled():
                 logger.info("payguard: the stale-payment cleanup is stopped; skipping this scheduled run")
-                cleanup_run(_JOB, "skipped", 0)
+                count_cleanup_run(_JOB, "skipped", 0)
                 return None
             started = self._config.clock.now()
             run_id = (await service.start_run(trigger, at=started)).id
@@ -78,9 +78,9 @@ class StaleCleanup:
                 await db.commit()
         except BaseException as exc:  # a cancelled (timed-out, shut-down) run is recorded as failed too
             await asyncio.shield(self._record_failure(run_id, exc))
-            cleanup_run(_JOB, "failed", 0)
+            count_cleanup_run(_JOB, "failed", 0)
             raise
-        cleanup_run(_JOB, "ok", view.expired)
+        count_cleanup_run(_JOB, "ok", view.expired)
         return view
 
     async def _expire_all(self, run_id: UUID, cutoff: datetime, *, scheduled: bool) -> None:

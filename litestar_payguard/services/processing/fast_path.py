@@ -45,8 +45,8 @@ path: a connection half-open after a failover must not hold up every payment of 
 _Out = TypeVar("_Out")
 
 _RECORD_FINAL_LOADING = select(Payment).from_statement(RECORD_FINAL_BOUND)
-_PROCESSING = f"payment.{PaymentStatus.PROCESSING.value}"
 """Built once, so that its cache key is too."""
+_PROCESSING = f"payment.{PaymentStatus.PROCESSING.value}"
 
 
 @dataclass(frozen=True, slots=True)
