@@ -79,9 +79,10 @@ def test_the_site_builds_strictly_with_the_generated_configuration_reference(sit
 
 
 def test_the_changelog_page_is_the_repository_changelog(site: Path) -> None:
-    changelog = _text(site, "changelog")
+    # Version headings are link references ("[0.2.0] - date"): shown with or without their brackets.
+    changelog = _text(site, "changelog").replace("[", "").replace("]", "")
     headings = re.findall(r"^## (.+)$", (ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE)
-    assert headings
+    assert len(headings) >= 2
     for heading in headings:
         assert heading.replace("[", "").replace("]", "") in changelog
 
