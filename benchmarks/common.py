@@ -42,6 +42,8 @@ class Scenario:
     app: str = "main"
     ids: str | None = None
     """Name of the seeded id file the script reads (``BENCH_IDS``)."""
+    path: str | None = None
+    """The path the script sends its requests to (``BENCH_PATH``), when it takes one."""
 
 
 def measure(
@@ -56,8 +58,12 @@ def measure(
     """Warm every scenario up, then run them in turn for ``rounds`` rounds; return medians and raw runs."""
 
     def run(scenario: Scenario, duration: int) -> wrk.Result:
-        env = {"BENCH_IDS": str(files[scenario.ids])} if scenario.ids else None
-        return wrk.run(bases[scenario.app], LUA / scenario.script, connections=connections, seconds=duration, env=env)
+        env = {"BENCH_IDS": str(files[scenario.ids])} if scenario.ids else {}
+        if scenario.path:
+            env["BENCH_PATH"] = scenario.path
+        return wrk.run(
+            bases[scenario.app], LUA / scenario.script, connections=connections, seconds=duration, env=env or None
+        )
 
     for scenario in scenarios:
         run(scenario, 2)
@@ -70,7 +76,7 @@ def measure(
             runs[scenario.name].append(result)
             print(
                 f"round {round_number + 1} {scenario.label}: {result.requests_per_second:.0f} req/s, "
-                f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms"
+                f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms; load average {os.getloadavg()[0]:.1f}"
             )
     return {
         scenario.name: {
