@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from demo_app.auth import TokenAuthMiddleware, TokenSigner, customer_id, login, 
 from demo_app.catalogue import price_of
 from demo_app.docs import openapi_config
 from demo_app.fulfilment import fulfil_order
+from demo_app.models import create_tables
 from demo_app.settings import DEMO_MERCHANT_KEY, DEMO_MERCHANT_SECRET, DemoSettings
 from demo_app.shop import build_pages_router, build_shop_router, index, me, products
 from demo_app.web import login_page, logout, submit_login
@@ -76,10 +79,11 @@ def _gateways(settings: DemoSettings) -> tuple[Gateway, Gateway | None]:
 def create_app(settings: DemoSettings | None = None) -> Litestar:
     """Build the demo shop: its own auth and catalogue, payguard for payments."""
     settings = settings or DemoSettings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file's; a real database needs none
     database_url = settings.sqlalchemy_url()
     engine_config = EngineConfig(connect_args={"timeout": 30}) if database_url.startswith("sqlite") else EngineConfig()
-    db_config = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=True, engine_config=engine_config)
+    db_config = SQLAlchemyAsyncConfig(connection_string=database_url, engine_config=engine_config)
     queue_url, stop_queue_server = _queue_url(settings)
     test_gateway, live_gateway = _gateways(settings)
     payguard_config = PayGuardConfig(
@@ -97,6 +101,11 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         webhook_sweep_seconds=2,
     ).with_env()
     signer = TokenSigner(settings.token_secret or secrets.token_hex(32), settings.admins)
+
+    @asynccontextmanager
+    async def tables(_: Litestar) -> AsyncIterator[None]:
+        await create_tables(db_config.get_engine())  # first of all: the in-app worker and payguard's checks need them
+        yield
 
     async def seed_merchant(_: Litestar) -> None:
         async with db_config.get_session() as db:
@@ -132,6 +141,7 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
             TokenAuthMiddleware(signer),
         ],
         state=State({"token_signer": signer}),
+        lifespan=[tables],
         on_startup=[seed_merchant],
         on_shutdown=[stop_embedded_redis],
         openapi_config=docs_config,

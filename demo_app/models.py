@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.base import UUIDAuditBase
+from advanced_alchemy.base import UUIDAuditBase, orm_registry
 from advanced_alchemy.types import JsonB
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-__all__ = ("Cart", "CartItem", "Checkout", "Order")
+__all__ = ("Cart", "CartItem", "Checkout", "Order", "create_tables")
+
+TABLES_LOCK = 0x7061_7967  # "payg": the advisory lock the demo's processes take to create tables
 
 
 class Cart(UUIDAuditBase):
@@ -64,3 +67,16 @@ class Order(UUIDAuditBase):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     items: Mapped[list[dict[str, Any]]] = mapped_column(JsonB)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create the missing tables (the shop's, and payguard's when no migration made them), one process at a time.
+
+    Several processes start together in a deployment; each would find a table missing and create it, and on Postgres
+    all but the first would fail on the catalogue's unique index. A transaction-level advisory lock makes the others
+    wait for the first one's commit, and then find every table there.
+    """
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TABLES_LOCK})
+        await connection.run_sync(orm_registry.metadata.create_all)

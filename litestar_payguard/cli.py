@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 import prometheus_client
@@ -15,6 +16,8 @@ from litestar_payguard.jobs.worker import run_worker
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 
 __all__ = ("payguard_group",)
+
+T = TypeVar("T")
 
 
 @click.group(cls=LitestarGroup, name="payguard")
@@ -46,38 +49,58 @@ def db_group() -> None:
     """Payguard's schema migrations (its own revisions and version table, beside the host's)."""
 
 
-def _engine(app: Litestar) -> Any:
+def _on_engine(app: Litestar, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work`` with the app's engine in one event loop, and close the engine's connections in it.
+
+    asyncpg's connections belong to the loop that opened them: a second ``asyncio.run`` on the same pool fails.
+    """
     payguard: PayGuard = app.state[STATE_KEY]
-    return payguard.sqlalchemy_config.get_engine()
+    engine = payguard.sqlalchemy_config.get_engine()
+
+    async def run() -> T:
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 @db_group.command(name="upgrade")  # type: ignore[untyped-decorator]
 @click.argument("revision", default="head")
 def upgrade_command(app: Litestar, revision: str) -> None:
     """Bring payguard's tables to REVISION (default: the latest)."""
-    asyncio.run(migrations.upgrade(_engine(app), revision))
-    click.echo(f"payguard's schema is at {asyncio.run(migrations.current(_engine(app)))}")
+
+    async def upgrade(engine: Any) -> str | None:
+        await migrations.upgrade(engine, revision)
+        return await migrations.current(engine)
+
+    click.echo(f"payguard's schema is at {_on_engine(app, upgrade)}")
 
 
 @db_group.command(name="downgrade")  # type: ignore[untyped-decorator]
 @click.argument("revision")
 def downgrade_command(app: Litestar, revision: str) -> None:
     """Take payguard's tables back to REVISION (`-- -1`: one step back); what later revisions added is dropped."""
-    asyncio.run(migrations.downgrade(_engine(app), revision))
-    click.echo(f"payguard's schema is at {asyncio.run(migrations.current(_engine(app)))}")
+
+    async def downgrade(engine: Any) -> str | None:
+        await migrations.downgrade(engine, revision)
+        return await migrations.current(engine)
+
+    click.echo(f"payguard's schema is at {_on_engine(app, downgrade)}")
 
 
 @db_group.command(name="current")  # type: ignore[untyped-decorator]
 def current_command(app: Litestar) -> None:
     """Show the revision payguard's tables are at, and the latest one."""
-    found = asyncio.run(migrations.current(_engine(app)))
+    found = _on_engine(app, migrations.current)
     click.echo(f"current: {found or 'none (payguard migrations never ran here)'}; latest: {migrations.head()}")
 
 
 @db_group.command(name="check")  # type: ignore[untyped-decorator]
 def check_command(app: Litestar) -> None:
     """Exit 1 when payguard's tables differ from its models (what an upgrade would change, or drift)."""
-    differences = asyncio.run(migrations.check(_engine(app)))
+    differences = _on_engine(app, migrations.check)
     for difference in differences:
         click.echo(f"differs: {difference}")
     if differences:

@@ -40,6 +40,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for(proc: subprocess.Popen[bytes], url: str, *, log: Path, timeout: float = 60, below: int = 500) -> None:
+    """Wait until ``url`` answers with a status under ``below``; fail with the log if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).status_code < below:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{proc.args!r} did not answer {url}:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
 @contextmanager
 def process(
     command: list[str],
@@ -60,18 +76,7 @@ def process(
         proc = subprocess.Popen(command, cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT)
     try:
         if ready_url is not None:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{command[0]} exited with {proc.returncode}:\n{log.read_text()}")
-                try:
-                    if httpx.get(ready_url, timeout=1).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not answer {ready_url}:\n{log.read_text()}")
-                time.sleep(0.2)
+            wait_for(proc, ready_url, log=log, timeout=timeout)
         yield proc
     finally:
         if proc.poll() is None:
