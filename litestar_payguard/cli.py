@@ -66,28 +66,28 @@ def _on_engine(app: Litestar, work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _move_to(app: Litestar, move: Callable[[Any, str], Awaitable[None]], revision: str) -> None:
+    """Upgrade or downgrade payguard's tables to ``revision``, then say where they are."""
+
+    async def moved(engine: Any) -> str | None:
+        await move(engine, revision)
+        return await migrations.current(engine)
+
+    click.echo(f"payguard's schema is at {_on_engine(app, moved)}")
+
+
 @db_group.command(name="upgrade")  # type: ignore[untyped-decorator]
 @click.argument("revision", default="head")
 def upgrade_command(app: Litestar, revision: str) -> None:
     """Bring payguard's tables to REVISION (default: the latest)."""
-
-    async def upgrade(engine: Any) -> str | None:
-        await migrations.upgrade(engine, revision)
-        return await migrations.current(engine)
-
-    click.echo(f"payguard's schema is at {_on_engine(app, upgrade)}")
+    _move_to(app, migrations.upgrade, revision)
 
 
 @db_group.command(name="downgrade")  # type: ignore[untyped-decorator]
 @click.argument("revision")
 def downgrade_command(app: Litestar, revision: str) -> None:
     """Take payguard's tables back to REVISION (`-- -1`: one step back); what later revisions added is dropped."""
-
-    async def downgrade(engine: Any) -> str | None:
-        await migrations.downgrade(engine, revision)
-        return await migrations.current(engine)
-
-    click.echo(f"payguard's schema is at {_on_engine(app, downgrade)}")
+    _move_to(app, migrations.downgrade, revision)
 
 
 @db_group.command(name="current")  # type: ignore[untyped-decorator]
