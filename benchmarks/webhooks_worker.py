@@ -37,16 +37,19 @@ from litestar_payguard.gateways import SimulatedGateway
 from litestar_payguard.jobs import FUNCTIONS
 from litestar_payguard.jobs.webhooks import sweep_webhooks
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.webhooks import WebhookDeliverer, sweep_cron
+from litestar_payguard.services.webhooks import sweep_cron
 from litestar_payguard.services.webhooks.outbound import deliver
 from litestar_payguard.services.webhooks.outbound.outcome import Step
+from litestar_payguard.services.webhooks.outbound.sending import AttemptSender
+from litestar_payguard.services.webhooks.outbound.taking import AttemptTaker
 
 SWEEP_SECONDS = 1.0
 PROFILE = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
 """With ``BENCH_PROFILE=<file>``, the worker's time between ``go`` and ``stop`` is profiled into that file."""
 
 TIMINGS: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-"""Calls and seconds of each phase of an attempt (``take``, ``send``, ``record``), collected since the last ``go``."""
+"""Calls and seconds of each phase (``take``, ``send`` per attempt, ``record`` and ``take more`` per batch of them),
+collected since the last ``go``."""
 
 
 def time_phases() -> None:
@@ -67,9 +70,10 @@ def time_phases() -> None:
 
         return wrapper
 
-    WebhookDeliverer._take = timed("take", WebhookDeliverer._take)  # type: ignore[method-assign]
-    WebhookDeliverer._send = timed("send", WebhookDeliverer._send)  # type: ignore[method-assign]
-    deliver.record_attempt = timed("record", deliver.record_attempt)  # type: ignore[attr-defined]
+    AttemptTaker.take = timed("take", AttemptTaker.take)  # type: ignore[method-assign]
+    AttemptSender.send = timed("send", AttemptSender.send)  # type: ignore[method-assign]
+    AttemptTaker.take_more = timed("take more", AttemptTaker.take_more)  # type: ignore[method-assign]
+    deliver.record_attempts = timed("record", deliver.record_attempts)  # type: ignore[attr-defined]
 
 
 def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:

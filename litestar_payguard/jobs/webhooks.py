@@ -36,16 +36,20 @@ async def purge_events(ctx: dict[str, Any]) -> int:
 
 
 async def deliver_webhook(ctx: dict[str, Any], *, delivery_id: str) -> str | None:
-    """Make the delivery's next attempt if it is due, and enqueue the one after it.
+    """Make the delivery's next attempt if it is due, with those of its endpoint's other due deliveries.
+
+    Every delivery the run leaves for later (a retry on the schedule, a busy endpoint's, what is left when the
+    run stops) gets its job for that time.
 
     Returns:
         The delivery's status afterwards.
     """
     payguard: PayGuard = ctx["payguard"]
-    step = await payguard.webhook_deliverer().deliver(UUID(delivery_id))
-    if step.next_at is not None:
-        await Dispatcher(payguard.queue, payguard.config).webhook_delivery(UUID(delivery_id), step.next_at)
-    return None if step.status is None else step.status.value
+    run = await payguard.webhook_deliverer().deliver_due(UUID(delivery_id))
+    dispatcher = Dispatcher(payguard.queue, payguard.config)
+    for later_id, at in run.later:
+        await dispatcher.webhook_delivery(later_id, at)
+    return None if run.status is None else run.status.value
 
 
 async def sweep_webhooks(ctx: dict[str, Any]) -> dict[str, int]:

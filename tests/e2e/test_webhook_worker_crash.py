@@ -248,7 +248,8 @@ async def test_deliveries_whose_queued_jobs_a_redis_restart_lost_all_arrive(
             swept = await sweep_webhooks({"payguard": payguard_of(client.app)})
             before, after = await _drop_queued_jobs(client, queue_name)
         assert swept["created"] == EVENTS
-        assert (before >= RETRYING + EVENTS, after) == (True, 0), (before, after)
+        # Each retry has its scheduled job; the fresh deliveries, one job for their endpoint (it delivers them all).
+        assert (before >= RETRYING + 1, after) == (True, 0), (before, after)
         assert await _statuses(store) == dict.fromkeys(retrying + fresh, "pending")
 
         await _finish_with_a_new_worker(env, tmp_path / "worker-2.log", store, retrying + fresh)

@@ -1,4 +1,4 @@
-"""The sweep: one job per new delivery, and a delivery whose job died with its worker handed out again.
+"""The sweep: one job per endpoint with new deliveries, and a delivery whose job died with its worker handed out again.
 
 No worker runs here: the tests call the sweep job and take jobs off the queue themselves. A job taken off the
 queue and never finished is what a worker killed with SIGKILL leaves in SAQ: an active job that keeps its key.
@@ -38,21 +38,22 @@ async def _deliveries(client: Any) -> list[WebhookDelivery]:
 
 
 @ON_BOTH_DATABASES
-async def test_a_sweep_gives_each_delivery_it_creates_one_job(client_for: ClientFactory) -> None:
+async def test_a_sweep_gives_each_endpoint_it_creates_deliveries_for_one_job(client_for: ClientFactory) -> None:
     clock = ManualClock()
     async with client_for(clock=clock) as client:
         merchants = await seed_merchants(client)
+        await create_endpoint(client)
         await create_endpoint(client)
         clock.advance(1)
         for _ in range(3):
             await record_event(client, clock, merchants["acme"], "payment.succeeded")
 
-        assert await _sweep(client) == {"events": 3, "created": 3, "handedOut": 0}
-        assert len(await _job_keys(client)) == 3
-        assert await _sweep(client) == {"events": 0, "created": 0, "handedOut": 3}  # due, and nobody took them
-        assert len(await _job_keys(client)) == 6  # the sweep's own key: once per delivery however often it runs
-        assert (await _sweep(client))["handedOut"] == 3
-        assert len(await _job_keys(client)) == 6
+        assert await _sweep(client) == {"events": 3, "created": 6, "handedOut": 0}
+        assert len(await _job_keys(client)) == 2  # each endpoint's first delivery's job delivers its others with it
+        assert await _sweep(client) == {"events": 0, "created": 0, "handedOut": 2}  # due, and nobody took them
+        assert len(await _job_keys(client)) == 4  # the sweep's own key: once per endpoint however often it runs
+        assert (await _sweep(client))["handedOut"] == 2
+        assert len(await _job_keys(client)) == 4
 
 
 @ON_BOTH_DATABASES

@@ -41,10 +41,14 @@ class FanOut:
     Attributes:
         events: Events marked as fanned out (delivered to nobody included).
         deliveries: The deliveries created, due at once: ``(delivery id, due time)``.
+        endpoints: The endpoints that got deliveries, each with its first one: ``{endpoint id: (delivery id,
+            due time)}``. That delivery's job delivers the others with it
+            (:meth:`~.deliver.WebhookDeliverer.deliver_due`).
     """
 
     events: int = 0
     deliveries: list[tuple[UUID, datetime]] = field(default_factory=list)
+    endpoints: dict[UUID, tuple[UUID, datetime]] = field(default_factory=dict)
 
 
 def receives(endpoint: WebhookEndpoint, event: OutboxEvent) -> bool:
@@ -85,6 +89,8 @@ async def fan_out(db: AsyncSession, now: datetime, *, batch_size: int = FAN_OUT_
     db.add_all(created)
     await db.flush()
     done.deliveries = [(delivery.id, now) for delivery in created]
+    for delivery in created:
+        done.endpoints.setdefault(delivery.endpoint_id, (delivery.id, now))
     return done
 
 

@@ -33,6 +33,7 @@ from litestar_payguard.services.webhooks.outbound.endpoint_state import disable_
 from litestar_payguard.services.webhooks.outbound.schedule import retry_after_delay, retry_delay
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
     from uuid import UUID
 
@@ -41,7 +42,16 @@ if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.services.webhooks.outbound.transport import SendResult
 
-__all__ = ("GONE_REASON", "SAFE_RESPONSE_HEADERS", "Attempt", "Step", "lock_delivery", "record_attempt")
+__all__ = (
+    "GONE_REASON",
+    "SAFE_RESPONSE_HEADERS",
+    "Attempt",
+    "Step",
+    "lock_delivery",
+    "lock_endpoint",
+    "record_attempt",
+    "record_attempts",
+)
 
 SAFE_RESPONSE_HEADERS = frozenset(
     {"content-type", "content-length", "date", "retry-after", "server", "x-request-id", "request-id", "via"}
@@ -91,35 +101,78 @@ async def lock_delivery(db: AsyncSession, delivery_id: UUID) -> tuple[WebhookDel
     endpoint_id = await db.scalar(select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id))
     if endpoint_id is None:
         return None
-    endpoint = await db.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).with_for_update())
+    endpoint = await lock_endpoint(db, endpoint_id)
     delivery = await db.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
     if endpoint is None or delivery is None:
         return None
     return delivery, endpoint
 
 
+async def lock_endpoint(db: AsyncSession, endpoint_id: UUID) -> WebhookEndpoint | None:
+    """Lock an endpoint's row (before any of its deliveries: :func:`lock_delivery`)."""
+    endpoint: WebhookEndpoint | None = await db.scalar(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).with_for_update()
+    )
+    return endpoint
+
+
 async def record_attempt(
     db: AsyncSession, config: PayGuardConfig, attempt: Attempt, result: SendResult, now: datetime
 ) -> Step:
     """Store the attempt and apply its outcome to the delivery and the endpoint; the caller commits."""
-    locked = await lock_delivery(db, attempt.delivery_id)
-    assert locked is not None  # deliveries are never deleted while their events are kept
-    delivery, endpoint = locked
-    db.add(_attempt_row(attempt, result, now))
-    if delivery.lease_until != attempt.lease_until:  # the lease ran out and another attempt took it over
-        return Step(delivery.status, delivery.next_attempt_at)
+    (step,) = await record_attempts(db, config, [(attempt, result)], now)
+    return step
+
+
+async def record_attempts(
+    db: AsyncSession, config: PayGuardConfig, sent: Sequence[tuple[Attempt, SendResult]], now: datetime
+) -> list[Step]:
+    """Store attempts of one endpoint's deliveries, made together, and apply their outcomes; the caller commits.
+
+    The endpoint is locked, then the deliveries in one statement. Where the steps stand is returned in the
+    order of ``sent``. An endpoint disabled by one of them (a 410, or failing too long) leaves none of its
+    deliveries pending.
+    """
+    endpoint = await lock_endpoint(db, sent[0][0].endpoint_id)
+    assert endpoint is not None  # endpoints are only ever soft-deleted
+    ids = [attempt.delivery_id for attempt, _ in sent]
+    deliveries = {
+        row.id: row
+        for row in await db.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).with_for_update())
+    }
+    for attempt, result in sent:
+        delivery = deliveries[attempt.delivery_id]  # deliveries are never deleted while their events are kept
+        db.add(_attempt_row(attempt, result, now))
+        if delivery.lease_until == attempt.lease_until:  # else the lease ran out and another attempt took it over
+            await _apply(db, config, (attempt, result), (delivery, endpoint), now)
+    if not endpoint.enabled:  # its pending deliveries were cancelled in the database; these rows say so too
+        for delivery in deliveries.values():
+            if delivery.status is DeliveryStatus.PENDING:
+                delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED, None
+    await db.flush()
+    return [Step(deliveries[id_].status, deliveries[id_].next_attempt_at) for id_ in ids]
+
+
+async def _apply(
+    db: AsyncSession,
+    config: PayGuardConfig,
+    sent: tuple[Attempt, SendResult],
+    rows: tuple[WebhookDelivery, WebhookEndpoint],
+    now: datetime,
+) -> None:
+    """What the attempt's answer makes of the delivery (its lease given back) and of the endpoint."""
+    (attempt, result), (delivery, endpoint) = sent, rows
     delivery.lease_until = None
     if result.delivered:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.DELIVERED, None
         endpoint.failing_since = None
     elif result.status_code == 410:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-        await disable_endpoint(db, config.clock, endpoint, GONE_REASON)
+        if endpoint.enabled:
+            await disable_endpoint(db, config.clock, endpoint, GONE_REASON)
     else:
         _failed(config, attempt, result, delivery, now)
         await _maybe_disable(db, config, endpoint, now)
-    await db.flush()
-    return Step(delivery.status, delivery.next_attempt_at)
 
 
 def _failed(

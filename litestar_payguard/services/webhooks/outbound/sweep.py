@@ -1,13 +1,15 @@
 """The webhook sweep: fan out the events written since the last one, and hand out due deliveries whose job is gone.
 
 A delivery's row is the promise, its SAQ job only the fast path: a Redis restart or a killed worker loses jobs,
-never deliveries. Every ``webhook_sweep_seconds`` the sweep fans out new events (their first attempts are
-enqueued after each batch commits) and enqueues every pending delivery that is due and held by no attempt. Its
-jobs carry their own key, so a job that still exists and the sweep's never run the same attempt twice (the
-attempt's lease decides), and a due delivery whose job is lost waits at most one sweep interval. A job that a
-killed worker held keeps its key busy in SAQ: the sweep's key changes every lease-long window
-(:meth:`~litestar_payguard.services.dispatch.Dispatcher.webhook_delivery`), so such a delivery waits at most one
-window (if the job had leased it: until the lease runs out) and a sweep interval.
+never deliveries. Every ``webhook_sweep_seconds`` the sweep fans out new events (after each batch commits, one
+job per endpoint that got deliveries: its first delivery's, which delivers the others with it) and, for each
+endpoint with pending deliveries that are due and held by no attempt, enqueues its first one's job. Its jobs
+carry their own key, so a job that still exists and the sweep's never run the same attempt twice (the attempt's
+lease decides), and a due delivery whose job is lost waits at most one sweep interval. A job that a killed
+worker held keeps its key busy in SAQ: the sweep's key changes every lease-long window
+(:meth:`~litestar_payguard.services.dispatch.Dispatcher.webhook_delivery`), so such a delivery (and its endpoint's
+due ones behind it) waits at most one window (if the job had leased it: until the lease runs out) and a sweep
+interval.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 
-from litestar_payguard.models import DeliveryStatus, WebhookDelivery
+from litestar_payguard.models import WebhookDelivery
+from litestar_payguard.services.webhooks.outbound.due import due_now
 from litestar_payguard.services.webhooks.outbound.fanout import FAN_OUT_BATCH_SIZE, fan_out
 
 if TYPE_CHECKING:
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ("DUE_BATCH_SIZE", "SweepResult", "WebhookSweeper", "sweep_cron")
 
 DUE_BATCH_SIZE = 1000
-"""Due deliveries handed out per sweep; the rest wait for the next one."""
+"""Endpoints whose due deliveries are handed out per sweep; the rest wait for the next one."""
 
 
 def sweep_cron(seconds: float) -> str:
@@ -42,7 +45,7 @@ def sweep_cron(seconds: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SweepResult:
-    """What one sweep did: events fanned out, deliveries created, due deliveries handed out again."""
+    """What one sweep did: events fanned out, deliveries created, and jobs handed out again (one per endpoint)."""
 
     events: int
     created: int
@@ -67,37 +70,43 @@ class WebhookSweeper:
 
     async def run(self) -> SweepResult:
         """Fan out new events batch by batch, then hand out due deliveries nobody holds."""
-        events = 0
-        created: set[UUID] = set()
+        events, created = 0, 0
+        enqueued: set[UUID] = set()
         while True:
             async with self._db_sessions() as db:
                 done = await fan_out(db, self._config.clock.now())
                 await db.commit()
-            for delivery_id, due in done.deliveries:
+            for endpoint_id, (delivery_id, due) in done.endpoints.items():
                 await self._dispatcher.webhook_delivery(delivery_id, due)
+                enqueued.add(endpoint_id)
             events += done.events
-            created.update(delivery_id for delivery_id, _ in done.deliveries)
+            created += len(done.deliveries)
             if done.events < FAN_OUT_BATCH_SIZE:
                 break
-        return SweepResult(events, len(created), await self._hand_out_due(created))
+        return SweepResult(events, created, await self._hand_out_due(enqueued))
 
-    async def _hand_out_due(self, created: set[UUID]) -> int:
-        """Enqueue a job for every due delivery no attempt holds, but those this sweep created and enqueued."""
+    async def _hand_out_due(self, enqueued: set[UUID]) -> int:
+        """Enqueue a job for each endpoint with due deliveries no attempt holds, but those this sweep enqueued.
+
+        The job is its first due delivery's; it delivers the endpoint's others with it.
+        """
         now = self._config.clock.now()
+        first = func.row_number().over(
+            partition_by=WebhookDelivery.endpoint_id,
+            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+        )
+        columns = (WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
+        due = select(*columns, first.label("rank")).where(*due_now(now)).subquery()
         async with self._db_sessions() as db:
             rows = list(
                 await db.execute(
-                    select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
-                    .where(
-                        WebhookDelivery.status == DeliveryStatus.PENDING,
-                        WebhookDelivery.next_attempt_at <= now,
-                        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until <= now),
-                    )
-                    .order_by(WebhookDelivery.next_attempt_at)
+                    select(due.c.id, due.c.endpoint_id, due.c.next_attempt_at)
+                    .where(due.c.rank == 1)
+                    .order_by(due.c.next_attempt_at)
                     .limit(DUE_BATCH_SIZE)
                 )
             )
-        handed_out = [(delivery_id, due) for delivery_id, due in rows if delivery_id not in created]
-        for delivery_id, due in handed_out:
-            await self._dispatcher.webhook_delivery(delivery_id, due, sweeping=True)
+        handed_out = [(delivery_id, at) for delivery_id, endpoint_id, at in rows if endpoint_id not in enqueued]
+        for delivery_id, at in handed_out:
+            await self._dispatcher.webhook_delivery(delivery_id, at, sweeping=True)
         return len(handed_out)

@@ -1,0 +1,91 @@
+"""Sending taken attempts: the target resolved and checked again, the body signed and POSTed to the checked address.
+
+A signing secret the configured key cannot open fails the attempt without sending anything (``signing_secret``);
+a target that no longer passes the checks fails it as ``blocked_target``, one that does not resolve as
+``connection``. Nothing here raises for a receiver's failure: every attempt ends in a :class:`SendResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from litestar_payguard.exceptions import (
+    WebhookTargetBlockedError,
+    WebhookTargetUnresolvedError,
+    WebhookUrlInvalidError,
+    WebhookUrlNotHttpsError,
+)
+from litestar_payguard.models import AttemptErrorKind
+from litestar_payguard.observability import span, webhook_attempt
+from litestar_payguard.services.webhooks.outbound.payload import delivery_headers
+from litestar_payguard.services.webhooks.outbound.targets import (
+    check_url,
+    parse_networks,
+    resolve_target,
+    system_resolver,
+)
+from litestar_payguard.services.webhooks.outbound.transport import SendResult, send
+
+if TYPE_CHECKING:
+    import httpx
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.services.webhooks.outbound.outcome import Attempt
+    from litestar_payguard.services.webhooks.outbound.targets import Resolver
+
+__all__ = ("AttemptSender",)
+
+
+class AttemptSender:
+    """Sends attempts taken by :class:`~.deliver.WebhookDeliverer`.
+
+    Args:
+        config: payguard's configuration.
+        client: The HTTP client (:func:`~.transport.make_client`; tests give one on a recording transport).
+        resolver: Resolves target host names (the system's by default; tests inject one).
+    """
+
+    __slots__ = ("_client", "_config", "_resolver")
+
+    def __init__(self, config: PayGuardConfig, client: httpx.AsyncClient, resolver: Resolver | None = None) -> None:
+        self._config = config
+        self._client = client
+        self._resolver = resolver
+
+    async def send_all(self, taken: list[Attempt]) -> list[SendResult]:
+        """Send the attempts at once (each in its span, each counted); their results in the same order."""
+
+        async def one(attempt: Attempt) -> SendResult:
+            attributes = {
+                "payguard.webhook.delivery_id": str(attempt.delivery_id),
+                "payguard.webhook.attempt": attempt.number,
+            }
+            with span("payguard.webhook deliver", attributes, kind="CLIENT"):
+                result = await self.send(attempt)
+            webhook_attempt(result.error_kind.value if result.error_kind else "delivered", result.duration_seconds)
+            return result
+
+        if len(taken) == 1:
+            return [await one(taken[0])]
+        return list(await asyncio.gather(*(one(attempt) for attempt in taken)))
+
+    async def send(self, attempt: Attempt) -> SendResult:
+        """Resolve and check the target again, then POST the signed body to the checked address."""
+        if attempt.unreadable is not None:
+            return SendResult(None, (), b"", AttemptErrorKind.SIGNING_SECRET, attempt.unreadable, 0.0)
+        timeout = self._config.webhook_timeout_seconds
+        try:
+            target = check_url(attempt.url, allow_http=attempt.test_mode)
+            resolved = await resolve_target(
+                target,
+                allowed_networks=parse_networks(self._config.webhook_allowed_networks),
+                resolver=self._resolver or system_resolver,
+            )
+        except WebhookTargetUnresolvedError as exc:
+            return SendResult(None, (), b"", AttemptErrorKind.CONNECTION, exc.detail, 0.0)
+        except (WebhookUrlInvalidError, WebhookUrlNotHttpsError, WebhookTargetBlockedError) as exc:
+            return SendResult(None, (), b"", AttemptErrorKind.BLOCKED_TARGET, exc.detail, 0.0)
+        timestamp = int(self._config.clock.now().timestamp())
+        headers = delivery_headers(str(attempt.event_id), timestamp, attempt.body, attempt.secrets)
+        return await send(self._client, resolved, attempt.url, body=attempt.body, headers=headers, timeout=timeout)
