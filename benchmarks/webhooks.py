@@ -8,8 +8,9 @@ second) and this driver, which seeds, commits the events and runs the baseline. 
 
 1. **payguard**: the worker is started, then N ``payment.succeeded`` events of a test-mode merchant with one
    endpoint are committed in one transaction. The sweep fans them out (up to one second later, 200 events per
-   transaction) and enqueues one job per delivery; each attempt takes its delivery (one transaction), signs and
-   POSTs it, and records the answer (a second transaction). Measured from the commit to the last arrival at the
+   transaction) and enqueues one job for the endpoint; the job takes its due deliveries as many at a time as the
+   endpoint has attempts free (one transaction), signs and POSTs them at once, and records their answers in one
+   transaction that takes the next ones. Measured from the commit to the last arrival at the
    receiver, and from the first arrival to the last (the sweep's latency left out). The worker is then stopped.
 2. **plain httpx**: the same N bodies (as payguard sent them) POSTed by 5 tasks sharing one ``httpx.AsyncClient``
    from this process, measured from the first request to the last answer.
