@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from litestar_payguard.models.base import CODE_LENGTH, TEXT_LENGTH, URL_LENGTH, PayGuardModel, enum_column_type
@@ -100,6 +100,9 @@ class WebhookEndpoint(PayGuardModel):
     """Deleted by the merchant: gone from the API, kept so its delivery log stays readable."""
 
 
+_LEASED = text("lease_until IS NOT NULL")
+
+
 class WebhookDelivery(PayGuardModel):
     """One event sent (to be sent) to one endpoint; retried from the database until delivered or exhausted."""
 
@@ -109,6 +112,14 @@ class WebhookDelivery(PayGuardModel):
         Index("ix_payguard_webhook_delivery_due", "status", "next_attempt_at"),
         Index("ix_payguard_webhook_delivery_event", "event_id"),
         Index("ix_payguard_webhook_delivery_endpoint_time", "endpoint_id", "created_at"),
+        # An endpoint's attempts in flight, counted before every batch: only the leased rows, a handful.
+        Index(
+            "ix_payguard_webhook_delivery_leased",
+            "endpoint_id",
+            "lease_until",
+            postgresql_where=_LEASED,
+            sqlite_where=_LEASED,
+        ),
     )
 
     endpoint_id: Mapped[UUID] = mapped_column(ForeignKey("payguard_webhook_endpoint.id", ondelete="RESTRICT"))

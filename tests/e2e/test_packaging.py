@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from litestar_payguard import migrations
 from litestar_payguard.testing.servers import Server
 from tests.e2e.conftest import ROOT, free_port, process, uv_binary
 
@@ -107,6 +108,7 @@ def test_the_wheel_holds_only_the_plugin_and_installs_on_its_own(dist: Path, ven
         "litestar_payguard/migrations/script.py.mako",
         "litestar_payguard/migrations/versions/0001_initial.py",
         "litestar_payguard/migrations/versions/0002_checkout_pages.py",
+        "litestar_payguard/migrations/versions/0003_webhook_delivery_leased.py",
     } <= set(names)
     assert f"{dist_info}/entry_points.txt" not in names  # no console scripts: the demo runs from the repository
     assert "Provides-Extra: demo" not in metadata  # nor an extra for a demo the wheel does not hold
@@ -124,7 +126,7 @@ def test_the_sdist_holds_the_sources_the_changelog_and_the_license_terms(dist: P
     assert sdist.name == f"litestar_payguard-{VERSION}.tar.gz"
     assert f"\n## [{VERSION}] - " in (ROOT / "CHANGELOG.md").read_text()  # the release has its changelog section
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "litestar_payguard/py.typed"} <= names
-    assert "litestar_payguard/migrations/versions/0002_checkout_pages.py" in names
+    assert "litestar_payguard/migrations/versions/0003_webhook_delivery_leased.py" in names
     assert not any(name.startswith((".venv/", ".tools/", ".payguard-demo/")) for name in names)
 
 
@@ -141,7 +143,7 @@ def test_the_installed_wheel_migrates_a_database_and_runs_a_minimal_app(
     with process(serve, env=env, log=tmp_path / "app.log", ready_url=health, cwd=tmp_path):
         ready = _ready(f"http://127.0.0.1:{port}/payguard/ready")
 
-    assert "0002" in upgraded + current
+    assert migrations.head() in upgraded + current
     assert ready.status_code == 200, ready.text
     assert {check["status"] for check in ready.json()["checks"].values()} == {"ok"}
 
