@@ -38,14 +38,16 @@ async def purge_events(ctx: dict[str, Any]) -> int:
 async def deliver_webhook(ctx: dict[str, Any], *, delivery_id: str) -> str | None:
     """Make the delivery's next attempt if it is due, with those of its endpoint's other due deliveries.
 
-    Every delivery the run leaves for later (a retry on the schedule, a busy endpoint's, what is left when the
-    run stops) gets its job for that time.
+    A stopping worker's run takes no more. Every delivery the run leaves for later (a retry on the schedule, a
+    busy endpoint's, what is left when the run stops) gets its job for that time.
 
     Returns:
         The delivery's status afterwards.
     """
     payguard: PayGuard = ctx["payguard"]
-    run = await payguard.webhook_deliverer().deliver_due(UUID(delivery_id))
+    worker = ctx.get("worker")  # SAQ's: its event is set once it stops taking jobs
+    stopping = worker.event.is_set if worker is not None else lambda: False
+    run = await payguard.webhook_deliverer().deliver_due(UUID(delivery_id), stopping=stopping)
     dispatcher = Dispatcher(payguard.queue, payguard.config)
     for later_id, at in run.later:
         await dispatcher.webhook_delivery(later_id, at)

@@ -112,6 +112,8 @@ class WebhookDelivery(PayGuardModel):
         Index("ix_payguard_webhook_delivery_due", "status", "next_attempt_at"),
         Index("ix_payguard_webhook_delivery_event", "event_id"),
         Index("ix_payguard_webhook_delivery_endpoint_time", "endpoint_id", "created_at"),
+        # An endpoint's due deliveries, oldest first: a run's next batch, and the sweep's pick for each endpoint.
+        Index("ix_payguard_webhook_delivery_endpoint_due", "endpoint_id", "status", "next_attempt_at", "id"),
         # An endpoint's attempts in flight, counted before every batch: only the leased rows, a handful.
         Index(
             "ix_payguard_webhook_delivery_leased",

@@ -8,19 +8,27 @@ than the endpoint has attempts free.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from ipaddress import IPv4Address
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 
 from litestar_payguard.jobs.webhooks import sweep_webhooks
-from litestar_payguard.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from litestar_payguard.models import (
+    AttemptErrorKind,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from litestar_payguard.services.webhooks.outbound.deliver import Run
 from litestar_payguard.services.webhooks.outbound.taking import BUSY_RETRY
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ON_BOTH_DATABASES, ClientFactory, payguard_of
-from tests.integration.webhooks.outbound import create_endpoint, record_event, seed_merchants
+from tests.integration.webhooks.outbound import ENDPOINTS, create_endpoint, keyed, record_event, seed_merchants
 from tests.integration.webhooks.receiver import Answer, Receiver, receiver
 
 BACKLOG = 12
@@ -154,3 +162,62 @@ async def test_a_run_on_a_busy_endpoint_leaves_its_delivery_due_and_looks_again_
         assert run.later == [(ids[2], clock.now() + BUSY_RETRY)]
         (waiting,) = [d for d in await _deliveries(client) if d.id == ids[2]]
         assert (waiting.status, waiting.attempts, waiting.next_attempt_at) == (DeliveryStatus.PENDING, 0, clock.now())
+
+
+@ON_BOTH_DATABASES
+async def test_a_run_of_an_endpoint_disabled_by_its_merchant_cancels_its_whole_backlog(
+    client_for: ClientFactory,
+) -> None:
+    clock = ManualClock()
+    async with client_for(clock=clock) as client:
+        with receiver() as rx:
+            ids = await _backlog(client, clock, rx.url)
+            async with payguard_of(client.app).db_session() as db:
+                (row,) = await db.scalars(select(WebhookEndpoint))
+                endpoint_id = row.id
+            disabled = await client.patch(f"{ENDPOINTS}/{endpoint_id}", json={"enabled": False}, headers=keyed())
+            assert disabled.status_code == 200, disabled.text
+
+            run = await _run(client, ids[0])
+
+            assert rx.received == []
+        assert (run.status, run.attempts, run.later) == (DeliveryStatus.CANCELLED, 0, [])
+        assert {d.status for d in await _deliveries(client)} == {DeliveryStatus.CANCELLED}  # none left for the sweep
+
+
+@ON_BOTH_DATABASES
+async def test_a_run_whose_worker_is_stopping_takes_no_more_and_leaves_the_rest_a_job(
+    client_for: ClientFactory,
+) -> None:
+    clock = ManualClock()
+    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=5) as client:
+        with receiver() as rx:
+            ids = await _backlog(client, clock, rx.url)
+
+            run = await payguard_of(client.app).webhook_deliverer().deliver_due(ids[0], stopping=lambda: True)
+
+            assert len(rx.received) == 5  # the batch it had taken
+        states = {d.id: d.status for d in await _deliveries(client)}
+        assert list(states.values()).count(DeliveryStatus.DELIVERED) == 5
+        ((next_id, at),) = run.later  # the endpoint's next due one, for a job of its own
+        assert (states[next_id], at) == (DeliveryStatus.PENDING, clock.now())
+
+
+async def test_an_attempts_timeout_bounds_its_targets_resolution_too(client_for: ClientFactory) -> None:
+    clock = ManualClock()
+
+    async def slow_resolver(host: str, port: int) -> list[IPv4Address]:
+        await asyncio.sleep(0.6)
+        return [IPv4Address("127.0.0.1")]
+
+    async with client_for(clock=clock, webhook_timeout_seconds=1, webhook_resolver=slow_resolver) as client:
+        with receiver(Answer(204, delay=0.7)) as rx:  # in time by itself, not after the resolution
+            port = rx.url.split(":")[2].split("/")[0]
+            (delivery_id,) = await _backlog(client, clock, f"http://hooks.example:{port}/hooks", count=1)
+
+            run = await _run(client, delivery_id)
+
+        assert run.status is DeliveryStatus.PENDING  # failed, on the schedule
+        async with payguard_of(client.app).db_session() as db:
+            (attempt,) = await db.scalars(select(WebhookAttempt))
+        assert attempt.error_kind is AttemptErrorKind.TIMEOUT

@@ -27,6 +27,7 @@ from litestar_payguard.services.webhooks.outbound.sending import AttemptSender
 from litestar_payguard.services.webhooks.outbound.taking import BUSY_RETRY, AttemptTaker, Taken
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from uuid import UUID
 
@@ -41,11 +42,13 @@ if TYPE_CHECKING:
 
 __all__ = ("BUSY_RETRY", "RUN_SECONDS", "Run", "WebhookDeliverer")
 
-RUN_SECONDS = WEBHOOK_LEASE_MARGIN_SECONDS / 2
-"""How long a run of :meth:`WebhookDeliverer.deliver_due` goes on taking more deliveries.
+RUN_SECONDS = WEBHOOK_LEASE_MARGIN_SECONDS / 4
+"""How long after it starts a run of :meth:`WebhookDeliverer.deliver_due` may take more deliveries.
 
-Half the lease's margin over the attempt's timeout: the last ones taken have a whole timeout to answer and time
-to be recorded before the job's deadline (one lease).
+A quarter of the lease's margin over the attempt's timeout: the last ones taken have a whole timeout to answer
+(their target's resolution included) and three quarters of the margin to be recorded before the job's deadline
+(one lease). A run whose worker is stopping takes no more either, so it ends within one attempt's timeout and
+its recording, inside the worker's shutdown grace.
 """
 
 
@@ -119,24 +122,24 @@ class WebhookDeliverer:
             await db.commit()
         return step
 
-    async def deliver_due(self, delivery_id: UUID) -> Run:
+    async def deliver_due(self, delivery_id: UUID, *, stopping: Callable[[], bool] = lambda: False) -> Run:
         """Make the delivery's attempt if it is due, and with it those of its endpoint's other due deliveries.
 
         What a worker's job runs (see the module's description), until none is due or the run has gone on for
-        ``RUN_SECONDS`` (the job's own deadline is one attempt's lease). A busy endpoint's delivery is left as it
-        is, for the attempts in flight to take, and looked at again a second later.
+        ``RUN_SECONDS`` (the job's own deadline is one attempt's lease) or ``stopping()`` says its worker stops. A
+        busy endpoint's delivery is left as it is, for the attempts in flight to take, and looked at again a second
+        later.
         """
-        run = Run(delivery_id)
+        run, started = Run(delivery_id), time.monotonic()
         async with self._db_sessions() as db:
             taken = await self._taker.take(db, delivery_id, manual=False, more=True)
             await db.commit()
         if isinstance(taken, Step):
             run.status, run.later = taken.status, [] if taken.next_at is None else [(delivery_id, taken.next_at)]
             return run
-        started = time.monotonic()
         while taken.attempts:
             sent = list(zip(taken.attempts, await self._sender.send_all(taken.attempts), strict=True))
-            in_time = time.monotonic() - started < RUN_SECONDS
+            in_time = time.monotonic() - started < RUN_SECONDS and not stopping()
             taken = await self._record(sent, run, take_more=taken.more_due and in_time, keep_next=not in_time)
         return run
 

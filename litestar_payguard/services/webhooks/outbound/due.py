@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("due_now", "in_flight", "lock_due", "next_due")
+__all__ = ("DUE_ORDER", "due_now", "in_flight", "lock_due", "next_due")
+
+DUE_ORDER = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+"""The order due deliveries are taken in, everywhere: the longest due first, then by id (fan-out gives a whole
+batch one due time), so the sweep's pick is the one a run takes first."""
 
 
 def due_now(now: datetime, endpoint_id: UUID | None = None) -> tuple[ColumnElement[bool], ...]:
@@ -40,7 +44,7 @@ async def lock_due(
     statement = (
         select(WebhookDelivery)
         .where(*due_now(now, endpoint_id))
-        .order_by(WebhookDelivery.next_attempt_at)
+        .order_by(*DUE_ORDER)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -55,7 +59,7 @@ async def next_due(db: AsyncSession, endpoint_id: UUID, now: datetime) -> tuple[
         await db.execute(
             select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
             .where(*due_now(now, endpoint_id))
-            .order_by(WebhookDelivery.next_attempt_at)
+            .order_by(*DUE_ORDER)
             .limit(1)
         )
     ).first()

@@ -145,7 +145,7 @@ async def record_attempts(
         db.add(_attempt_row(attempt, result, now))
         if delivery.lease_until == attempt.lease_until:  # else the lease ran out and another attempt took it over
             await _apply(db, config, (attempt, result), (delivery, endpoint), now)
-    if not endpoint.enabled:  # its pending deliveries were cancelled in the database; these rows say so too
+    if not endpoint.enabled:  # a disabled endpoint keeps no pending delivery (see cancel_pending_deliveries)
         for delivery in deliveries.values():
             if delivery.status is DeliveryStatus.PENDING:
                 delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED, None

@@ -8,6 +8,7 @@ a target that no longer passes the checks fails it as ``blocked_target``, one th
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from litestar_payguard.exceptions import (
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
     from litestar_payguard.services.webhooks.outbound.outcome import Attempt
     from litestar_payguard.services.webhooks.outbound.targets import Resolver
 
-__all__ = ("AttemptSender",)
+__all__ = ("RESOLVE_TIMEOUT_SECONDS", "AttemptSender")
+
+RESOLVE_TIMEOUT_SECONDS = 10.0
+"""The most a target's resolution may take of an attempt's timeout."""
 
 
 class AttemptSender:
@@ -71,16 +75,20 @@ class AttemptSender:
         return list(await asyncio.gather(*(one(attempt) for attempt in taken)))
 
     async def send(self, attempt: Attempt) -> SendResult:
-        """Resolve and check the target again, then POST the signed body to the checked address."""
+        """Resolve and check the target again, then POST the signed body to the checked address.
+
+        The attempt's timeout bounds both: the resolution's time is taken off the request's.
+        """
         if attempt.unreadable is not None:
             return SendResult(None, (), b"", AttemptErrorKind.SIGNING_SECRET, attempt.unreadable, 0.0)
-        timeout = self._config.webhook_timeout_seconds
+        timeout, started = self._config.webhook_timeout_seconds, time.monotonic()
         try:
             target = check_url(attempt.url, allow_http=attempt.test_mode)
             resolved = await resolve_target(
                 target,
                 allowed_networks=parse_networks(self._config.webhook_allowed_networks),
                 resolver=self._resolver or system_resolver,
+                timeout=min(timeout, RESOLVE_TIMEOUT_SECONDS),
             )
         except WebhookTargetUnresolvedError as exc:
             return SendResult(None, (), b"", AttemptErrorKind.CONNECTION, exc.detail, 0.0)
@@ -88,4 +96,5 @@ class AttemptSender:
             return SendResult(None, (), b"", AttemptErrorKind.BLOCKED_TARGET, exc.detail, 0.0)
         timestamp = int(self._config.clock.now().timestamp())
         headers = delivery_headers(str(attempt.event_id), timestamp, attempt.body, attempt.secrets)
-        return await send(self._client, resolved, attempt.url, body=attempt.body, headers=headers, timeout=timeout)
+        left = max(timeout - (time.monotonic() - started), 0.001)
+        return await send(self._client, resolved, attempt.url, body=attempt.body, headers=headers, timeout=left)

@@ -15,12 +15,12 @@ interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from litestar_payguard.models import WebhookDelivery
-from litestar_payguard.services.webhooks.outbound.due import due_now
+from litestar_payguard.models import WebhookDelivery, WebhookEndpoint
+from litestar_payguard.services.webhooks.outbound.due import DUE_ORDER, due_now
 from litestar_payguard.services.webhooks.outbound.fanout import FAN_OUT_BATCH_SIZE, fan_out
 
 if TYPE_CHECKING:
@@ -88,25 +88,30 @@ class WebhookSweeper:
     async def _hand_out_due(self, enqueued: set[UUID]) -> int:
         """Enqueue a job for each endpoint with due deliveries no attempt holds, but those this sweep enqueued.
 
-        The job is its first due delivery's; it delivers the endpoint's others with it.
+        The job is its longest due delivery's; it delivers the endpoint's others with it. Each endpoint's pick is
+        one index lookup, however long its backlog.
         """
         now = self._config.clock.now()
-        first = func.row_number().over(
-            partition_by=WebhookDelivery.endpoint_id,
-            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
-        )
-        columns = (WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
-        due = select(*columns, first.label("rank")).where(*due_now(now)).subquery()
-        async with self._db_sessions() as db:
-            rows = list(
-                await db.execute(
-                    select(due.c.id, due.c.endpoint_id, due.c.next_attempt_at)
-                    .where(due.c.rank == 1)
-                    .order_by(due.c.next_attempt_at)
-                    .limit(DUE_BATCH_SIZE)
-                )
+
+        def first(column: Any) -> Any:
+            return (
+                select(column)
+                .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id, *due_now(now))
+                .order_by(*DUE_ORDER)
+                .limit(1)
+                .correlate(WebhookEndpoint)
+                .scalar_subquery()
             )
-        handed_out = [(delivery_id, at) for delivery_id, endpoint_id, at in rows if endpoint_id not in enqueued]
-        for delivery_id, at in handed_out:
+
+        async with self._db_sessions() as db:
+            rows = await db.execute(
+                select(WebhookEndpoint.id, first(WebhookDelivery.id), first(WebhookDelivery.next_attempt_at))
+            )
+            picks = sorted(
+                (at, delivery_id)
+                for endpoint_id, delivery_id, at in rows
+                if delivery_id is not None and endpoint_id not in enqueued
+            )[:DUE_BATCH_SIZE]
+        for at, delivery_id in picks:
             await self._dispatcher.webhook_delivery(delivery_id, at, sweeping=True)
-        return len(handed_out)
+        return len(picks)

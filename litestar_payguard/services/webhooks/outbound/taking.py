@@ -20,6 +20,7 @@ from sqlalchemy import select
 from litestar_payguard.exceptions import WebhookSecretUnreadableError
 from litestar_payguard.models import AttemptTrigger, DeliveryStatus, Merchant, OutboxEvent
 from litestar_payguard.services.webhooks.outbound.due import in_flight, lock_due
+from litestar_payguard.services.webhooks.outbound.endpoint_state import cancel_pending_deliveries
 from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, lock_delivery
 from litestar_payguard.services.webhooks.outbound.payload import delivery_body
 
@@ -81,8 +82,9 @@ class AttemptTaker:
         delivery, endpoint = locked
         if (why_not := _not_now(delivery, now, manual=manual)) is not None:
             return why_not
-        if not endpoint.enabled or endpoint.deleted_at is not None:
+        if not endpoint.enabled or endpoint.deleted_at is not None:  # its other due ones have no job of their own
             delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED, None
+            await cancel_pending_deliveries(db, endpoint.id)
             return Step(DeliveryStatus.CANCELLED)
         free = self._config.webhook_max_in_flight_per_endpoint - await in_flight(db, endpoint.id, now)
         if free <= 0:
