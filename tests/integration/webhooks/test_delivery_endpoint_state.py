@@ -6,7 +6,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from litestar_payguard.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from litestar_payguard.services.webhooks.outbound.deliver import BUSY_RETRY
+from litestar_payguard.services.webhooks.outbound.taking import BUSY_RETRY
 from litestar_payguard.testing import ManualClock
 from tests.integration.conftest import ClientFactory, payguard_of
 from tests.integration.webhooks.outbound import add_delivery, create_endpoint, record_event, seed_merchants

@@ -24,7 +24,7 @@ from litestar_payguard.services.webhooks.outbound.outcome import (
     record_attempts,
 )
 from litestar_payguard.services.webhooks.outbound.sending import AttemptSender
-from litestar_payguard.services.webhooks.outbound.taking import BUSY_RETRY, AttemptTaker, Taken
+from litestar_payguard.services.webhooks.outbound.taking import AttemptTaker, Taken
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from litestar_payguard.services.webhooks.outbound.transport import SendResult
     from litestar_payguard.transactions import DbSessionFactory
 
-__all__ = ("BUSY_RETRY", "RUN_SECONDS", "Run", "WebhookDeliverer")
+__all__ = ("RUN_SECONDS", "Run", "WebhookDeliverer")
 
 RUN_SECONDS = WEBHOOK_LEASE_MARGIN_SECONDS / 4
 """How long after it starts a run of :meth:`WebhookDeliverer.deliver_due` may take more deliveries.

@@ -15,7 +15,7 @@ interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -92,26 +92,25 @@ class WebhookSweeper:
         one index lookup, however long its backlog.
         """
         now = self._config.clock.now()
-
-        def first(column: Any) -> Any:
-            return (
-                select(column)
-                .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id, *due_now(now))
-                .order_by(*DUE_ORDER)
-                .limit(1)
-                .correlate(WebhookEndpoint)
-                .scalar_subquery()
-            )
-
+        first = (
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id, *due_now(now))
+            .order_by(*DUE_ORDER)
+            .limit(1)
+            .correlate(WebhookEndpoint)
+            .scalar_subquery()
+        )
         async with self._db_sessions() as db:
-            rows = await db.execute(
-                select(WebhookEndpoint.id, first(WebhookDelivery.id), first(WebhookDelivery.next_attempt_at))
-            )
-            picks = sorted(
+            picks = [
                 (at, delivery_id)
-                for endpoint_id, delivery_id, at in rows
-                if delivery_id is not None and endpoint_id not in enqueued
-            )[:DUE_BATCH_SIZE]
+                for delivery_id, endpoint_id, at in await db.execute(
+                    select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
+                    .where(WebhookDelivery.id.in_(select(first).select_from(WebhookEndpoint)))
+                    .order_by(*DUE_ORDER)
+                    .limit(DUE_BATCH_SIZE + len(enqueued))
+                )
+                if endpoint_id not in enqueued
+            ][:DUE_BATCH_SIZE]
         for at, delivery_id in picks:
             await self._dispatcher.webhook_delivery(delivery_id, at, sweeping=True)
         return len(picks)
