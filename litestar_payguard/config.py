@@ -206,9 +206,9 @@ class PayGuardConfig(EnvPolicy):
     endpoint is registered and again before every attempt. For local receivers in development and tests; the
     variable is comma-separated."""
     webhook_secret_key: str | None = field(default=None, repr=False, metadata=_POLICY_STRING)
-    """Key encrypting webhook signing secrets at rest: base64 of 32 random bytes (``openssl rand -base64 32``).
-    Without it signing secrets are stored as they are (a warning is logged at start-up); a secret stored with a
-    key cannot be read without that key. Never shown in ``repr``."""
+    """Key encrypting webhook signing secrets, and the answers kept for idempotency replays, at rest: base64 of 32
+    random bytes (``openssl rand -base64 32``). Without it both are stored as they are (a warning is logged at
+    start-up); a value stored with a key cannot be read without that key. Never shown in ``repr``."""
     webhook_timeout_seconds: float = field(default=15.0, metadata=_POLICY)
     """Deadline of one webhook attempt, from connecting to the last byte of the answer; past it, it failed."""
     webhook_retry_schedule_seconds: tuple[float, ...] = field(

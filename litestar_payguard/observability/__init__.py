@@ -104,5 +104,5 @@ def count_cleanup_run(job: str, outcome: str, expired: int) -> None:
 
 
 def idempotency_outcome(outcome: str) -> None:
-    """Count a keyed request: ``claimed``, ``replayed``, ``in_progress`` or ``key_reused``."""
+    """Count a keyed request: ``claimed``, ``replayed``, ``in_progress``, ``key_reused`` or ``replay_unreadable``."""
     metrics.IDEMPOTENCY.labels(outcome).inc()

@@ -1,5 +1,6 @@
 """Idempotency keys: claim, replay, complete, release, purge (IETF idempotency-key draft semantics)."""
 
+from litestar_payguard.services.idempotency.answers import IdempotencyReplayUnreadableError
 from litestar_payguard.services.idempotency.keys import (
     KEY_HEADER,
     MAX_KEY_LENGTH,
@@ -20,6 +21,7 @@ __all__ = (
     "IdempotencyKeyInvalidError",
     "IdempotencyKeyRequiredError",
     "IdempotencyKeyReusedError",
+    "IdempotencyReplayUnreadableError",
     "IdempotencyService",
     "KeyClaim",
     "StoredResponse",

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from litestar_payguard.models import IdempotencyStatus
 from litestar_payguard.observability import idempotency_outcome
+from litestar_payguard.services.idempotency.answers import IdempotencyReplayUnreadableError, open_answer, seal_answer
 from litestar_payguard.services.idempotency.keys import KEY_HEADER, IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from litestar_payguard.services.idempotency.statements import CLAIM, COLUMNS, COMPLETE, FIND, RELEASE, TABLE, TAKE_OVER
 
@@ -71,6 +72,7 @@ class IdempotencyService:
         Raises:
             IdempotencyKeyReusedError: The key belongs to a request with another fingerprint.
             IdempotencyKeyInUseError: A request with the key is still running.
+            IdempotencyReplayUnreadableError: The stored response does not open with the configured key.
         """
         try:
             outcome = await self._claim(scope, key, print_)
@@ -79,6 +81,9 @@ class IdempotencyService:
             raise
         except IdempotencyKeyInUseError:
             idempotency_outcome("in_progress")
+            raise
+        except IdempotencyReplayUnreadableError:
+            idempotency_outcome("replay_unreadable")
             raise
         idempotency_outcome("replayed" if isinstance(outcome, StoredResponse) else "claimed")
         return outcome
@@ -134,7 +139,7 @@ class IdempotencyService:
             return StoredResponse(
                 status=row.response_status,
                 headers=[(name, value) for name, value in row.response_headers or []],
-                body=row.response_body or b"",
+                body=open_answer(self._config, row.id, row.response_body or b""),
             )
         lock_timeout = timedelta(seconds=self._config.idempotency_lock_timeout_seconds)
         if live and row.locked_at + lock_timeout > now:
@@ -160,6 +165,8 @@ class IdempotencyService:
     async def complete(self, claim: KeyClaim, response: StoredResponse) -> None:
         """Store the response under the claim, in the request's own transaction (before it commits).
 
+        Its body is sealed when a key is configured (:mod:`.answers`).
+
         Raises:
             IdempotencyKeyInUseError: The claim was taken over meanwhile; the request must not commit.
         """
@@ -170,7 +177,7 @@ class IdempotencyService:
                 "claimed_at": claim.claimed_at,
                 "stored_status": response.status,
                 "stored_headers": [list(header) for header in response.headers],
-                "stored_body": response.body,
+                "stored_body": seal_answer(self._config, claim.record_id, response.body),
             },
         )
         if stored.rowcount != 1:

@@ -18,22 +18,14 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from litestar_payguard.config_checks import decode_secret_key
 from litestar_payguard.exceptions import WebhookSecretUnreadableError
+from litestar_payguard.services.sealing import NONCE_BYTES, TAG_BYTES, SealedValueError, Sealer
 
 __all__ = ("SEALED_PREFIX", "SecretBox", "is_sealed")
 
 SEALED_PREFIX = "enc:v1:"
 """How every sealed value starts (version 1: AES-256-GCM, HKDF-SHA256 key, 12-byte nonce)."""
-_NONCE_BYTES = 12
-_TAG_BYTES = 16
 _HKDF_INFO = b"litestar-payguard webhook signing secret v1"
 _AAD = b"payguard:webhook-secret:v1:"
 
@@ -45,15 +37,10 @@ def is_sealed(value: str) -> bool:
     return value.startswith(SEALED_PREFIX)
 
 
-def _derive(key: str) -> AESGCM:
-    material = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(decode_secret_key(key))
-    return AESGCM(material)
-
-
 class SecretBox:
     """Seals and unseals signing secrets with the configured key (or stores them as they are without one)."""
 
-    __slots__ = ("_aead", "_warned")
+    __slots__ = ("_sealer", "_warned")
 
     def __init__(self, key: str | None) -> None:
         """Create the box.
@@ -64,13 +51,13 @@ class SecretBox:
         Raises:
             ValueError: The key is not base64 of 32 bytes (the configuration refuses it first).
         """
-        self._aead = None if key is None else _derive(key)
+        self._sealer = Sealer(key, purpose=_HKDF_INFO, aad=_AAD)
         self._warned = False
 
     @property
     def sealing(self) -> bool:
         """Whether secrets are sealed (a key is configured)."""
-        return self._aead is not None
+        return self._sealer.sealing
 
     def seal(self, secret: str, *, context: str = "") -> str:
         """Return what to store for ``secret``: sealed with a key, the secret itself without one.
@@ -86,11 +73,10 @@ class SecretBox:
         if is_sealed(secret):
             msg = "the value is already sealed"
             raise ValueError(msg)
-        if self._aead is None:
+        if not self._sealer.sealing:
             return secret
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, secret.encode(), _AAD + context.encode())
-        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+        sealed = self._sealer.seal(secret.encode(), context)
+        return SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
     def unseal(self, stored: str, *, context: str = "") -> str:
         """Return the secret from a stored value (one stored as it is is returned unchanged).
@@ -105,7 +91,7 @@ class SecretBox:
         """
         if not is_sealed(stored):
             return stored
-        if self._aead is None:
+        if not self._sealer.sealing:
             msg = "A webhook signing secret is sealed, and no webhook_secret_key is configured to open it."
             raise WebhookSecretUnreadableError(msg)
         text = stored.removeprefix(SEALED_PREFIX)
@@ -113,12 +99,12 @@ class SecretBox:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
             raw = b""
-        if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+        if len(raw) < NONCE_BYTES + TAG_BYTES:
             msg = "A sealed webhook signing secret is damaged (not a sealed value)."
             raise WebhookSecretUnreadableError(msg)
         try:
-            secret = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _AAD + context.encode())
-        except InvalidTag:
+            secret = self._sealer.open(raw, context)
+        except SealedValueError:
             msg = (
                 "A sealed webhook signing secret does not open with the configured webhook_secret_key: it was "
                 "sealed with another key (or for another endpoint), or it is damaged."
@@ -128,12 +114,12 @@ class SecretBox:
 
     def log_plaintext_warning(self, logger: logging.Logger | None = None) -> bool:
         """At start-up: warn, the first time only, that secrets are stored as they are; ``True`` if it warned."""
-        if self._aead is not None or self._warned:
+        if self._sealer.sealing or self._warned:
             return False
         self._warned = True
         (logger or _logger).warning(
-            "PayGuardConfig.webhook_secret_key is not set: webhook signing secrets are stored in the database as "
-            "they are. Set PAYGUARD_WEBHOOK_SECRET_KEY (base64 of 32 random bytes: openssl rand -base64 32) to "
-            "encrypt new ones."
+            "PayGuardConfig.webhook_secret_key is not set: webhook signing secrets, and the answers kept for "
+            "idempotency replays, are stored in the database as they are. Set PAYGUARD_WEBHOOK_SECRET_KEY (base64 "
+            "of 32 random bytes: openssl rand -base64 32) to encrypt new ones."
         )
         return True
