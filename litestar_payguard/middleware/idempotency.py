@@ -74,6 +74,7 @@ IDEMPOTENCY_OPT_KEY = "payguard_idempotency"
 IDEMPOTENCY_MODES = frozenset({"optional", "required", "off"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REPLAYED_HEADER = (b"idempotent-replayed", b"true")
+KEY_HEADER_NAME = b"idempotency-key"
 
 
 class IdempotencyMiddleware(TransactionMiddleware):
@@ -97,11 +98,10 @@ class IdempotencyMiddleware(TransactionMiddleware):
             return
         payguard = payguard_of(scope)
         mode = self._mode(scope, payguard)
-        raw_key = _header(scope, b"idempotency-key")
-        if mode == "off" or (raw_key is None and mode != "required"):
+        if mode == "off" or (not self.may_have_key(scope) and mode != "required"):
             await self.run_in_transaction(scope, receive, send, next_app, payguard=payguard, claim=None)
             return
-        outcome = await self._prepare(scope, receive, payguard, raw_key)
+        outcome = await self._prepare(scope, receive, payguard, required=mode == "required")
         if isinstance(outcome, list):  # a replay, a refusal, or nothing at all for a client that went away
             for message in outcome:
                 await send(message)
@@ -109,24 +109,42 @@ class IdempotencyMiddleware(TransactionMiddleware):
         claim, body = outcome
         await self.run_in_transaction(scope, _replaying(body, receive), send, next_app, payguard=payguard, claim=claim)
 
+    def may_have_key(self, scope: Scope) -> bool:
+        """Whether the request may carry a key (its body is read to find out only then): it has the header."""
+        return _header(scope, KEY_HEADER_NAME) is not None
+
+    def raw_key(self, scope: Scope, body: bytes) -> str | None:  # noqa: ARG002 - the body, for subclasses
+        """The request's key as sent (``None``: it has none): its ``Idempotency-Key`` header."""
+        return _header(scope, KEY_HEADER_NAME)
+
+    async def namespace(self, scope: Scope, payguard: PayGuard, print_: str) -> str:  # noqa: ARG002
+        """The scope of the request's key: its principal (resolved here, once), method and route."""
+        principal = await self._principal(scope, payguard)
+        return key_scope(principal, cast("str", scope.get("method", "")), scope.get("path_template", scope["path"]))
+
+    async def claim(self, payguard: PayGuard, namespace: str, key: str, print_: str) -> KeyClaim | StoredResponse:
+        """Claim the key, or the response its completed request stored (see :class:`IdempotencyService`)."""
+        async with payguard.db_connection() as connection:
+            return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
+
     async def _prepare(
-        self, scope: Scope, receive: Receive, payguard: PayGuard, raw_key: str | None
-    ) -> list[Message] | tuple[KeyClaim, bytes]:
-        """Validate the key, read the body, resolve the principal and claim: the claim, or what to answer instead."""
+        self, scope: Scope, receive: Receive, payguard: PayGuard, *, required: bool
+    ) -> list[Message] | tuple[KeyClaim | None, bytes]:
+        """Read the body, validate the key and claim it: the claim (``None``: no key), or what to answer instead."""
         instance = scope["path"]
         try:
-            key = parse_key(raw_key, required=True)
-            assert key is not None
             body = await _read_body(receive, limit=payguard.config.max_body_bytes)
-            if body is _GONE:
-                return []  # the client went away before sending its whole body: nothing is claimed or run
-            if body is None:
-                return problem_messages(_too_large(scope))
-            principal = await self._principal(scope, payguard)
+            if body is _GONE or body is None:  # the client went away mid-body (nothing is claimed or run), or too big
+                return [] if body is _GONE else problem_messages(_too_large(scope))
+            key = parse_key(self.raw_key(scope, body), required=required)
+            if key is None:
+                return None, body
+            print_ = fingerprint(body, scope.get("path_params", {}))
+            namespace = await self.namespace(scope, payguard, print_)
             # The key's scope knows the principal, not who the route's guards let in (an admin, and anyone else, act
             # for the same merchant): a request they refuse must neither claim a key nor get its stored answer.
             await scope["route_handler"].authorize_connection(Request(scope))
-            claimed = await self._claim(scope, payguard, principal, key, body)
+            claimed = await self.claim(payguard, namespace, key, print_)
         except PayGuardError as exc:
             return problem_messages(error_body(exc, prefix=payguard.config.path, instance=instance), exc.headers)
         except Exception as exc:
@@ -158,14 +176,6 @@ class IdempotencyMiddleware(TransactionMiddleware):
             principal = await payguard.principals.resolve(request)
             request.state[PRINCIPAL_STATE_KEY] = principal
         return principal
-
-    @staticmethod
-    async def _claim(scope: Scope, payguard: PayGuard, principal: Principal, key: str, body: bytes) -> Any:
-        method = cast("str", scope.get("method", ""))
-        namespace = key_scope(principal, method, scope.get("path_template", scope["path"]))
-        print_ = fingerprint(body, scope.get("path_params", {}))
-        async with payguard.db_connection() as connection:
-            return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
 
 
 def route_mode(handler: BaseRouteHandler, path_template: str, config: PayGuardConfig) -> str:

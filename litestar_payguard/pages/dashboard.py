@@ -7,6 +7,7 @@ payguard's own stylesheet and lets no site frame them.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
@@ -79,8 +80,9 @@ def render_dashboard(
 ) -> Response[str]:
     """Render a dashboard page of the payguard mounted at ``path`` (``/payguard``).
 
-    Every page gets the dashboard's and the static files' base URLs, the request's CSRF token for its forms, and
-    the ``done`` notice a form's redirect left in the query.
+    Every page gets the dashboard's and the static files' base URLs, the request's CSRF token for its forms, a
+    maker of one-time form keys (a new one for each form: :mod:`~litestar_payguard.middleware.dashboard_forms`),
+    and the ``done`` notice a form's redirect left in the query.
     """
     prefix = path.rstrip("/")
     page = (
@@ -90,11 +92,17 @@ def render_dashboard(
             dashboard=dashboard_url(path),
             static=f"{prefix}/static",
             csrf_token=ScopeState.from_scope(request.scope).csrf_token,
+            form_key=_form_key,
             notice=request.query_params.get("done"),
             **context,
         )
     )
     return Response(page, status_code=status_code, media_type=MediaType.HTML, headers=DASHBOARD_HEADERS)
+
+
+def _form_key() -> str:
+    """A form's one-time key: 128 random bits."""
+    return secrets.token_urlsafe(16)
 
 
 Handler = Callable[["Request[Any, Any, Any]", Any], Response[Any]]

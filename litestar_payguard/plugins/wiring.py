@@ -37,9 +37,10 @@ from litestar_payguard.controllers import (
     WebhookEndpointController,
 )
 from litestar_payguard.exceptions import ImproperConfigurationError
-from litestar_payguard.middleware import IdempotencyMiddleware, TransactionMiddleware
+from litestar_payguard.middleware import IdempotencyMiddleware
 from litestar_payguard.middleware.allowed_methods import AllowedMethodsMiddleware
 from litestar_payguard.middleware.dashboard_csrf import DashboardCSRFMiddleware
+from litestar_payguard.middleware.dashboard_forms import DashboardFormMiddleware
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.openapi.routes import Caller, describe_handler
 from litestar_payguard.pages import STATIC_DIRECTORY, dashboard_error_handlers, dashboard_url
@@ -169,8 +170,9 @@ def _dashboard_router(config: PayGuardConfig, admin_path: str) -> Router:
         path=admin_path,
         route_handlers=[DashboardOperationsController, DashboardWebhooksController],
         guards=list(config.admin_guards),
-        # payguard's commit boundary first: a form's change is committed before its redirect leaves.
-        middleware=[TransactionMiddleware(), DefineMiddleware(DashboardCSRFMiddleware, config=csrf)],
+        # payguard's commit boundary first: a form's change is committed before its redirect leaves, and a form
+        # posted twice is applied once.
+        middleware=[DashboardFormMiddleware(), DefineMiddleware(DashboardCSRFMiddleware, config=csrf)],
         exception_handlers=dashboard_error_handlers(config.path, build_exception_handlers(config.path)),
         request_max_body_size=config.max_body_bytes,
         include_in_schema=False,

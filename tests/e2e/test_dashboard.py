@@ -127,3 +127,22 @@ def test_the_dashboard_needs_an_admin(pages: PageFactory, pages_demo: PageDemo) 
     page.get_by_label("Username").fill("shopper")
     page.get_by_role("button", name="Log in").click()
     assert page.locator("h1").inner_text() == "Forbidden"
+
+
+def test_a_form_posted_again_by_a_reload_is_applied_once_and_shows_its_answer(
+    pages: PageFactory, pages_demo: PageDemo, failing_then_ok: Receiver
+) -> None:
+    page = _admin_page(pages, pages_demo, "/webhooks")
+    url = f"{failing_then_ok.url}/reloaded-{time.monotonic_ns()}"
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.get_by_label("URL").fill(url)
+    page.get_by_role("button", name="Add the endpoint").click()
+    secret = page.locator("#signing-secret").inner_text()
+
+    page.reload()  # the answer is a page, not a redirect: the browser posts the form again
+
+    assert len(posts) == 2
+    expect(page.locator("#signing-secret")).to_have_text(secret)
+    page.goto(f"{pages_demo.origin}{DASHBOARD}/webhooks")
+    expect(page.locator("tbody tr", has_text=url)).to_have_count(1)

@@ -9,6 +9,7 @@ from litestar_payguard.services.idempotency.keys import (
     IdempotencyKeyRequiredError,
     IdempotencyKeyReusedError,
     fingerprint,
+    form_scope,
     key_scope,
     parse_key,
 )
@@ -26,6 +27,7 @@ __all__ = (
     "KeyClaim",
     "StoredResponse",
     "fingerprint",
+    "form_scope",
     "key_scope",
     "parse_key",
 )

@@ -25,6 +25,7 @@ __all__ = (
     "IdempotencyKeyRequiredError",
     "IdempotencyKeyReusedError",
     "fingerprint",
+    "form_scope",
     "key_scope",
     "parse_key",
 )
@@ -87,7 +88,19 @@ def parse_key(raw: str | None, *, required: bool) -> str | None:
 
 def key_scope(principal: Principal, method: str, route: str) -> str:
     """The namespace of a key: the same key from two principals, methods or routes is two keys."""
-    scope = f"{principal.merchant_id}|{principal.customer_id or ''}|{method.upper()}|{route}"
+    return _bounded(f"{principal.merchant_id}|{principal.customer_id or ''}|{method.upper()}|{route}")
+
+
+def form_scope(method: str, route: str, print_: str) -> str:
+    """The namespace of a dashboard form's key: the route and the form's values (its fingerprint).
+
+    The same form posted again with other values is another submission, never a reused key.
+    """
+    return _bounded(f"dashboard|{method.upper()}|{route}|{print_}")
+
+
+def _bounded(scope: str) -> str:
+    """The scope, or its SHA-256 when it is longer than the column holds."""
     if len(scope) > MAX_SCOPE_LENGTH:
         return "sha256:" + hashlib.sha256(scope.encode()).hexdigest()
     return scope
