@@ -13,6 +13,7 @@ from litestar.cli._utils import LitestarGroup
 
 from litestar_payguard import migrations
 from litestar_payguard.jobs.worker import run_worker
+from litestar_payguard.observability import worker_registry
 from litestar_payguard.runtime import STATE_KEY, PayGuard
 
 __all__ = ("payguard_group",)
@@ -39,7 +40,7 @@ def worker_command(app: Litestar, concurrency: int | None, metrics_port: int | N
     payguard: PayGuard = app.state[STATE_KEY]  # the plugin stores it there, and adds this command
     click.echo(f"payguard worker on queue {payguard.queue.name!r}")
     if metrics_port is not None:
-        server, _ = prometheus_client.start_http_server(metrics_port, addr=metrics_host)
+        server, _ = prometheus_client.start_http_server(metrics_port, addr=metrics_host, registry=worker_registry())
         click.echo(f"payguard worker metrics on http://{metrics_host}:{server.server_port}/metrics")
     asyncio.run(run_worker(payguard, concurrency=concurrency))
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from litestar_payguard.observability import metrics
-from litestar_payguard.observability.metrics import count_committed, count_events, on_commit
+from litestar_payguard.observability.metrics import count_committed, count_events, on_commit, worker_registry
 from litestar_payguard.observability.spans import TRACE_META, carrier, span, traced_job
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = (
     "span",
     "traced_job",
     "webhook_attempt",
+    "worker_registry",
 )
 
 

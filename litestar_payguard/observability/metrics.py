@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections import Counter as Tally
 from typing import TYPE_CHECKING, Any, Final
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from prometheus_client.metrics_core import Metric
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = (
@@ -37,6 +40,7 @@ __all__ = (
     "count_committed",
     "count_events",
     "on_commit",
+    "worker_registry",
 )
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -104,6 +108,25 @@ DUE_LAG: Final = Gauge(
 WORKERS_SEEN: Final = Gauge(
     "payguard_workers_seen", "Workers whose heartbeat is current.", multiprocess_mode="livemostrecent"
 )
+
+API_GAUGES: Final = frozenset({"payguard_queue_jobs", "payguard_due_lag_seconds", "payguard_workers_seen"})
+"""The gauges only the API's scrapes read: a worker process never sets them."""
+
+
+class _WithoutApiGauges:
+    """What a worker's own metrics port serves: the process's registry without :data:`API_GAUGES`."""
+
+    def collect(self) -> Iterator[Metric]:
+        """Every metric of the default registry but the API's gauges (which would read 0 here)."""
+        return (metric for metric in REGISTRY.collect() if metric.name not in API_GAUGES)
+
+
+def worker_registry() -> CollectorRegistry:
+    """The registry a ``litestar payguard worker --metrics-port`` serves (see :class:`_WithoutApiGauges`)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_WithoutApiGauges())  # a collector needs only collect()
+    return registry
+
 
 _PENDING = "payguard_metrics"
 _SAVEPOINTS = "payguard_metrics_savepoints"

@@ -35,6 +35,8 @@ async def _expired_metric(log: Path) -> float:
     assert found is not None, written
     async with httpx.AsyncClient() as client:
         text = (await client.get(found.group(1))).text
+    for gauge in ("payguard_queue_jobs", "payguard_due_lag_seconds", "payguard_workers_seen"):
+        assert gauge not in text  # the API's scrapes read them; a worker's port never shows them as 0
     series = re.search(r'^payguard_cleanup_expired_total\{job="sessions"\} (\S+)$', text, re.MULTILINE)
     return 0.0 if series is None else float(series.group(1))
 
