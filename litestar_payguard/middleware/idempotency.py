@@ -25,7 +25,7 @@ application level that acts only on the host's routes that opt in, with ``opt={"
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from litestar import Request
 
@@ -109,34 +109,52 @@ class IdempotencyMiddleware(TransactionMiddleware):
         claim, body = outcome
         await self.run_in_transaction(scope, _replaying(body, receive), send, next_app, payguard=payguard, claim=claim)
 
+    key_in_body: ClassVar[bool] = False
+    """Whether the key is in the request's body (:meth:`body_key`, read first) rather than its header."""
+
     def may_have_key(self, scope: Scope) -> bool:
-        """Whether the request may carry a key (its body is read to find out only then): it has the header."""
+        """Whether the request may carry a key: it has the ``Idempotency-Key`` header."""
         return _header(scope, KEY_HEADER_NAME) is not None
 
-    def raw_key(self, scope: Scope, body: bytes) -> str | None:  # noqa: ARG002 - the body, for subclasses
-        """The request's key as sent (``None``: it has none): its ``Idempotency-Key`` header."""
-        return _header(scope, KEY_HEADER_NAME)
+    def body_key(self, body: bytes) -> str | None:  # noqa: ARG002 - for subclasses whose key is in the body
+        """The key a request's body holds (with :attr:`key_in_body`); ``None``: it has none."""
+        return None
 
     async def namespace(self, scope: Scope, payguard: PayGuard, print_: str) -> str:  # noqa: ARG002
         """The scope of the request's key: its principal (resolved here, once), method and route."""
         principal = await self._principal(scope, payguard)
         return key_scope(principal, cast("str", scope.get("method", "")), scope.get("path_template", scope["path"]))
 
-    async def claim(self, payguard: PayGuard, namespace: str, key: str, print_: str) -> KeyClaim | StoredResponse:
+    async def claim(
+        self, payguard: PayGuard, namespace: str, key: str, print_: str, *, count_in_use: bool = True
+    ) -> KeyClaim | StoredResponse:
         """Claim the key, or the response its completed request stored (see :class:`IdempotencyService`)."""
         async with payguard.db_connection() as connection:
-            return await IdempotencyService(connection, payguard.config).claim(namespace, key, print_)
+            service = IdempotencyService(connection, payguard.config)
+            return await service.claim(namespace, key, print_, count_in_use=count_in_use)
+
+    def replay(self, stored: StoredResponse) -> list[Message]:
+        """The messages replaying a stored response, marked ``Idempotent-Replayed: true``."""
+        return _replay(stored)
+
+    async def refusal(self, scope: Scope, payguard: PayGuard, exc: PayGuardError) -> list[Message]:
+        """The messages refusing the request over its key (or its body): a problem document."""
+        return problem_messages(error_body(exc, prefix=payguard.config.path, instance=scope["path"]), exc.headers)
 
     async def _prepare(
         self, scope: Scope, receive: Receive, payguard: PayGuard, *, required: bool
     ) -> list[Message] | tuple[KeyClaim | None, bytes]:
-        """Read the body, validate the key and claim it: the claim (``None``: no key), or what to answer instead."""
+        """Validate the key, read the body and claim: the claim (``None``: no key), or what to answer instead.
+
+        A header's key is checked before the body is read; a key in the body (:attr:`key_in_body`) after.
+        """
         instance = scope["path"]
         try:
+            key = None if self.key_in_body else parse_key(_header(scope, KEY_HEADER_NAME), required=True)
             body = await _read_body(receive, limit=payguard.config.max_body_bytes)
             if body is _GONE or body is None:  # the client went away mid-body (nothing is claimed or run), or too big
                 return [] if body is _GONE else problem_messages(_too_large(scope))
-            key = parse_key(self.raw_key(scope, body), required=required)
+            key = parse_key(self.body_key(body), required=required) if self.key_in_body else key
             if key is None:
                 return None, body
             print_ = fingerprint(body, scope.get("path_params", {}))
@@ -146,15 +164,13 @@ class IdempotencyMiddleware(TransactionMiddleware):
             await scope["route_handler"].authorize_connection(Request(scope))
             claimed = await self.claim(payguard, namespace, key, print_)
         except PayGuardError as exc:
-            return problem_messages(error_body(exc, prefix=payguard.config.path, instance=instance), exc.headers)
+            return await self.refusal(scope, payguard, exc)
         except Exception as exc:
             if not is_infrastructure_error(exc):
                 raise
             logger.warning("payguard: idempotency store unavailable on %s: %r", instance, exc)
             return problem_messages(unavailable_body(instance), {"Retry-After": str(RETRY_AFTER_SECONDS)})
-        if isinstance(claimed, StoredResponse):
-            return _replay(claimed)
-        return claimed, body
+        return self.replay(claimed) if isinstance(claimed, StoredResponse) else (claimed, body)
 
     @staticmethod
     def _mode(scope: Scope, payguard: PayGuard) -> str:

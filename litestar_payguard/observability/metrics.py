@@ -92,7 +92,8 @@ CLEANUP_EXPIRED: Final = Counter(
 )
 IDEMPOTENCY: Final = Counter(
     "payguard_idempotency_requests",
-    "Requests with an Idempotency-Key, by outcome: claimed, replayed, in_progress (409), key_reused (422).",
+    "Requests with an Idempotency-Key, by outcome: claimed, replayed, in_progress (409), key_reused (422), "
+    "replay_unreadable (409).",
     ["outcome"],
 )
 # Read at each scrape of the API's metrics (PayGuardMetricsController), from the queue and the database.

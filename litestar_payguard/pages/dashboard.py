@@ -26,7 +26,14 @@ from litestar_payguard.problems import KEEP_CHANGES_STATE_KEY
 if TYPE_CHECKING:
     from litestar import Request
 
-__all__ = ("DASHBOARD_HEADERS", "dashboard_error_handlers", "dashboard_url", "money", "render_dashboard")
+__all__ = (
+    "DASHBOARD_HEADERS",
+    "dashboard_error_handlers",
+    "dashboard_url",
+    "money",
+    "refusal_page",
+    "render_dashboard",
+)
 
 DASHBOARD_HEADERS = {
     "Content-Security-Policy": (
@@ -116,22 +123,31 @@ def dashboard_error_handlers(path: str, api_handlers: Mapping[int | type[Excepti
     ``api_handlers`` (the API's problem documents) keep what is not a refusal (a database down: 503). The status
     stays the error's; a refusal whose service recorded a change keeps it, as in the API.
     """
+    refusal = refusal_page(path)
 
     def refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if isinstance(exc, PayGuardError):
             if exc.keep_changes:
                 request.state[KEEP_CHANGES_STATE_KEY] = True
-            status, title, code, detail = exc.status_code, exc.title, exc.code, _detail(exc)
-        elif isinstance(exc, HTTPException):
-            status, title, code, detail = exc.status_code, HTTPStatus(exc.status_code).phrase, None, exc.detail
-        else:  # an exception that only carries a status: the API's answer
+            return refusal(request, exc)
+        if not isinstance(exc, HTTPException):  # an exception that only carries a status: the API's answer
             fallback = api_handlers.get(type(exc)) or api_handlers[HTTPException]
             return fallback(request, exc)
-        context = {"title": title, "detail": detail, "code": code}
-        return render_dashboard(request, path, "error.html", status_code=status, **context)
+        context = {"title": HTTPStatus(exc.status_code).phrase, "detail": exc.detail, "code": None}
+        return render_dashboard(request, path, "error.html", status_code=exc.status_code, **context)
 
     pages: ErrorHandlers = dict.fromkeys((key for key in api_handlers if isinstance(key, int)), refused)
     return {**api_handlers, **pages, PayGuardError: refused, HTTPException: refused}
+
+
+def refusal_page(path: str) -> Callable[[Request[Any, Any, Any], PayGuardError], Response[Any]]:
+    """Renders one of payguard's refusals as a dashboard page, with the refusal's status, title and code."""
+
+    def page(request: Request[Any, Any, Any], exc: PayGuardError) -> Response[Any]:
+        context = {"title": exc.title, "detail": _detail(exc), "code": exc.code}
+        return render_dashboard(request, path, "error.html", status_code=exc.status_code, **context)
+
+    return page
 
 
 def _detail(exc: PayGuardError) -> str:

@@ -43,7 +43,13 @@ from litestar_payguard.middleware.dashboard_csrf import DashboardCSRFMiddleware
 from litestar_payguard.middleware.dashboard_forms import DashboardFormMiddleware
 from litestar_payguard.middleware.strict_json import check_request
 from litestar_payguard.openapi.routes import Caller, describe_handler
-from litestar_payguard.pages import STATIC_DIRECTORY, dashboard_error_handlers, dashboard_url
+from litestar_payguard.pages import (
+    DASHBOARD_HEADERS,
+    STATIC_DIRECTORY,
+    dashboard_error_handlers,
+    dashboard_url,
+    refusal_page,
+)
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.runtime import PayGuard
 
@@ -172,7 +178,10 @@ def _dashboard_router(config: PayGuardConfig, admin_path: str) -> Router:
         guards=list(config.admin_guards),
         # payguard's commit boundary first: a form's change is committed before its redirect leaves, and a form
         # posted twice is applied once.
-        middleware=[DashboardFormMiddleware(), DefineMiddleware(DashboardCSRFMiddleware, config=csrf)],
+        middleware=[
+            DashboardFormMiddleware(replay_headers=DASHBOARD_HEADERS, refusal_page=refusal_page(config.path)),
+            DefineMiddleware(DashboardCSRFMiddleware, config=csrf),
+        ],
         exception_handlers=dashboard_error_handlers(config.path, build_exception_handlers(config.path)),
         request_max_body_size=config.max_body_bytes,
         include_in_schema=False,

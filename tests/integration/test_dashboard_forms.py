@@ -10,9 +10,10 @@ import re
 from uuid import UUID
 
 from litestar_payguard.models import WebhookEndpoint
+from litestar_payguard.pages import DASHBOARD_HEADERS
 from litestar_payguard.services.webhooks.outbound import SecretBox
 from tests.hostapp import TEST_WEBHOOK_SECRET_KEY
-from tests.integration.conftest import ON_BOTH_DATABASES, Client, Store, payguard_of
+from tests.integration.conftest import ON_BOTH_DATABASES, Client, ClientFactory, Store, payguard_of
 from tests.support import ADMIN
 
 DASHBOARD = "/payguard/admin/dashboard"
@@ -60,6 +61,9 @@ async def test_a_new_endpoint_form_posted_twice_adds_one_endpoint_and_shows_its_
     assert again.headers["idempotent-replayed"] == "true"
     assert again.content == first.content
     assert _secret(again.text) == _secret(first.text)
+    for name, value in DASHBOARD_HEADERS.items():  # the page shows a secret: never cached, never framed
+        assert (again.headers.get(name), first.headers.get(name)) == (value, value)
+    assert "set-cookie" not in again.headers
     assert await store.count("payguard_webhook_endpoint") == 1
 
 
@@ -99,6 +103,7 @@ async def test_the_same_form_sent_again_with_other_values_is_a_new_submission(cl
     assert urls == [{"url": "https://hooks.example/a"}, {"url": "https://hooks.example/b"}]
 
 
+@ON_BOTH_DATABASES
 async def test_a_redirecting_form_posted_again_replays_its_redirect_and_a_refused_one_runs_again(
     client: Client, store: Store
 ) -> None:
@@ -111,9 +116,29 @@ async def test_a_redirecting_form_posted_again_replays_its_redirect_and_a_refuse
     assert (stopped.status_code, again.status_code) == (303, 303)
     assert again.headers["location"] == stopped.headers["location"]
     assert again.headers["idempotent-replayed"] == "true"
-    assert await store.scalar("SELECT enabled FROM payguard_job_control") is True  # not applied a second time
+    assert await store.scalar("SELECT enabled FROM payguard_job_control") in (True, 1)  # not applied a second time
 
     bad = {**await _form(client, "/webhooks", "/webhooks"), "url": "not a url"}
     refusals = [await client.post(f"{DASHBOARD}/webhooks", data=bad, headers=ADMIN) for _ in "ab"]
     assert [refusal.status_code for refusal in refusals] == [422, 422]  # a refusal stores nothing: it runs again
     assert "idempotent-replayed" not in refusals[1].headers
+
+
+@ON_BOTH_DATABASES
+async def test_a_form_whose_stored_answer_cannot_be_opened_is_refused_with_a_page(
+    client_for: ClientFactory, store: Store
+) -> None:
+    async with client_for() as client:
+        form = {**await _form(client, "/webhooks", "/webhooks"), "url": "https://hooks.example/sealed"}
+        first = await client.post(f"{DASHBOARD}/webhooks", data=form, headers=ADMIN)
+    async with client_for(webhook_secret_key=None) as client:  # the key removed, the page reloaded
+        client.cookies.update(dict(first.cookies))
+        again = await client.post(f"{DASHBOARD}/webhooks", data=form, headers=ADMIN)
+
+    assert first.status_code == 200
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("text/html")
+    assert again.headers["cache-control"] == "no-store"
+    assert "IDEMPOTENCY_REPLAY_UNREADABLE" in again.text
+    assert "whsec_" not in again.text
+    assert await store.count("payguard_webhook_endpoint") == 1

@@ -92,6 +92,20 @@ async def test_invalid_keys_are_refused_before_anything_runs(client: Client, sto
     assert await store.count("payguard_idempotency_key") == 0
 
 
+async def test_the_key_is_checked_before_a_body_too_large_is_read(client_for: ClientFactory, store: Store) -> None:
+    too_large = b'{"pad": "' + b"x" * 70_000 + b'"}'  # beyond max_body_bytes (64 KiB)
+    headers = {**ALICE, "content-type": "application/json"}
+    async with client_for(idempotency_required_routes=["/payguard/sessions"]) as client:
+        missing = await client.post(BASE, content=too_large, headers=headers)
+        invalid = await client.post(BASE, content=too_large, headers={**headers, "Idempotency-Key": "k" * 300})
+        valid = await client.post(BASE, content=too_large, headers={**headers, "Idempotency-Key": "k-big"})
+
+    assert (missing.status_code, missing.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
+    assert (invalid.status_code, invalid.json()["code"]) == (400, "IDEMPOTENCY_KEY_INVALID")
+    assert (valid.status_code, valid.json()["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    assert await store.count("payguard_idempotency_key") == 0
+
+
 async def test_a_route_can_require_a_key(client_for: ClientFactory, store: Store) -> None:
     async with client_for(idempotency_required_routes=["/payguard/sessions"]) as client:
         missing = await client.post(BASE, json=BODY, headers=ALICE)

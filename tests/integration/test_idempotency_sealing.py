@@ -83,3 +83,22 @@ async def test_a_sealed_answer_another_key_cannot_open_is_refused_and_nothing_is
         assert await store.count("payguard_webhook_endpoint") == 1
         assert await _stored_body(store) == stored
         assert await store.scalar("SELECT status FROM payguard_idempotency_key") == "completed"
+
+
+@ON_BOTH_DATABASES
+async def test_a_sealed_answer_copied_onto_another_key_does_not_open_there(
+    client_for: ClientFactory, store: Store
+) -> None:
+    first, second = keyed(key="key-a"), keyed(key="key-b")
+    await _create(client_for, first)
+    async with client_for() as client:
+        other = await client.post(ENDPOINTS, json={"url": "https://hooks.example/other"}, headers=second)
+        await store.execute(
+            "UPDATE payguard_idempotency_key SET response_body = "
+            "(SELECT response_body FROM payguard_idempotency_key WHERE key = 'key-a') WHERE key = 'key-b'"
+        )
+        replay = await client.post(ENDPOINTS, json={"url": "https://hooks.example/other"}, headers=second)
+
+    assert other.status_code == 201
+    assert (replay.status_code, replay.json()["code"]) == (409, "IDEMPOTENCY_REPLAY_UNREADABLE")
+    assert await store.count("payguard_webhook_endpoint") == 2

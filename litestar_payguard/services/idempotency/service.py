@@ -64,10 +64,11 @@ class IdempotencyService:
         self._db = db
         self._config = config
 
-    async def claim(self, scope: str, key: str, print_: str) -> KeyClaim | StoredResponse:
+    async def claim(self, scope: str, key: str, print_: str, *, count_in_use: bool = True) -> KeyClaim | StoredResponse:
         """Claim the key for this request, or return the response a completed request stored.
 
-        The caller commits the claim at once, in a transaction of its own.
+        The caller commits the claim at once, in a transaction of its own. ``count_in_use=False`` leaves a
+        request still running out of the metrics (a caller that waits for it and asks again counts once).
 
         Raises:
             IdempotencyKeyReusedError: The key belongs to a request with another fingerprint.
@@ -80,7 +81,8 @@ class IdempotencyService:
             idempotency_outcome("key_reused")
             raise
         except IdempotencyKeyInUseError:
-            idempotency_outcome("in_progress")
+            if count_in_use:
+                idempotency_outcome("in_progress")
             raise
         except IdempotencyReplayUnreadableError:
             idempotency_outcome("replay_unreadable")

@@ -101,3 +101,13 @@ def test_start_up_warns_once_without_a_key_and_never_with_one(caplog: pytest.Log
     warnings = [record for record in caplog.records if "webhook_secret_key is not set" in record.getMessage()]
     assert len(warnings) == 1
     assert "stored in the database as they are" in warnings[0].getMessage()
+
+
+PINNED_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+PINNED_ENDPOINT = "8f2c5d0e-0000-4000-8000-000000000001"
+PINNED = "enc:v1:P7Fo6LXTgZbWgf-QKZHcN02g9P3lZeuShfj-1scmO0o03ZqwUT-Ktg"
+"""``whsec_pinned`` sealed for ``PINNED_ENDPOINT`` by the SecretBox of 0.2.0, before the shared sealing core."""
+
+
+def test_a_secret_sealed_by_an_earlier_version_still_opens() -> None:
+    assert SecretBox(PINNED_KEY).unseal(PINNED, context=PINNED_ENDPOINT) == "whsec_pinned"
