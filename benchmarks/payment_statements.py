@@ -84,7 +84,13 @@ async def _round(url: str, payments: int, width: int, *, reverse: bool) -> dict[
                 connections,
                 pids,
                 rows,
-                lambda c, r, sql=claim, at=now, lease=leases: c.fetchrow(sql, r["id"], at, lease[r["id"]]),
+                lambda c, r, sql=claim, at=now, lease=leases, traced=events: c.fetchrow(
+                    sql,
+                    r["id"],
+                    at,
+                    lease[r["id"]],
+                    *([None] if traced else []),  # no trace context: untraced
+                ),
             )
             if events:
                 results["store order"] = await _per_statement(
@@ -95,7 +101,7 @@ async def _round(url: str, payments: int, width: int, *, reverse: bool) -> dict[
                 pids,
                 rows,
                 lambda c, r, sql=record, at=now, lease=leases: c.fetchrow(
-                    sql, r["id"], lease[r["id"]], "succeeded", at, f"pay_{r['id']}", None, None
+                    sql, r["id"], lease[r["id"]], "succeeded", at, f"pay_{r['id']}", None, None, None
                 ),
             )
         return results

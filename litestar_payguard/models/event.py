@@ -38,3 +38,6 @@ class OutboxEvent(PayGuardModel):
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """When its webhook deliveries were created (one per matching endpoint); ``None``: not yet."""
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JsonB, default=None)
+    """The trace context of the span that wrote it (W3C ``traceparent``, ``tracestate``), which its webhook
+    deliveries' spans continue; ``None`` when nothing was traced."""

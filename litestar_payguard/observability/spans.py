@@ -8,6 +8,7 @@ is a child of the request's: one payment's trace runs from ``POST`` through the 
 from __future__ import annotations
 
 import functools
+import json
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,7 +20,7 @@ except ImportError:  # pragma: no cover - the otel extra is not installed
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-__all__ = ("TRACE_META", "carrier", "job_span", "span", "traced_job")
+__all__ = ("TRACE_META", "carrier", "job_span", "span", "trace_json", "traced_job")
 
 TRACE_META: Final = "payguard_trace"
 """The key of a job's ``meta`` that holds the enqueuer's trace context (W3C ``traceparent``, ``tracestate``)."""
@@ -28,16 +29,29 @@ _TRACER_NAME = "litestar_payguard"
 
 
 def span(
-    name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = "INTERNAL", parent: Any = None
+    name: str,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    kind: str = "INTERNAL",
+    parent: Any = None,
+    continues: Mapping[str, str] | None = None,
 ) -> AbstractContextManager[Any]:
     """Open a span around a block, or nothing without OpenTelemetry.
 
-    An exception leaving the block is recorded on the span and sets its status to error.
+    ``parent``: the context to open it in instead of the current one. ``continues``: text headers carrying a trace
+    context (:func:`carrier`, stored earlier) to continue instead; the span is then also linked to the current
+    span, which it does not descend from. An exception leaving the block is recorded on the span and sets its
+    status to error.
     """
     if trace is None:
         return nullcontext()
+    links = []
+    if continues:
+        current = trace.get_current_span().get_span_context()
+        links = [trace.Link(current)] if current.is_valid else []
+        parent = propagate.extract(dict(continues))
     return trace.get_tracer(_TRACER_NAME).start_as_current_span(
-        name, context=parent, kind=getattr(trace.SpanKind, kind), attributes=dict(attributes or {})
+        name, context=parent, kind=getattr(trace.SpanKind, kind), attributes=dict(attributes or {}), links=links
     )
 
 
@@ -47,6 +61,12 @@ def carrier() -> dict[str, str]:
     if propagate is not None:
         propagate.inject(headers)
     return headers
+
+
+def trace_json() -> str | None:
+    """The current trace context as JSON text (an event's ``trace_context`` written in SQL); ``None`` untraced."""
+    headers = carrier()
+    return json.dumps(headers, separators=(",", ":")) if headers else None
 
 
 def job_span(function: str, meta: Mapping[str, Any] | None) -> AbstractContextManager[Any]:

@@ -34,6 +34,6 @@ def test_upgrade_current_check_and_downgrade_from_the_command_line(tmp_path: Pat
     assert f"payguard's schema is at {migrations.head()}" in upgraded.stdout
     assert (checked.returncode, checked.stdout.strip()) == (0, "payguard's schema matches its models")
     assert downgraded.returncode == 0, downgraded.stderr
-    assert "payguard's schema is at 0002" in downgraded.stdout
-    assert behind.returncode == 1  # what 0003 adds is missing again
+    assert "payguard's schema is at 0003" in downgraded.stdout
+    assert behind.returncode == 1  # what 0004 adds is missing again
     assert "differs:" in behind.stdout

@@ -109,6 +109,7 @@ def test_the_wheel_holds_only_the_plugin_and_installs_on_its_own(dist: Path, ven
         "litestar_payguard/migrations/versions/0001_initial.py",
         "litestar_payguard/migrations/versions/0002_checkout_pages.py",
         "litestar_payguard/migrations/versions/0003_webhook_delivery_indexes.py",
+        "litestar_payguard/migrations/versions/0004_event_trace_context.py",
     } <= set(names)
     assert f"{dist_info}/entry_points.txt" not in names  # no console scripts: the demo runs from the repository
     assert "Provides-Extra: demo" not in metadata  # nor an extra for a demo the wheel does not hold
@@ -126,7 +127,7 @@ def test_the_sdist_holds_the_sources_the_changelog_and_the_license_terms(dist: P
     assert sdist.name == f"litestar_payguard-{VERSION}.tar.gz"
     assert f"\n## [{VERSION}] - " in (ROOT / "CHANGELOG.md").read_text()  # the release has its changelog section
     assert {"pyproject.toml", "README.md", "CHANGELOG.md", "litestar_payguard/py.typed"} <= names
-    assert "litestar_payguard/migrations/versions/0003_webhook_delivery_indexes.py" in names
+    assert "litestar_payguard/migrations/versions/0004_event_trace_context.py" in names
     assert not any(name.startswith((".venv/", ".tools/", ".payguard-demo/")) for name in names)
 
 

@@ -101,7 +101,7 @@ async def test_the_latest_revision_downgrades_and_upgrades_again(empty: AsyncEng
     previous = await migrations.current(empty)
     await migrations.upgrade(empty)
 
-    assert previous == "0002"
+    assert previous == "0003"
     assert await migrations.current(empty) == migrations.head()
     assert await migrations.check(empty) == []
 

@@ -22,7 +22,7 @@ import msgspec
 from sqlalchemy import bindparam, case, select, text, update
 
 from litestar_payguard.models import CleanupRun, Payment, PaymentStatus
-from litestar_payguard.observability import count_events
+from litestar_payguard.observability import count_events, trace_json
 from litestar_payguard.schemas.payments import Payment as PaymentView
 from litestar_payguard.services.payments import payload_sql
 
@@ -72,8 +72,10 @@ def _postgres_statement(*, owned: bool) -> Any:
             FROM stale WHERE payment.id = stale.id AND payment.status = 'pending'
             RETURNING payment.*
         ), events AS (
-            INSERT INTO payguard_event (id, merchant_id, type, subject_id, payload, occurred_at, created_at, updated_at)
-            SELECT gen_random_uuid(), merchant_id, '{EXPIRED_EVENT}', id, {payload_sql()}, :now, :now, :now
+            INSERT INTO payguard_event (
+                id, merchant_id, type, subject_id, payload, occurred_at, created_at, updated_at, trace_context)
+            SELECT gen_random_uuid(), merchant_id, '{EXPIRED_EVENT}', id, {payload_sql()}, :now, :now, :now,
+                CAST(:trace AS jsonb)
             FROM expired
         ), counted AS (
             UPDATE payguard_cleanup_run
@@ -173,7 +175,7 @@ async def expire_stale(
         params |= {"owner_merchant": owner[0], "owner_customer": owner[1]}
     if db.get_bind().dialect.name == "postgresql":
         statement = _POSTGRES_OWNED if owner else _POSTGRES_ANY
-        count, last = (await db.execute(statement, {**params, "run_id": run_id})).one()
+        count, last = (await db.execute(statement, {**params, "run_id": run_id, "trace": trace_json()})).one()
         count_events(db, EXPIRED_EVENT, int(count))
         return ExpiredBatch(count=int(count), last_created_at=last)
     rows = (await db.execute(_PORTABLE_OWNED if owner else _PORTABLE_ANY, params)).all()

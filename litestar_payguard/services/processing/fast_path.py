@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from litestar_payguard.models import Payment, PaymentStatus
-from litestar_payguard.observability import count_committed, count_events, span
+from litestar_payguard.observability import count_committed, count_events, span, trace_json
 from litestar_payguard.services.processing.coalesced import Coalesced
 from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
@@ -59,6 +59,8 @@ class FinalOutcome:
     gateway_payment_id: str | None
     failure_code: str | None
     failure_message: str | None
+    trace: str | None = None
+    """The job's trace context as JSON text (:func:`~litestar_payguard.observability.trace_json`), for the event."""
 
 
 class PaymentStatements:
@@ -86,7 +88,7 @@ class PaymentStatements:
         self._config = config
         self._idle: list[asyncpg.Connection] = []
         self._closed = False
-        self._claim = Coalesced(self._claim_one, self._claim_many, _same, in_flight)
+        self._claim = Coalesced(self._claim_one, self._claim_many, _first, in_flight)
         self._store_order = Coalesced(self._store_order_one, self._store_order_many, _first, in_flight)
         self._record = Coalesced(self._record_one, self._record_many, _payment_of, in_flight)
 
@@ -99,7 +101,7 @@ class PaymentStatements:
 
     async def claim(self, payment_id: UUID) -> Any:
         """Claim the payment if it is due and open; the claimed row (see :data:`CLAIM`), or ``None``."""
-        row = await _or_none(self._claim(payment_id), "claim", payment_id)
+        row = await _or_none(self._claim((payment_id, trace_json())), "claim", payment_id)
         if row is not None and row["was"] == PaymentStatus.PENDING.value:
             count_committed(_PROCESSING)
         return row
@@ -133,12 +135,14 @@ class PaymentStatements:
         now = self._config.clock.now()
         return now, now + timedelta(seconds=self._config.payment_lease_seconds)
 
-    async def _claim_one(self, payment_id: UUID) -> Any:
-        return await self._fetchrow(CLAIM, payment_id, *self._times())
+    async def _claim_one(self, request: tuple[UUID, str | None]) -> Any:
+        payment_id, trace = request
+        return await self._fetchrow(CLAIM, payment_id, *self._times(), trace)
 
-    async def _claim_many(self, payment_ids: list[UUID]) -> list[Any]:
-        rows = {row["id"]: row for row in await self._fetch(CLAIM_MANY, payment_ids, *self._times())}
-        return [rows.get(payment_id) for payment_id in payment_ids]
+    async def _claim_many(self, requests: list[tuple[UUID, str | None]]) -> list[Any]:
+        ids, traces = (list(column) for column in zip(*requests, strict=True))
+        rows = {row["id"]: row for row in await self._fetch(CLAIM_MANY, ids, *self._times(), traces)}
+        return [rows.get(payment_id) for payment_id in ids]
 
     async def _store_order_one(self, request: tuple[UUID, str]) -> str | None:
         row = await self._fetchrow(STORE_ORDER, *request)
@@ -209,6 +213,7 @@ def _final_values(finals: list[FinalOutcome], now: datetime, *, many: bool) -> l
         [s.gateway_payment_id for s in finals],
         [s.failure_code for s in finals],
         [s.failure_message for s in finals],
+        [s.trace for s in finals],
     ]
     return columns if many else [column if index == 3 else column[0] for index, column in enumerate(columns)]
 
@@ -227,11 +232,7 @@ async def record_final_in(db: AsyncSession, final: FinalOutcome, now: datetime) 
     return payment
 
 
-def _same(payment_id: UUID) -> UUID:
-    return payment_id
-
-
-def _first(request: tuple[UUID, str]) -> UUID:
+def _first(request: tuple[UUID, str | None]) -> UUID:
     return request[0]
 
 

@@ -40,7 +40,7 @@ _PAYMENTS = Payment.__tablename__
 _SESSIONS = CheckoutSession.__tablename__
 _EVENTS = OutboxEvent.__tablename__
 _GATEWAY_EVENTS = GatewayEvent.__tablename__
-_EVENT_COLUMNS = "id, merchant_id, type, subject_id, payload, occurred_at, created_at, updated_at"
+_EVENT_COLUMNS = "id, merchant_id, type, subject_id, payload, occurred_at, created_at, updated_at, trace_context"
 
 # Built from constants only: no caller's value reaches the SQL text. Each statement has a form for one payment
 # and one for several, differing only in where the input comes from (parameters, or arrays of them).
@@ -48,6 +48,12 @@ _EVENT_COLUMNS = "id, merchant_id, type, subject_id, payload, occurred_at, creat
 
 def _claim(*, many: bool) -> str:
     pick = "id = ANY($1::uuid[])" if many else "id = $1"
+    # Each payment's event carries its job's trace context ($4: JSON text, or an array of them beside $1's ids).
+    trace = (
+        "(SELECT t.trace FROM unnest($1::uuid[], $4::text[]) AS t(id, trace) WHERE t.id = claimed.id)::jsonb"
+        if many
+        else "$4::jsonb"
+    )
     return f"""
         WITH locked AS (
             SELECT id, status, needs_attention, process_at FROM {_PAYMENTS}
@@ -68,7 +74,7 @@ def _claim(*, many: bool) -> str:
             RETURNING payment.*, due.status AS was
         ), event AS (
             INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
-            SELECT gen_random_uuid(), merchant_id, '{_PROCESSING_EVENT}', id, {payload_sql()}, $2, $2, $2
+            SELECT gen_random_uuid(), merchant_id, '{_PROCESSING_EVENT}', id, {payload_sql()}, $2, $2, $2, {trace}
             FROM claimed WHERE was = 'pending'
         )
         SELECT id, mode, gateway, amount, currency, process_at, process_attempts, gateway_order_id,
@@ -117,11 +123,11 @@ STORE_ORDER_MANY = _store_order(many=True)
 
 def _record_final(*, many: bool, returning: str = "id, status") -> str:
     given = (
-        "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $5::text[], $6::text[], $7::text[]) "
-        "AS given(id, lease_until, status, gateway_payment_id, failure_code, failure_message)"
+        "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $5::text[], $6::text[], $7::text[], "
+        "$8::text[]) AS given(id, lease_until, status, gateway_payment_id, failure_code, failure_message, trace)"
         if many
         else "SELECT $1::uuid AS id, $2::timestamptz AS lease_until, $3::text AS status, "
-        "$5::text AS gateway_payment_id, $6::text AS failure_code, $7::text AS failure_message"
+        "$5::text AS gateway_payment_id, $6::text AS failure_code, $7::text AS failure_message, $8::text AS trace"
     )
     return f"""
         WITH given AS NOT MATERIALIZED ({given}), locked AS (
@@ -144,7 +150,8 @@ def _record_final(*, many: bool, returning: str = "id, status") -> str:
             RETURNING payment.*
         ), event AS (
             INSERT INTO {_EVENTS} ({_EVENT_COLUMNS})
-            SELECT gen_random_uuid(), merchant_id, 'payment.' || status, id, {payload_sql()}, $4, $4, $4
+            SELECT gen_random_uuid(), merchant_id, 'payment.' || status, id, {payload_sql()}, $4, $4, $4,
+                (SELECT given.trace FROM given WHERE given.id = recorded.id)::jsonb
             FROM recorded
         )
         SELECT {returning} FROM recorded

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from litestar_payguard.gateways import GatewayStatus, PaymentOutcome
 from litestar_payguard.models import CLOSED_UNPAID, CODE_LENGTH, OPEN_PAYMENT_STATUSES, TEXT_LENGTH, PaymentStatus
+from litestar_payguard.observability import trace_json
 from litestar_payguard.services.payments import PaymentService
 from litestar_payguard.services.processing.fast_path import FinalOutcome, record_final_in
 from litestar_payguard.services.processing.lease import PaymentLease, Step, backoff, lock_claimed
@@ -82,6 +83,7 @@ class OutcomeRecorder:
             gateway_payment_id=outcome.gateway_payment_id,
             failure_code=failure_code,
             failure_message=failure_message,
+            trace=trace_json(),
         )
         hook = self._config.on_payment_succeeded
         if hook is not None and outcome.succeeded:

@@ -339,11 +339,11 @@ async def test_each_statement_reads_only_its_own_payments_whatever_the_backlog(
     leases = {row["id"]: row["process_at"] for row in await store.rows("SELECT id, process_at FROM payguard_payment")}
     now, one, five, fresh = clock.now(), ids[0], ids[1:6], ids[-5:]
     explained = {
-        "claim": (CLAIM, ids[-6], now, now),
-        "claim many": (CLAIM_MANY, fresh, now, now),
+        "claim": (CLAIM, ids[-6], now, now, None),
+        "claim many": (CLAIM_MANY, fresh, now, now, [None] * 5),
         "store order": (STORE_ORDER, one, "order_one"),
         "store order many": (STORE_ORDER_MANY, five, [f"order_{n}" for n in range(5)]),
-        "record final": (RECORD_FINAL, one, leases[one], "succeeded", now, "pay_one", None, None),
+        "record final": (RECORD_FINAL, one, leases[one], "succeeded", now, "pay_one", None, None, None),
         "record final many": (
             RECORD_FINAL_MANY,
             five,
@@ -351,6 +351,7 @@ async def test_each_statement_reads_only_its_own_payments_whatever_the_backlog(
             ["succeeded"] * 5,
             now,
             [f"pay_{n}" for n in range(5)],
+            [None] * 5,
             [None] * 5,
             [None] * 5,
         ),

@@ -77,6 +77,8 @@ class Attempt:
     secrets: tuple[str, ...]
     unreadable: str | None = None
     """Why the endpoint's signing secrets cannot be opened (then ``secrets`` is empty and nothing is sent)."""
+    trace_context: dict[str, str] | None = None
+    """The trace context its event was written in: the attempt's span continues that trace."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,8 @@ class AttemptSender:
                 "payguard.webhook.delivery_id": str(attempt.delivery_id),
                 "payguard.webhook.attempt": attempt.number,
             }
-            with span("payguard.webhook deliver", attributes, kind="CLIENT"):
+            # A child of the span that wrote its event (a request's, a job's), linked to this delivery job's.
+            with span("payguard.webhook deliver", attributes, kind="CLIENT", continues=attempt.trace_context):
                 result = await self.send(attempt)
             webhook_attempt(result.error_kind.value if result.error_kind else "delivered", result.duration_seconds)
             return result

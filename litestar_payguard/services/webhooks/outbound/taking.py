@@ -147,6 +147,7 @@ class AttemptTaker:
                     body=delivery_body(events[delivery.event_id], events_url=events_url, max_bytes=max_bytes),
                     secrets=secrets,
                     unreadable=unreadable,
+                    trace_context=events[delivery.event_id].trace_context,
                 )
             )
         return taken
