@@ -16,7 +16,7 @@ import httpx
 
 from litestar_payguard.observability import metrics
 from litestar_payguard.observability.metrics import count_committed, count_events, on_commit, worker_registry
-from litestar_payguard.observability.spans import TRACE_META, carrier, span, trace_json, traced_job
+from litestar_payguard.observability.spans import TRACE_META, carrier, span, stored_trace, trace_json, traced_job
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ __all__ = (
     "set_lags",
     "set_queue_levels",
     "span",
+    "stored_trace",
     "trace_json",
     "traced_job",
     "webhook_attempt",

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 try:
     from opentelemetry import propagate, trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 except ImportError:  # pragma: no cover - the otel extra is not installed
     propagate = trace = None  # type: ignore[assignment]
+    TraceContextTextMapPropagator = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-__all__ = ("TRACE_META", "carrier", "job_span", "span", "trace_json", "traced_job")
+__all__ = ("TRACE_META", "carrier", "job_span", "span", "stored_trace", "trace_json", "traced_job")
 
 TRACE_META: Final = "payguard_trace"
 """The key of a job's ``meta`` that holds the enqueuer's trace context (W3C ``traceparent``, ``tracestate``)."""
@@ -34,22 +36,24 @@ def span(
     *,
     kind: str = "INTERNAL",
     parent: Any = None,
-    continues: Mapping[str, str] | None = None,
+    continues: object = None,
 ) -> AbstractContextManager[Any]:
     """Open a span around a block, or nothing without OpenTelemetry.
 
-    ``parent``: the context to open it in instead of the current one. ``continues``: text headers carrying a trace
-    context (:func:`carrier`, stored earlier) to continue instead; the span is then also linked to the current
-    span, which it does not descend from. An exception leaving the block is recorded on the span and sets its
-    status to error.
+    ``parent``: the context to open it in instead of the current one. ``continues``: a stored trace context
+    (:func:`stored_trace`) to continue instead, when it is valid and sampled; the span is then also linked to the
+    current span, which it does not descend from. Otherwise (none, unreadable, another propagator's, or a trace
+    that was not sampled) the span opens where it would have without it. An exception leaving the block is
+    recorded on the span and sets its status to error.
     """
     if trace is None:
         return nullcontext()
     links = []
-    if continues:
+    stored = _continued(continues)
+    if stored is not None:
         current = trace.get_current_span().get_span_context()
         links = [trace.Link(current)] if current.is_valid else []
-        parent = propagate.extract(dict(continues))
+        parent = stored
     return trace.get_tracer(_TRACER_NAME).start_as_current_span(
         name, context=parent, kind=getattr(trace.SpanKind, kind), attributes=dict(attributes or {}), links=links
     )
@@ -63,10 +67,32 @@ def carrier() -> dict[str, str]:
     return headers
 
 
+def stored_trace() -> dict[str, str] | None:
+    """The current span's W3C trace context (``traceparent``, ``tracestate``) to store with a row; ``None`` untraced.
+
+    Only the trace context, whatever propagators the host set: no baggage a client sent is kept in the database.
+    """
+    if TraceContextTextMapPropagator is None:
+        return None
+    headers: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(headers)
+    return headers or None
+
+
 def trace_json() -> str | None:
-    """The current trace context as JSON text (an event's ``trace_context`` written in SQL); ``None`` untraced."""
-    headers = carrier()
-    return json.dumps(headers, separators=(",", ":")) if headers else None
+    """:func:`stored_trace` as JSON text, for an event's ``trace_context`` written in SQL; ``None`` untraced."""
+    headers = stored_trace()
+    return None if headers is None else json.dumps(headers, separators=(",", ":"))
+
+
+def _continued(stored: object) -> Any:
+    """The context a stored trace context continues: ``None`` unless it is a valid, sampled span's."""
+    if TraceContextTextMapPropagator is None or not isinstance(stored, dict) or not stored:
+        return None
+    headers = {str(name): value for name, value in stored.items() if isinstance(value, str)}
+    context = TraceContextTextMapPropagator().extract(headers)
+    span_context = trace.get_current_span(context).get_span_context()
+    return context if span_context.is_valid and span_context.trace_flags.sampled else None
 
 
 def job_span(function: str, meta: Mapping[str, Any] | None) -> AbstractContextManager[Any]:

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from litestar_payguard.models import OutboxEvent
-from litestar_payguard.observability import carrier, count_events
+from litestar_payguard.observability import count_events, stored_trace
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +53,7 @@ class Outbox:
             payload=msgspec.to_builtins(payload),
             occurred_at=at,
             created_at=self._clock.now(),
-            trace_context=carrier() or None,  # its deliveries' spans continue the current one
+            trace_context=stored_trace(),  # its deliveries' spans continue the current one
         )
         self._db.add(event)
         count_events(self._db, type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from opentelemetry import trace
@@ -13,9 +14,19 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from litestar_payguard import SystemClock
+from litestar_payguard.schemas.webhooks import WebhookTest
+from litestar_payguard.services.outbox import Outbox
 from litestar_payguard.testing import ManualClock
 from litestar_payguard.tracing import uninstrument
-from tests.integration.conftest import ADMIN, ON_BOTH_DATABASES, ClientFactory, Store, create_session
+from tests.integration.conftest import (
+    ADMIN,
+    ON_BOTH_DATABASES,
+    Client,
+    ClientFactory,
+    Store,
+    create_session,
+    payguard_of,
+)
 from tests.integration.test_payments_api import PAYMENTS, create_payment, seed_merchants, settled
 from tests.integration.webhooks.outbound import create_endpoint
 from tests.integration.webhooks.receiver import receiver
@@ -104,34 +115,74 @@ async def test_a_webhook_delivery_is_a_span_with_its_http_request(
 
 
 async def test_each_webhook_delivery_continues_the_trace_its_event_was_written_in(
-    client_for: ClientFactory, spans: InMemorySpanExporter
+    client_for: ClientFactory, spans: InMemorySpanExporter, store: Store
 ) -> None:
     expected = {"payment.created", "payment.processing", "payment.succeeded"}
     async with client_for(traced=True, run_worker_in_app=True, clock=SystemClock(), webhook_sweep_seconds=1) as client:
         await seed_merchants(client)
+        acme = await store.scalar("SELECT id FROM payguard_merchant WHERE api_key = 'key_acme'")
         with receiver() as rx:
-            await create_endpoint(client, url=rx.url)
+            endpoint = UUID((await create_endpoint(client, url=rx.url))["id"])
             payment = await create_payment(client)
+            assert await settled(client, payment["id"]) == "succeeded"
+            untraced = await _event_outside_any_span(client, acme, endpoint, None)
+            unreadable = await _event_outside_any_span(client, acme, endpoint, {"traceparent": "00-nonsense"})
 
             async def all_delivered() -> bool:
-                return {json.loads(received.body)["type"] for received in rx.received} >= expected
+                return len(rx.received) >= len(expected) + 2
 
-            assert await settled(client, payment["id"]) == "succeeded"
             await eventually(all_delivered)
 
     finished = list(spans.get_finished_spans())
     [request] = [span for span in finished if span.name == f"POST {PAYMENTS}" and span.kind is trace.SpanKind.SERVER]
-    in_trace = {span.context.span_id: span for span in finished if span.context.trace_id == request.context.trace_id}
-    deliveries = [span for span in _named(finished, "payguard.webhook deliver") if span.context.span_id in in_trace]
+    by_id = {span.context.span_id: span for span in finished}
     jobs = {span.context.span_id for span in _named(finished, "payguard.job deliver_webhook")}
+    rows = await store.rows(
+        "SELECT d.id::text AS id, e.id::text AS event, e.type FROM payguard_webhook_delivery AS d "
+        "JOIN payguard_event AS e ON e.id = d.event_id"
+    )
+    of_delivery = {row["id"]: row for row in rows}
+    attempts = {
+        of_delivery[str((span.attributes or {})["payguard.webhook.delivery_id"])]["event"]: span
+        for span in _named(finished, "payguard.webhook deliver")
+    }
+    types = {row["event"]: row["type"] for row in rows}
 
-    # The request wrote payment.created; the worker's job, in the request's trace, wrote the other two.
-    assert len(deliveries) >= len(expected)
-    for delivery in deliveries:
-        assert request.name in _ancestors(delivery, in_trace)
-        assert any(link.context.span_id in jobs for link in delivery.links)  # and the job that made the attempt
-    written_by_job = [span for span in deliveries if "payguard.job process_payment" in _ancestors(span, in_trace)]
-    assert len(written_by_job) >= 2
+    for event_id, attempt in attempts.items():
+        if types[event_id] not in expected:
+            continue
+        ancestors = _ancestors(attempt, by_id)
+        assert attempt.context.trace_id == request.context.trace_id, types[event_id]
+        assert request.name in ancestors
+        # payment.created was written by the request; the other two by the worker's job, in the request's trace.
+        assert ("payguard.job process_payment" in ancestors) is (types[event_id] != "payment.created")
+        assert any(link.context.span_id in jobs for link in attempt.links)  # and the job that made the attempt
+    assert {types[event_id] for event_id in attempts} >= expected
+    for event_id in (untraced, unreadable):  # nothing to continue: a child of the job that made the attempt
+        attempt = attempts[str(event_id)]
+        assert attempt.parent is not None
+        assert attempt.parent.span_id in jobs
+        assert not attempt.links
+
+
+async def _event_outside_any_span(
+    client: Client, merchant_id: UUID, endpoint_id: UUID, context: dict[str, str] | None
+) -> UUID:
+    """A ``webhook.test`` event for the endpoint written with no span current, its stored context set to ``context``."""
+    async with payguard_of(client.app).db_session() as db:
+        event = Outbox(db, SystemClock()).record(
+            merchant_id=merchant_id,
+            type="webhook.test",
+            subject_id=endpoint_id,
+            payload=WebhookTest(endpoint_id=endpoint_id, message="untraced"),
+            at=SystemClock().now(),
+        )
+        assert event.trace_context is None
+        event.trace_context = context
+        await db.flush()
+        event_id = event.id
+        await db.commit()
+        return event_id
 
 
 @ON_BOTH_DATABASES
@@ -149,6 +200,11 @@ async def test_events_written_set_wise_keep_the_trace_context_of_the_run_that_wr
         span for span in spans.get_finished_spans() if span.kind is trace.SpanKind.SERVER and "force" in span.name
     ]
     stored = await store.rows("SELECT trace_context FROM payguard_event WHERE type = 'payment.expired'")
+    if store.engine.dialect.name == "postgresql":  # a JSON object, not a JSON string holding one
+        kinds = await store.rows(
+            "SELECT jsonb_typeof(trace_context) AS kind FROM payguard_event WHERE type = 'payment.expired'"
+        )
+        assert [row["kind"] for row in kinds] == ["object"] * 3
     contexts = [
         row["trace_context"] if isinstance(row["trace_context"], dict) else json.loads(row["trace_context"])
         for row in stored
