@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -17,6 +19,29 @@ BIN = Path(sys.executable).parent  # the locked environment, what `./scripts/uv 
 def test_every_policy_variable_is_listed() -> None:
     for name in PayGuardConfig.policy_fields():
         assert f"`{PayGuardConfig.env_var(name)}`" in README
+
+
+def _shown(value: object) -> str:
+    """A default as the README's table writes it: tuples comma-separated, whole floats without ``.0``."""
+    if isinstance(value, tuple):
+        return ",".join(_shown(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def test_every_listed_default_is_the_configurations() -> None:
+    """The hand-written table (kept for GitHub readers) cannot drift from the fields the reference is made from."""
+    fields = {field.name: field for field in dataclasses.fields(PayGuardConfig)}
+    for name in PayGuardConfig.policy_fields():
+        row = re.search(rf"^\| `{PayGuardConfig.env_var(name)}` \| ([^|]+) \|", README, re.MULTILINE)
+        assert row is not None, name
+        shown, field = row.group(1).strip(), fields[name]
+        default = field.default_factory() if field.default is dataclasses.MISSING else field.default  # type: ignore[misc]
+        if default in (None, ()):
+            assert not shown.startswith("`"), (name, shown)  # "none", "random per process": said in words
+        else:
+            assert shown == f"`{_shown(default)}`", (name, shown, default)
 
 
 def test_the_two_commands_are_given_and_exist() -> None:
