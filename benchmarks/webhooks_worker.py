@@ -2,39 +2,29 @@
 
     python -m benchmarks.webhooks_worker <postgresql+asyncpg URL> <redis URL> <queue name> <concurrency> <key>
 
-It builds its :class:`PayGuard` with the driver's configuration (:func:`bench_config`), opens its database pool
-and HTTP client, prints ``ready``, then obeys one command a line on stdin, answering each with one JSON line:
-
-- ``go``: start a SAQ worker with payguard's functions and one cron job, the webhook sweep (every second);
-- ``stop``: stop it (running jobs finish); answers with the jobs it started, by function, and the calls and
-  seconds of each phase of the attempts (take, send, record);
-- ``done``: how many jobs have finished since ``go``, by function (the driver's empty ``noop`` jobs measure what
-  SAQ alone costs per job);
-- ``quit``: close everything and exit.
-
-The other cron jobs (reconciler, cleanups) are left out so that nothing but webhook work runs.
+It builds its :class:`PayGuard` with the driver's configuration (:func:`bench_config`), then obeys the driver's
+commands (:mod:`benchmarks.worker_process`): a SAQ worker with payguard's functions and one cron job, the webhook
+sweep (every second); the other cron jobs (reconciler, cleanups) are left out so that nothing but webhook work
+runs. ``stop`` also answers with the calls and seconds of each phase of the attempts (take, send, record), and
+``done`` counts the driver's empty ``noop`` jobs (what SAQ alone costs per job).
 """
 
 from __future__ import annotations
 
 import asyncio
 import cProfile
-import json
-import logging
 import os
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from saq import CronJob, Worker
-from sqlalchemy import text
+from saq import CronJob
 
-from benchmarks.payments_worker import noop
+from benchmarks.worker_process import serve
 from litestar_payguard import PayGuardConfig
 from litestar_payguard.gateways import SimulatedGateway
-from litestar_payguard.jobs import FUNCTIONS
 from litestar_payguard.jobs.webhooks import sweep_webhooks
 from litestar_payguard.runtime import PayGuard
 from litestar_payguard.services.webhooks import sweep_cron
@@ -90,71 +80,31 @@ def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) ->
 
 
 async def main(database_url: str, redis_url: str, queue_name: str, concurrency: int, key: str) -> None:
-    logging.getLogger("saq").setLevel(logging.ERROR)
     time_phases()
     database = SQLAlchemyAsyncConfig(connection_string=database_url, create_all=False)
-    config = bench_config(redis_url, queue_name, concurrency, key)
-    payguard = PayGuard(config, database)
-    await payguard.queue.connect()
+    payguard = PayGuard(bench_config(redis_url, queue_name, concurrency, key), database)
 
-    async def warm(_: int) -> None:
-        async with payguard.db_session() as db:
-            await db.execute(text("SELECT 1"))
-            await asyncio.sleep(0.05)  # hold the connection, so each task opens one of its own
+    def go() -> None:
+        TIMINGS.clear()
+        if PROFILE:
+            PROFILE.enable()
 
-    await asyncio.gather(*(warm(i) for i in range(concurrency + 1)))
+    def stopped() -> dict[str, Any]:
+        if PROFILE:
+            PROFILE.disable()
+            PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
+        return {"phases": dict(TIMINGS)}
 
-    async def startup(ctx: dict[str, Any]) -> None:
-        ctx["payguard"] = payguard  # what jobs.worker.build_worker's start-up hook does
-
-    started: Counter[str] = Counter()
-    finished: Counter[str] = Counter()
-
-    async def before_process(ctx: dict[str, Any]) -> None:
-        started[ctx["job"].function] += 1
-
-    async def after_process(ctx: dict[str, Any]) -> None:
-        finished[ctx["job"].function] += 1
-
-    worker: Worker[Any] | None = None
-    task: asyncio.Task[None] | None = None
-    print("ready", flush=True)
-    while True:
-        command = (await asyncio.to_thread(sys.stdin.readline)).split()
-        if not command or command[0] == "quit":
-            break
-        if command[0] == "done":
-            print(json.dumps(dict(finished)), flush=True)
-        elif command[0] == "go":
-            started.clear()
-            finished.clear()
-            TIMINGS.clear()
-            worker = Worker(
-                payguard.queue,
-                functions=[*FUNCTIONS, noop],
-                cron_jobs=[CronJob(sweep_webhooks, cron=sweep_cron(SWEEP_SECONDS), timeout=60)],
-                concurrency=concurrency,
-                startup=startup,
-                before_process=before_process,
-                after_process=after_process,
-            )
-            worker.SIGNALS = []
-            if PROFILE:
-                PROFILE.enable()
-            task = asyncio.create_task(worker.start())
-            print(json.dumps({"started": True}), flush=True)
-        elif command[0] == "stop":
-            assert worker is not None
-            assert task is not None
-            await worker.stop()
-            await task
-            if PROFILE:
-                PROFILE.disable()
-                PROFILE.dump_stats(os.environ["BENCH_PROFILE"])
-            print(json.dumps({"jobs": dict(started), "phases": dict(TIMINGS)}), flush=True)
-    await payguard.close_connections()
-    await payguard.queue.disconnect()
-    await database.get_engine().dispose()
+    sweep = CronJob(sweep_webhooks, cron=sweep_cron(SWEEP_SECONDS), timeout=60)
+    await serve(
+        payguard,
+        database,
+        concurrency=concurrency,
+        connections=concurrency + 1,
+        cron_jobs=[sweep],
+        on_go=go,
+        on_stop=stopped,
+    )
 
 
 if __name__ == "__main__":
