@@ -82,8 +82,9 @@ class PayGuardConfig(EnvPolicy):
     admin_guards: Sequence[Guard] = ()
     """Guards protecting the admin routes and the dashboard; required when ``admin_enabled`` (fail closed)."""
     admin_csrf_secret: str | None = field(default=None, repr=False, metadata=_POLICY_STRING)
-    """Key signing the dashboard forms' CSRF tokens (a long random string); without it, a random key per process:
-    set it when several processes serve the dashboard, or one refuses the forms another rendered."""
+    """Key signing the dashboard forms' CSRF tokens (a long random string). Without it, one derived from
+    ``webhook_secret_key`` (HKDF, the same in every process) when that is set, else a random key per process: set
+    one of them when several processes serve the dashboard, or one refuses the forms another rendered."""
     test_gateway: Gateway = field(default_factory=SimulatedGateway)
     """The gateway of test-mode merchants (``Merchant.test_mode``): it must not move real money (``live`` false),
     e.g. ``RazorpayGateway`` with ``rzp_test_`` keys."""

@@ -52,6 +52,7 @@ from litestar_payguard.pages import (
 )
 from litestar_payguard.problems import build_exception_handlers
 from litestar_payguard.runtime import PayGuard
+from litestar_payguard.services.sealing import derived_secret
 
 if TYPE_CHECKING:
     from litestar_payguard.config import PayGuardConfig
@@ -165,7 +166,7 @@ def _pages_router(config: PayGuardConfig) -> Router:
 def _dashboard_router(config: PayGuardConfig, admin_path: str) -> Router:
     """The dashboard, behind the admin guards; every form is checked by Litestar's CSRF middleware."""
     csrf = CSRFConfig(
-        secret=config.admin_csrf_secret or secrets.token_urlsafe(32),
+        secret=_csrf_secret(config),
         cookie_name="payguard_csrf",
         cookie_path=dashboard_url(config.path),
         cookie_httponly=True,  # the token reaches forms through the page, never through a script
@@ -186,6 +187,21 @@ def _dashboard_router(config: PayGuardConfig, admin_path: str) -> Router:
         request_max_body_size=config.max_body_bytes,
         include_in_schema=False,
     )
+
+
+def _csrf_secret(config: PayGuardConfig) -> str:
+    """``admin_csrf_secret``; else one derived from ``webhook_secret_key`` (every process the same); else random.
+
+    With neither set, each process makes its own, and refuses the forms another one rendered (documented).
+    """
+    if config.admin_csrf_secret:
+        return config.admin_csrf_secret
+    if config.webhook_secret_key:
+        return derived_secret(config.webhook_secret_key, purpose=_CSRF_PURPOSE)
+    return secrets.token_urlsafe(32)
+
+
+_CSRF_PURPOSE = b"litestar-payguard dashboard csrf v1"
 
 
 def _nosniff(response: Response[object]) -> Response[object]:

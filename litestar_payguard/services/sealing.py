@@ -8,6 +8,7 @@ data): a value copied onto another row does not open there.
 
 from __future__ import annotations
 
+import base64
 import os
 from functools import lru_cache
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from litestar_payguard.config_checks import decode_secret_key
 
-__all__ = ("NONCE_BYTES", "TAG_BYTES", "SealedValueError", "Sealer", "sealer")
+__all__ = ("NONCE_BYTES", "TAG_BYTES", "SealedValueError", "Sealer", "derived_secret", "sealer")
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -84,6 +85,14 @@ class Sealer:
 
 def _derive(key: str, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(decode_secret_key(key))
+
+
+def derived_secret(key: str, *, purpose: bytes) -> str:
+    """A secret for another use, derived from the configured key (HKDF-SHA256): the same in every process.
+
+    It reveals nothing of the key, and differs for each ``purpose``.
+    """
+    return base64.urlsafe_b64encode(_derive(key, purpose)).decode().rstrip("=")
 
 
 @lru_cache(maxsize=8)

@@ -142,3 +142,22 @@ async def test_a_form_whose_stored_answer_cannot_be_opened_is_refused_with_a_pag
     assert "IDEMPOTENCY_REPLAY_UNREADABLE" in again.text
     assert "whsec_" not in again.text
     assert await store.count("payguard_webhook_endpoint") == 1
+
+
+async def test_processes_sharing_the_webhook_key_accept_each_others_forms_without_a_csrf_secret(
+    client_for: ClientFactory, store: Store
+) -> None:
+    async with client_for() as first:  # webhook_secret_key set, admin_csrf_secret not
+        form = await _form(first, "/", "/cleanup/stop")
+        cookies = dict(first.cookies)
+    async with client_for() as second:  # another process: same settings, its own start
+        second.cookies.update(cookies)
+        stopped = await second.post(f"{DASHBOARD}/cleanup/stop", data=form, headers=ADMIN)
+    async with client_for(webhook_secret_key=None) as unkeyed:  # neither key: a random one of its own
+        unkeyed.cookies.update(cookies)
+        refused = await unkeyed.post(f"{DASHBOARD}/cleanup/start", data=form, headers=ADMIN)
+
+    assert stopped.status_code == 303, stopped.text
+    assert refused.status_code == 403
+    assert "CSRF token verification failed" in refused.text
+    assert await store.scalar("SELECT enabled FROM payguard_job_control") in (False, 0)
