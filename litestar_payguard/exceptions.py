@@ -28,6 +28,7 @@ __all__ = (
     "MaxAttemptsReachedError",
     "NotFoundError",
     "PayGuardError",
+    "PayloadTooLargeError",
     "PaymentProcessingError",
     "RetryTooSoonError",
     "SessionCancelledError",
@@ -150,6 +151,14 @@ class NotFoundError(PayGuardError):
     status_code = 404
     code = "NOT_FOUND"
     title = "Not found"
+
+
+class PayloadTooLargeError(PayGuardError):
+    """The request's body is larger than ``PayGuardConfig.max_body_bytes``."""
+
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    title = "Request Entity Too Large"
 
 
 class ConflictError(PayGuardError):

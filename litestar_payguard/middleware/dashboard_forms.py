@@ -70,12 +70,12 @@ class DashboardFormMiddleware(IdempotencyMiddleware):
         return scope.get("method") in UNSAFE_METHODS
 
     def body_key(self, body: bytes) -> str | None:
-        """The form's ``_form_key`` field (``None``: the form has none)."""
-        try:
-            values = parse_qs(body.decode("ascii"), max_num_fields=100)
-        except (UnicodeDecodeError, ValueError):  # not a form of ours: the route refuses it
-            return None
-        keys = values.get(FORM_KEY_FIELD)
+        """The form's ``_form_key`` field (``None``: the form has none; an empty one is refused as invalid).
+
+        Read as Litestar reads the form (Latin-1, blank values kept, the body bounded by ``max_body_bytes``), so a
+        form the handler will run never passes here without its key.
+        """
+        keys = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(FORM_KEY_FIELD)
         return keys[0] if keys else None
 
     async def namespace(self, scope: Scope, payguard: PayGuard, print_: str) -> str:  # noqa: ARG002

@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from litestar import Request
 
-from litestar_payguard.exceptions import ImproperConfigurationError, PayGuardError
+from litestar_payguard.exceptions import ImproperConfigurationError, PayGuardError, PayloadTooLargeError
 from litestar_payguard.identity import PRINCIPAL_STATE_KEY
 from litestar_payguard.middleware.transaction import TransactionMiddleware
 from litestar_payguard.problems import (
     RETRY_AFTER_SECONDS,
     error_body,
     is_infrastructure_error,
-    problem_body,
     problem_messages,
     unavailable_body,
 )
@@ -152,8 +151,11 @@ class IdempotencyMiddleware(TransactionMiddleware):
         try:
             key = None if self.key_in_body else parse_key(_header(scope, KEY_HEADER_NAME), required=True)
             body = await _read_body(receive, limit=payguard.config.max_body_bytes)
-            if body is _GONE or body is None:  # the client went away mid-body (nothing is claimed or run), or too big
-                return [] if body is _GONE else problem_messages(_too_large(scope))
+            if body is _GONE:  # the client went away before sending its whole body: nothing is claimed or run
+                return []
+            if body is None:
+                msg = "The request body is too large."
+                raise PayloadTooLargeError(msg)
             key = parse_key(self.body_key(body), required=required) if self.key_in_body else key
             if key is None:
                 return None, body
@@ -277,13 +279,3 @@ def _replay(stored: StoredResponse) -> list[Message]:
     start = {"type": "http.response.start", "status": stored.status, "headers": headers}
     end = {"type": "http.response.body", "body": stored.body, "more_body": False}
     return [cast("Message", start), cast("Message", end)]
-
-
-def _too_large(scope: Scope) -> dict[str, Any]:
-    return problem_body(
-        status=413,
-        code="PAYLOAD_TOO_LARGE",
-        title="Request Entity Too Large",
-        detail="The request body is too large.",
-        instance=scope["path"],
-    )

@@ -3,8 +3,8 @@
 Litestar raises these in its application router, before any of payguard's routers is chosen, so their exception
 handlers never see them. The plugin registers application-level handlers for the two status codes: a path under
 ``PayGuardConfig.path`` gets payguard's problem details (a 405 with its ``Allow`` header, HEAD on a GET route
-included), and every other path the answer the host would have given without them (its own handler, or
-Litestar's default), so the host's error format is untouched.
+included), one under the dashboard its error page, and every other path the answer the host would have given
+without them (its own handler, or Litestar's default), so the host's error format is untouched.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 
+from litestar_payguard.pages import dashboard_error_handlers, dashboard_url
 from litestar_payguard.problems import build_exception_handlers
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ def add_routing_error_handlers(exception_handlers: ExceptionHandlersMap, config:
         config: payguard's configuration (its route prefix).
     """
     render = build_exception_handlers(config.path)[HTTPException]
+    page = dashboard_error_handlers(config.path, build_exception_handlers(config.path))[HTTPException]
+    dashboard = dashboard_url(config.path)
     # Status-code keys win over exception classes in Litestar's lookup: the host's own, if any, are kept to
     # answer its paths as before.
     previous: dict[int, ExceptionHandler[Any]] = {
@@ -50,6 +53,8 @@ def add_routing_error_handlers(exception_handlers: ExceptionHandlersMap, config:
         if config.owns_path(path):
             if exc.headers and "allow" in exc.headers:
                 exc.headers["allow"] = ", ".join(sorted(method.strip() for method in exc.headers["allow"].split(",")))
+            if config.admin_enabled and (path == dashboard or path.startswith(f"{dashboard}/")):
+                return page(request, exc)  # a person's browser: the dashboard's error page
             return render(request, exc)
         return _host_handler(request, exc, previous)(request, exc)
 

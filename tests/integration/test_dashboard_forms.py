@@ -161,3 +161,41 @@ async def test_processes_sharing_the_webhook_key_accept_each_others_forms_withou
     assert refused.status_code == 403
     assert "CSRF token verification failed" in refused.text
     assert await store.scalar("SELECT enabled FROM payguard_job_control") in (False, 0)
+
+
+async def test_a_form_too_large_or_a_wrong_route_is_a_page(client: Client, store: Store) -> None:
+    form = await _form(client, "/", "/cleanup/stop")
+    too_large = await client.post(f"{DASHBOARD}/cleanup/stop", data={**form, "pad": "x" * 70_000}, headers=ADMIN)
+    wrong_method = await client.get(f"{DASHBOARD}/cleanup/stop", headers=ADMIN)
+    unknown = await client.get(f"{DASHBOARD}/nope", headers=ADMIN)
+
+    for response, status in ((too_large, 413), (wrong_method, 405), (unknown, 404)):
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith("text/html"), response.text
+        assert response.headers["cache-control"] == "no-store"
+    assert "PAYLOAD_TOO_LARGE" in too_large.text
+    assert await store.scalar("SELECT enabled FROM payguard_job_control") in (None, True, 1)
+
+
+@ON_BOTH_DATABASES
+async def test_a_form_with_an_unusual_body_still_carries_its_key(client: Client, store: Store) -> None:
+    bodies = {
+        "raw non-ASCII byte": "url=https://hooks.example/caf\u00e9".encode(),
+        "more than 100 fields": ("url=https://hooks.example/many&" + "&".join(f"f{n}=x" for n in range(150))).encode(),
+    }
+    headers = {**ADMIN, "content-type": "application/x-www-form-urlencoded"}
+    for name, body in bodies.items():
+        fields = await _form(client, "/webhooks", "/webhooks")  # a page rendered for each: its own key
+        content = f"_csrf_token={fields['_csrf_token']}&_form_key={fields['_form_key']}&".encode() + body
+        posted = [await client.post(f"{DASHBOARD}/webhooks", content=content, headers=headers) for _ in "ab"]
+        assert [response.status_code for response in posted] == [200, 200], (name, posted[0].text)
+        assert posted[1].headers.get("idempotent-replayed") == "true", name
+    assert await store.count("payguard_webhook_endpoint") == len(bodies)
+
+    fields = await _form(client, "/webhooks", "/webhooks")
+    empty = {**fields, "_form_key": "", "url": "https://hooks.example/empty-key"}
+    refused = await client.post(f"{DASHBOARD}/webhooks", data=empty, headers=ADMIN)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "IDEMPOTENCY_KEY_INVALID" in refused.text
+    assert await store.count("payguard_webhook_endpoint") == len(bodies)

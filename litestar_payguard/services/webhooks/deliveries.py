@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Select, select
 
-from litestar_payguard.exceptions import ConflictError, NotFoundError
+from litestar_payguard.exceptions import ConflictError, NotFoundError, ValidationFailedError
 from litestar_payguard.ids import as_uuid
 from litestar_payguard.models import (
     DeliveryStatus,
@@ -161,8 +161,12 @@ class WebhookDeliveryService(MerchantScoped):
 
         Raises:
             WebhookEndpointNotFoundError: No such endpoint of this merchant.
+            ValidationFailedError: A time without its offset, or ``until`` not after ``since``.
         """
         check_offsets(since=since, until=until)
+        if until is not None and until <= since:
+            msg = "until must be after since."
+            raise ValidationFailedError(msg, extra={"errors": [{"field": "until", "source": "body", "message": msg}]})
         endpoint = await self._endpoint(endpoint_id)
         statement = select(WebhookDelivery).where(
             WebhookDelivery.endpoint_id == endpoint.id,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from litestar_payguard.clock import SystemClock
 from litestar_payguard.models import DeliveryStatus
-from tests.integration.conftest import ClientFactory
+from tests.integration.conftest import Client, ClientFactory
 from tests.integration.webhooks.outbound import ACME, GLOBEX, create_endpoint, keyed, record_event, seed_merchants
 from tests.integration.webhooks.receiver import Answer, receiver
 from tests.support import eventually
@@ -91,6 +91,19 @@ async def test_recover_queues_the_failed_deliveries_of_the_range_again(client_fo
 
             await eventually(all_delivered)
             assert sorted(rx.by_id().values()) == [2, 2, 2]  # each id twice: the failure, then the recovery
+
+
+async def test_a_recovery_whose_range_ends_before_it_starts_is_refused(client: Client) -> None:
+    await seed_merchants(client)
+    endpoint = await create_endpoint(client)
+    since = CLOCK.now()
+
+    for until in (since, since - timedelta(seconds=1)):
+        body = {"since": since.isoformat(), "until": until.isoformat()}
+        refused = await client.post(f"{ENDPOINTS}/{endpoint['id']}/recover", json=body, headers=keyed())
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "VALIDATION_FAILED"
+        assert refused.json()["errors"][0]["field"] == "until"
 
 
 async def test_a_test_event_reaches_its_endpoint_only(client_for: ClientFactory) -> None:
