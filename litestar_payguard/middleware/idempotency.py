@@ -85,6 +85,9 @@ class IdempotencyMiddleware(TransactionMiddleware):
             instance is built this way; an instance attached to routes directly acts on all of them.
     """
 
+    key_in_body: ClassVar[bool] = False
+    """Whether the key is in the request's body (:meth:`body_key`, read first) rather than its header."""
+
     def __init__(self, *, opt_in: bool = False) -> None:
         super().__init__()
         if opt_in:
@@ -107,9 +110,6 @@ class IdempotencyMiddleware(TransactionMiddleware):
             return
         claim, body = outcome
         await self.run_in_transaction(scope, _replaying(body, receive), send, next_app, payguard=payguard, claim=claim)
-
-    key_in_body: ClassVar[bool] = False
-    """Whether the key is in the request's body (:meth:`body_key`, read first) rather than its header."""
 
     def may_have_key(self, scope: Scope) -> bool:
         """Whether the request may carry a key: it has the ``Idempotency-Key`` header."""

@@ -28,6 +28,8 @@ TRACE_META: Final = "payguard_trace"
 """The key of a job's ``meta`` that holds the enqueuer's trace context (W3C ``traceparent``, ``tracestate``)."""
 
 _TRACER_NAME = "litestar_payguard"
+_W3C = None if TraceContextTextMapPropagator is None else TraceContextTextMapPropagator()
+"""The W3C trace-context propagator alone: what an event stores, whatever propagators the host set."""
 
 
 def span(
@@ -72,10 +74,10 @@ def stored_trace() -> dict[str, str] | None:
 
     Only the trace context, whatever propagators the host set: no baggage a client sent is kept in the database.
     """
-    if TraceContextTextMapPropagator is None:
+    if _W3C is None:
         return None
     headers: dict[str, str] = {}
-    TraceContextTextMapPropagator().inject(headers)
+    _W3C.inject(headers)
     return headers or None
 
 
@@ -87,10 +89,10 @@ def trace_json() -> str | None:
 
 def _continued(stored: object) -> Any:
     """The context a stored trace context continues: ``None`` unless it is a valid, sampled span's."""
-    if TraceContextTextMapPropagator is None or not isinstance(stored, dict) or not stored:
+    if _W3C is None or not isinstance(stored, dict) or not stored:
         return None
     headers = {str(name): value for name, value in stored.items() if isinstance(value, str)}
-    context = TraceContextTextMapPropagator().extract(headers)
+    context = _W3C.extract(headers)
     span_context = trace.get_current_span(context).get_span_context()
     return context if span_context.is_valid and span_context.trace_flags.sampled else None
 
