@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from litestar_payguard.models import Payment, PaymentStatus
 from litestar_payguard.observability import count_committed, count_events, span, trace_json
+from litestar_payguard.services.connections import DetachedConnections, is_asyncpg_postgres
 from litestar_payguard.services.processing.coalesced import Coalesced
 from litestar_payguard.services.processing.fast_path_sql import (
     CLAIM,
@@ -29,18 +30,13 @@ from litestar_payguard.services.processing.fast_path_sql import (
 )
 
 if TYPE_CHECKING:
-    import asyncpg
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
 
-__all__ = ("STATEMENT_TIMEOUT_SECONDS", "FinalOutcome", "PaymentStatements", "record_final_in")
+__all__ = ("FinalOutcome", "PaymentStatements", "record_final_in")
 
 logger = logging.getLogger("litestar_payguard.processing")
-
-STATEMENT_TIMEOUT_SECONDS = 15.0
-"""A statement that has not answered by then is abandoned (its connection dropped) and its steps take the ORM
-path: a connection half-open after a failover must not hold up every payment of the worker."""
 
 _Out = TypeVar("_Out")
 
@@ -66,11 +62,8 @@ class FinalOutcome:
 class PaymentStatements:
     """The processor's claim, order and outcome steps as single statements, on connections of the host's engine.
 
-    Each statement needs a connection for a moment. Taking one from SQLAlchemy's pool and giving it back cost
-    more than the statement itself (about 200 µs of CPU here, asyncpg's own pool about 60 µs), so the statements
-    keep connections of their own: each is opened by the engine's pool, so the host's URL, connect arguments and
-    pool events apply, then detached from it. A connection a statement failed on is dropped, whatever state the
-    failure left it in; the others are closed by :meth:`close`.
+    The statements run on connections of their own
+    (:class:`~litestar_payguard.services.connections.DetachedConnections`), closed by :meth:`close`.
 
     Each kind of statement runs at most ``in_flight`` at a time (so at most three times that many connections);
     steps of other jobs that come meanwhile share the next statement of their kind.
@@ -81,13 +74,11 @@ class PaymentStatements:
         in_flight: Statements of one kind at once.
     """
 
-    __slots__ = ("_claim", "_closed", "_config", "_engine", "_idle", "_record", "_store_order")
+    __slots__ = ("_claim", "_config", "_connections", "_record", "_store_order")
 
     def __init__(self, engine: AsyncEngine, config: PayGuardConfig, in_flight: int = 1) -> None:
-        self._engine = engine
         self._config = config
-        self._idle: list[asyncpg.Connection] = []
-        self._closed = False
+        self._connections = DetachedConnections(engine)
         self._claim = Coalesced(self._claim_one, self._claim_many, _first, in_flight)
         self._store_order = Coalesced(self._store_order_one, self._store_order_many, _first, in_flight)
         self._record = Coalesced(self._record_one, self._record_many, _payment_of, in_flight)
@@ -95,9 +86,7 @@ class PaymentStatements:
     @classmethod
     def for_engine(cls, engine: AsyncEngine, config: PayGuardConfig) -> PaymentStatements | None:
         """The statements for this engine, or ``None`` when it is not Postgres through asyncpg."""
-        dialect = engine.dialect
-        supported = (dialect.name, dialect.driver) == ("postgresql", "asyncpg")
-        return cls(engine, config) if supported else None
+        return cls(engine, config) if is_asyncpg_postgres(engine) else None
 
     async def claim(self, payment_id: UUID) -> Any:
         """Claim the payment if it is due and open; the claimed row (see :data:`CLAIM`), or ``None``."""
@@ -119,15 +108,9 @@ class PaymentStatements:
 
     async def close(self) -> None:
         """Close the connections (a worker or application stopping); one still in use closes when its step ends."""
-        self._closed = True
         for coalesced in (self._claim, self._store_order, self._record):
             await coalesced.close()
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            try:
-                await connection.close(timeout=5)
-            except Exception:  # gone already, or not answering: drop it
-                connection.terminate()
+        await self._connections.close()
 
     # -- the statements, for one payment or several ------------------------------------------------------------
 
@@ -163,44 +146,12 @@ class PaymentStatements:
         recorded = {row["id"]: PaymentStatus(row["status"]) for row in rows}
         return [recorded.get(final.payment_id) for final in finals]
 
-    # -- connections -------------------------------------------------------------------------------------------
-
     async def _fetchrow(self, sql: str, *args: Any) -> Any:
-        rows = await self._fetch(sql, *args)
+        rows = await self._connections.fetch(sql, *args)
         return rows[0] if rows else None
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        """Run one statement on its own: Postgres commits it."""
-        connection = await self._take()
-        try:
-            rows: list[Any] = await connection.fetch(sql, *args, timeout=STATEMENT_TIMEOUT_SECONDS)
-        except BaseException:  # an error, a timeout, a cancelled job: do not reuse what it left behind
-            connection.terminate()
-            raise
-        if self._closed:
-            await connection.close()
-        else:
-            self._idle.append(connection)
-        return rows
-
-    async def _take(self) -> asyncpg.Connection:
-        while self._idle:
-            connection = self._idle.pop()
-            if not connection.is_closed():  # the server may have closed an idle one
-                return connection
-        return await self._open()
-
-    async def _open(self) -> asyncpg.Connection:
-        """A new connection, opened by the engine's pool (the host's settings and events apply), detached from it."""
-        pooled = await self._engine.raw_connection()
-        connection: asyncpg.Connection = pooled.driver_connection
-        pooled.detach()
-        if connection.is_in_transaction():
-            # A host's pool event ran SQL through SQLAlchemy (``SET search_path``, say), which began a transaction
-            # that the connection's first use would have committed. Commit it, or every statement would run
-            # inside it and never be seen by anyone else.
-            await connection.execute("COMMIT")
-        return connection
+        return await self._connections.fetch(sql, *args)
 
 
 def _final_values(finals: list[FinalOutcome], now: datetime, *, many: bool) -> list[Any]:
