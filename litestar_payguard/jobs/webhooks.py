@@ -38,8 +38,8 @@ async def purge_events(ctx: dict[str, Any]) -> int:
 async def deliver_webhook(ctx: dict[str, Any], *, delivery_id: str) -> str | None:
     """Make the delivery's next attempt if it is due, with those of its endpoint's other due deliveries.
 
-    A stopping worker's run takes no more. Every delivery the run leaves for later (a retry on the schedule, a
-    busy endpoint's, what is left when the run stops) gets its job for that time.
+    A stopping worker's run takes no more. Every delivery the run leaves for later (a retry on the schedule, what is
+    left when the run stops) gets its job for that time.
 
     Returns:
         The delivery's status afterwards.

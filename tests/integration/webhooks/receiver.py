@@ -22,11 +22,12 @@ class Received:
 
 @dataclass
 class Answer:
-    """What the receiver answers: a status, headers, and an optional pause before answering."""
+    """What the receiver answers: a status, headers, a body, and an optional pause before answering."""
 
     status: int = 204
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: bytes = b"ok"
 
 
 @dataclass
@@ -41,6 +42,12 @@ class Receiver:
     def next_answer(self) -> Answer:
         with self.lock:
             return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def most_at_once(self, pause: float) -> int:
+        """The most requests that arrived within less than ``pause`` of each other (a receiver answering after
+        ``pause`` holds that many at once)."""
+        times = sorted(request.at for request in self.received)
+        return max((sum(1 for t in times if start <= t < start + pause * 0.8) for start in times), default=0)
 
     def by_id(self) -> dict[str, int]:
         """How many requests came per ``webhook-id``."""
@@ -67,9 +74,9 @@ def receiver(*answers: Answer) -> Iterator[Receiver]:
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
                     self.send_header(key, value)
-                self.send_header("content-length", "2")
+                self.send_header("content-length", str(len(answer.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer.body)
             except (BrokenPipeError, ConnectionResetError):  # the sender gave up (a timeout test)
                 pass
 

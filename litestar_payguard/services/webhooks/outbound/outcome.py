@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -47,6 +47,7 @@ __all__ = (
     "SAFE_RESPONSE_HEADERS",
     "Attempt",
     "Step",
+    "attempt_log",
     "lock_delivery",
     "lock_endpoint",
     "record_attempt",
@@ -144,7 +145,7 @@ async def record_attempts(
     }
     for attempt, result in sent:
         delivery = deliveries[attempt.delivery_id]  # deliveries are never deleted while their events are kept
-        db.add(_attempt_row(attempt, result, now))
+        db.add(WebhookAttempt(**attempt_log(attempt, result, now)))
         if delivery.lease_until == attempt.lease_until:  # else the lease ran out and another attempt took it over
             await _apply(db, config, (attempt, result), (delivery, endpoint), now)
     if not endpoint.enabled:  # a disabled endpoint keeps no pending delivery (see cancel_pending_deliveries)
@@ -211,18 +212,25 @@ def _header(result: SendResult, name: str) -> str | None:
     return next((value for key, value in result.headers if key.lower() == name), None)
 
 
-def _attempt_row(attempt: Attempt, result: SendResult, now: datetime) -> WebhookAttempt:
-    """The log record of the attempt: what was asked and what came back, never a secret."""
+def attempt_log(attempt: Attempt, result: SendResult, now: datetime) -> dict[str, Any]:
+    """The log record of the attempt, as the columns of its :class:`WebhookAttempt`: never a secret."""
     duration = timedelta(seconds=result.duration_seconds)
-    return WebhookAttempt(
-        delivery_id=attempt.delivery_id,
-        number=attempt.number,
-        trigger=attempt.trigger,
-        started_at=now - duration,
-        duration_ms=round(result.duration_seconds * 1000),
-        response_status=result.status_code,
-        response_headers={key.lower(): value for key, value in result.headers if key.lower() in SAFE_RESPONSE_HEADERS},
-        response_body=result.body.decode("utf-8", "replace")[:RESPONSE_BODY_LENGTH] if result.body else None,
-        error_kind=result.error_kind,
-        error_detail=clip(result.detail, TEXT_LENGTH),
-    )
+    return {
+        "delivery_id": attempt.delivery_id,
+        "number": attempt.number,
+        "trigger": attempt.trigger,
+        "started_at": now - duration,
+        "duration_ms": round(result.duration_seconds * 1000),
+        "response_status": result.status_code,
+        "response_headers": {
+            key.lower(): value for key, value in result.headers if key.lower() in SAFE_RESPONSE_HEADERS
+        },
+        "response_body": _text(result.body.decode("utf-8", "replace")[:RESPONSE_BODY_LENGTH]) if result.body else None,
+        "error_kind": result.error_kind,
+        "error_detail": _text(clip(result.detail, TEXT_LENGTH)),
+    }
+
+
+def _text(value: str | None) -> str | None:
+    """``value`` as a text column can hold it: Postgres refuses NUL, so a receiver's NUL is shown as U+FFFD."""
+    return None if value is None else value.replace("\x00", "\ufffd")

@@ -73,7 +73,11 @@ class AttemptTaker:
         """Take the delivery (``more``: and the endpoint's other due ones, in its free attempts), or say why not.
 
         ``manual`` takes it now, outside the schedule. A busy endpoint puts a single delivery off by
-        ``BUSY_RETRY``; with ``more`` the delivery is left due, for the attempts in flight to take.
+        ``BUSY_RETRY``; with ``more`` the delivery is left due, with no time to look again: the run holding the
+        endpoint's attempts takes it, or hands it on when it stops, and the sweep hands out a due delivery nobody
+        holds. (Looking again a second later made a chain of jobs per sweep behind a long backlog: each sweep
+        handed out the backlog's new first delivery, and each of those jobs came back every second until the
+        backlog reached it.)
         """
         now = self._config.clock.now()
         locked = await lock_delivery(db, delivery_id)
@@ -88,8 +92,9 @@ class AttemptTaker:
             return Step(DeliveryStatus.CANCELLED)
         free = self._config.webhook_max_in_flight_per_endpoint - await in_flight(db, endpoint.id, now)
         if free <= 0:
-            if not more:
-                delivery.next_attempt_at = now + BUSY_RETRY
+            if more:
+                return Step(DeliveryStatus.PENDING)
+            delivery.next_attempt_at = now + BUSY_RETRY
             return Step(DeliveryStatus.PENDING, now + BUSY_RETRY)
         others = await lock_due(db, endpoint.id, now, free - 1, besides=delivery.id) if more else []
         attempts = await self._lease(db, [delivery, *others], endpoint, manual=manual)
@@ -100,7 +105,8 @@ class AttemptTaker:
 
         ``test_mode``: the merchant's, as the run's first attempts read it.
         """
-        if not endpoint.enabled or endpoint.deleted_at is not None:
+        if not endpoint.enabled or endpoint.deleted_at is not None:  # as take() finds it: nothing more for it
+            await cancel_pending_deliveries(db, endpoint.id)
             return Taken([], more_due=False)
         now = self._config.clock.now()
         free = self._config.webhook_max_in_flight_per_endpoint - await in_flight(db, endpoint.id, now)
@@ -125,7 +131,9 @@ class AttemptTaker:
         events = {event.id: event for event in rows}
         if test_mode is None:
             test_mode = bool(await db.scalar(select(Merchant.test_mode).where(Merchant.id == endpoint.merchant_id)))
-        secrets, unreadable = self._secrets(endpoint, now)
+        secrets, unreadable = self.secrets(
+            endpoint.id, endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at, now
+        )
         lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
         events_url, max_bytes = f"{self._config.path}/v1/events", self._config.webhook_max_body_bytes
         taken = []
@@ -152,19 +160,20 @@ class AttemptTaker:
             )
         return taken
 
-    def _secrets(self, endpoint: WebhookEndpoint, now: datetime) -> tuple[tuple[str, ...], str | None]:
+    def secrets(
+        self, endpoint_id: UUID, sealed: str, previous: str | None, previous_expires_at: datetime | None, now: datetime
+    ) -> tuple[tuple[str, ...], str | None]:
         """The endpoint's valid secrets and ``None``, or no secret and why they cannot be opened.
 
-        The valid ones: the current secret, and the previous one until its grace ends.
+        The valid ones: the current secret (``sealed``), and the ``previous`` one until its grace ends.
         """
         try:
-            current = self._box.unseal(endpoint.secret, context=str(endpoint.id))
-            expires = endpoint.previous_secret_expires_at
-            if endpoint.previous_secret is None or expires is None or expires <= now:
+            current = self._box.unseal(sealed, context=str(endpoint_id))
+            if previous is None or previous_expires_at is None or previous_expires_at <= now:
                 return (current,), None
-            return (current, self._box.unseal(endpoint.previous_secret, context=str(endpoint.id))), None
+            return (current, self._box.unseal(previous, context=str(endpoint_id))), None
         except WebhookSecretUnreadableError as exc:
-            _logger.error("payguard: webhook endpoint %s: %s; nothing is sent to it", endpoint.id, exc.detail)
+            _logger.error("payguard: webhook endpoint %s: %s; nothing is sent to it", endpoint_id, exc.detail)
             return (), exc.detail
 
 
