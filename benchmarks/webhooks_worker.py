@@ -27,7 +27,7 @@ from litestar_payguard import PayGuardConfig
 from litestar_payguard.gateways import SimulatedGateway
 from litestar_payguard.jobs.webhooks import sweep_webhooks
 from litestar_payguard.runtime import PayGuard
-from litestar_payguard.services.webhooks import sweep_cron
+from litestar_payguard.services.webhooks import DeliveryStatements, sweep_cron
 from litestar_payguard.services.webhooks.outbound import deliver
 from litestar_payguard.services.webhooks.outbound.outcome import Step
 from litestar_payguard.services.webhooks.outbound.sending import AttemptSender
@@ -38,8 +38,8 @@ PROFILE = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
 """With ``BENCH_PROFILE=<file>``, the worker's time between ``go`` and ``stop`` is profiled into that file."""
 
 TIMINGS: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-"""Calls and seconds of each phase (``take``, ``send`` per attempt, ``record`` and ``take more`` per batch of them),
-collected since the last ``go``."""
+"""Calls and seconds of each phase (``take``, ``send`` per attempt, ``record`` and ``take more`` per batch of them, or
+both in one statement), collected since the last ``go``."""
 
 
 def time_phases() -> None:
@@ -64,6 +64,9 @@ def time_phases() -> None:
     AttemptSender.send = timed("send", AttemptSender.send)  # type: ignore[method-assign]
     AttemptTaker.take_more = timed("take more", AttemptTaker.take_more)  # type: ignore[method-assign]
     deliver.record_attempts = timed("record", deliver.record_attempts)  # type: ignore[attr-defined]
+    DeliveryStatements.record_delivered = timed(  # type: ignore[method-assign]
+        "record and take more (two statements)", DeliveryStatements.record_delivered
+    )
 
 
 def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:

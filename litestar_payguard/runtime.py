@@ -17,7 +17,7 @@ from saq import Queue
 from litestar_payguard.exceptions import ImproperConfigurationError
 from litestar_payguard.identity import PrincipalResolver
 from litestar_payguard.services.processing import PaymentProcessor, PaymentStatements
-from litestar_payguard.services.webhooks import SecretBox, WebhookDeliverer, make_client
+from litestar_payguard.services.webhooks import DeliveryStatements, SecretBox, WebhookDeliverer, make_client
 from litestar_payguard.sqlite import lock_on_begin
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class PayGuard:
     """
 
     __slots__ = (
+        "_delivery_statements",
         "_owns_queue",
         "_statements",
         "_statements_known",
@@ -69,6 +70,7 @@ class PayGuard:
         # Before anything uses the engine: on SQLite, what payguard reads under FOR UPDATE must stay as read.
         lock_on_begin(sqlalchemy_config.get_engine())
         self._statements: PaymentStatements | None = None
+        self._delivery_statements: DeliveryStatements | None = None
         self._statements_known = False  # the engine is the host's, and made when first needed
         self._webhook_client: httpx.AsyncClient | None = None
 
@@ -87,11 +89,21 @@ class PayGuard:
     @property
     def payment_statements(self) -> PaymentStatements | None:
         """The payment steps as single statements, shared by this process's jobs; ``None`` unless Postgres (asyncpg)."""
+        self._make_statements()
+        return self._statements
+
+    @property
+    def delivery_statements(self) -> DeliveryStatements | None:
+        """The webhook runs' batch step as one statement, shared by this process's jobs; ``None`` unless Postgres."""
+        self._make_statements()
+        return self._delivery_statements
+
+    def _make_statements(self) -> None:
         if not self._statements_known:
             engine = self.sqlalchemy_config.get_engine()
             self._statements = PaymentStatements.for_engine(engine, self.config)
+            self._delivery_statements = DeliveryStatements.for_engine(engine, self.config)
             self._statements_known = True
-        return self._statements
 
     def payment_processor(self) -> PaymentProcessor:
         """The payment processor the workers run: its usual steps as single statements on Postgres (asyncpg)."""
@@ -102,13 +114,22 @@ class PayGuard:
         if self._webhook_client is None:
             self._webhook_client = make_client(timeout=self.config.webhook_timeout_seconds)
         box = SecretBox(self.config.webhook_secret_key)
-        return WebhookDeliverer(self.config, self.db_session, self._webhook_client, box, self.config.webhook_resolver)
+        return WebhookDeliverer(
+            self.config,
+            self.db_session,
+            self._webhook_client,
+            box,
+            resolver=self.config.webhook_resolver,
+            statements=self.delivery_statements,
+        )
 
     async def close_connections(self) -> None:
         """Close the connections payguard's workers opened besides the engine's pool: statements, webhook client."""
-        statements, self._statements, self._statements_known = self._statements, None, False
-        if statements is not None:
-            await statements.close()
+        statements = (self._statements, self._delivery_statements)
+        self._statements, self._delivery_statements, self._statements_known = None, None, False
+        for kind in statements:
+            if kind is not None:
+                await kind.close()
         client, self._webhook_client = self._webhook_client, None
         if client is not None:
             await client.aclose()

@@ -32,6 +32,7 @@ from litestar_payguard.services.webhooks.inbound import (
 from litestar_payguard.services.webhooks.outbound import SecretBox, make_client
 from litestar_payguard.services.webhooks.outbound.deliver import WebhookDeliverer
 from litestar_payguard.services.webhooks.outbound.endpoint_state import cancel_pending_deliveries, disable_endpoint
+from litestar_payguard.services.webhooks.outbound.fast_path import DeliveryStatements
 from litestar_payguard.services.webhooks.outbound.sweep import SweepResult, WebhookSweeper, sweep_cron
 from litestar_payguard.services.webhooks.registry import (
     WebhookEndpointNotFoundError,
@@ -46,6 +47,7 @@ __all__ = (
     "DeliveryFilter",
     "DeliveryNotFoundError",
     "DeliveryNotRetryableError",
+    "DeliveryStatements",
     "EventFilter",
     "EventNotFoundError",
     "EventService",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -21,17 +21,40 @@ from litestar_payguard.webhooks import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HE
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
+    from uuid import UUID
 
-    from litestar_payguard.models import OutboxEvent
+__all__ = ("DeliveredEvent", "delivery_body", "delivery_headers", "user_agent")
 
-__all__ = ("delivery_body", "delivery_headers", "user_agent")
+
+class DeliveredEvent(Protocol):
+    """What a delivery's body is made of: an :class:`~litestar_payguard.models.OutboxEvent`, or its columns."""
+
+    @property
+    def id(self) -> UUID:
+        """The event's id."""
+
+    @property
+    def type(self) -> str:
+        """Its type (``payment.succeeded``)."""
+
+    @property
+    def subject_id(self) -> UUID:
+        """The object it is about."""
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When it happened."""
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The snapshot the outbox stored."""
 
 
 def _timestamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def delivery_body(event: OutboxEvent, *, events_url: str, max_bytes: int) -> bytes:
+def delivery_body(event: DeliveredEvent, *, events_url: str, max_bytes: int) -> bytes:
     """The exact bytes signed and sent for ``event``; thin when the whole body would exceed ``max_bytes``."""
     body = msgspec.json.encode({"type": event.type, "timestamp": _timestamp(event.occurred_at), "data": event.payload})
     if len(body) <= max_bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from litestar_payguard.exceptions import (
@@ -40,6 +41,10 @@ __all__ = ("RESOLVE_TIMEOUT_SECONDS", "AttemptSender")
 RESOLVE_TIMEOUT_SECONDS = 10.0
 """The most a target's resolution may take of an attempt's timeout."""
 
+_checked_url = lru_cache(maxsize=1024)(check_url)
+""":func:`~.targets.check_url` of the endpoints' URLs, each parsed once (the form of a URL never changes; its
+addresses are resolved and checked at every attempt)."""
+
 
 class AttemptSender:
     """Sends attempts taken by :class:`~.deliver.WebhookDeliverer`.
@@ -50,12 +55,13 @@ class AttemptSender:
         resolver: Resolves target host names (the system's by default; tests inject one).
     """
 
-    __slots__ = ("_client", "_config", "_resolver")
+    __slots__ = ("_client", "_config", "_networks", "_resolver")
 
     def __init__(self, config: PayGuardConfig, client: httpx.AsyncClient, resolver: Resolver | None = None) -> None:
         self._config = config
         self._client = client
         self._resolver = resolver
+        self._networks = parse_networks(config.webhook_allowed_networks)
 
     async def send_all(self, taken: list[Attempt]) -> list[SendResult]:
         """Send the attempts at once (each in its span, each counted); their results in the same order."""
@@ -84,10 +90,10 @@ class AttemptSender:
             return SendResult(None, (), b"", AttemptErrorKind.SIGNING_SECRET, attempt.unreadable, 0.0)
         timeout, started = self._config.webhook_timeout_seconds, time.monotonic()
         try:
-            target = check_url(attempt.url, allow_http=attempt.test_mode)
+            target = _checked_url(attempt.url, allow_http=attempt.test_mode)
             resolved = await resolve_target(
                 target,
-                allowed_networks=parse_networks(self._config.webhook_allowed_networks),
+                allowed_networks=self._networks,
                 resolver=self._resolver or system_resolver,
                 timeout=min(timeout, RESOLVE_TIMEOUT_SECONDS),
             )

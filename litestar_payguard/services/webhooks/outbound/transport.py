@@ -16,6 +16,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import httpx
 
@@ -127,17 +128,18 @@ def pinned_request(
 
     The URL's host is kept for HTTP (``Host``) and for TLS (``sni_hostname``: SNI and certificate verification).
     """
-    original = httpx.URL(url)
-    to_address = original.copy_with(host=str(resolved.address))
+    to_address, host = _addressed(url, str(resolved.address))
     extensions = {"sni_hostname": resolved.sni_hostname} if resolved.sni_hostname else {}
     return client.build_request(
-        "POST",
-        to_address,
-        content=body,
-        headers={**headers, "Host": original.netloc.decode("ascii")},
-        timeout=timeout,
-        extensions=extensions,
+        "POST", to_address, content=body, headers={**headers, "Host": host}, timeout=timeout, extensions=extensions
     )
+
+
+@lru_cache(maxsize=1024)
+def _addressed(url: str, address: str) -> tuple[httpx.URL, str]:
+    """``url`` with its host replaced by ``address``, and the ``Host`` header it needs (parsed once per pair)."""
+    original = httpx.URL(url)
+    return original.copy_with(host=address), original.netloc.decode("ascii")
 
 
 def _tls_error(exc: BaseException) -> ssl.SSLError | None:

@@ -1,0 +1,203 @@
+"""A run's usual batch step in two statements (:mod:`.fast_path_sql`), on Postgres through asyncpg.
+
+:meth:`~.deliver.WebhookDeliverer.deliver_due` records a batch whose every attempt was delivered, and takes the
+endpoint's next due deliveries, through :meth:`DeliveryStatements.record_delivered`. When the endpoint is disabled
+or deleted, or the statements fail, nothing is changed and the batch takes the ORM path
+(:func:`~.outcome.record_attempts`), which decides every unusual case; so does every batch with a failed attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from litestar_payguard.models import AttemptTrigger, DeliveryStatus
+from litestar_payguard.observability import span
+from litestar_payguard.services.connections import (
+    STATEMENT_TIMEOUT_SECONDS,
+    CommitUnknownError,
+    DetachedConnections,
+    is_asyncpg_postgres,
+)
+from litestar_payguard.services.webhooks.outbound.fast_path_sql import LOCK_ENDPOINT, RECORD_DELIVERED
+from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, attempt_log
+from litestar_payguard.services.webhooks.outbound.payload import delivery_body
+from litestar_payguard.services.webhooks.outbound.taking import BUSY_RETRY, Taken
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from litestar_payguard.config import PayGuardConfig
+    from litestar_payguard.services.webhooks.outbound.taking import AttemptTaker
+    from litestar_payguard.services.webhooks.outbound.transport import SendResult
+
+__all__ = ("DeliveryStatements", "Recorded")
+
+logger = logging.getLogger("litestar_payguard.webhooks")
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What :meth:`DeliveryStatements.record_delivered` did: where the batch's deliveries stand, what it took."""
+
+    steps: list[Step]
+    taken: Taken
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """The columns of an event a delivery sends (:class:`~.payload.DeliveredEvent`)."""
+
+    id: UUID
+    type: str
+    subject_id: UUID
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+class DeliveryStatements:
+    """The batch step of a run as one transaction of two statements, on connections of the host's engine.
+
+    Args:
+        engine: The host's engine (Postgres through asyncpg).
+        config: payguard's configuration.
+    """
+
+    __slots__ = ("_config", "_connections")
+
+    def __init__(self, engine: AsyncEngine, config: PayGuardConfig) -> None:
+        self._config = config
+        self._connections = DetachedConnections(engine)
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine, config: PayGuardConfig) -> DeliveryStatements | None:
+        """The statements for this engine, or ``None`` when it is not Postgres through asyncpg."""
+        return cls(engine, config) if is_asyncpg_postgres(engine) else None
+
+    async def record_delivered(
+        self, sent: Sequence[tuple[Attempt, SendResult]], *, take: bool, taker: AttemptTaker
+    ) -> Recorded | None:
+        """Record attempts of one endpoint that were all delivered and (``take``) lease its next due deliveries.
+
+        ``None``: nothing changed, for the ORM path to record them (the endpoint was disabled or deleted, or the
+        statements failed before their commit). When the commit's answer is lost, nothing more is taken and each
+        delivery is looked at again when its lease runs out: delivered if the commit went through, else taken
+        and sent again then (at least once, as after a worker that died).
+        """
+        first = sent[0][0]
+        now = self._config.clock.now()
+        lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
+        try:
+            answer = await self._run(sent, now, lease_until, take=take)
+        except CommitUnknownError:
+            logger.warning("payguard: the webhook batch's commit went unanswered (endpoint %s)", first.endpoint_id)
+            return Recorded([Step(DeliveryStatus.PENDING, a.lease_until) for a, _ in sent], Taken([], more_due=False))
+        except Exception:
+            logger.warning(
+                "payguard: the webhook batch statements failed for endpoint %s; the ORM path records the batch",
+                first.endpoint_id,
+                exc_info=True,
+            )
+            return None
+        if answer is None:
+            return None
+        endpoint, rows = answer
+        recorded = set(rows[0]["recorded"])
+        steps = [
+            Step(DeliveryStatus.DELIVERED)
+            if attempt.delivery_id in recorded
+            # Its lease ran out and another attempt took it over: that one decides; look again a little later.
+            else Step(DeliveryStatus.PENDING, now + BUSY_RETRY)
+            for attempt, _ in sent
+        ]
+        attempts = self._attempts(first, endpoint, rows, taker, lease_until=lease_until, now=now)
+        return Recorded(steps, Taken(attempts, more_due=take and 0 < rows[0]["free"] == len(attempts)))
+
+    async def _run(
+        self, sent: Sequence[tuple[Attempt, SendResult]], now: datetime, lease_until: datetime, *, take: bool
+    ) -> tuple[Any, list[Any]] | None:
+        """The locked endpoint and the rows of :data:`RECORD_DELIVERED`; ``None`` if the endpoint takes none."""
+        endpoint_id = sent[0][0].endpoint_id
+        limit = self._config.webhook_max_in_flight_per_endpoint if take else 0
+        # Sent on the driver's connection, unseen by SQLAlchemy's instrumentation: the span is payguard's.
+        with span("payguard.sql webhook batch", {"db.system": "postgresql", "db.operation.name": "batch"}):
+            async with self._connections.transaction() as connection:
+                endpoint = await connection.fetchrow(LOCK_ENDPOINT, endpoint_id, timeout=STATEMENT_TIMEOUT_SECONDS)
+                if endpoint is None or not endpoint["usable"]:
+                    return None
+                columns = _attempt_columns(sent, now)
+                rows = await connection.fetch(
+                    RECORD_DELIVERED, endpoint_id, *columns, now, limit, lease_until, timeout=STATEMENT_TIMEOUT_SECONDS
+                )
+        return endpoint, rows
+
+    def _attempts(
+        self,
+        first: Attempt,
+        endpoint: Any,
+        rows: list[Any],
+        taker: AttemptTaker,
+        *,
+        lease_until: datetime,
+        now: datetime,
+    ) -> list[Attempt]:
+        """The attempts of the deliveries taken (the rows with one), to the endpoint's URL with its valid secrets."""
+        secrets, unreadable = taker.secrets(
+            first.endpoint_id,
+            endpoint["secret"],
+            endpoint["previous_secret"],
+            endpoint["previous_secret_expires_at"],
+            now,
+        )
+        events_url, max_bytes = f"{self._config.path}/v1/events", self._config.webhook_max_body_bytes
+        return [
+            Attempt(
+                delivery_id=row["id"],
+                endpoint_id=first.endpoint_id,
+                event_id=row["event_id"],
+                number=row["attempts"],
+                trigger=AttemptTrigger(row["trigger"]),
+                lease_until=lease_until,
+                url=endpoint["url"],
+                test_mode=first.test_mode,
+                body=delivery_body(_event(row), events_url=events_url, max_bytes=max_bytes),
+                secrets=secrets,
+                unreadable=unreadable,
+                trace_context=None if row["trace_context"] is None else msgspec.json.decode(row["trace_context"]),
+            )
+            for row in rows
+            if row["id"] is not None
+        ]
+
+    async def close(self) -> None:
+        """Close the connections (a worker or application stopping)."""
+        await self._connections.close()
+
+
+def _attempt_columns(sent: Sequence[tuple[Attempt, SendResult]], now: datetime) -> list[list[Any]]:
+    """The attempts' log records as the statement's columns ``$2`` … ``$11``."""
+    logs = [(attempt.lease_until, attempt_log(attempt, result, now)) for attempt, result in sent]
+    return [
+        [log["delivery_id"] for _, log in logs],
+        [lease for lease, _ in logs],
+        [log["number"] for _, log in logs],
+        [log["trigger"].value for _, log in logs],
+        [log["started_at"] for _, log in logs],
+        [log["duration_ms"] for _, log in logs],
+        [log["response_status"] for _, log in logs],
+        [msgspec.json.encode(log["response_headers"]).decode() for _, log in logs],
+        [log["response_body"] for _, log in logs],
+        [log["error_detail"] for _, log in logs],
+    ]
+
+
+def _event(row: Any) -> _Event:
+    payload = msgspec.json.decode(row["payload"])
+    return _Event(row["event_id"], row["type"], row["subject_id"], row["occurred_at"], payload)

@@ -1,0 +1,109 @@
+"""A batch of delivered attempts recorded, and the endpoint's next due deliveries taken, in two statements.
+
+In a run of one endpoint's backlog (:meth:`~.deliver.WebhookDeliverer.deliver_due`) the usual batch is one whose
+every attempt was answered 2xx. Through the ORM, recording it and taking the next batch cost about ten statements
+(lock the endpoint, lock the deliveries, insert the attempts, update the deliveries, count the attempts in flight,
+lock the next due ones, read their events, write their leases) and a commit: more CPU per delivery than the POST
+itself (``benchmarks/webhooks.py``, ``docs/benchmarks.md``). Here it is a transaction of two statements sent on a
+driver connection of the host's engine: :data:`LOCK_ENDPOINT`, then :data:`RECORD_DELIVERED`.
+
+The endpoint is locked first, in a statement of its own, for two reasons: everything that changes deliveries
+locks their endpoint before them (:func:`~.outcome.lock_delivery`), and the count of the attempts in flight must
+see every lease committed before the lock was granted. Postgres gives each statement of a ``READ COMMITTED``
+transaction its own snapshot, taken when it starts, so the count in the second statement sees them; in one
+statement with the lock, a lease committed between its start and the lock would be missed and the endpoint could
+get more attempts in flight than its limit.
+
+It does only what the ORM path does in that usual case, and only while the endpoint is enabled: disabled or
+deleted, nothing is changed and the batch takes the ORM path, which decides every unusual case. Each attempt is
+stored; a delivery changes only while the attempt's lease is still its own (``UPDATE`` checks it on the newest
+version of the row).
+
+Only for Postgres through asyncpg (:meth:`.fast_path.DeliveryStatements.for_engine`).
+"""
+
+from __future__ import annotations
+
+from litestar_payguard.models import (
+    AttemptTrigger,
+    DeliveryStatus,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+__all__ = ("LOCK_ENDPOINT", "RECORD_DELIVERED")
+
+_ENDPOINTS = WebhookEndpoint.__tablename__
+_DELIVERIES = WebhookDelivery.__tablename__
+_ATTEMPTS = WebhookAttempt.__tablename__
+_EVENTS = OutboxEvent.__tablename__
+_PENDING = DeliveryStatus.PENDING.value
+_DELIVERED = DeliveryStatus.DELIVERED.value
+_SCHEDULED = AttemptTrigger.SCHEDULED.value
+_MANUAL = AttemptTrigger.MANUAL.value
+
+# Built from constants only: no caller's value reaches the SQL text.
+LOCK_ENDPOINT = f"""
+    SELECT url, secret, previous_secret, previous_secret_expires_at, enabled AND deleted_at IS NULL AS usable
+    FROM {_ENDPOINTS} WHERE id = $1
+    FOR UPDATE
+"""  # noqa: S608
+"""Lock the endpoint (``$1``) for the transaction; what its next attempts send to, and whether it still takes any."""
+
+RECORD_DELIVERED = f"""
+    WITH given AS NOT MATERIALIZED (
+        SELECT * FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::text[], $6::timestamptz[], $7::int[],
+            $8::int[], $9::text[], $10::text[], $11::text[])
+        AS given(id, lease_until, number, trigger, started_at, duration_ms, status, headers, body, detail)
+    ), logged AS (
+        INSERT INTO {_ATTEMPTS} (id, delivery_id, number, trigger, started_at, duration_ms, response_status,
+            response_headers, response_body, error_kind, error_detail, created_at, updated_at)
+        SELECT gen_random_uuid(), id, number, trigger, started_at, duration_ms, status, headers::jsonb, body, NULL,
+            detail, $12, $12
+        FROM given
+    ), recorded AS (
+        UPDATE {_DELIVERIES} AS delivery
+        SET status = '{_DELIVERED}', next_attempt_at = NULL, lease_until = NULL, updated_at = $12
+        FROM given
+        WHERE delivery.id = given.id AND delivery.lease_until = given.lease_until
+        RETURNING delivery.id
+    ), healed AS (
+        UPDATE {_ENDPOINTS} SET failing_since = NULL, updated_at = $12
+        WHERE id = $1 AND failing_since IS NOT NULL
+    ), room AS MATERIALIZED (
+        SELECT greatest($13::int - count(*), 0) AS free FROM {_DELIVERIES} AS held
+        WHERE held.endpoint_id = $1 AND held.lease_until > $12 AND held.id <> ALL($2::uuid[])
+    ), due AS MATERIALIZED (
+        SELECT delivery.id, delivery.manual_retry FROM {_DELIVERIES} AS delivery
+        WHERE delivery.endpoint_id = $1 AND delivery.status = '{_PENDING}'
+            AND delivery.next_attempt_at <= $12 AND (delivery.lease_until IS NULL OR delivery.lease_until <= $12)
+            AND delivery.id <> ALL($2::uuid[])
+        ORDER BY delivery.next_attempt_at, delivery.id
+        LIMIT (SELECT free FROM room)
+        FOR UPDATE OF delivery SKIP LOCKED
+    ), leased AS (
+        UPDATE {_DELIVERIES} AS delivery
+        SET attempts = delivery.attempts + 1, lease_until = $14, last_attempt_at = $12, manual_retry = false,
+            updated_at = $12
+        FROM due WHERE delivery.id = due.id
+        RETURNING delivery.id, delivery.event_id, delivery.attempts, delivery.next_attempt_at, due.manual_retry
+    ), taken AS (
+        SELECT leased.id, leased.attempts, leased.next_attempt_at,
+            CASE WHEN leased.manual_retry THEN '{_MANUAL}' ELSE '{_SCHEDULED}' END AS trigger,
+            event.id AS event_id, event.type, event.subject_id, event.occurred_at, event.payload::text AS payload,
+            event.trace_context::text AS trace_context
+        FROM leased JOIN {_EVENTS} AS event ON event.id = leased.event_id
+    )
+    SELECT ARRAY(SELECT id FROM recorded) AS recorded, (SELECT free FROM room) AS free, taken.*
+    FROM (SELECT 1) AS one LEFT JOIN taken ON true
+    ORDER BY taken.next_attempt_at, taken.id
+"""  # noqa: S608
+"""Record delivered attempts of the endpoint the transaction locked (``$1``; the attempts as columns ``$2`` …
+``$11``, at ``$12``) and lease its next due deliveries, as many as keep at most ``$13`` attempts in flight, until
+``$14``.
+
+One row per delivery taken (or one row with ``NULL`` in their columns), each with the ids of the deliveries
+recorded as delivered (the others' leases were no longer their attempts') and how many attempts the endpoint had
+free."""
