@@ -74,7 +74,8 @@ class DetachedConnections:
             CommitUnknownError: ``COMMIT`` was sent and no answer came back: the transaction may have committed.
         """
         connection = await self._take()
-        transaction = connection.transaction()
+        # Pinned, whatever the server's default: each statement then sees what committed before it started.
+        transaction = connection.transaction(isolation="read_committed")
         try:
             await asyncio.wait_for(transaction.start(), STATEMENT_TIMEOUT_SECONDS)
             yield connection
@@ -102,10 +103,13 @@ class DetachedConnections:
                 connection.terminate()
 
     async def _give_back(self, connection: asyncpg.Connection) -> None:
-        if self._closed:
-            await connection.close()
-        else:
+        if not self._closed:
             self._idle.append(connection)
+            return
+        try:  # closed meanwhile: the statement's work is done, and closing must not make it look failed
+            await connection.close(timeout=5)
+        except Exception:
+            connection.terminate()
 
     async def _take(self) -> asyncpg.Connection:
         while self._idle:

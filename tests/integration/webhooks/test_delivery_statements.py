@@ -103,11 +103,10 @@ def _sent(attempt: Attempt) -> tuple[Any, ...]:
     )
 
 
-async def _stored(client: Client, endpoint_id: UUID) -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
-    """The endpoint's deliveries and attempts, each as its columns but ids, durations and creation times."""
+async def _stored(client: Client, endpoint_id: UUID) -> tuple[Any, Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
+    """The endpoint's failing time, deliveries and attempts, each as its columns but ids and durations."""
     async with payguard_of(client.app).db_session() as db:
-        endpoint = await db.get_one(WebhookEndpoint, endpoint_id)
-        assert endpoint.failing_since is None
+        failing_since = (await db.get_one(WebhookEndpoint, endpoint_id)).failing_since
         rows = await _rows(db, endpoint_id)
         deliveries = Counter(
             (d.event_id, d.status, d.attempts, d.next_attempt_at, d.last_attempt_at, d.lease_until, d.manual_retry)
@@ -128,10 +127,22 @@ async def _stored(client: Client, endpoint_id: UUID) -> tuple[Counter[tuple[Any,
             )
             for a in logged
         )
-    return deliveries, attempts
+    return failing_since, deliveries, attempts
 
 
-async def test_the_statements_store_and_take_what_the_orm_path_does(client_for: ClientFactory) -> None:
+async def _taken_over(client: Client, clock: ManualClock, sent: list[tuple[Attempt, Any]], count: int) -> None:
+    """The first ``count`` deliveries of the batch were taken over by another attempt (their leases ran out)."""
+    async with payguard_of(client.app).db_session() as db:
+        for attempt, _ in sent[:count]:
+            row = await db.get_one(WebhookDelivery, attempt.delivery_id)
+            row.attempts, row.lease_until = row.attempts + 1, clock.now() + timedelta(seconds=60)
+        await db.commit()
+
+
+@pytest.mark.parametrize("taken_over", [0, 1, FREE])
+async def test_the_statements_store_and_take_what_the_orm_path_does(client_for: ClientFactory, taken_over: int) -> None:
+    """``taken_over``: how many deliveries of the batch another attempt took over (neither path records those,
+    and both count them in flight)."""
     clock = ManualClock()
     answer = Answer(200, headers={"x-request-id": "r-1", "set-cookie": "session=secret"}, body=b'{"ok": true}')
     async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=FREE) as client:
@@ -143,9 +154,11 @@ async def test_the_statements_store_and_take_what_the_orm_path_does(client_for: 
             taker = AttemptTaker(payguard.config, SecretBox(payguard.config.webhook_secret_key))
 
             sent = await _take_and_send(client, taker, by_statements)
+            await _taken_over(client, clock, sent, taken_over)
             recorded = await statements.record_delivered(sent, take=True, taker=taker)
 
             sent_orm = await _take_and_send(client, taker, by_orm)
+            await _taken_over(client, clock, sent_orm, taken_over)
             async with payguard.db_session() as db:
                 steps = await record_attempts(db, payguard.config, sent_orm, clock.now())
                 endpoint = await db.get_one(WebhookEndpoint, by_orm)
@@ -154,33 +167,51 @@ async def test_the_statements_store_and_take_what_the_orm_path_does(client_for: 
 
             assert len(rx.received) == 2 * FREE
         assert recorded is not None
-        assert recorded.steps == steps == [Step(DeliveryStatus.DELIVERED)] * FREE
-        assert recorded.taken.more_due is taken.more_due is True
+        assert recorded.steps == steps
+        assert steps[taken_over:] == [Step(DeliveryStatus.DELIVERED)] * (FREE - taken_over)
+        assert recorded.taken.more_due is taken.more_due is (taken_over < FREE)
         assert [_sent(a) for a in recorded.taken.attempts] == [_sent(a) for a in taken.attempts]
-        assert [a.trigger for a in taken.attempts] == [
-            AttemptTrigger.MANUAL,
-            AttemptTrigger.SCHEDULED,
-            AttemptTrigger.SCHEDULED,
-        ]
+        assert len(taken.attempts) == FREE - taken_over  # the taken-over ones are still in flight
         mine, theirs = await _stored(client, by_statements), await _stored(client, by_orm)
         assert mine == theirs
-        deliveries, attempts = mine
+        failing_since, deliveries, attempts = mine
+        assert (failing_since is None) is (taken_over < FREE)  # only a recorded success ends the failing spell
         assert sum(deliveries.values()) == EVENTS
-        assert sum(count for key, count in deliveries.items() if key[1] is DeliveryStatus.DELIVERED) == FREE
+        delivered = sum(count for key, count in deliveries.items() if key[1] is DeliveryStatus.DELIVERED)
+        assert delivered == FREE - taken_over
+        assert sum(attempts.values()) == FREE  # every attempt is logged, recorded or not
         ((status, headers, body),) = {key[3:6] for key in attempts}
         assert (status, body) == (200, '{"ok": true}')
         assert ("x-request-id", "r-1") in headers
         assert "set-cookie" not in dict(headers)  # a safe subset only
 
 
+async def test_the_batch_takes_a_retried_delivery_as_a_manual_attempt(client_for: ClientFactory) -> None:
+    clock = ManualClock()
+    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=FREE) as client:
+        with receiver() as rx:
+            by_statements, _ = await _two_endpoints_with_one_backlog(client, clock, rx.url)
+            payguard = payguard_of(client.app)
+            assert payguard.delivery_statements is not None
+            taker = AttemptTaker(payguard.config, SecretBox(payguard.config.webhook_secret_key))
+            sent = await _take_and_send(client, taker, by_statements)
+
+            recorded = await payguard.delivery_statements.record_delivered(sent, take=True, taker=taker)
+
+        assert recorded is not None
+        triggers = [a.trigger for a in recorded.taken.attempts]
+        assert triggers == [AttemptTrigger.MANUAL, AttemptTrigger.SCHEDULED, AttemptTrigger.SCHEDULED]  # the 4th
+
+
 @ON_BOTH_DATABASES
 async def test_runs_of_one_endpoint_at_once_never_have_more_attempts_in_flight_than_it_allows(
     client_for: ClientFactory,
 ) -> None:
-    """Two runs share one endpoint's backlog: each records and takes under the endpoint's lock, counting the other's."""
+    """Two runs share one endpoint's backlog, each recording and taking under the endpoint's lock, counting the
+    other's attempts in flight."""
     clock = ManualClock()
-    pause, backlog = 0.2, 16
-    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=4) as client:
+    pause, backlog, limit = 0.3, 12, 4
+    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=limit) as client:
         with receiver(Answer(204, delay=pause)) as rx:
             merchants = await seed_merchants(client)
             await create_endpoint(client, url=rx.url)
@@ -190,22 +221,28 @@ async def test_runs_of_one_endpoint_at_once_never_have_more_attempts_in_flight_t
             await sweep_webhooks({"payguard": payguard_of(client.app)})
             async with payguard_of(client.app).db_session() as db:
                 rows = sorted(await db.scalars(select(WebhookDelivery)), key=lambda row: (row.created_at, row.id))
-                for row in rows[2:]:  # only two are due when the first run starts: it takes those
-                    row.next_attempt_at = clock.now() + timedelta(seconds=5)
                 ids = [row.id for row in rows]
+                for row in rows[-2:]:  # two attempts of a third run are in flight: the first run takes two
+                    row.lease_until = clock.now() + timedelta(seconds=30)
                 await db.commit()
             deliverer = payguard_of(client.app).webhook_deliverer()
 
             first = asyncio.create_task(deliverer.deliver_due(ids[0]))
             await _arrivals(rx, 2)
-            clock.advance(5)  # the rest is due: the second run takes the two attempts the first left free
-            second = asyncio.create_task(deliverer.deliver_due(ids[2]))
+            async with payguard_of(client.app).db_session() as db:  # the third run's attempts end (unanswered)
+                for delivery_id in ids[-2:]:
+                    (await db.get_one(WebhookDelivery, delivery_id)).lease_until = None
+                await db.commit()
+                free = await db.scalar(select(WebhookDelivery.id).where(WebhookDelivery.lease_until.is_(None)).limit(1))
+            assert free is not None
+            second = asyncio.create_task(deliverer.deliver_due(free))  # it takes the two attempts now free
             runs = await asyncio.gather(first, second)
 
-            assert all(run.attempts >= 2 for run in runs)  # both took part
+            assert all(run.attempts > 2 for run in runs)  # both went on taking, side by side
             assert sum(run.attempts for run in runs) == backlog
-            assert set(rx.by_id().values()) == {1} and len(rx.by_id()) == backlog
-            assert rx.most_at_once(pause) <= 4
+            assert set(rx.by_id().values()) == {1}
+            assert len(rx.by_id()) == backlog
+            assert rx.most_at_once(pause) == limit  # never more
 
 
 async def _arrivals(rx: Receiver, count: int) -> None:

@@ -26,7 +26,7 @@ from litestar_payguard.services.connections import (
 from litestar_payguard.services.webhooks.outbound.fast_path_sql import LOCK_ENDPOINT, RECORD_DELIVERED
 from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, attempt_log
 from litestar_payguard.services.webhooks.outbound.payload import delivery_body
-from litestar_payguard.services.webhooks.outbound.taking import BUSY_RETRY, Taken
+from litestar_payguard.services.webhooks.outbound.taking import Taken
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 __all__ = ("DeliveryStatements", "Recorded")
 
 logger = logging.getLogger("litestar_payguard.webhooks")
+
+
+class _EndpointClosedError(Exception):
+    """The endpoint is disabled or deleted: its batch is the ORM path's to record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,39 +95,47 @@ class DeliveryStatements:
         delivery is looked at again when its lease runs out: delivered if the commit went through, else taken
         and sent again then (at least once, as after a worker that died).
         """
-        first = sent[0][0]
-        now = self._config.clock.now()
-        lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
+        endpoint_id = sent[0][0].endpoint_id
         try:
-            answer = await self._run(sent, now, lease_until, take=take)
+            answer = await self._run(sent, take=take)
+        except _EndpointClosedError:
+            return None
         except CommitUnknownError:
-            logger.warning("payguard: the webhook batch's commit went unanswered (endpoint %s)", first.endpoint_id)
+            logger.warning("payguard: the webhook batch's commit went unanswered (endpoint %s)", endpoint_id)
             return Recorded([Step(DeliveryStatus.PENDING, a.lease_until) for a, _ in sent], Taken([], more_due=False))
         except Exception:
             logger.warning(
                 "payguard: the webhook batch statements failed for endpoint %s; the ORM path records the batch",
-                first.endpoint_id,
+                endpoint_id,
                 exc_info=True,
             )
             return None
-        if answer is None:
-            return None
-        endpoint, rows = answer
-        recorded = set(rows[0]["recorded"])
+        endpoint, rows, now, lease_until = answer
+        head = rows[0]
+        recorded = set(head["recorded"])
+        kept = {
+            delivery_id: Step(DeliveryStatus(status), due)
+            for delivery_id, status, due in zip(head["kept_ids"], head["kept_status"], head["kept_next"], strict=True)
+        }
         steps = [
-            Step(DeliveryStatus.DELIVERED)
-            if attempt.delivery_id in recorded
-            # Its lease ran out and another attempt took it over: that one decides; look again a little later.
-            else Step(DeliveryStatus.PENDING, now + BUSY_RETRY)
-            for attempt, _ in sent
+            Step(DeliveryStatus.DELIVERED) if a.delivery_id in recorded else kept.get(a.delivery_id, Step(None))
+            for a, _ in sent
         ]
-        attempts = self._attempts(first, endpoint, rows, taker, lease_until=lease_until, now=now)
-        return Recorded(steps, Taken(attempts, more_due=take and 0 < rows[0]["free"] == len(attempts)))
+        try:
+            attempts = self._attempts(sent[0][0], endpoint, rows, taker, lease_until=lease_until, now=now)
+        except Exception:  # committed: the deliveries taken wait for their leases to run out, then the sweep
+            logger.exception("payguard: the webhook deliveries taken for endpoint %s cannot be read", endpoint_id)
+            return Recorded(steps, Taken([], more_due=False))
+        return Recorded(steps, Taken(attempts, more_due=take and 0 < head["free"] == len(attempts)))
 
     async def _run(
-        self, sent: Sequence[tuple[Attempt, SendResult]], now: datetime, lease_until: datetime, *, take: bool
-    ) -> tuple[Any, list[Any]] | None:
-        """The locked endpoint and the rows of :data:`RECORD_DELIVERED`; ``None`` if the endpoint takes none."""
+        self, sent: Sequence[tuple[Attempt, SendResult]], *, take: bool
+    ) -> tuple[Any, list[Any], datetime, datetime]:
+        """The locked endpoint, the rows of :data:`RECORD_DELIVERED`, and the time and lease they were taken with.
+
+        Raises:
+            _EndpointClosedError: The endpoint is disabled or deleted (nothing is changed).
+        """
         endpoint_id = sent[0][0].endpoint_id
         limit = self._config.webhook_max_in_flight_per_endpoint if take else 0
         # Sent on the driver's connection, unseen by SQLAlchemy's instrumentation: the span is payguard's.
@@ -131,12 +143,14 @@ class DeliveryStatements:
             async with self._connections.transaction() as connection:
                 endpoint = await connection.fetchrow(LOCK_ENDPOINT, endpoint_id, timeout=STATEMENT_TIMEOUT_SECONDS)
                 if endpoint is None or not endpoint["usable"]:
-                    return None
+                    raise _EndpointClosedError  # rolls the lock back
+                now = self._config.clock.now()  # once the lock is ours, as the ORM path reads it
+                lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
                 columns = _attempt_columns(sent, now)
                 rows = await connection.fetch(
                     RECORD_DELIVERED, endpoint_id, *columns, now, limit, lease_until, timeout=STATEMENT_TIMEOUT_SECONDS
                 )
-        return endpoint, rows
+        return endpoint, rows, now, lease_until
 
     def _attempts(
         self,

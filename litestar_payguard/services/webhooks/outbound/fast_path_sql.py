@@ -69,12 +69,18 @@ RECORD_DELIVERED = f"""
         FROM given
         WHERE delivery.id = given.id AND delivery.lease_until = given.lease_until
         RETURNING delivery.id
+    ), kept AS MATERIALIZED (
+        -- the batch's deliveries whose lease another attempt took over: they stay as that attempt leaves them
+        SELECT delivery.id, delivery.status, delivery.next_attempt_at FROM {_DELIVERIES} AS delivery JOIN given
+            ON delivery.id = given.id AND delivery.lease_until IS DISTINCT FROM given.lease_until
     ), healed AS (
         UPDATE {_ENDPOINTS} SET failing_since = NULL, updated_at = $12
-        WHERE id = $1 AND failing_since IS NOT NULL
+        WHERE id = $1 AND failing_since IS NOT NULL AND EXISTS (SELECT 1 FROM recorded)
     ), room AS MATERIALIZED (
+        -- every lease held but those this statement gives back (a taken-over one is another attempt's, in flight)
         SELECT greatest($13::int - count(*), 0) AS free FROM {_DELIVERIES} AS held
-        WHERE held.endpoint_id = $1 AND held.lease_until > $12 AND held.id <> ALL($2::uuid[])
+        WHERE held.endpoint_id = $1 AND held.lease_until > $12
+            AND NOT EXISTS (SELECT 1 FROM given WHERE given.id = held.id AND given.lease_until = held.lease_until)
     ), due AS MATERIALIZED (
         SELECT delivery.id, delivery.manual_retry FROM {_DELIVERIES} AS delivery
         WHERE delivery.endpoint_id = $1 AND delivery.status = '{_PENDING}'
@@ -96,7 +102,9 @@ RECORD_DELIVERED = f"""
             event.trace_context::text AS trace_context
         FROM leased JOIN {_EVENTS} AS event ON event.id = leased.event_id
     )
-    SELECT ARRAY(SELECT id FROM recorded) AS recorded, (SELECT free FROM room) AS free, taken.*
+    SELECT ARRAY(SELECT id FROM recorded) AS recorded, (SELECT free FROM room) AS free,
+        ARRAY(SELECT id FROM kept ORDER BY id) AS kept_ids, ARRAY(SELECT status FROM kept ORDER BY id) AS kept_status,
+        ARRAY(SELECT next_attempt_at FROM kept ORDER BY id) AS kept_next, taken.*
     FROM (SELECT 1) AS one LEFT JOIN taken ON true
     ORDER BY taken.next_attempt_at, taken.id
 """  # noqa: S608
@@ -105,5 +113,5 @@ RECORD_DELIVERED = f"""
 ``$14``.
 
 One row per delivery taken (or one row with ``NULL`` in their columns), each with the ids of the deliveries
-recorded as delivered (the others' leases were no longer their attempts') and how many attempts the endpoint had
-free."""
+recorded as delivered, the status and due time of the others (whose lease another attempt took over: the ORM path
+leaves them as they are too) and how many attempts the endpoint had free."""
