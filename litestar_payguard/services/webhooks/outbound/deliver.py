@@ -5,7 +5,8 @@ due deliveries, as many as the endpoint has attempts free, and sends them at onc
 their outcomes and takes the next ones due (so a 410, or a failing spell that disables the endpoint, stops the
 run before anything more is sent to it). A backlog of one endpoint so costs one short transaction per few
 deliveries, not two per delivery, and each delivery keeps its own row, lease, attempts and schedule. Recording
-stores the attempts and decides what the deliveries and their endpoint become (:mod:`.outcome`).
+stores the attempts and decides what the deliveries and their endpoint become (:mod:`.outcome`); on Postgres a
+batch whose every attempt was delivered is recorded, and the next one taken, in two statements (:mod:`.fast_path`).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class WebhookDeliverer:
         client: The HTTP client (:func:`~.transport.make_client`; tests give one on a recording transport).
         box: Opens the endpoints' sealed signing secrets.
         resolver: Resolves target host names (the system's by default; tests inject one).
-        statements: The usual batch step as one statement (Postgres through asyncpg); ``None``: the ORM.
+        statements: The usual batch step in two statements (Postgres through asyncpg); ``None``: the ORM.
     """
 
     __slots__ = ("_config", "_db_sessions", "_sender", "_statements", "_taker")
