@@ -67,6 +67,7 @@ def time_phases() -> None:
     DeliveryStatements.record_delivered = timed(  # type: ignore[method-assign]
         "record and take more (two statements)", DeliveryStatements.record_delivered
     )
+    DeliveryStatements.take_due = timed("take (two statements)", DeliveryStatements.take_due)  # type: ignore[method-assign]
 
 
 def bench_config(redis_url: str, queue_name: str, concurrency: int, key: str) -> PayGuardConfig:

@@ -20,11 +20,21 @@ if TYPE_CHECKING:
     import asyncpg
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ("STATEMENT_TIMEOUT_SECONDS", "CommitUnknownError", "DetachedConnections", "is_asyncpg_postgres")
+__all__ = (
+    "STATEMENT_TIMEOUT_SECONDS",
+    "CommitUnknownError",
+    "DetachedConnections",
+    "Rollback",
+    "is_asyncpg_postgres",
+)
 
 STATEMENT_TIMEOUT_SECONDS = 15.0
 """A statement that has not answered by then is abandoned (its connection dropped) and its step takes the ORM
 path: a connection half-open after a failover must not hold up every step of the worker."""
+
+
+class Rollback(Exception):  # noqa: N818 - an instruction, not an error
+    """Raised in :meth:`DetachedConnections.transaction` to roll it back and keep its connection."""
 
 
 class CommitUnknownError(Exception):
@@ -66,9 +76,11 @@ class DetachedConnections:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection in a transaction, committed when the block ends (nothing is, if the block raises).
+        """A connection in a transaction, committed when the block ends.
 
-        Each statement should be given ``STATEMENT_TIMEOUT_SECONDS``; ``BEGIN`` and ``COMMIT`` get it here.
+        Nothing is committed if the block raises: rolled back on :class:`Rollback`, the connection dropped on
+        anything else. Each statement should be given ``STATEMENT_TIMEOUT_SECONDS``; ``BEGIN`` and ``COMMIT`` get
+        it here.
 
         Raises:
             CommitUnknownError: ``COMMIT`` was sent and no answer came back: the transaction may have committed.
@@ -79,6 +91,9 @@ class DetachedConnections:
         try:
             await asyncio.wait_for(transaction.start(), STATEMENT_TIMEOUT_SECONDS)
             yield connection
+        except Rollback:
+            await self._roll_back(connection, transaction)
+            raise
         except BaseException:  # the server rolls back what the dropped connection had begun
             connection.terminate()
             raise
@@ -101,6 +116,14 @@ class DetachedConnections:
                 await connection.close(timeout=5)
             except Exception:  # gone already, or not answering: drop it
                 connection.terminate()
+
+    async def _roll_back(self, connection: asyncpg.Connection, transaction: Any) -> None:
+        try:
+            await asyncio.wait_for(transaction.rollback(), STATEMENT_TIMEOUT_SECONDS)
+        except BaseException:
+            connection.terminate()
+            raise
+        await self._give_back(connection)
 
     async def _give_back(self, connection: asyncpg.Connection) -> None:
         if not self._closed:

@@ -304,3 +304,75 @@ async def test_an_answer_the_database_cannot_hold_as_text_is_logged_readable(
             (attempt,) = await db.scalars(select(WebhookAttempt))
         assert attempt.response_status == 200
         assert attempt.response_body == body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+async def _orm_take(client: Client, taker: AttemptTaker, delivery_id: UUID) -> Taken | Step:
+    async with payguard_of(client.app).db_session() as db:
+        taken = await taker.take(db, delivery_id, manual=False, more=True)
+        await db.commit()
+    return taken
+
+
+@pytest.mark.parametrize("asked", ["first due", "retried by hand, not due yet"])
+async def test_the_take_statement_takes_what_the_orm_path_takes(client_for: ClientFactory, asked: str) -> None:
+    """A run's first take: the delivery asked for, then the endpoint's longest due ones in its free attempts."""
+    clock = ManualClock()
+    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=FREE) as client:
+        endpoints = await _two_endpoints_with_one_backlog(client, clock, "http://127.0.0.1:9/hooks")  # none sent
+        payguard = payguard_of(client.app)
+        assert payguard.delivery_statements is not None
+        taker = AttemptTaker(payguard.config, SecretBox(payguard.config.webhook_secret_key))
+        picked = []
+        async with payguard.db_session() as db:
+            for endpoint_id in endpoints:
+                rows = await _rows(db, endpoint_id)
+                if asked == "first due":
+                    picked.append(rows[0].id)
+                else:
+                    rows[-1].manual_retry, rows[-1].next_attempt_at = True, clock.now() + timedelta(hours=1)
+                    picked.append(rows[-1].id)
+            await db.commit()
+
+        by_statement = await payguard.delivery_statements.take_due(picked[0], taker=taker)
+        by_orm = await _orm_take(client, taker, picked[1])
+
+        assert isinstance(by_statement, Taken)
+        assert isinstance(by_orm, Taken)
+        assert [_sent(a) for a in by_statement.attempts] == [_sent(a) for a in by_orm.attempts]
+        assert by_statement.attempts[0].delivery_id == picked[0]  # the one asked for comes first
+        assert by_statement.more_due is by_orm.more_due is True
+        assert len(by_orm.attempts) == FREE
+        if asked != "first due":
+            assert by_orm.attempts[0].trigger is AttemptTrigger.MANUAL
+        mine, theirs = await _stored(client, endpoints[0]), await _stored(client, endpoints[1])
+        assert mine == theirs
+
+
+@pytest.mark.parametrize("why", ["not due", "delivered", "endpoint busy", "endpoint disabled"])
+async def test_the_take_statement_leaves_every_other_case_to_the_orm_path(client_for: ClientFactory, why: str) -> None:
+    clock = ManualClock()
+    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=FREE) as client:
+        endpoints = await _two_endpoints_with_one_backlog(client, clock, "http://127.0.0.1:9/hooks")
+        payguard = payguard_of(client.app)
+        assert payguard.delivery_statements is not None
+        taker = AttemptTaker(payguard.config, SecretBox(payguard.config.webhook_secret_key))
+        async with payguard.db_session() as db:
+            rows = await _rows(db, endpoints[0])
+            asked = rows[0].id
+            if why == "not due":
+                rows[0].next_attempt_at = clock.now() + timedelta(minutes=5)
+            elif why == "delivered":
+                rows[0].status, rows[0].next_attempt_at = DeliveryStatus.DELIVERED, None
+            elif why == "endpoint busy":
+                for row in rows[1 : 1 + FREE]:
+                    row.lease_until = clock.now() + timedelta(seconds=30)
+            else:
+                (await db.get_one(WebhookEndpoint, endpoints[0])).enabled = False
+            await db.commit()
+        before = await _stored(client, endpoints[0])
+
+        assert await payguard.delivery_statements.take_due(asked, taker=taker) is None
+
+        assert await _stored(client, endpoints[0]) == before  # nothing changed: the ORM path decides
+        decided = await _orm_take(client, taker, asked)
+        assert isinstance(decided, Step)

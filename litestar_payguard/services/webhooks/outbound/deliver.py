@@ -137,9 +137,13 @@ class WebhookDeliverer:
         out again).
         """
         run, started = Run(delivery_id), time.monotonic()
-        async with self._db_sessions() as db:
-            taken = await self._taker.take(db, delivery_id, manual=False, more=True)
-            await db.commit()
+        taken: Taken | Step | None = None
+        if self._statements is not None:
+            taken = await self._statements.take_due(delivery_id, taker=self._taker)
+        if taken is None:
+            async with self._db_sessions() as db:
+                taken = await self._taker.take(db, delivery_id, manual=False, more=True)
+                await db.commit()
         if isinstance(taken, Step):
             run.status, run.later = taken.status, [] if taken.next_at is None else [(delivery_id, taken.next_at)]
             return run

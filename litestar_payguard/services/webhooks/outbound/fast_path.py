@@ -21,9 +21,15 @@ from litestar_payguard.services.connections import (
     STATEMENT_TIMEOUT_SECONDS,
     CommitUnknownError,
     DetachedConnections,
+    Rollback,
     is_asyncpg_postgres,
 )
-from litestar_payguard.services.webhooks.outbound.fast_path_sql import LOCK_ENDPOINT, RECORD_DELIVERED
+from litestar_payguard.services.webhooks.outbound.fast_path_sql import (
+    LOCK_ENDPOINT,
+    LOCK_ENDPOINT_OF,
+    RECORD_DELIVERED,
+    TAKE_DUE,
+)
 from litestar_payguard.services.webhooks.outbound.outcome import Attempt, Step, attempt_log
 from litestar_payguard.services.webhooks.outbound.payload import delivery_body
 from litestar_payguard.services.webhooks.outbound.taking import Taken
@@ -43,8 +49,12 @@ __all__ = ("DeliveryStatements", "Recorded")
 logger = logging.getLogger("litestar_payguard.webhooks")
 
 
-class _EndpointClosedError(Exception):
-    """The endpoint is disabled or deleted: its batch is the ORM path's to record."""
+class _EndpointClosedError(Rollback):
+    """The endpoint is disabled or deleted: its batch is the ORM path's to record, its delivery the ORM's to take."""
+
+
+class _NothingTakenError(Rollback):
+    """The delivery asked for is not due now, or its endpoint has no attempt free: the ORM path says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,49 @@ class DeliveryStatements:
         """The statements for this engine, or ``None`` when it is not Postgres through asyncpg."""
         return cls(engine, config) if is_asyncpg_postgres(engine) else None
 
+    async def take_due(self, delivery_id: UUID, *, taker: AttemptTaker) -> Taken | None:
+        """Take the delivery and its endpoint's other due ones, as a run's first take does (:data:`TAKE_DUE`).
+
+        ``None``: nothing changed, for the ORM path to take it or say why not (not due, held, done, its endpoint
+        busy, disabled or deleted, or the statements failed; after a lost commit the ORM path finds the delivery
+        held, if it was taken, and it is looked at again when the hold runs out).
+        """
+        try:
+            endpoint, rows, now, lease_until = await self._take(delivery_id)
+        except (_EndpointClosedError, _NothingTakenError):
+            return None
+        except Exception:
+            logger.warning("payguard: the webhook take failed for delivery %s; the ORM path takes it", delivery_id)
+            return None
+        try:
+            attempts = self._attempts(endpoint["id"], endpoint["test_mode"], endpoint, rows, taker, lease_until, now)
+        except Exception:  # committed: the deliveries taken wait for their leases to run out, then the sweep
+            logger.exception("payguard: the webhook deliveries taken with %s cannot be read", delivery_id)
+            return Taken([], more_due=False)
+        return Taken(attempts, more_due=len(attempts) == rows[0]["free"])
+
+    async def _take(self, delivery_id: UUID) -> tuple[Any, list[Any], datetime, datetime]:
+        """The locked endpoint, the rows of :data:`TAKE_DUE`, and the time and lease they were taken with.
+
+        Raises:
+            _EndpointClosedError: The endpoint is disabled or deleted (nothing is changed).
+            _NothingTakenError: The delivery is not due now, or the endpoint has no attempt free (nothing either).
+        """
+        limit = self._config.webhook_max_in_flight_per_endpoint
+        with span("payguard.sql webhook take", {"db.system": "postgresql", "db.operation.name": "take"}):
+            async with self._connections.transaction() as connection:
+                endpoint = await connection.fetchrow(LOCK_ENDPOINT_OF, delivery_id, timeout=STATEMENT_TIMEOUT_SECONDS)
+                if endpoint is None or not endpoint["usable"]:
+                    raise _EndpointClosedError
+                now = self._config.clock.now()  # once the lock is ours, as the ORM path reads it
+                lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
+                rows = await connection.fetch(
+                    TAKE_DUE, delivery_id, endpoint["id"], now, limit, lease_until, timeout=STATEMENT_TIMEOUT_SECONDS
+                )
+                if not rows:
+                    raise _NothingTakenError
+        return endpoint, rows, now, lease_until
+
     async def record_delivered(
         self, sent: Sequence[tuple[Attempt, SendResult]], *, take: bool, taker: AttemptTaker
     ) -> Recorded | None:
@@ -122,7 +175,8 @@ class DeliveryStatements:
             for a, _ in sent
         ]
         try:
-            attempts = self._attempts(sent[0][0], endpoint, rows, taker, lease_until=lease_until, now=now)
+            first = sent[0][0]
+            attempts = self._attempts(first.endpoint_id, first.test_mode, endpoint, rows, taker, lease_until, now)
         except Exception:  # committed: the deliveries taken wait for their leases to run out, then the sweep
             logger.exception("payguard: the webhook deliveries taken for endpoint %s cannot be read", endpoint_id)
             return Recorded(steps, Taken([], more_due=False))
@@ -152,19 +206,19 @@ class DeliveryStatements:
                 )
         return endpoint, rows, now, lease_until
 
-    def _attempts(
+    def _attempts(  # noqa: PLR0917 - the parts of one answer
         self,
-        first: Attempt,
+        endpoint_id: UUID,
+        test_mode: bool,
         endpoint: Any,
         rows: list[Any],
         taker: AttemptTaker,
-        *,
         lease_until: datetime,
         now: datetime,
     ) -> list[Attempt]:
         """The attempts of the deliveries taken (the rows with one), to the endpoint's URL with its valid secrets."""
         secrets, unreadable = taker.secrets(
-            first.endpoint_id,
+            endpoint_id,
             endpoint["secret"],
             endpoint["previous_secret"],
             endpoint["previous_secret_expires_at"],
@@ -174,13 +228,13 @@ class DeliveryStatements:
         return [
             Attempt(
                 delivery_id=row["id"],
-                endpoint_id=first.endpoint_id,
+                endpoint_id=endpoint_id,
                 event_id=row["event_id"],
                 number=row["attempts"],
                 trigger=AttemptTrigger(row["trigger"]),
                 lease_until=lease_until,
                 url=endpoint["url"],
-                test_mode=first.test_mode,
+                test_mode=test_mode,
                 body=delivery_body(_event(row), events_url=events_url, max_bytes=max_bytes),
                 secrets=secrets,
                 unreadable=unreadable,

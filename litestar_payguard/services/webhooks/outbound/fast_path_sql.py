@@ -27,15 +27,17 @@ from __future__ import annotations
 from litestar_payguard.models import (
     AttemptTrigger,
     DeliveryStatus,
+    Merchant,
     OutboxEvent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
 
-__all__ = ("LOCK_ENDPOINT", "RECORD_DELIVERED")
+__all__ = ("LOCK_ENDPOINT", "LOCK_ENDPOINT_OF", "RECORD_DELIVERED", "TAKE_DUE")
 
 _ENDPOINTS = WebhookEndpoint.__tablename__
+_MERCHANTS = Merchant.__tablename__
 _DELIVERIES = WebhookDelivery.__tablename__
 _ATTEMPTS = WebhookAttempt.__tablename__
 _EVENTS = OutboxEvent.__tablename__
@@ -44,6 +46,25 @@ _DELIVERED = DeliveryStatus.DELIVERED.value
 _SCHEDULED = AttemptTrigger.SCHEDULED.value
 _MANUAL = AttemptTrigger.MANUAL.value
 
+
+def _leasing(*, now: str, lease_until: str) -> str:
+    """The CTEs ``leased`` (the ``due`` rows leased for an attempt each) and ``taken`` (them with their events)."""
+    return f"""leased AS (
+        UPDATE {_DELIVERIES} AS delivery
+        SET attempts = delivery.attempts + 1, lease_until = {lease_until}, last_attempt_at = {now},
+            manual_retry = false, updated_at = {now}
+        FROM due WHERE delivery.id = due.id
+        RETURNING delivery.id, delivery.event_id, delivery.attempts, delivery.next_attempt_at, due.manual_retry,
+            due.rank
+    ), taken AS (
+        SELECT leased.id, leased.attempts, leased.next_attempt_at, leased.rank,
+            CASE WHEN leased.manual_retry THEN '{_MANUAL}' ELSE '{_SCHEDULED}' END AS trigger,
+            event.id AS event_id, event.type, event.subject_id, event.occurred_at, event.payload::text AS payload,
+            event.trace_context::text AS trace_context
+        FROM leased JOIN {_EVENTS} AS event ON event.id = leased.event_id
+    )"""  # noqa: S608
+
+
 # Built from constants only: no caller's value reaches the SQL text.
 LOCK_ENDPOINT = f"""
     SELECT url, secret, previous_secret, previous_secret_expires_at, enabled AND deleted_at IS NULL AS usable
@@ -51,6 +72,49 @@ LOCK_ENDPOINT = f"""
     FOR UPDATE
 """  # noqa: S608
 """Lock the endpoint (``$1``) for the transaction; what its next attempts send to, and whether it still takes any."""
+
+LOCK_ENDPOINT_OF = f"""
+    SELECT endpoint.id, endpoint.url, endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at,
+        endpoint.enabled AND endpoint.deleted_at IS NULL AS usable, merchant.test_mode
+    FROM {_ENDPOINTS} AS endpoint JOIN {_MERCHANTS} AS merchant ON merchant.id = endpoint.merchant_id
+    WHERE endpoint.id = (SELECT endpoint_id FROM {_DELIVERIES} WHERE id = $1)
+    FOR UPDATE OF endpoint
+"""  # noqa: S608
+"""Lock the endpoint of the delivery ``$1`` for the transaction, as :data:`LOCK_ENDPOINT` does, with its merchant's
+test mode."""
+
+TAKE_DUE = f"""
+    WITH asked AS MATERIALIZED (
+        SELECT id, manual_retry, 0 AS rank FROM {_DELIVERIES}
+        WHERE id = $1 AND status = '{_PENDING}' AND (lease_until IS NULL OR lease_until <= $3)
+            AND (next_attempt_at <= $3 OR manual_retry)
+        FOR UPDATE
+    ), room AS MATERIALIZED (
+        SELECT greatest($4::int - count(*), 0) AS free FROM {_DELIVERIES} AS held
+        WHERE held.endpoint_id = $2 AND held.lease_until > $3
+    ), others AS MATERIALIZED (
+        SELECT delivery.id, delivery.manual_retry, 1 AS rank FROM {_DELIVERIES} AS delivery
+        WHERE EXISTS (SELECT 1 FROM asked) AND delivery.endpoint_id = $2 AND delivery.status = '{_PENDING}'
+            AND delivery.next_attempt_at <= $3 AND (delivery.lease_until IS NULL OR delivery.lease_until <= $3)
+            AND delivery.id <> $1
+        ORDER BY delivery.next_attempt_at, delivery.id
+        LIMIT greatest((SELECT free FROM room) - 1, 0)
+        FOR UPDATE OF delivery SKIP LOCKED
+    ), due AS (
+        SELECT * FROM asked WHERE (SELECT free FROM room) > 0
+        UNION ALL
+        SELECT * FROM others
+    ), {_leasing(now="$3", lease_until="$5")}
+    SELECT (SELECT free FROM room) AS free, taken.*
+    FROM taken
+    ORDER BY taken.rank, taken.next_attempt_at, taken.id
+"""  # noqa: S608
+"""Take the delivery ``$1`` of the endpoint the transaction locked (``$2``) for an attempt if it is due at ``$3``,
+and with it the endpoint's other due deliveries, as many as keep at most ``$4`` attempts in flight, leased until
+``$5``: what a run takes first (:meth:`~.taking.AttemptTaker.take`, ``more=True``).
+
+One row per delivery taken, the asked one first, with how many attempts the endpoint had free; no row when the
+asked one is not due now or the endpoint has no attempt free (nothing is changed: the ORM path says why)."""
 
 RECORD_DELIVERED = f"""
     WITH given AS NOT MATERIALIZED (
@@ -82,31 +146,19 @@ RECORD_DELIVERED = f"""
         WHERE held.endpoint_id = $1 AND held.lease_until > $12
             AND NOT EXISTS (SELECT 1 FROM given WHERE given.id = held.id AND given.lease_until = held.lease_until)
     ), due AS MATERIALIZED (
-        SELECT delivery.id, delivery.manual_retry FROM {_DELIVERIES} AS delivery
+        SELECT delivery.id, delivery.manual_retry, 1 AS rank FROM {_DELIVERIES} AS delivery
         WHERE delivery.endpoint_id = $1 AND delivery.status = '{_PENDING}'
             AND delivery.next_attempt_at <= $12 AND (delivery.lease_until IS NULL OR delivery.lease_until <= $12)
             AND delivery.id <> ALL($2::uuid[])
         ORDER BY delivery.next_attempt_at, delivery.id
         LIMIT (SELECT free FROM room)
         FOR UPDATE OF delivery SKIP LOCKED
-    ), leased AS (
-        UPDATE {_DELIVERIES} AS delivery
-        SET attempts = delivery.attempts + 1, lease_until = $14, last_attempt_at = $12, manual_retry = false,
-            updated_at = $12
-        FROM due WHERE delivery.id = due.id
-        RETURNING delivery.id, delivery.event_id, delivery.attempts, delivery.next_attempt_at, due.manual_retry
-    ), taken AS (
-        SELECT leased.id, leased.attempts, leased.next_attempt_at,
-            CASE WHEN leased.manual_retry THEN '{_MANUAL}' ELSE '{_SCHEDULED}' END AS trigger,
-            event.id AS event_id, event.type, event.subject_id, event.occurred_at, event.payload::text AS payload,
-            event.trace_context::text AS trace_context
-        FROM leased JOIN {_EVENTS} AS event ON event.id = leased.event_id
-    )
+    ), {_leasing(now="$12", lease_until="$14")}
     SELECT ARRAY(SELECT id FROM recorded) AS recorded, (SELECT free FROM room) AS free,
         ARRAY(SELECT id FROM kept ORDER BY id) AS kept_ids, ARRAY(SELECT status FROM kept ORDER BY id) AS kept_status,
         ARRAY(SELECT next_attempt_at FROM kept ORDER BY id) AS kept_next, taken.*
     FROM (SELECT 1) AS one LEFT JOIN taken ON true
-    ORDER BY taken.next_attempt_at, taken.id
+    ORDER BY taken.rank, taken.next_attempt_at, taken.id
 """  # noqa: S608
 """Record delivered attempts of the endpoint the transaction locked (``$1``; the attempts as columns ``$2`` …
 ``$11``, at ``$12``) and lease its next due deliveries, as many as keep at most ``$13`` attempts in flight, until
