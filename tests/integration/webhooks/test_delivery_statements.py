@@ -12,7 +12,7 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import select
@@ -313,7 +313,7 @@ async def _orm_take(client: Client, taker: AttemptTaker, delivery_id: UUID) -> T
     return taken
 
 
-@pytest.mark.parametrize("asked", ["first due", "retried by hand, not due yet"])
+@pytest.mark.parametrize("asked", ["first due", "retried by hand, not due yet", "the last of the backlog"])
 async def test_the_take_statement_takes_what_the_orm_path_takes(client_for: ClientFactory, asked: str) -> None:
     """A run's first take: the delivery asked for, then the endpoint's longest due ones in its free attempts."""
     clock = ManualClock()
@@ -328,6 +328,10 @@ async def test_the_take_statement_takes_what_the_orm_path_takes(client_for: Clie
                 rows = await _rows(db, endpoint_id)
                 if asked == "first due":
                     picked.append(rows[0].id)
+                elif asked == "the last of the backlog":  # the others are done: fewer due than attempts free
+                    for row in rows[:-2]:
+                        row.status, row.next_attempt_at = DeliveryStatus.DELIVERED, None
+                    picked.append(rows[-1].id)
                 else:
                     rows[-1].manual_retry, rows[-1].next_attempt_at = True, clock.now() + timedelta(hours=1)
                     picked.append(rows[-1].id)
@@ -340,15 +344,18 @@ async def test_the_take_statement_takes_what_the_orm_path_takes(client_for: Clie
         assert isinstance(by_orm, Taken)
         assert [_sent(a) for a in by_statement.attempts] == [_sent(a) for a in by_orm.attempts]
         assert by_statement.attempts[0].delivery_id == picked[0]  # the one asked for comes first
-        assert by_statement.more_due is by_orm.more_due is True
-        assert len(by_orm.attempts) == FREE
-        if asked != "first due":
+        assert by_statement.more_due is by_orm.more_due is (asked != "the last of the backlog")
+        assert len(by_orm.attempts) == (2 if asked == "the last of the backlog" else FREE)
+        if asked.startswith("retried"):
             assert by_orm.attempts[0].trigger is AttemptTrigger.MANUAL
         mine, theirs = await _stored(client, endpoints[0]), await _stored(client, endpoints[1])
         assert mine == theirs
 
 
-@pytest.mark.parametrize("why", ["not due", "delivered", "endpoint busy", "endpoint disabled"])
+@pytest.mark.parametrize(
+    "why",
+    ["not due", "held", "delivered", "endpoint busy", "endpoint disabled", "endpoint deleted", "no such delivery"],
+)
 async def test_the_take_statement_leaves_every_other_case_to_the_orm_path(client_for: ClientFactory, why: str) -> None:
     clock = ManualClock()
     async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=FREE) as client:
@@ -361,6 +368,12 @@ async def test_the_take_statement_leaves_every_other_case_to_the_orm_path(client
             asked = rows[0].id
             if why == "not due":
                 rows[0].next_attempt_at = clock.now() + timedelta(minutes=5)
+            elif why == "held":  # by an attempt of another run; the endpoint has attempts free
+                rows[0].lease_until = clock.now() + timedelta(seconds=30)
+            elif why == "no such delivery":
+                asked = uuid4()
+            elif why == "endpoint deleted":
+                (await db.get_one(WebhookEndpoint, endpoints[0])).deleted_at = clock.now()
             elif why == "delivered":
                 rows[0].status, rows[0].next_attempt_at = DeliveryStatus.DELIVERED, None
             elif why == "endpoint busy":
@@ -376,3 +389,5 @@ async def test_the_take_statement_leaves_every_other_case_to_the_orm_path(client
         assert await _stored(client, endpoints[0]) == before  # nothing changed: the ORM path decides
         decided = await _orm_take(client, taker, asked)
         assert isinstance(decided, Step)
+        if why == "no such delivery":
+            assert decided == Step(None)

@@ -48,13 +48,11 @@ __all__ = ("DeliveryStatements", "Recorded")
 
 logger = logging.getLogger("litestar_payguard.webhooks")
 
-
-class _EndpointClosedError(Rollback):
-    """The endpoint is disabled or deleted: its batch is the ORM path's to record, its delivery the ORM's to take."""
+_TIMEOUT = STATEMENT_TIMEOUT_SECONDS
 
 
-class _NothingTakenError(Rollback):
-    """The delivery asked for is not due now, or its endpoint has no attempt free: the ORM path says why."""
+class _Declined(Rollback):
+    """The statements take no part: the endpoint is disabled or deleted, or nothing is due now (rolled back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +101,18 @@ class DeliveryStatements:
         held, if it was taken, and it is looked at again when the hold runs out).
         """
         try:
-            endpoint, rows, now, lease_until = await self._take(delivery_id)
-        except (_EndpointClosedError, _NothingTakenError):
+            answer = await self._take(delivery_id)
+        except CommitUnknownError:
+            logger.warning("payguard: the webhook take's commit went unanswered (delivery %s)", delivery_id)
             return None
         except Exception:
-            logger.warning("payguard: the webhook take failed for delivery %s; the ORM path takes it", delivery_id)
+            logger.warning(
+                "payguard: the webhook take failed for delivery %s; the ORM path takes it", delivery_id, exc_info=True
+            )
             return None
+        if answer is None:
+            return None
+        endpoint, rows, now, lease_until = answer
         try:
             attempts = self._attempts(endpoint["id"], endpoint["test_mode"], endpoint, rows, taker, lease_until, now)
         except Exception:  # committed: the deliveries taken wait for their leases to run out, then the sweep
@@ -116,26 +120,35 @@ class DeliveryStatements:
             return Taken([], more_due=False)
         return Taken(attempts, more_due=len(attempts) == rows[0]["free"])
 
-    async def _take(self, delivery_id: UUID) -> tuple[Any, list[Any], datetime, datetime]:
+    async def _take(self, delivery_id: UUID) -> tuple[Any, list[Any], datetime, datetime] | None:
         """The locked endpoint, the rows of :data:`TAKE_DUE`, and the time and lease they were taken with.
 
-        Raises:
-            _EndpointClosedError: The endpoint is disabled or deleted (nothing is changed).
-            _NothingTakenError: The delivery is not due now, or the endpoint has no attempt free (nothing either).
+        ``None`` (rolled back: nothing changed) when the endpoint is disabled or deleted, or nothing is taken.
         """
         limit = self._config.webhook_max_in_flight_per_endpoint
         with span("payguard.sql webhook take", {"db.system": "postgresql", "db.operation.name": "take"}):
-            async with self._connections.transaction() as connection:
-                endpoint = await connection.fetchrow(LOCK_ENDPOINT_OF, delivery_id, timeout=STATEMENT_TIMEOUT_SECONDS)
-                if endpoint is None or not endpoint["usable"]:
-                    raise _EndpointClosedError
-                now = self._config.clock.now()  # once the lock is ours, as the ORM path reads it
-                lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
-                rows = await connection.fetch(
-                    TAKE_DUE, delivery_id, endpoint["id"], now, limit, lease_until, timeout=STATEMENT_TIMEOUT_SECONDS
-                )
-                if not rows:
-                    raise _NothingTakenError
+            try:
+                async with self._connections.transaction() as connection:
+                    endpoint = await connection.fetchrow(
+                        LOCK_ENDPOINT_OF, delivery_id, timeout=STATEMENT_TIMEOUT_SECONDS
+                    )
+                    if endpoint is None or not endpoint["usable"]:
+                        raise _Declined
+                    now = self._config.clock.now()  # once the lock is ours, as the ORM path reads it
+                    lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
+                    rows = await connection.fetch(
+                        TAKE_DUE,
+                        delivery_id,
+                        endpoint["id"],
+                        now,
+                        limit,
+                        lease_until,
+                        timeout=STATEMENT_TIMEOUT_SECONDS,
+                    )
+                    if not rows:
+                        raise _Declined
+            except _Declined:  # inside the span: not an error, the ORM path's case
+                return None
         return endpoint, rows, now, lease_until
 
     async def record_delivered(
@@ -151,8 +164,6 @@ class DeliveryStatements:
         endpoint_id = sent[0][0].endpoint_id
         try:
             answer = await self._run(sent, take=take)
-        except _EndpointClosedError:
-            return None
         except CommitUnknownError:
             logger.warning("payguard: the webhook batch's commit went unanswered (endpoint %s)", endpoint_id)
             return Recorded([Step(DeliveryStatus.PENDING, a.lease_until) for a, _ in sent], Taken([], more_due=False))
@@ -162,6 +173,8 @@ class DeliveryStatements:
                 endpoint_id,
                 exc_info=True,
             )
+            return None
+        if answer is None:
             return None
         endpoint, rows, now, lease_until = answer
         head = rows[0]
@@ -184,26 +197,34 @@ class DeliveryStatements:
 
     async def _run(
         self, sent: Sequence[tuple[Attempt, SendResult]], *, take: bool
-    ) -> tuple[Any, list[Any], datetime, datetime]:
+    ) -> tuple[Any, list[Any], datetime, datetime] | None:
         """The locked endpoint, the rows of :data:`RECORD_DELIVERED`, and the time and lease they were taken with.
 
-        Raises:
-            _EndpointClosedError: The endpoint is disabled or deleted (nothing is changed).
+        ``None`` (rolled back: nothing changed) when the endpoint is disabled or deleted.
         """
         endpoint_id = sent[0][0].endpoint_id
         limit = self._config.webhook_max_in_flight_per_endpoint if take else 0
         # Sent on the driver's connection, unseen by SQLAlchemy's instrumentation: the span is payguard's.
         with span("payguard.sql webhook batch", {"db.system": "postgresql", "db.operation.name": "batch"}):
-            async with self._connections.transaction() as connection:
-                endpoint = await connection.fetchrow(LOCK_ENDPOINT, endpoint_id, timeout=STATEMENT_TIMEOUT_SECONDS)
-                if endpoint is None or not endpoint["usable"]:
-                    raise _EndpointClosedError  # rolls the lock back
-                now = self._config.clock.now()  # once the lock is ours, as the ORM path reads it
-                lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
-                columns = _attempt_columns(sent, now)
-                rows = await connection.fetch(
-                    RECORD_DELIVERED, endpoint_id, *columns, now, limit, lease_until, timeout=STATEMENT_TIMEOUT_SECONDS
-                )
+            try:
+                async with self._connections.transaction() as connection:
+                    endpoint = await connection.fetchrow(LOCK_ENDPOINT, endpoint_id, timeout=_TIMEOUT)
+                    if endpoint is None or not endpoint["usable"]:
+                        raise _Declined
+                    now = self._config.clock.now()  # once the lock is ours, as the ORM path reads it
+                    lease_until = now + timedelta(seconds=self._config.webhook_lease_seconds)
+                    columns = _attempt_columns(sent, now)
+                    rows = await connection.fetch(
+                        RECORD_DELIVERED,
+                        endpoint_id,
+                        *columns,
+                        now,
+                        limit,
+                        lease_until,
+                        timeout=STATEMENT_TIMEOUT_SECONDS,
+                    )
+            except _Declined:  # inside the span: not an error, the ORM path's case
+                return None
         return endpoint, rows, now, lease_until
 
     def _attempts(  # noqa: PLR0917 - the parts of one answer
