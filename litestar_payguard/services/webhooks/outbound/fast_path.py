@@ -126,7 +126,7 @@ class DeliveryStatements:
         ``None`` (rolled back: nothing changed) when the endpoint is disabled or deleted, or nothing is taken.
         """
         limit = self._config.webhook_max_in_flight_per_endpoint
-        with span("payguard.sql webhook take", {"db.system": "postgresql", "db.operation.name": "take"}):
+        with span("payguard.sql webhook take", {"db.system": "postgresql", "db.operation.name": "take"}, kind="CLIENT"):
             try:
                 async with self._connections.transaction() as connection:
                     endpoint = await connection.fetchrow(
@@ -205,7 +205,9 @@ class DeliveryStatements:
         endpoint_id = sent[0][0].endpoint_id
         limit = self._config.webhook_max_in_flight_per_endpoint if take else 0
         # Sent on the driver's connection, unseen by SQLAlchemy's instrumentation: the span is payguard's.
-        with span("payguard.sql webhook batch", {"db.system": "postgresql", "db.operation.name": "batch"}):
+        with span(
+            "payguard.sql webhook batch", {"db.system": "postgresql", "db.operation.name": "batch"}, kind="CLIENT"
+        ):
             try:
                 async with self._connections.transaction() as connection:
                     endpoint = await connection.fetchrow(LOCK_ENDPOINT, endpoint_id, timeout=_TIMEOUT)
