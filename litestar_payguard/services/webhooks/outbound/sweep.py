@@ -3,7 +3,8 @@
 A delivery's row is the promise, its SAQ job only the fast path: a Redis restart or a killed worker loses jobs,
 never deliveries. Every ``webhook_sweep_seconds`` the sweep fans out new events (after each batch commits, one
 job per endpoint that got deliveries: its first delivery's, which delivers the others with it) and, for each
-endpoint with pending deliveries that are due and held by no attempt, enqueues its first one's job. Its jobs
+endpoint with pending deliveries that are due and held by no attempt, enqueues its first one's job, unless every
+attempt the endpoint may have in flight is held (that job would do nothing). Its jobs
 carry their own key, so a job that still exists and the sweep's never run the same attempt twice (the attempt's
 lease decides), and a due delivery whose job is lost waits at most one sweep interval. A job that a killed
 worker held keeps its key busy in SAQ: the sweep's key changes every lease-long window
@@ -17,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from litestar_payguard.models import WebhookDelivery, WebhookEndpoint
 from litestar_payguard.services.webhooks.outbound.due import DUE_ORDER, due_now
@@ -89,7 +91,8 @@ class WebhookSweeper:
         """Enqueue a job for each endpoint with due deliveries no attempt holds, but those this sweep enqueued.
 
         The job is its longest due delivery's; it delivers the endpoint's others with it. Each endpoint's pick is
-        one index lookup, however long its backlog.
+        one index lookup, however long its backlog, and so is its count of attempts held (the partial index of
+        leased rows); an endpoint with none free gets no job.
         """
         now = self._config.clock.now()
         first = (
@@ -100,12 +103,23 @@ class WebhookSweeper:
             .correlate(WebhookEndpoint)
             .scalar_subquery()
         )
+        leased = aliased(WebhookDelivery)
+        held = (
+            select(func.count())
+            .select_from(leased)
+            .where(leased.endpoint_id == WebhookEndpoint.id, leased.lease_until > now)
+            .correlate(WebhookEndpoint)
+            .scalar_subquery()
+        )
+        # An endpoint whose every attempt is held gets no job: it would find none free and do nothing (its run, or
+        # the leases running out, frees one; the next sweep looks again).
+        free = held < self._config.webhook_max_in_flight_per_endpoint
         async with self._db_sessions() as db:
             picks = [
                 (at, delivery_id)
                 for delivery_id, endpoint_id, at in await db.execute(
                     select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
-                    .where(WebhookDelivery.id.in_(select(first).select_from(WebhookEndpoint)))
+                    .where(WebhookDelivery.id.in_(select(first).select_from(WebhookEndpoint).where(free)))
                     .order_by(*DUE_ORDER)
                     .limit(DUE_BATCH_SIZE + len(enqueued))
                 )
