@@ -7,6 +7,7 @@ queue and never finished is what a worker killed with SIGKILL leaves in SAQ: an 
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -54,6 +55,39 @@ async def test_a_sweep_gives_each_endpoint_it_creates_deliveries_for_one_job(cli
         assert len(await _job_keys(client)) == 4  # the sweep's own key: once per endpoint however often it runs
         assert (await _sweep(client))["handedOut"] == 2
         assert len(await _job_keys(client)) == 4
+
+
+@ON_BOTH_DATABASES
+async def test_an_endpoint_whose_every_attempt_is_held_gets_no_job_from_the_sweep(client_for: ClientFactory) -> None:
+    """Its run takes what the sweep fans out to it (or hands it on); a job would find no attempt free."""
+    clock = ManualClock()
+    async with client_for(clock=clock, webhook_max_in_flight_per_endpoint=2) as client:
+        merchants = await seed_merchants(client)
+        busy, free = (await create_endpoint(client))["id"], (await create_endpoint(client))["id"]
+        clock.advance(1)
+        for _ in range(2):
+            await record_event(client, clock, merchants["acme"], "payment.succeeded")
+        await _sweep(client)
+        async with payguard_of(client.app).db_session() as db:  # a run holds both of the busy one's attempts
+            for delivery in await db.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == UUID(busy))):
+                delivery.lease_until = clock.now() + timedelta(seconds=30)
+            await db.commit()
+        before = await _job_keys(client)
+
+        await record_event(client, clock, merchants["acme"], "payment.succeeded")
+        assert await _sweep(client) == {"events": 1, "created": 2, "handedOut": 0}
+
+        (key,) = await _job_keys(client) - before  # one job, the free endpoint's new delivery's
+        async with payguard_of(client.app).db_session() as db:
+            (fresh,) = await db.scalars(
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.endpoint_id == UUID(free), WebhookDelivery.attempts == 0)
+                .order_by(WebhookDelivery.created_at.desc())
+                .limit(1)
+            )
+        assert str(fresh) in key
+        clock.advance(31)  # the busy one's attempts end: its due deliveries are handed out
+        assert (await _sweep(client))["handedOut"] == 2
 
 
 @ON_BOTH_DATABASES

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("DUE_ORDER", "due_now", "in_flight", "lock_due", "next_due")
+__all__ = ("DUE_ORDER", "attempts_held", "due_now", "in_flight", "lock_due", "next_due")
 
 DUE_ORDER = (WebhookDelivery.next_attempt_at, WebhookDelivery.id)
 """The order due deliveries are taken in, everywhere: the longest due first, then by id (fan-out gives a whole
@@ -74,3 +74,13 @@ async def in_flight(db: AsyncSession, endpoint_id: UUID, now: datetime) -> int:
         .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.lease_until > now)
     )
     return int(count or 0)
+
+
+async def attempts_held(db: AsyncSession, endpoint_ids: set[UUID], now: datetime) -> dict[UUID, int]:
+    """How many of each endpoint's deliveries an attempt holds right now (endpoints with none are left out)."""
+    rows = await db.execute(
+        select(WebhookDelivery.endpoint_id, func.count())
+        .where(WebhookDelivery.endpoint_id.in_(endpoint_ids), WebhookDelivery.lease_until > now)
+        .group_by(WebhookDelivery.endpoint_id)
+    )
+    return {endpoint_id: int(count) for endpoint_id, count in rows}

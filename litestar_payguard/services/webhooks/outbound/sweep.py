@@ -3,8 +3,9 @@
 A delivery's row is the promise, its SAQ job only the fast path: a Redis restart or a killed worker loses jobs,
 never deliveries. Every ``webhook_sweep_seconds`` the sweep fans out new events (after each batch commits, one
 job per endpoint that got deliveries: its first delivery's, which delivers the others with it) and, for each
-endpoint with pending deliveries that are due and held by no attempt, enqueues its first one's job, unless every
-attempt the endpoint may have in flight is held (that job would do nothing). Its jobs
+endpoint with pending deliveries that are due and held by no attempt, enqueues its first one's job. Neither job
+goes to an endpoint whose every attempt is held: it would find none free and do nothing, and the run holding them
+takes the new deliveries as they come (or hands them on when it stops). Its jobs
 carry their own key, so a job that still exists and the sweep's never run the same attempt twice (the attempt's
 lease decides), and a due delivery whose job is lost waits at most one sweep interval. A job that a killed
 worker held keeps its key busy in SAQ: the sweep's key changes every lease-long window
@@ -22,11 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from litestar_payguard.models import WebhookDelivery, WebhookEndpoint
-from litestar_payguard.services.webhooks.outbound.due import DUE_ORDER, due_now
+from litestar_payguard.services.webhooks.outbound.due import DUE_ORDER, attempts_held, due_now
 from litestar_payguard.services.webhooks.outbound.fanout import FAN_OUT_BATCH_SIZE, fan_out
 
 if TYPE_CHECKING:
     from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from litestar_payguard.config import PayGuardConfig
     from litestar_payguard.services.dispatch import Dispatcher
@@ -78,14 +81,26 @@ class WebhookSweeper:
             async with self._db_sessions() as db:
                 done = await fan_out(db, self._config.clock.now())
                 await db.commit()
+                busy = await self._busy(db, set(done.endpoints)) if done.endpoints else set()
             for endpoint_id, (delivery_id, due) in done.endpoints.items():
-                await self._dispatcher.webhook_delivery(delivery_id, due)
+                if endpoint_id not in busy:  # a busy one's run takes them as they come (or hands them on)
+                    await self._dispatcher.webhook_delivery(delivery_id, due)
                 enqueued.add(endpoint_id)
             events += done.events
             created += len(done.deliveries)
             if done.events < FAN_OUT_BATCH_SIZE:
                 break
         return SweepResult(events, created, await self._hand_out_due(enqueued))
+
+    async def _busy(self, db: AsyncSession, endpoint_ids: set[UUID]) -> set[UUID]:
+        """Those of the endpoints whose every attempt is held: a job for one would find none free and do nothing.
+
+        A backlog fanned out over several batches so gets one job, not one per batch that finds its delivery
+        taken by the first one's run (and looks again when that attempt's lease runs out).
+        """
+        limit = self._config.webhook_max_in_flight_per_endpoint
+        held = await attempts_held(db, endpoint_ids, self._config.clock.now())
+        return {endpoint_id for endpoint_id, count in held.items() if count >= limit}
 
     async def _hand_out_due(self, enqueued: set[UUID]) -> int:
         """Enqueue a job for each endpoint with due deliveries no attempt holds, but those this sweep enqueued.
