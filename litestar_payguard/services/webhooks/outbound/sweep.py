@@ -85,7 +85,7 @@ class WebhookSweeper:
             for endpoint_id, (delivery_id, due) in done.endpoints.items():
                 if endpoint_id not in busy:  # a busy one's run takes them as they come (or hands them on)
                     await self._dispatcher.webhook_delivery(delivery_id, due)
-                enqueued.add(endpoint_id)
+                    enqueued.add(endpoint_id)
             events += done.events
             created += len(done.deliveries)
             if done.events < FAN_OUT_BATCH_SIZE:
@@ -99,7 +99,17 @@ class WebhookSweeper:
         taken by the first one's run (and looks again when that attempt's lease runs out).
         """
         limit = self._config.webhook_max_in_flight_per_endpoint
+        # Wait for the transactions that hold the endpoints (a run's record and take): counted after them, the
+        # leases are either given back, or the run's next take sees this batch's deliveries (on Postgres; SQLite
+        # runs one writer at a time). Shared, in one order, so sweeps do not wait for each other.
+        await db.execute(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.id.in_(endpoint_ids))
+            .order_by(WebhookEndpoint.id)
+            .with_for_update(read=True)
+        )
         held = await attempts_held(db, endpoint_ids, self._config.clock.now())
+        await db.rollback()  # nothing written: the share locks go
         return {endpoint_id for endpoint_id, count in held.items() if count >= limit}
 
     async def _hand_out_due(self, enqueued: set[UUID]) -> int:
@@ -122,19 +132,19 @@ class WebhookSweeper:
         held = (
             select(func.count())
             .select_from(leased)
-            .where(leased.endpoint_id == WebhookEndpoint.id, leased.lease_until > now)
-            .correlate(WebhookEndpoint)
+            .where(leased.endpoint_id == WebhookDelivery.endpoint_id, leased.lease_until > now)
+            .correlate(WebhookDelivery)
             .scalar_subquery()
         )
         # An endpoint whose every attempt is held gets no job: it would find none free and do nothing (its run, or
-        # the leases running out, frees one; the next sweep looks again).
+        # the leases running out, frees one; the next sweep looks again). Counted for the picks only.
         free = held < self._config.webhook_max_in_flight_per_endpoint
         async with self._db_sessions() as db:
             picks = [
                 (at, delivery_id)
                 for delivery_id, endpoint_id, at in await db.execute(
                     select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
-                    .where(WebhookDelivery.id.in_(select(first).select_from(WebhookEndpoint).where(free)))
+                    .where(WebhookDelivery.id.in_(select(first).select_from(WebhookEndpoint)), free)
                     .order_by(*DUE_ORDER)
                     .limit(DUE_BATCH_SIZE + len(enqueued))
                 )
